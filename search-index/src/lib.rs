@@ -1,0 +1,1 @@
+//! Search over people; tantivy lives here.

@@ -1,0 +1,263 @@
+//! The application: state, router and layers, background tasks, serving and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::events::{self, Doorbell, EventConsumer, Tailer};
+use crate::http::middleware::{api_errors, track_metrics};
+use crate::http::openapi::ApiDoc;
+use crate::state::AppState;
+use crate::{admin, auth, db, http, telemetry};
+
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; \
+     script-src 'self'; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// The API router with its OpenAPI document; every route is registered through it, so the
+/// document lists every route.
+pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::routes::router())
+        .merge(admin::routes::router())
+        .merge(http::ops::router())
+        .split_for_parts()
+}
+
+/// Builds the full router with its layers.
+pub fn router(state: AppState) -> anyhow::Result<Router> {
+    let (api, openapi) = api_router();
+    let public_origin = state.config.public_origin();
+    let csrf = CsrfLayer::new()
+        .add_trusted_origin(&public_origin)
+        .with_context(|| format!("invalid configuration: key `public_url` is not a browser origin: {public_origin}"))?
+        .with_insecure_bypass(|_, uri| uri.path().starts_with("/scim/"))
+        .with_rejection_response(|_| {
+            ApiError::forbidden_code("cross_origin_refused", "cross-origin requests that change data are refused")
+                .into_response()
+        });
+    let mut security_headers = vec![
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin")),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
+        (HeaderName::from_static("permissions-policy"), HeaderValue::from_static("camera=(), microphone=(), geolocation=()")),
+        (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+    ];
+    if state.config.public_url.scheme() == "https" {
+        security_headers.push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000")));
+    }
+    let body_limit = state.config.body_limit_bytes;
+    let timeout = state.config.request_timeout;
+
+    let mut router: Router = api
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit));
+    router = router.layer(
+        ServiceBuilder::new()
+            .layer(SetSensitiveHeadersLayer::new([header::AUTHORIZATION, header::COOKIE, header::SET_COOKIE]))
+            .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get(REQUEST_ID_HEADER)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path())
+            }))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+            .layer(axum::middleware::from_fn(track_metrics))
+            .layer(axum::middleware::from_fn(api_errors))
+            .layer(CatchPanicLayer::new())
+            .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+            .layer(RequestBodyLimitLayer::new(body_limit))
+            .layer(csrf),
+    );
+    // Outermost, so error bodies written by the middleware above carry them too.
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    Ok(router)
+}
+
+/// A built application: bound to its port, state ready, background tasks running.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    shutdown: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// What tests and embedders may hold on to while the application runs.
+#[derive(Clone)]
+pub struct AppHandle {
+    pub state: AppState,
+    pub shutdown: CancellationToken,
+}
+
+impl Application {
+    /// Connects, migrates, starts the tailer and binds (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with_consumers(config, Vec::new()).await
+    }
+
+    pub async fn build_with_consumers(config: Config, consumers: Vec<Arc<dyn EventConsumer>>) -> anyhow::Result<Application> {
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        let shutdown = CancellationToken::new();
+        let doorbell = Doorbell::new();
+        let mut tasks = Vec::new();
+        if db.get_database_backend() == DbBackend::Postgres {
+            tasks.push(events::spawn_postgres_listener(&db, doorbell.clone(), shutdown.child_token()));
+        }
+        let startup_head = events::head(&db).await?;
+        let mut tailer = Tailer::new(db.clone(), doorbell.clone());
+        for consumer in consumers {
+            tailer = tailer.with_consumer(consumer);
+        }
+        let (tailer_handle, tailer_task) = tailer.spawn(shutdown.child_token()).await?;
+        tasks.push(tailer_task);
+
+        let state = AppState {
+            db: db.clone(),
+            passwords: PasswordHasher::new(config.password_hash_concurrency)?,
+            login_limiter: LoginLimiter::new(config.login_attempts_per_ip_per_minute, config.login_attempts_per_account_per_minute),
+            doorbell,
+            tailer: tailer_handle,
+            metrics: telemetry::prometheus()?,
+            startup_head,
+            config: Arc::new(config),
+        };
+        tasks.push(spawn_housekeeping(state.clone(), shutdown.child_token()));
+
+        let listener = TcpListener::bind(state.config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", state.config.bind))?;
+        announce_setup(&db, &state).await?;
+        let router = router(state.clone())?;
+        Ok(Application { listener, router, state, shutdown, tasks })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|address| address.port()).unwrap_or(0)
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn handle(&self) -> AppHandle {
+        AppHandle { state: self.state.clone(), shutdown: self.shutdown.clone() }
+    }
+
+    /// Serves until SIGINT/SIGTERM or the shutdown token; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let shutdown = self.shutdown.clone();
+        let address = self.listener.local_addr()?;
+        tracing::info!(%address, public_url = %self.state.config.public_url, "serving");
+        let signal_token = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            signal_token.cancel();
+        });
+        let graceful = shutdown.clone();
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move { graceful.cancelled().await })
+            .await
+            .context("server failed")?;
+        shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.state.db.clone().close().await.context("cannot close the database")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// While no admin exists, every start logs the setup link.
+async fn announce_setup(db: &DatabaseConnection, state: &AppState) -> anyhow::Result<()> {
+    if let Some(token) = admin::service::ensure_setup_token(db).await? {
+        let mut link = state.config.public_url.join("setup").context("cannot build the setup link")?;
+        link.query_pairs_mut().append_pair("token", &token);
+        tracing::warn!("no admin yet: finish setup at {link}");
+        eprintln!("\n  Plein has no admin yet. Open this link to create one:\n\n    {link}\n");
+    }
+    Ok(())
+}
+
+fn spawn_housekeeping(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = interval.tick() => {
+                    match auth::service::housekeeping(&state).await {
+                        Ok(removed) if removed > 0 => tracing::info!(removed, "expired sessions removed"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "housekeeping failed"),
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,148 @@
+//! Sign-in, sign-out, own account and own sessions.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::USER_AGENT;
+use axum::http::HeaderMap;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::dto::{ChangePasswordRequest, LoginRequest, LoginResponse, SessionList};
+use super::service::{self, ClientInfo, SESSION_COOKIE};
+use crate::directory::dto::PersonDto;
+use crate::error::{ApiResult, ErrorBody};
+use crate::http::{AppJson, AppPath, ClientIp, CurrentPerson};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_sessions))
+        .routes(routes!(revoke_session))
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, Secure unless serving plain HTTP on loopback.
+pub fn session_cookie(state: &AppState, secret: String) -> Cookie<'static> {
+    let max_age = cookie_max_age(state);
+    Cookie::build((SESSION_COOKIE, secret))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookie_secure)
+        .path("/")
+        .max_age(max_age)
+        .build()
+}
+
+fn cookie_max_age(state: &AppState) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(state.config.session_ttl.num_seconds())
+}
+
+fn removal_cookie(state: &AppState) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.cookie_secure)
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).map(str::to_owned)
+}
+
+/// Sign in with email and password.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in; sets the `plein_session` cookie", body = LoginResponse),
+        (status = 401, description = "Wrong email or password (`invalid_credentials`)", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see `Retry-After`", body = ErrorBody),
+    )
+)]
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+    AppJson(request): AppJson<LoginRequest>,
+) -> ApiResult<(CookieJar, AppJson<LoginResponse>)> {
+    let client = ClientInfo { ip, user_agent: user_agent(&headers) };
+    let outcome = service::login(&state, client, &request.email, &request.password).await?;
+    let jar = jar.add(session_cookie(&state, outcome.secret));
+    Ok((jar, AppJson(LoginResponse { person: outcome.person, session: outcome.session })))
+}
+
+/// Sign out: ends this session and clears the cookie.
+#[utoipa::path(
+    post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn logout(State(state): State<AppState>, CurrentPerson(person): CurrentPerson, jar: CookieJar) -> ApiResult<(StatusCode, CookieJar)> {
+    service::logout(&state.db, &person).await?;
+    Ok((StatusCode::NO_CONTENT, jar.add(removal_cookie(&state))))
+}
+
+/// The signed-in person.
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "auth",
+    responses((status = 200, body = PersonDto), (status = 401, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn me(State(state): State<AppState>, CurrentPerson(person): CurrentPerson) -> ApiResult<AppJson<PersonDto>> {
+    Ok(AppJson(service::me(&state.db, &person).await?))
+}
+
+/// Change your password (at least 12 characters). Your other sessions end.
+#[utoipa::path(
+    put, path = "/api/v1/me/password", tag = "auth",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 403, description = "The current password is wrong (`wrong_password`)", body = ErrorBody),
+        (status = 422, description = "The new password is too short", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppJson(request): AppJson<ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
+    service::change_password(&state, &person, &request.current_password, &request.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Your open sessions, most recently used first.
+#[utoipa::path(
+    get, path = "/api/v1/me/sessions", tag = "auth",
+    responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn list_sessions(State(state): State<AppState>, CurrentPerson(person): CurrentPerson) -> ApiResult<AppJson<SessionList>> {
+    Ok(AppJson(SessionList { items: service::list_sessions(&state.db, &person).await? }))
+}
+
+/// End one of your sessions (for example on a lost laptop).
+#[utoipa::path(
+    delete, path = "/api/v1/me/sessions/{id}", tag = "auth",
+    params(("id" = Uuid, Path, description = "Session id")),
+    responses((status = 204, description = "Ended"), (status = 404, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn revoke_session(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    service::revoke_session(&state.db, &person, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

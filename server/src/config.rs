@@ -1,0 +1,240 @@
+//! Configuration: defaults, then an optional `plein.toml`, then `PLEIN_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings as written by the operator. Every field can be set in `plein.toml` or as
+/// `PLEIN_<FIELD>` in the environment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub log: String,
+    pub log_format: LogFormat,
+    /// Overrides the `Secure` cookie flag; by default it is set unless the public URL is plain
+    /// HTTP on a loopback host.
+    pub cookie_secure: Option<bool>,
+    pub session_ttl_hours: u32,
+    pub body_limit_bytes: usize,
+    pub request_timeout_secs: u64,
+    pub login_attempts_per_ip_per_minute: u32,
+    pub login_attempts_per_account_per_minute: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_proxy_headers: bool,
+    pub password_hash_concurrency: Option<usize>,
+    pub database_max_connections: u32,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            public_url: None,
+            log: "info".to_owned(),
+            log_format: LogFormat::Text,
+            cookie_secure: None,
+            session_ttl_hours: 24 * 14,
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            login_attempts_per_ip_per_minute: 30,
+            login_attempts_per_account_per_minute: 5,
+            trust_proxy_headers: false,
+            password_hash_concurrency: None,
+            database_max_connections: 16,
+        }
+    }
+}
+
+/// Environment variables that configure the process but are not settings of `RawConfig`.
+const NON_SETTING_VARIABLES: &[&str] = &["config"];
+
+/// The validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: Url,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub cookie_secure: bool,
+    pub session_ttl: chrono::Duration,
+    pub body_limit_bytes: usize,
+    pub request_timeout: std::time::Duration,
+    pub login_attempts_per_ip_per_minute: u32,
+    pub login_attempts_per_account_per_minute: u32,
+    pub trust_proxy_headers: bool,
+    pub password_hash_concurrency: usize,
+    pub database_max_connections: u32,
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then the TOML file (when given, or `./plein.toml` when
+    /// present), then `PLEIN_*` variables.
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        match config_file {
+            Some(path) => {
+                if !path.exists() {
+                    bail!("configuration file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if Path::new("plein.toml").exists() => {
+                figment = figment.merge(Toml::file_exact("plein.toml"));
+            }
+            None => {}
+        }
+        figment = figment.merge(
+            Env::prefixed("PLEIN_").filter(|key| !NON_SETTING_VARIABLES.contains(&key.as_str())),
+        );
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
+        Config::from_raw(raw)
+    }
+
+    /// Validates raw settings and fills in derived defaults.
+    pub fn from_raw(raw: RawConfig) -> anyhow::Result<Config> {
+        let database_url = match raw.database_url {
+            Some(url) if url.trim().is_empty() => bail!("invalid configuration: key `database_url` is empty"),
+            Some(url) => url,
+            None => format!("sqlite://{}?mode=rwc", raw.data_dir.join("plein.db").display()),
+        };
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            bail!("invalid configuration: key `database_url` must start with sqlite:// or postgres://");
+        }
+        let public_url = match raw.public_url {
+            Some(text) => {
+                let url = Url::parse(text.trim_end_matches('/'))
+                    .with_context(|| format!("invalid configuration: key `public_url` is not a URL: {text:?}"))?;
+                if url.scheme() != "http" && url.scheme() != "https" {
+                    bail!("invalid configuration: key `public_url` must be an http:// or https:// URL");
+                }
+                url
+            }
+            None => {
+                let host = if raw.bind.ip().is_unspecified() {
+                    "localhost".to_owned()
+                } else {
+                    raw.bind.ip().to_string()
+                };
+                let host = if host.contains(':') { format!("[{host}]") } else { host };
+                Url::parse(&format!("http://{host}:{}", raw.bind.port()))
+                    .context("invalid configuration: cannot derive `public_url` from `bind`")?
+            }
+        };
+        let cookie_secure = raw
+            .cookie_secure
+            .unwrap_or_else(|| !(public_url.scheme() == "http" && is_loopback_host(&public_url)));
+        if raw.session_ttl_hours == 0 {
+            bail!("invalid configuration: key `session_ttl_hours` must be at least 1");
+        }
+        if raw.body_limit_bytes < 1024 {
+            bail!("invalid configuration: key `body_limit_bytes` must be at least 1024");
+        }
+        if raw.request_timeout_secs == 0 {
+            bail!("invalid configuration: key `request_timeout_secs` must be at least 1");
+        }
+        if raw.login_attempts_per_ip_per_minute == 0 || raw.login_attempts_per_account_per_minute == 0 {
+            bail!("invalid configuration: login attempt limits must be at least 1");
+        }
+        if raw.database_max_connections == 0 {
+            bail!("invalid configuration: key `database_max_connections` must be at least 1");
+        }
+        let password_hash_concurrency = match raw.password_hash_concurrency {
+            Some(0) => bail!("invalid configuration: key `password_hash_concurrency` must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map(usize::from).unwrap_or(2),
+        };
+        Ok(Config {
+            bind: raw.bind,
+            data_dir: raw.data_dir,
+            database_url,
+            public_url,
+            log: raw.log,
+            log_format: raw.log_format,
+            cookie_secure,
+            session_ttl: chrono::Duration::hours(i64::from(raw.session_ttl_hours)),
+            body_limit_bytes: raw.body_limit_bytes,
+            request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
+            login_attempts_per_ip_per_minute: raw.login_attempts_per_ip_per_minute,
+            login_attempts_per_account_per_minute: raw.login_attempts_per_account_per_minute,
+            trust_proxy_headers: raw.trust_proxy_headers,
+            password_hash_concurrency,
+            database_max_connections: raw.database_max_connections,
+        })
+    }
+
+    /// The public origin (scheme, host, port) browsers send in `Origin`.
+    pub fn public_origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_sqlite_in_the_data_dir_on_loopback_without_secure_cookies() -> anyhow::Result<()> {
+        let config = Config::from_raw(RawConfig::default())?;
+        assert_eq!(config.database_url, "sqlite://./data/plein.db?mode=rwc");
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
+        assert!(!config.cookie_secure);
+        Ok(())
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() -> anyhow::Result<()> {
+        let raw = RawConfig { public_url: Some("https://plein.example.nl".into()), ..RawConfig::default() };
+        assert!(Config::from_raw(raw)?.cookie_secure);
+        Ok(())
+    }
+
+    #[test]
+    fn plain_http_on_a_real_host_still_gets_secure_cookies() -> anyhow::Result<()> {
+        let raw = RawConfig { public_url: Some("http://intranet.example.nl".into()), ..RawConfig::default() };
+        assert!(Config::from_raw(raw)?.cookie_secure);
+        Ok(())
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_names_the_key() {
+        let raw = RawConfig { database_url: Some("mysql://x".into()), ..RawConfig::default() };
+        let message = Config::from_raw(raw).map(|_| ()).unwrap_err().to_string();
+        assert!(message.contains("database_url"), "{message}");
+    }
+}

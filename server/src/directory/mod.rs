@@ -1,0 +1,5 @@
+//! The people directory: people rows, roles and activation. Search and profiles grow here.
+
+pub mod dto;
+pub mod repo;
+pub mod service;

@@ -1,0 +1,8 @@
+//! sea-orm entities, one file per table.
+
+pub mod api_tokens;
+pub mod event_cursors;
+pub mod events;
+pub mod people;
+pub mod sessions;
+pub mod settings;

@@ -1,0 +1,18 @@
+//! Plein's server: the HTTP API, its storage and the event pipeline.
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod entities;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod state;
+pub mod telemetry;
+
+pub use app::{AppHandle, Application};
+pub use config::{Config, RawConfig};

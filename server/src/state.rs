@@ -1,0 +1,24 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::password::PasswordHasher;
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::Config;
+use crate::events::{Doorbell, TailerHandle};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub passwords: PasswordHasher,
+    pub login_limiter: LoginLimiter,
+    pub doorbell: Doorbell,
+    pub tailer: TailerHandle,
+    pub metrics: PrometheusHandle,
+    /// The outbox head when this node started; it is ready once it has delivered that far.
+    pub startup_head: i64,
+}
