@@ -1,0 +1,200 @@
+//! Test harness: spawns the real server on port 0 with a fresh database (SQLite in a temp dir,
+//! or its own PostgreSQL database when `TEST_DATABASE_URL` is set) and talks to it over HTTP.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use plein_server::app::AppHandle;
+use plein_server::{Application, Config, RawConfig};
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "beheer@plein.example";
+pub const ADMIN_PASSWORD: &str = "een heel geheim wachtwoord";
+
+/// A database of its own for one test; PostgreSQL databases are dropped when it goes away.
+pub struct TestDatabase {
+    pub url: String,
+    postgres_admin_url: Option<String>,
+    name: String,
+    _dir: Arc<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn create(dir: Arc<tempfile::TempDir>) -> anyhow::Result<TestDatabase> {
+        let name = format!("plein_test_{}", uuid::Uuid::new_v4().simple());
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if admin_url.starts_with("postgres") => {
+                let admin = Database::connect(admin_url.as_str()).await.context("cannot reach TEST_DATABASE_URL")?;
+                admin
+                    .execute_raw(Statement::from_string(DbBackend::Postgres, format!("CREATE DATABASE {name}")))
+                    .await?;
+                admin.close().await?;
+                let mut url = url::Url::parse(&admin_url)?;
+                url.set_path(&format!("/{name}"));
+                Ok(TestDatabase { url: url.to_string(), postgres_admin_url: Some(admin_url), name, _dir: dir })
+            }
+            _ => {
+                let path = dir.path().join("plein.db");
+                Ok(TestDatabase { url: format!("sqlite://{}?mode=rwc", path.display()), postgres_admin_url: None, name, _dir: dir })
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres_admin_url.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(admin_url) = self.postgres_admin_url.clone() else {
+            return;
+        };
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; do the async clean-up on a thread of its own.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                    let drop_sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = admin.execute_raw(Statement::from_string(DbBackend::Postgres, drop_sql)).await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// A running server and a cookie-keeping client for it.
+pub struct TestApp {
+    pub address: String,
+    pub handle: AppHandle,
+    pub client: reqwest::Client,
+    pub config: Config,
+    pub database: TestDatabase,
+    pub dir: Arc<tempfile::TempDir>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Settings every test server starts from.
+pub fn test_raw_config(dir: &tempfile::TempDir, database_url: &str) -> RawConfig {
+    RawConfig {
+        bind: "127.0.0.1:0".parse().unwrap_or_else(|_| RawConfig::default().bind),
+        data_dir: dir.path().join("data"),
+        database_url: Some(database_url.to_owned()),
+        log: std::env::var("TEST_LOG").unwrap_or_else(|_| "error".to_owned()),
+        database_max_connections: 5,
+        ..RawConfig::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> anyhow::Result<TestApp> {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns with adjusted settings. `public_url` is derived from the bound port unless set.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut RawConfig)) -> anyhow::Result<TestApp> {
+        let dir = Arc::new(tempfile::tempdir()?);
+        let database = TestDatabase::create(dir.clone()).await?;
+        // Bind first so the public URL can name the real port.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = probe.local_addr()?.port();
+        drop(probe);
+        let mut raw = test_raw_config(&dir, &database.url);
+        raw.bind = format!("127.0.0.1:{port}").parse()?;
+        adjust(&mut raw);
+        let config = Config::from_raw(raw)?;
+        plein_server::telemetry::init(&config.log, config.log_format)?;
+        let application = Application::build(config.clone()).await?;
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let handle = application.handle();
+        let server = tokio::spawn(application.run_until_stopped());
+        let client = new_client()?;
+        Ok(TestApp { address, handle, client, config, database, dir, server: Some(server) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// The setup token the server printed in its link.
+    pub async fn setup_token(&self) -> anyhow::Result<String> {
+        plein_server::admin::service::ensure_setup_token(&self.handle.state.db)
+            .await?
+            .context("setup is already done")
+    }
+
+    /// Completes first-run setup; `self.client` is then signed in as the admin.
+    pub async fn setup_admin(&self) -> anyhow::Result<Value> {
+        let token = self.setup_token().await?;
+        let response = self
+            .client
+            .post(self.url("/api/v1/setup"))
+            .json(&json!({"token": token, "email": ADMIN_EMAIL, "name": "Beheerder", "password": ADMIN_PASSWORD}))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::CREATED, "setup failed: {}", response.text().await?);
+        Ok(response.json::<Value>().await?["person"].clone())
+    }
+
+    /// Creates a person as the admin (`self.client` must be signed in as one).
+    pub async fn create_person(&self, email: &str, name: &str, role: &str, password: &str) -> anyhow::Result<Value> {
+        let response = self
+            .client
+            .post(self.url("/api/v1/admin/people"))
+            .json(&json!({"email": email, "name": name, "role": role, "password": password}))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::CREATED, "create person failed: {}", response.text().await?);
+        Ok(response.json().await?)
+    }
+
+    /// A new client signed in as `email`.
+    pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<reqwest::Client> {
+        let client = new_client()?;
+        let response = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status() == StatusCode::OK, "login failed: {}", response.text().await?);
+        Ok(client)
+    }
+
+    /// Stops the server and waits until it has shut down.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.handle.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.handle.shutdown.cancel();
+    }
+}
+
+pub fn new_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder().cookie_store(true).build()?)
+}
+
+/// Asserts an error body in our format and returns it.
+pub async fn expect_error(response: reqwest::Response, status: StatusCode, code: &str) -> anyhow::Result<Value> {
+    let actual_status = response.status();
+    let has_request_id = response.headers().contains_key("x-request-id");
+    let body: Value = response.json().await.context("error body is not JSON")?;
+    anyhow::ensure!(actual_status == status, "expected {status}, got {actual_status}: {body}");
+    anyhow::ensure!(body["error"]["code"] == code, "expected code {code}, got {body}");
+    anyhow::ensure!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "no message in {body}");
+    anyhow::ensure!(has_request_id, "no x-request-id header");
+    Ok(body)
+}

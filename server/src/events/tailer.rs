@@ -67,6 +67,10 @@ impl DurableCursor {
         DurableCursor { db, consumer: consumer.into() }
     }
 
+    pub fn connection(&self) -> DatabaseConnection {
+        self.db.clone()
+    }
+
     pub async fn load(&self) -> Result<i64, DbErr> {
         Ok(event_cursors::Entity::find_by_id(self.consumer.clone())
             .one(&self.db)

@@ -1,1 +1,7 @@
-fn main(){}
+//! Black-box tests against a spawned Plein: SQLite by default, PostgreSQL with TEST_DATABASE_URL.
+
+mod admin;
+mod auth;
+mod conventions;
+mod outbox;
+mod setup;

@@ -1,0 +1,206 @@
+use std::collections::BTreeSet;
+
+use plein_tests::{TestApp, expect_error};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn malformed_json_answers_400_with_a_useful_message() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{\"email\": \"a@b.nl\", ")
+        .send()
+        .await?;
+    let body = expect_error(response, StatusCode::BAD_REQUEST, "malformed_json").await?;
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("line 1"), "{body}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn wrong_types_and_missing_fields_name_the_field() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let wrong_type = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": 42, "password": "x"})).send().await?;
+    let body = expect_error(wrong_type, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
+    assert!(body["error"]["fields"]["email"].as_str().unwrap_or_default().contains("invalid type"), "{body}");
+    let missing = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": "a@b.nl"})).send().await?;
+    let body = expect_error(missing, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("password"), "{body}");
+    let not_object = app.client.post(app.url("/api/v1/auth/login")).json(&json!([1, 2])).send().await?;
+    expect_error(not_object, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_body_without_json_content_type_is_415() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let response = app.client.post(app.url("/api/v1/auth/login")).body("email=a&password=b").send().await?;
+    expect_error(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_answer_in_the_error_format() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    expect_error(app.client.get(app.url("/api/v1/nothing-here")).send().await?, StatusCode::NOT_FOUND, "not_found").await?;
+    let wrong_method = app.client.delete(app.url("/api/v1/auth/login")).send().await?;
+    assert!(wrong_method.headers().contains_key("allow"));
+    expect_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused_with_413_and_nothing_is_stored() -> anyhow::Result<()> {
+    let app = TestApp::spawn_with(|raw| raw.body_limit_bytes = 4096).await?;
+    let token = app.setup_token().await?;
+    let huge_name = "x".repeat(10_000);
+    let response = app
+        .client
+        .post(app.url("/api/v1/setup"))
+        .json(&json!({"token": token, "email": "a@plein.example", "name": huge_name, "password": "long enough password"}))
+        .send()
+        .await?;
+    expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await?;
+    // Chunked, without Content-Length, is cut off at the limit as well.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10).map(|_| Ok(vec![b' '; 1000])).collect();
+    let streamed = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util_stream(chunks)))
+        .send()
+        .await?;
+    expect_error(streamed, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await?;
+    let status: Value = app.client.get(app.url("/api/v1/setup")).send().await?.json().await?;
+    assert_eq!(status["needed"], true);
+    Ok(())
+}
+
+fn futures_util_stream(
+    chunks: Vec<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + Sync + 'static {
+    futures::stream::iter(chunks)
+}
+
+#[tokio::test]
+async fn unicode_and_injection_strings_are_stored_as_plain_text() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let names = ["Zoë van 't Hoff-Ĳsselmeer 🌷", "Robert'); DROP TABLE people;--", "<script>alert(1)</script>"];
+    for (n, name) in names.iter().enumerate() {
+        let person = app.create_person(&format!("naam{n}@plein.example"), name, "employee", "lang genoeg wachtwoord").await?;
+        let id = person["id"].as_str().unwrap_or_default();
+        let fetched: Value = app.client.get(app.url(&format!("/api/v1/admin/people/{id}"))).send().await?.json().await?;
+        assert_eq!(fetched["display_name"], *name);
+    }
+    let control = app
+        .client
+        .post(app.url("/api/v1/admin/people"))
+        .json(&json!({"email": "ctl@plein.example", "name": "bell\u{7}"}))
+        .send()
+        .await?;
+    expect_error(control, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_response_has_a_request_id_and_security_headers() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    for path in ["/healthz", "/api/v1/setup", "/api/v1/missing", "/api/v1/me"] {
+        let response = app.client.get(app.url(path)).send().await?;
+        let headers = response.headers();
+        assert!(headers.get("x-request-id").is_some_and(|v| v.len() >= 32), "{path}");
+        assert_eq!(headers.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"), "{path}");
+        assert_eq!(headers.get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"), "{path}");
+        assert!(headers.get("content-security-policy").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("frame-ancestors 'none'")), "{path}");
+    }
+    let echoed = app.client.get(app.url("/healthz")).header("x-request-id", "trace-me-123").send().await?;
+    assert_eq!(echoed.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("trace-me-123"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let document: Value = app.client.get(app.url("/api/openapi.json")).send().await?.json().await?;
+    assert!(document["openapi"].as_str().unwrap_or_default().starts_with("3.1"));
+    let mut listed = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().cloned().unwrap_or_default() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                listed.insert(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    let expected: BTreeSet<String> = [
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "GET /api/v1/setup",
+        "POST /api/v1/setup",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/logout",
+        "GET /api/v1/me",
+        "PUT /api/v1/me/password",
+        "GET /api/v1/me/sessions",
+        "DELETE /api/v1/me/sessions/{id}",
+        "GET /api/v1/admin/people",
+        "POST /api/v1/admin/people",
+        "GET /api/v1/admin/people/{id}",
+        "PUT /api/v1/admin/people/{id}/role",
+        "POST /api/v1/admin/people/{id}/deactivate",
+        "POST /api/v1/admin/people/{id}/reactivate",
+        "GET /api/v1/admin/tokens",
+        "POST /api/v1/admin/tokens",
+        "DELETE /api/v1/admin/tokens/{id}",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(listed, expected);
+    // Each listed route is really served (not 404/405) by this server.
+    for route in &listed {
+        let (method, path) = route.split_once(' ').unwrap_or_default();
+        let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+        let response = app.client.request(method.parse()?, app.url(&concrete)).send().await?;
+        let status = response.status();
+        let body = response.text().await?;
+        assert!(
+            status != StatusCode::METHOD_NOT_ALLOWED && !body.contains("no such route"),
+            "{route} is documented but not served: {status} {body}"
+        );
+    }
+
+    let docs = app.client.get(app.url("/api/docs/")).send().await?;
+    assert_eq!(docs.status(), StatusCode::OK);
+    let html = docs.text().await?;
+    assert!(html.contains("swagger") && !html.contains("https://"), "the docs page must not load from a CDN");
+    Ok(())
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_report_the_node() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let health: Value = app.client.get(app.url("/healthz")).send().await?.json().await?;
+    assert_eq!(health["status"], "ok");
+    let ready = app.client.get(app.url("/readyz")).send().await?;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let ready: Value = ready.json().await?;
+    assert_eq!(ready["database"], true);
+    assert!(ready["outbox_head"].as_i64().unwrap_or(0) >= 1, "{ready}");
+
+    let metrics = app.client.get(app.url("/metrics")).send().await?.text().await?;
+    for needle in [
+        "plein_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
+        "plein_http_request_duration_seconds_bucket",
+        "plein_db_pool_connections",
+        "plein_outbox_lag_events",
+        "plein_events_appended_total{kind=\"person.created\"}",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in metrics");
+    }
+    Ok(())
+}
