@@ -86,7 +86,11 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .unique_key(),
                     )
-                    .col(ColumnDef::new(People::DisplayName).string_len(200).not_null())
+                    .col(
+                        ColumnDef::new(People::DisplayName)
+                            .string_len(200)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(People::Role).string_len(16).not_null())
                     .col(ColumnDef::new(People::Active).boolean().not_null())
                     .col(ColumnDef::new(People::PasswordHash).text().null())
@@ -167,7 +171,12 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(ApiTokens::Table)
-                    .col(ColumnDef::new(ApiTokens::Id).uuid().not_null().primary_key())
+                    .col(
+                        ColumnDef::new(ApiTokens::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(ApiTokens::Name).string_len(200).not_null())
                     .col(
                         ColumnDef::new(ApiTokens::TokenHash)

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::DbBackend;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
@@ -57,22 +57,47 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let public_origin = state.config.public_origin();
     let csrf = CsrfLayer::new()
         .add_trusted_origin(&public_origin)
-        .with_context(|| format!("invalid configuration: key `public_url` is not a browser origin: {public_origin}"))?
+        .with_context(|| {
+            format!(
+                "invalid configuration: key `public_url` is not a browser origin: {public_origin}"
+            )
+        })?
         .with_insecure_bypass(|_, uri| uri.path().starts_with("/scim/"))
         .with_rejection_response(|_| {
-            ApiError::forbidden_code("cross_origin_refused", "cross-origin requests that change data are refused")
-                .into_response()
+            ApiError::forbidden_code(
+                "cross_origin_refused",
+                "cross-origin requests that change data are refused",
+            )
+            .into_response()
         });
     let mut security_headers = vec![
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin")),
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY)),
-        (HeaderName::from_static("permissions-policy"), HeaderValue::from_static("camera=(), microphone=(), geolocation=()")),
-        (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ),
+        (
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+        ),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ),
     ];
     if state.config.public_url.scheme() == "https" {
-        security_headers.push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000")));
+        security_headers.push((
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
     }
     let body_limit = state.config.body_limit_bytes;
     let timeout = state.config.request_timeout;
@@ -131,14 +156,21 @@ impl Application {
         Self::build_with_consumers(config, Vec::new()).await
     }
 
-    pub async fn build_with_consumers(config: Config, consumers: Vec<Arc<dyn EventConsumer>>) -> anyhow::Result<Application> {
+    pub async fn build_with_consumers(
+        config: Config,
+        consumers: Vec<Arc<dyn EventConsumer>>,
+    ) -> anyhow::Result<Application> {
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
         let shutdown = CancellationToken::new();
         let doorbell = Doorbell::new();
         let mut tasks = Vec::new();
         if db.get_database_backend() == DbBackend::Postgres {
-            tasks.push(events::spawn_postgres_listener(&db, doorbell.clone(), shutdown.child_token()));
+            tasks.push(events::spawn_postgres_listener(
+                &db,
+                doorbell.clone(),
+                shutdown.child_token(),
+            ));
         }
         let startup_head = events::head(&db).await?;
         let mut tailer = Tailer::new(db.clone(), doorbell.clone());
@@ -151,7 +183,10 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             passwords: PasswordHasher::new(config.password_hash_concurrency)?,
-            login_limiter: LoginLimiter::new(config.login_attempts_per_ip_per_minute, config.login_attempts_per_account_per_minute),
+            login_limiter: LoginLimiter::new(
+                config.login_attempts_per_ip_per_minute,
+                config.login_attempts_per_account_per_minute,
+            ),
             doorbell,
             tailer: tailer_handle,
             metrics: telemetry::prometheus()?,
@@ -163,13 +198,21 @@ impl Application {
         let listener = TcpListener::bind(state.config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", state.config.bind))?;
-        announce_setup(&db, &state).await?;
         let router = router(state.clone())?;
-        Ok(Application { listener, router, state, shutdown, tasks })
+        Ok(Application {
+            listener,
+            router,
+            state,
+            shutdown,
+            tasks,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|address| address.port()).unwrap_or(0)
+        self.listener
+            .local_addr()
+            .map(|address| address.port())
+            .unwrap_or(0)
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -177,7 +220,10 @@ impl Application {
     }
 
     pub fn handle(&self) -> AppHandle {
-        AppHandle { state: self.state.clone(), shutdown: self.shutdown.clone() }
+        AppHandle {
+            state: self.state.clone(),
+            shutdown: self.shutdown.clone(),
+        }
     }
 
     /// Serves until SIGINT/SIGTERM or the shutdown token; in-flight requests finish first.
@@ -186,57 +232,68 @@ impl Application {
         let address = self.listener.local_addr()?;
         tracing::info!(%address, public_url = %self.state.config.public_url, "serving");
         let signal_token = shutdown.clone();
+        let signal = shutdown_signal()?;
+        announce_setup(&self.state).await?;
         tokio::spawn(async move {
-            wait_for_signal().await;
+            signal.await;
             tracing::info!("shutting down");
             signal_token.cancel();
         });
         let graceful = shutdown.clone();
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { graceful.cancelled().await })
-            .await
-            .context("server failed")?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { graceful.cancelled().await })
+        .await
+        .context("server failed")?;
         shutdown.cancel();
         for task in self.tasks {
             let _ = task.await;
         }
-        self.state.db.clone().close().await.context("cannot close the database")?;
+        self.state
+            .db
+            .clone()
+            .close()
+            .await
+            .context("cannot close the database")?;
         tracing::info!("stopped");
         Ok(())
     }
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Registers SIGINT/SIGTERM handlers now (so a signal arriving early is not lost) and returns a
+/// future that completes on the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
 /// While no admin exists, every start logs the setup link.
-async fn announce_setup(db: &DatabaseConnection, state: &AppState) -> anyhow::Result<()> {
-    if let Some(token) = admin::service::ensure_setup_token(db).await? {
-        let mut link = state.config.public_url.join("setup").context("cannot build the setup link")?;
+async fn announce_setup(state: &AppState) -> anyhow::Result<()> {
+    if let Some(token) = admin::service::ensure_setup_token(&state.db).await? {
+        let mut link = state
+            .config
+            .public_url
+            .join("setup")
+            .context("cannot build the setup link")?;
         link.query_pairs_mut().append_pair("token", &token);
         tracing::warn!("no admin yet: finish setup at {link}");
         eprintln!("\n  Plein has no admin yet. Open this link to create one:\n\n    {link}\n");

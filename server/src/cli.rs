@@ -18,7 +18,11 @@ use crate::events::Doorbell;
 use crate::{db, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "plein", version, about = "Plein, the self-hosted social intranet")]
+#[command(
+    name = "plein",
+    version,
+    about = "Plein, the self-hosted social intranet"
+)]
 pub struct Cli {
     /// Configuration file (default: ./plein.toml when present).
     #[arg(long, global = true, env = "PLEIN_CONFIG", value_name = "FILE")]
@@ -86,7 +90,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve);
     let serving = matches!(command, Command::Serve);
     // One-shot commands keep standard output for their result; logs go to stderr at warn.
-    let filter = if serving { config.log.clone() } else { format!("warn,{}", config.log).replace("warn,info", "warn") };
+    let filter = if serving {
+        config.log.clone()
+    } else {
+        format!("warn,{}", config.log).replace("warn,info", "warn")
+    };
     telemetry::init(&filter, config.log_format)?;
     match command {
         Command::Serve => Application::build(config).await?.run_until_stopped().await,
@@ -101,20 +109,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             let hasher = PasswordHasher::new(1)?;
-            let account = NewAccount { email: &email, name: &name, role: Role::Admin, password: Some(&password) };
+            let account = NewAccount {
+                email: &email,
+                name: &name,
+                role: Role::Admin,
+                password: Some(&password),
+            };
             let person = create_person_unchecked(&db, &Doorbell::new(), &hasher, account)
                 .await
                 .map_err(describe)?;
-            println!("created admin {} <{}> ({})", person.display_name, person.email, person.id);
+            println!(
+                "created admin {} <{}> ({})",
+                person.display_name, person.email, person.id
+            );
             Ok(())
         }
         Command::Token(TokenCommand::Create { name, scopes }) => {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             let scopes: Vec<Scope> = scopes.into_iter().map(Scope::from).collect();
-            let created = issue_token(&db, None, &name, &scopes).await.map_err(describe)?;
-            let scope_names: Vec<&str> = created.token.scopes.iter().map(|scope| scope.as_str()).collect();
-            println!("created API token {:?} ({}) with scopes {}; store it now, it is not shown again:", created.token.name, created.token.id, scope_names.join(", "));
+            let created = issue_token(&db, None, &name, &scopes)
+                .await
+                .map_err(describe)?;
+            let scope_names: Vec<&str> = created
+                .token
+                .scopes
+                .iter()
+                .map(|scope| scope.as_str())
+                .collect();
+            println!(
+                "created API token {:?} ({}) with scopes {}; store it now, it is not shown again:",
+                created.token.name,
+                created.token.id,
+                scope_names.join(", ")
+            );
             println!("{}", created.secret);
             Ok(())
         }
@@ -123,10 +151,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn read_password_line() -> anyhow::Result<String> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
-        bail!("no password on standard input; pipe it in, e.g. `echo \"$PASSWORD\" | plein admin create ...`");
+        bail!(
+            "no password on standard input; pipe it in, e.g. `echo \"$PASSWORD\" | plein admin create ...`"
+        );
     }
     Ok(password)
 }

@@ -116,19 +116,32 @@ impl Config {
     /// Validates raw settings and fills in derived defaults.
     pub fn from_raw(raw: RawConfig) -> anyhow::Result<Config> {
         let database_url = match raw.database_url {
-            Some(url) if url.trim().is_empty() => bail!("invalid configuration: key `database_url` is empty"),
+            Some(url) if url.trim().is_empty() => {
+                bail!("invalid configuration: key `database_url` is empty")
+            }
             Some(url) => url,
-            None => format!("sqlite://{}?mode=rwc", raw.data_dir.join("plein.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                raw.data_dir.join("plein.db").display()
+            ),
         };
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            bail!("invalid configuration: key `database_url` must start with sqlite:// or postgres://");
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            bail!(
+                "invalid configuration: key `database_url` must start with sqlite:// or postgres://"
+            );
         }
         let public_url = match raw.public_url {
             Some(text) => {
-                let url = Url::parse(text.trim_end_matches('/'))
-                    .with_context(|| format!("invalid configuration: key `public_url` is not a URL: {text:?}"))?;
+                let url = Url::parse(text.trim_end_matches('/')).with_context(|| {
+                    format!("invalid configuration: key `public_url` is not a URL: {text:?}")
+                })?;
                 if url.scheme() != "http" && url.scheme() != "https" {
-                    bail!("invalid configuration: key `public_url` must be an http:// or https:// URL");
+                    bail!(
+                        "invalid configuration: key `public_url` must be an http:// or https:// URL"
+                    );
                 }
                 url
             }
@@ -138,7 +151,11 @@ impl Config {
                 } else {
                     raw.bind.ip().to_string()
                 };
-                let host = if host.contains(':') { format!("[{host}]") } else { host };
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    host
+                };
                 Url::parse(&format!("http://{host}:{}", raw.bind.port()))
                     .context("invalid configuration: cannot derive `public_url` from `bind`")?
             }
@@ -155,16 +172,22 @@ impl Config {
         if raw.request_timeout_secs == 0 {
             bail!("invalid configuration: key `request_timeout_secs` must be at least 1");
         }
-        if raw.login_attempts_per_ip_per_minute == 0 || raw.login_attempts_per_account_per_minute == 0 {
+        if raw.login_attempts_per_ip_per_minute == 0
+            || raw.login_attempts_per_account_per_minute == 0
+        {
             bail!("invalid configuration: login attempt limits must be at least 1");
         }
         if raw.database_max_connections == 0 {
             bail!("invalid configuration: key `database_max_connections` must be at least 1");
         }
         let password_hash_concurrency = match raw.password_hash_concurrency {
-            Some(0) => bail!("invalid configuration: key `password_hash_concurrency` must be at least 1"),
+            Some(0) => {
+                bail!("invalid configuration: key `password_hash_concurrency` must be at least 1")
+            }
             Some(n) => n,
-            None => std::thread::available_parallelism().map(usize::from).unwrap_or(2),
+            None => std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
         };
         Ok(Config {
             bind: raw.bind,
@@ -209,7 +232,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_serve_sqlite_in_the_data_dir_on_loopback_without_secure_cookies() -> anyhow::Result<()> {
+    fn defaults_serve_sqlite_in_the_data_dir_on_loopback_without_secure_cookies()
+    -> anyhow::Result<()> {
         let config = Config::from_raw(RawConfig::default())?;
         assert_eq!(config.database_url, "sqlite://./data/plein.db?mode=rwc");
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:8080/");
@@ -219,21 +243,30 @@ mod tests {
 
     #[test]
     fn https_public_url_makes_cookies_secure() -> anyhow::Result<()> {
-        let raw = RawConfig { public_url: Some("https://plein.example.nl".into()), ..RawConfig::default() };
+        let raw = RawConfig {
+            public_url: Some("https://plein.example.nl".into()),
+            ..RawConfig::default()
+        };
         assert!(Config::from_raw(raw)?.cookie_secure);
         Ok(())
     }
 
     #[test]
     fn plain_http_on_a_real_host_still_gets_secure_cookies() -> anyhow::Result<()> {
-        let raw = RawConfig { public_url: Some("http://intranet.example.nl".into()), ..RawConfig::default() };
+        let raw = RawConfig {
+            public_url: Some("http://intranet.example.nl".into()),
+            ..RawConfig::default()
+        };
         assert!(Config::from_raw(raw)?.cookie_secure);
         Ok(())
     }
 
     #[test]
     fn an_unknown_database_scheme_names_the_key() {
-        let raw = RawConfig { database_url: Some("mysql://x".into()), ..RawConfig::default() };
+        let raw = RawConfig {
+            database_url: Some("mysql://x".into()),
+            ..RawConfig::default()
+        };
         let message = Config::from_raw(raw).map(|_| ()).unwrap_err().to_string();
         assert!(message.contains("database_url"), "{message}");
     }

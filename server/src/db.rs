@@ -24,7 +24,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
         if let Some(parent) = sqlite_file(&config.database_url).and_then(|path| {
-            std::path::Path::new(&path).parent().map(std::path::Path::to_path_buf)
+            std::path::Path::new(&path)
+                .parent()
+                .map(std::path::Path::to_path_buf)
         }) && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(&parent)
@@ -46,9 +48,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    let db = Database::connect(options)
-        .await
-        .with_context(|| format!("cannot connect to the database ({})", redact(&config.database_url)))?;
+    let db = Database::connect(options).await.with_context(|| {
+        format!(
+            "cannot connect to the database ({})",
+            redact(&config.database_url)
+        )
+    })?;
     Ok(db)
 }
 
@@ -59,7 +64,10 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         DbBackend::Postgres => {
             // The advisory lock is held by one session; run everything on one pooled connection.
             let pool = db.get_postgres_connection_pool();
-            let mut connection = pool.acquire().await.context("cannot acquire a connection")?;
+            let mut connection = pool
+                .acquire()
+                .await
+                .context("cannot acquire a connection")?;
             sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
                 .bind(MIGRATION_LOCK_KEY)
                 .execute(&mut *connection)
@@ -94,13 +102,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 
 /// Checks the database answers.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
-    db.execute_raw(Statement::from_string(db.get_database_backend(), "SELECT 1"))
-        .await
-        .map(|_| ())
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT 1",
+    ))
+    .await
+    .map(|_| ())
 }
 
 fn sqlite_file(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     if path.is_empty() || path == ":memory:" {
         None

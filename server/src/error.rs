@@ -74,7 +74,11 @@ impl ApiError {
     }
 
     pub fn unauthenticated() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "you need to sign in")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "you need to sign in",
+        )
     }
 
     pub fn invalid_credentials() -> Self {
@@ -94,7 +98,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -150,13 +158,19 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the server accepts",
             StatusCode::FORBIDDEN => "this request is not allowed",
             StatusCode::UNAUTHORIZED => "you need to sign in",
-            status if status.is_server_error() => "something went wrong on our side; it has been logged",
+            status if status.is_server_error() => {
+                "something went wrong on our side; it has been logged"
+            }
             _ => "the request could not be handled",
         }
     }
 
     pub fn from_status(status: StatusCode) -> Self {
-        Self::new(status, Self::code_for_status(status), Self::message_for_status(status))
+        Self::new(
+            status,
+            Self::code_for_status(status),
+            Self::message_for_status(status),
+        )
     }
 }
 

@@ -47,7 +47,10 @@ pub fn prometheus() -> anyhow::Result<PrometheusHandle> {
     PROMETHEUS
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("duration_seconds".to_owned()), LATENCY_BUCKETS)
+                .set_buckets_for_metric(
+                    Matcher::Suffix("duration_seconds".to_owned()),
+                    LATENCY_BUCKETS,
+                )
                 .map_err(|error| error.to_string())?
                 .build_recorder();
             let handle = recorder.handle();

@@ -26,18 +26,33 @@ impl TestDatabase {
         let name = format!("plein_test_{}", uuid::Uuid::new_v4().simple());
         match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if admin_url.starts_with("postgres") => {
-                let admin = Database::connect(admin_url.as_str()).await.context("cannot reach TEST_DATABASE_URL")?;
+                let admin = Database::connect(admin_url.as_str())
+                    .await
+                    .context("cannot reach TEST_DATABASE_URL")?;
                 admin
-                    .execute_raw(Statement::from_string(DbBackend::Postgres, format!("CREATE DATABASE {name}")))
+                    .execute_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        format!("CREATE DATABASE {name}"),
+                    ))
                     .await?;
                 admin.close().await?;
                 let mut url = url::Url::parse(&admin_url)?;
                 url.set_path(&format!("/{name}"));
-                Ok(TestDatabase { url: url.to_string(), postgres_admin_url: Some(admin_url), name, _dir: dir })
+                Ok(TestDatabase {
+                    url: url.to_string(),
+                    postgres_admin_url: Some(admin_url),
+                    name,
+                    _dir: dir,
+                })
             }
             _ => {
                 let path = dir.path().join("plein.db");
-                Ok(TestDatabase { url: format!("sqlite://{}?mode=rwc", path.display()), postgres_admin_url: None, name, _dir: dir })
+                Ok(TestDatabase {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    postgres_admin_url: None,
+                    name,
+                    _dir: dir,
+                })
             }
         }
     }
@@ -55,13 +70,18 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime; do the async clean-up on a thread of its own.
         let cleanup = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             runtime.block_on(async move {
                 if let Ok(admin) = Database::connect(admin_url.as_str()).await {
                     let drop_sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = admin.execute_raw(Statement::from_string(DbBackend::Postgres, drop_sql)).await;
+                    let _ = admin
+                        .execute_raw(Statement::from_string(DbBackend::Postgres, drop_sql))
+                        .await;
                     let _ = admin.close().await;
                 }
             });
@@ -84,7 +104,9 @@ pub struct TestApp {
 /// Settings every test server starts from.
 pub fn test_raw_config(dir: &tempfile::TempDir, database_url: &str) -> RawConfig {
     RawConfig {
-        bind: "127.0.0.1:0".parse().unwrap_or_else(|_| RawConfig::default().bind),
+        bind: "127.0.0.1:0"
+            .parse()
+            .unwrap_or_else(|_| RawConfig::default().bind),
         data_dir: dir.path().join("data"),
         database_url: Some(database_url.to_owned()),
         log: std::env::var("TEST_LOG").unwrap_or_else(|_| "error".to_owned()),
@@ -116,7 +138,15 @@ impl TestApp {
         let handle = application.handle();
         let server = tokio::spawn(application.run_until_stopped());
         let client = new_client()?;
-        Ok(TestApp { address, handle, client, config, database, dir, server: Some(server) })
+        Ok(TestApp {
+            address,
+            handle,
+            client,
+            config,
+            database,
+            dir,
+            server: Some(server),
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -139,19 +169,33 @@ impl TestApp {
             .json(&json!({"token": token, "email": ADMIN_EMAIL, "name": "Beheerder", "password": ADMIN_PASSWORD}))
             .send()
             .await?;
-        anyhow::ensure!(response.status() == StatusCode::CREATED, "setup failed: {}", response.text().await?);
+        anyhow::ensure!(
+            response.status() == StatusCode::CREATED,
+            "setup failed: {}",
+            response.text().await?
+        );
         Ok(response.json::<Value>().await?["person"].clone())
     }
 
     /// Creates a person as the admin (`self.client` must be signed in as one).
-    pub async fn create_person(&self, email: &str, name: &str, role: &str, password: &str) -> anyhow::Result<Value> {
+    pub async fn create_person(
+        &self,
+        email: &str,
+        name: &str,
+        role: &str,
+        password: &str,
+    ) -> anyhow::Result<Value> {
         let response = self
             .client
             .post(self.url("/api/v1/admin/people"))
             .json(&json!({"email": email, "name": name, "role": role, "password": password}))
             .send()
             .await?;
-        anyhow::ensure!(response.status() == StatusCode::CREATED, "create person failed: {}", response.text().await?);
+        anyhow::ensure!(
+            response.status() == StatusCode::CREATED,
+            "create person failed: {}",
+            response.text().await?
+        );
         Ok(response.json().await?)
     }
 
@@ -163,7 +207,11 @@ impl TestApp {
             .json(&json!({"email": email, "password": password}))
             .send()
             .await?;
-        anyhow::ensure!(response.status() == StatusCode::OK, "login failed: {}", response.text().await?);
+        anyhow::ensure!(
+            response.status() == StatusCode::OK,
+            "login failed: {}",
+            response.text().await?
+        );
         Ok(client)
     }
 
@@ -188,13 +236,28 @@ pub fn new_client() -> anyhow::Result<reqwest::Client> {
 }
 
 /// Asserts an error body in our format and returns it.
-pub async fn expect_error(response: reqwest::Response, status: StatusCode, code: &str) -> anyhow::Result<Value> {
+pub async fn expect_error(
+    response: reqwest::Response,
+    status: StatusCode,
+    code: &str,
+) -> anyhow::Result<Value> {
     let actual_status = response.status();
     let has_request_id = response.headers().contains_key("x-request-id");
     let body: Value = response.json().await.context("error body is not JSON")?;
-    anyhow::ensure!(actual_status == status, "expected {status}, got {actual_status}: {body}");
-    anyhow::ensure!(body["error"]["code"] == code, "expected code {code}, got {body}");
-    anyhow::ensure!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "no message in {body}");
+    anyhow::ensure!(
+        actual_status == status,
+        "expected {status}, got {actual_status}: {body}"
+    );
+    anyhow::ensure!(
+        body["error"]["code"] == code,
+        "expected code {code}, got {body}"
+    );
+    anyhow::ensure!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "no message in {body}"
+    );
     anyhow::ensure!(has_request_id, "no x-request-id header");
     Ok(body)
 }

@@ -1,8 +1,8 @@
 //! Setup and admin routes: people's roles and activation, API tokens.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use axum::http::header::USER_AGENT;
 use axum_extra::extract::CookieJar;
 use utoipa_axum::router::OpenApiRouter;
@@ -36,7 +36,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Whether first-run setup is still open.
 #[utoipa::path(get, path = "/api/v1/setup", tag = "setup", responses((status = 200, body = SetupStatus)))]
 async fn setup_status(State(state): State<AppState>) -> ApiResult<AppJson<SetupStatus>> {
-    Ok(AppJson(SetupStatus { needed: service::setup_needed(&state.db).await? }))
+    Ok(AppJson(SetupStatus {
+        needed: service::setup_needed(&state.db).await?,
+    }))
 }
 
 /// Create the first admin with the token from the setup link; signs that admin in. Works once.
@@ -67,10 +69,26 @@ async fn complete_setup(
         &request.password,
     )
     .await?;
-    let user_agent = headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).map(str::to_owned);
-    let outcome = auth_service::login(&state, ClientInfo { ip, user_agent }, &request.email, &request.password).await?;
+    let user_agent = headers
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    let outcome = auth_service::login(
+        &state,
+        ClientInfo { ip, user_agent },
+        &request.email,
+        &request.password,
+    )
+    .await?;
     let jar = jar.add(session_cookie(&state, outcome.secret));
-    Ok((StatusCode::CREATED, jar, AppJson(LoginResponse { person: outcome.person, session: outcome.session })))
+    Ok((
+        StatusCode::CREATED,
+        jar,
+        AppJson(LoginResponse {
+            person: outcome.person,
+            session: outcome.session,
+        }),
+    ))
 }
 
 /// Everyone with an account, in creation order.
@@ -80,9 +98,15 @@ async fn complete_setup(
     responses((status = 200, body = Page<PersonDto>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = []))
 )]
-async fn list_people(State(state): State<AppState>, Auth(actor): Auth, AppQuery(query): AppQuery<PageQuery>) -> ApiResult<AppJson<Page<PersonDto>>> {
+async fn list_people(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppQuery(query): AppQuery<PageQuery>,
+) -> ApiResult<AppJson<Page<PersonDto>>> {
     let limit = query.limit()?;
-    Ok(AppJson(people_service::list(&state.db, &actor, query.cursor.as_deref(), limit).await?))
+    Ok(AppJson(
+        people_service::list(&state.db, &actor, query.cursor.as_deref(), limit).await?,
+    ))
 }
 
 /// Create a person (an account), optionally with a password.
@@ -102,8 +126,20 @@ async fn create_person(
     Auth(actor): Auth,
     AppJson(request): AppJson<CreatePersonRequest>,
 ) -> ApiResult<(StatusCode, AppJson<PersonDto>)> {
-    let account = NewAccount { email: &request.email, name: &request.name, role: request.role, password: request.password.as_deref() };
-    let person = service::create_person(&state.db, &state.doorbell, &state.passwords, &actor, account).await?;
+    let account = NewAccount {
+        email: &request.email,
+        name: &request.name,
+        role: request.role,
+        password: request.password.as_deref(),
+    };
+    let person = service::create_person(
+        &state.db,
+        &state.doorbell,
+        &state.passwords,
+        &actor,
+        account,
+    )
+    .await?;
     Ok((StatusCode::CREATED, AppJson(person)))
 }
 
@@ -114,7 +150,11 @@ async fn create_person(
     responses((status = 200, body = PersonDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = []))
 )]
-async fn get_person(State(state): State<AppState>, Auth(actor): Auth, AppPath(id): AppPath<Uuid>) -> ApiResult<AppJson<PersonDto>> {
+async fn get_person(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<PersonDto>> {
     Ok(AppJson(people_service::get(&state.db, &actor, id).await?))
 }
 
@@ -137,7 +177,9 @@ async fn set_role(
     AppPath(id): AppPath<Uuid>,
     AppJson(request): AppJson<SetRoleRequest>,
 ) -> ApiResult<AppJson<PersonDto>> {
-    Ok(AppJson(people_service::set_role(&state.db, &state.doorbell, &actor, id, request.role).await?))
+    Ok(AppJson(
+        people_service::set_role(&state.db, &state.doorbell, &actor, id, request.role).await?,
+    ))
 }
 
 /// Deactivate a person: they can no longer sign in and all their sessions end at once.
@@ -152,8 +194,14 @@ async fn set_role(
     ),
     security(("session" = []), ("token" = []))
 )]
-async fn deactivate(State(state): State<AppState>, Auth(actor): Auth, AppPath(id): AppPath<Uuid>) -> ApiResult<AppJson<PersonDto>> {
-    Ok(AppJson(people_service::set_active(&state.db, &state.doorbell, &actor, id, false).await?))
+async fn deactivate(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<PersonDto>> {
+    Ok(AppJson(
+        people_service::set_active(&state.db, &state.doorbell, &actor, id, false).await?,
+    ))
 }
 
 /// Reactivate a person.
@@ -163,8 +211,14 @@ async fn deactivate(State(state): State<AppState>, Auth(actor): Auth, AppPath(id
     responses((status = 200, body = PersonDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = []))
 )]
-async fn reactivate(State(state): State<AppState>, Auth(actor): Auth, AppPath(id): AppPath<Uuid>) -> ApiResult<AppJson<PersonDto>> {
-    Ok(AppJson(people_service::set_active(&state.db, &state.doorbell, &actor, id, true).await?))
+async fn reactivate(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<PersonDto>> {
+    Ok(AppJson(
+        people_service::set_active(&state.db, &state.doorbell, &actor, id, true).await?,
+    ))
 }
 
 /// API tokens, revoked ones included.
@@ -174,9 +228,15 @@ async fn reactivate(State(state): State<AppState>, Auth(actor): Auth, AppPath(id
     responses((status = 200, body = Page<ApiTokenDto>), (status = 403, body = ErrorBody)),
     security(("session" = []), ("token" = []))
 )]
-async fn list_tokens(State(state): State<AppState>, Auth(actor): Auth, AppQuery(query): AppQuery<PageQuery>) -> ApiResult<AppJson<Page<ApiTokenDto>>> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppQuery(query): AppQuery<PageQuery>,
+) -> ApiResult<AppJson<Page<ApiTokenDto>>> {
     let limit = query.limit()?;
-    Ok(AppJson(auth_service::list_tokens(&state.db, &actor, query.cursor.as_deref(), limit).await?))
+    Ok(AppJson(
+        auth_service::list_tokens(&state.db, &actor, query.cursor.as_deref(), limit).await?,
+    ))
 }
 
 /// Create an API token. The secret is in this answer only.
@@ -191,7 +251,8 @@ async fn create_token(
     Auth(actor): Auth,
     AppJson(request): AppJson<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedToken>)> {
-    let created = auth_service::create_token(&state.db, &actor, &request.name, &request.scopes).await?;
+    let created =
+        auth_service::create_token(&state.db, &actor, &request.name, &request.scopes).await?;
     Ok((StatusCode::CREATED, AppJson(created)))
 }
 
@@ -202,6 +263,12 @@ async fn create_token(
     responses((status = 200, body = ApiTokenDto), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("session" = []), ("token" = []))
 )]
-async fn revoke_token(State(state): State<AppState>, Auth(actor): Auth, AppPath(id): AppPath<Uuid>) -> ApiResult<AppJson<ApiTokenDto>> {
-    Ok(AppJson(auth_service::revoke_token(&state.db, &actor, id).await?))
+async fn revoke_token(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<ApiTokenDto>> {
+    Ok(AppJson(
+        auth_service::revoke_token(&state.db, &actor, id).await?,
+    ))
 }

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
+use crate::auth::Principal;
 use crate::auth::password;
 use crate::auth::repo as auth_repo;
 use crate::auth::tokens::random_secret;
-use crate::auth::Principal;
 use crate::db;
 use crate::directory::dto::{PersonDto, Role};
 use crate::directory::service::{self as people_service, NewPerson};
@@ -33,7 +33,11 @@ pub async fn setup_needed(db: &DatabaseConnection) -> ApiResult<bool> {
 
 fn validate_account(email: &str, name: &str, password: Option<&str>) -> ApiResult<()> {
     let mut fields = BTreeMap::new();
-    if let Err(ApiError { fields: person_fields, .. }) = people_service::validate_new_person(email, name) {
+    if let Err(ApiError {
+        fields: person_fields,
+        ..
+    }) = people_service::validate_new_person(email, name)
+    {
         fields.extend(person_fields);
     }
     if let Some(password) = password
@@ -41,7 +45,11 @@ fn validate_account(email: &str, name: &str, password: Option<&str>) -> ApiResul
     {
         fields.insert("password".to_owned(), problem);
     }
-    if fields.is_empty() { Ok(()) } else { Err(ApiError::validation(fields)) }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(fields))
+    }
 }
 
 /// Creates the first admin with the setup token, exactly once. The token is consumed in the same
@@ -56,20 +64,34 @@ pub async fn complete_setup(
     password: &str,
 ) -> ApiResult<PersonDto> {
     if !setup_needed(db).await? {
-        return Err(ApiError::conflict("already_set_up", "Plein already has an admin; sign in instead"));
+        return Err(ApiError::conflict(
+            "already_set_up",
+            "Plein already has an admin; sign in instead",
+        ));
     }
     validate_account(email, name, Some(password))?;
     let hash = passwords.hash(password).await?;
     let tx = db::begin_write(db).await?;
     if !auth_repo::take_setting(&tx, SETUP_TOKEN_KEY, token).await? {
-        return Err(ApiError::forbidden_code("invalid_setup_token", "this setup link is not valid; use the newest one from the server log"));
+        return Err(ApiError::forbidden_code(
+            "invalid_setup_token",
+            "this setup link is not valid; use the newest one from the server log",
+        ));
     }
     if crate::directory::repo::count_active_admins(&tx).await? > 0 {
-        return Err(ApiError::conflict("already_set_up", "Plein already has an admin; sign in instead"));
+        return Err(ApiError::conflict(
+            "already_set_up",
+            "Plein already has an admin; sign in instead",
+        ));
     }
     let person = people_service::create_in(
         &tx,
-        NewPerson { email: email.to_owned(), display_name: name.to_owned(), role: Role::Admin, password_hash: Some(hash) },
+        NewPerson {
+            email: email.to_owned(),
+            display_name: name.to_owned(),
+            role: Role::Admin,
+            password_hash: Some(hash),
+        },
     )
     .await?;
     tx.commit().await?;

@@ -54,7 +54,11 @@ impl PasswordHasher {
     }
 
     pub async fn hash(&self, password: &str) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await.context("password hasher closed")?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .context("password hasher closed")?;
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || hash_blocking(&password))
             .await
@@ -63,7 +67,11 @@ impl PasswordHasher {
 
     /// Verifies `password` against `hash`; with no hash it still does the same work and fails.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await.context("password hasher closed")?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .context("password hasher closed")?;
         let password = password.to_owned();
         let (hash, known) = match hash {
             Some(hash) => (hash.to_owned(), true),
@@ -98,10 +106,17 @@ mod tests {
     async fn a_hash_verifies_its_password_and_nothing_else() -> anyhow::Result<()> {
         let hasher = PasswordHasher::new(1)?;
         let hash = hasher.hash("correct horse battery").await?;
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(hasher.verify("correct horse battery", Some(&hash)).await?);
         assert!(!hasher.verify("correct horse batterx", Some(&hash)).await?);
-        assert!(!hasher.verify("plein-timing-equaliser-not-a-password", None).await?);
+        assert!(
+            !hasher
+                .verify("plein-timing-equaliser-not-a-password", None)
+                .await?
+        );
         Ok(())
     }
 

@@ -18,7 +18,10 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert_session(db: &impl ConnectionTrait, new: NewSession) -> Result<sessions::Model, DbErr> {
+pub async fn insert_session(
+    db: &impl ConnectionTrait,
+    new: NewSession,
+) -> Result<sessions::Model, DbErr> {
     let now = Utc::now();
     sessions::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -34,11 +37,21 @@ pub async fn insert_session(db: &impl ConnectionTrait, new: NewSession) -> Resul
     .await
 }
 
-pub async fn find_session_by_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<sessions::Model>, DbErr> {
-    sessions::Entity::find().filter(sessions::Column::TokenHash.eq(token_hash)).one(db).await
+pub async fn find_session_by_hash(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<sessions::Model>, DbErr> {
+    sessions::Entity::find()
+        .filter(sessions::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await
 }
 
-pub async fn touch_session(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn touch_session(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
     sessions::Entity::update_many()
         .col_expr(sessions::Column::LastSeenAt, at.into())
         .filter(sessions::Column::Id.eq(id))
@@ -47,7 +60,10 @@ pub async fn touch_session(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc
         .map(|_| ())
 }
 
-pub async fn list_sessions_of(db: &impl ConnectionTrait, person_id: Uuid) -> Result<Vec<sessions::Model>, DbErr> {
+pub async fn list_sessions_of(
+    db: &impl ConnectionTrait,
+    person_id: Uuid,
+) -> Result<Vec<sessions::Model>, DbErr> {
     sessions::Entity::find()
         .filter(sessions::Column::PersonId.eq(person_id))
         .filter(sessions::Column::ExpiresAt.gt(Utc::now()))
@@ -57,7 +73,11 @@ pub async fn list_sessions_of(db: &impl ConnectionTrait, person_id: Uuid) -> Res
 }
 
 /// Deletes one session of one person; returns whether it existed.
-pub async fn delete_session_of(db: &impl ConnectionTrait, person_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
+pub async fn delete_session_of(
+    db: &impl ConnectionTrait,
+    person_id: Uuid,
+    id: Uuid,
+) -> Result<bool, DbErr> {
     let result = sessions::Entity::delete_many()
         .filter(sessions::Column::Id.eq(id))
         .filter(sessions::Column::PersonId.eq(person_id))
@@ -74,7 +94,11 @@ pub async fn delete_sessions_of(db: &impl ConnectionTrait, person_id: Uuid) -> R
         .rows_affected)
 }
 
-pub async fn delete_other_sessions_of(db: &impl ConnectionTrait, person_id: Uuid, keep: Uuid) -> Result<u64, DbErr> {
+pub async fn delete_other_sessions_of(
+    db: &impl ConnectionTrait,
+    person_id: Uuid,
+    keep: Uuid,
+) -> Result<u64, DbErr> {
     Ok(sessions::Entity::delete_many()
         .filter(sessions::Column::PersonId.eq(person_id))
         .filter(sessions::Column::Id.ne(keep))
@@ -98,7 +122,10 @@ pub struct NewToken {
     pub created_by: Option<Uuid>,
 }
 
-pub async fn insert_token(db: &impl ConnectionTrait, new: NewToken) -> Result<api_tokens::Model, DbErr> {
+pub async fn insert_token(
+    db: &impl ConnectionTrait,
+    new: NewToken,
+) -> Result<api_tokens::Model, DbErr> {
     api_tokens::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(new.name),
@@ -113,11 +140,21 @@ pub async fn insert_token(db: &impl ConnectionTrait, new: NewToken) -> Result<ap
     .await
 }
 
-pub async fn find_token_by_hash(db: &impl ConnectionTrait, token_hash: &str) -> Result<Option<api_tokens::Model>, DbErr> {
-    api_tokens::Entity::find().filter(api_tokens::Column::TokenHash.eq(token_hash)).one(db).await
+pub async fn find_token_by_hash(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<api_tokens::Model>, DbErr> {
+    api_tokens::Entity::find()
+        .filter(api_tokens::Column::TokenHash.eq(token_hash))
+        .one(db)
+        .await
 }
 
-pub async fn touch_token(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>) -> Result<(), DbErr> {
+pub async fn touch_token(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
     api_tokens::Entity::update_many()
         .col_expr(api_tokens::Column::LastUsedAt, Some(at).into())
         .filter(api_tokens::Column::Id.eq(id))
@@ -126,36 +163,59 @@ pub async fn touch_token(db: &impl ConnectionTrait, id: Uuid, at: DateTime<Utc>)
         .map(|_| ())
 }
 
-pub async fn list_tokens_after(db: &impl ConnectionTrait, after: Option<Uuid>, limit: u64) -> Result<Vec<api_tokens::Model>, DbErr> {
-    let mut query = api_tokens::Entity::find().order_by_asc(api_tokens::Column::Id).limit(limit);
+pub async fn list_tokens_after(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<api_tokens::Model>, DbErr> {
+    let mut query = api_tokens::Entity::find()
+        .order_by_asc(api_tokens::Column::Id)
+        .limit(limit);
     if let Some(after) = after {
         query = query.filter(api_tokens::Column::Id.gt(after));
     }
     query.all(db).await
 }
 
-pub async fn find_token(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<api_tokens::Model>, DbErr> {
+pub async fn find_token(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<api_tokens::Model>, DbErr> {
     api_tokens::Entity::find_by_id(id).one(db).await
 }
 
-pub async fn revoke_token(db: &impl ConnectionTrait, token: api_tokens::Model) -> Result<api_tokens::Model, DbErr> {
+pub async fn revoke_token(
+    db: &impl ConnectionTrait,
+    token: api_tokens::Model,
+) -> Result<api_tokens::Model, DbErr> {
     let mut active: api_tokens::ActiveModel = token.into();
     active.revoked_at = Set(Some(Utc::now()));
     active.update(db).await
 }
 
 pub async fn get_setting(db: &impl ConnectionTrait, key: &str) -> Result<Option<String>, DbErr> {
-    Ok(settings::Entity::find_by_id(key.to_owned()).one(db).await?.map(|row| row.value))
+    Ok(settings::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+        .map(|row| row.value))
 }
 
 /// Inserts the setting unless it already exists (another node may have raced us).
-pub async fn insert_setting_if_absent(db: &impl ConnectionTrait, key: &str, value: &str) -> Result<(), DbErr> {
+pub async fn insert_setting_if_absent(
+    db: &impl ConnectionTrait,
+    key: &str,
+    value: &str,
+) -> Result<(), DbErr> {
     let result = settings::Entity::insert(settings::ActiveModel {
         key: Set(key.to_owned()),
         value: Set(value.to_owned()),
         updated_at: Set(Utc::now()),
     })
-    .on_conflict(OnConflict::column(settings::Column::Key).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(settings::Column::Key)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec(db)
     .await;
     match result {
@@ -165,7 +225,11 @@ pub async fn insert_setting_if_absent(db: &impl ConnectionTrait, key: &str, valu
 }
 
 /// Deletes the setting only if it still has `value`; returns whether it did.
-pub async fn take_setting(db: &impl ConnectionTrait, key: &str, value: &str) -> Result<bool, DbErr> {
+pub async fn take_setting(
+    db: &impl ConnectionTrait,
+    key: &str,
+    value: &str,
+) -> Result<bool, DbErr> {
     let result = settings::Entity::delete_many()
         .filter(settings::Column::Key.eq(key))
         .filter(settings::Column::Value.eq(value))
@@ -175,5 +239,8 @@ pub async fn take_setting(db: &impl ConnectionTrait, key: &str, value: &str) -> 
 }
 
 pub async fn delete_setting(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
-    settings::Entity::delete_by_id(key.to_owned()).exec(db).await.map(|_| ())
+    settings::Entity::delete_by_id(key.to_owned())
+        .exec(db)
+        .await
+        .map(|_| ())
 }

@@ -1,9 +1,9 @@
 //! Sign-in, sign-out, own account and own sessions.
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::header::USER_AGENT;
-use axum::http::HeaderMap;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use utoipa_axum::router::OpenApiRouter;
@@ -54,7 +54,10 @@ fn removal_cookie(state: &AppState) -> Cookie<'static> {
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
-    headers.get(USER_AGENT).and_then(|value| value.to_str().ok()).map(str::to_owned)
+    headers
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Sign in with email and password.
@@ -74,10 +77,19 @@ async fn login(
     jar: CookieJar,
     AppJson(request): AppJson<LoginRequest>,
 ) -> ApiResult<(CookieJar, AppJson<LoginResponse>)> {
-    let client = ClientInfo { ip, user_agent: user_agent(&headers) };
+    let client = ClientInfo {
+        ip,
+        user_agent: user_agent(&headers),
+    };
     let outcome = service::login(&state, client, &request.email, &request.password).await?;
     let jar = jar.add(session_cookie(&state, outcome.secret));
-    Ok((jar, AppJson(LoginResponse { person: outcome.person, session: outcome.session })))
+    Ok((
+        jar,
+        AppJson(LoginResponse {
+            person: outcome.person,
+            session: outcome.session,
+        }),
+    ))
 }
 
 /// Sign out: ends this session and clears the cookie.
@@ -86,7 +98,11 @@ async fn login(
     responses((status = 204, description = "Signed out"), (status = 401, body = ErrorBody)),
     security(("session" = []))
 )]
-async fn logout(State(state): State<AppState>, CurrentPerson(person): CurrentPerson, jar: CookieJar) -> ApiResult<(StatusCode, CookieJar)> {
+async fn logout(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    jar: CookieJar,
+) -> ApiResult<(StatusCode, CookieJar)> {
     service::logout(&state.db, &person).await?;
     Ok((StatusCode::NO_CONTENT, jar.add(removal_cookie(&state))))
 }
@@ -97,7 +113,10 @@ async fn logout(State(state): State<AppState>, CurrentPerson(person): CurrentPer
     responses((status = 200, body = PersonDto), (status = 401, body = ErrorBody)),
     security(("session" = []))
 )]
-async fn me(State(state): State<AppState>, CurrentPerson(person): CurrentPerson) -> ApiResult<AppJson<PersonDto>> {
+async fn me(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+) -> ApiResult<AppJson<PersonDto>> {
     Ok(AppJson(service::me(&state.db, &person).await?))
 }
 
@@ -117,7 +136,13 @@ async fn change_password(
     CurrentPerson(person): CurrentPerson,
     AppJson(request): AppJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    service::change_password(&state, &person, &request.current_password, &request.new_password).await?;
+    service::change_password(
+        &state,
+        &person,
+        &request.current_password,
+        &request.new_password,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -127,8 +152,13 @@ async fn change_password(
     responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)),
     security(("session" = []))
 )]
-async fn list_sessions(State(state): State<AppState>, CurrentPerson(person): CurrentPerson) -> ApiResult<AppJson<SessionList>> {
-    Ok(AppJson(SessionList { items: service::list_sessions(&state.db, &person).await? }))
+async fn list_sessions(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+) -> ApiResult<AppJson<SessionList>> {
+    Ok(AppJson(SessionList {
+        items: service::list_sessions(&state.db, &person).await?,
+    }))
 }
 
 /// End one of your sessions (for example on a lost laptop).

@@ -51,13 +51,20 @@ impl Principal {
             Principal::Person(person) => person.role == Role::Admin,
             Principal::Token(token) => token.scopes.contains(&Scope::Admin),
         };
-        if allowed { Ok(()) } else { Err(ApiError::forbidden("only admins may do this")) }
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("only admins may do this"))
+        }
     }
 
     pub fn require_scope(&self, scope: Scope) -> ApiResult<()> {
         match self {
             Principal::Token(token) if token.scopes.contains(&scope) => Ok(()),
-            _ => Err(ApiError::forbidden(format!("this needs an API token with the `{}` scope", scope.as_str()))),
+            _ => Err(ApiError::forbidden(format!(
+                "this needs an API token with the `{}` scope",
+                scope.as_str()
+            ))),
         }
     }
 
@@ -80,12 +87,16 @@ fn session_ended() -> ApiError {
 /// Resolves a session cookie to its person. Expired sessions, deactivated people and unknown
 /// tokens all answer 401.
 pub async fn authenticate_session(db: &DatabaseConnection, token: &str) -> ApiResult<Principal> {
-    let session = repo::find_session_by_hash(db, &hash_secret(token)).await?.ok_or_else(session_ended)?;
+    let session = repo::find_session_by_hash(db, &hash_secret(token))
+        .await?
+        .ok_or_else(session_ended)?;
     let now = Utc::now();
     if session.expires_at <= now {
         return Err(session_ended());
     }
-    let person = people_repo::find(db, session.person_id).await?.ok_or_else(session_ended)?;
+    let person = people_repo::find(db, session.person_id)
+        .await?
+        .ok_or_else(session_ended)?;
     if !person.active {
         return Err(session_ended());
     }
@@ -102,20 +113,32 @@ pub async fn authenticate_session(db: &DatabaseConnection, token: &str) -> ApiRe
 /// Resolves a bearer token. Revoked and unknown tokens answer 401.
 pub async fn authenticate_token(db: &DatabaseConnection, secret: &str) -> ApiResult<Principal> {
     let invalid = || {
-        ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid_token", "this API token is not valid or has been revoked")
+        ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "this API token is not valid or has been revoked",
+        )
     };
     if !secret.starts_with(API_TOKEN_PREFIX) {
         return Err(invalid());
     }
-    let token = repo::find_token_by_hash(db, &hash_secret(secret)).await?.ok_or_else(invalid)?;
+    let token = repo::find_token_by_hash(db, &hash_secret(secret))
+        .await?
+        .ok_or_else(invalid)?;
     if token.revoked_at.is_some() {
         return Err(invalid());
     }
     let now = Utc::now();
-    if token.last_used_at.is_none_or(|used| now - used > Duration::minutes(1)) {
+    if token
+        .last_used_at
+        .is_none_or(|used| now - used > Duration::minutes(1))
+    {
         repo::touch_token(db, token.id, now).await?;
     }
-    Ok(Principal::Token(AuthenticatedToken { id: token.id, scopes: Scope::parse_list(&token.scopes) }))
+    Ok(Principal::Token(AuthenticatedToken {
+        id: token.id,
+        scopes: Scope::parse_list(&token.scopes),
+    }))
 }
 
 pub struct LoginOutcome {
@@ -131,14 +154,25 @@ pub struct ClientInfo {
 
 /// Checks the password and opens a session. A wrong email and a wrong password get the same
 /// answer after the same amount of work.
-pub async fn login(state: &AppState, client: ClientInfo, email: &str, password: &str) -> ApiResult<LoginOutcome> {
+pub async fn login(
+    state: &AppState,
+    client: ClientInfo,
+    email: &str,
+    password: &str,
+) -> ApiResult<LoginOutcome> {
     let email_normalized = people_service::normalize_email(email);
     state.login_limiter.check(client.ip, &email_normalized)?;
-    if password.len() > MAX_PASSWORD_BYTES || email_normalized.len() > people_service::MAX_EMAIL_CHARS {
+    if password.len() > MAX_PASSWORD_BYTES
+        || email_normalized.len() > people_service::MAX_EMAIL_CHARS
+    {
         return Err(ApiError::invalid_credentials());
     }
-    let person = people_repo::find_by_email(&state.db, &email_normalized).await?.filter(|person| person.active);
-    let hash = person.as_ref().and_then(|person| person.password_hash.as_deref());
+    let person = people_repo::find_by_email(&state.db, &email_normalized)
+        .await?
+        .filter(|person| person.active);
+    let hash = person
+        .as_ref()
+        .and_then(|person| person.password_hash.as_deref());
     let matches = state.passwords.verify(password, hash).await?;
     let person = match person {
         Some(person) if matches => person,
@@ -153,7 +187,9 @@ pub async fn login(state: &AppState, client: ClientInfo, email: &str, password: 
         repo::NewSession {
             person_id: person.id,
             token_hash: hash_secret(&secret),
-            user_agent: client.user_agent.map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()),
+            user_agent: client
+                .user_agent
+                .map(|agent| agent.chars().take(MAX_USER_AGENT_CHARS).collect()),
             ip_address: Some(client.ip.to_string()),
             expires_at: Utc::now() + state.config.session_ttl,
         },
@@ -161,7 +197,11 @@ pub async fn login(state: &AppState, client: ClientInfo, email: &str, password: 
     .await?;
     tracing::info!(person_id = %person.id, "signed in");
     let session_id = session.id;
-    Ok(LoginOutcome { person: PersonDto::from(person), session: SessionDto::from_row(session, Some(session_id)), secret })
+    Ok(LoginOutcome {
+        person: PersonDto::from(person),
+        session: SessionDto::from_row(session, Some(session_id)),
+        secret,
+    })
 }
 
 pub async fn logout(db: &DatabaseConnection, person: &AuthenticatedPerson) -> ApiResult<()> {
@@ -170,18 +210,39 @@ pub async fn logout(db: &DatabaseConnection, person: &AuthenticatedPerson) -> Ap
 }
 
 pub async fn me(db: &DatabaseConnection, person: &AuthenticatedPerson) -> ApiResult<PersonDto> {
-    people_repo::find(db, person.id).await?.map(PersonDto::from).ok_or_else(session_ended)
+    people_repo::find(db, person.id)
+        .await?
+        .map(PersonDto::from)
+        .ok_or_else(session_ended)
 }
 
 /// Changes the caller's password after checking the current one; every other session ends.
-pub async fn change_password(state: &AppState, person: &AuthenticatedPerson, current: &str, new: &str) -> ApiResult<()> {
+pub async fn change_password(
+    state: &AppState,
+    person: &AuthenticatedPerson,
+    current: &str,
+    new: &str,
+) -> ApiResult<()> {
     if let Err(problem) = password::check_policy(new) {
         return Err(ApiError::field("new_password", problem));
     }
-    let row = people_repo::find(&state.db, person.id).await?.ok_or_else(session_ended)?;
-    if current.len() > MAX_PASSWORD_BYTES || !state.passwords.verify(current, row.password_hash.as_deref()).await? {
-        let mut error = ApiError::new(axum::http::StatusCode::FORBIDDEN, "wrong_password", "the current password is wrong");
-        error.fields.insert("current_password".to_owned(), "is wrong".to_owned());
+    let row = people_repo::find(&state.db, person.id)
+        .await?
+        .ok_or_else(session_ended)?;
+    if current.len() > MAX_PASSWORD_BYTES
+        || !state
+            .passwords
+            .verify(current, row.password_hash.as_deref())
+            .await?
+    {
+        let mut error = ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "wrong_password",
+            "the current password is wrong",
+        );
+        error
+            .fields
+            .insert("current_password".to_owned(), "is wrong".to_owned());
         return Err(error);
     }
     let hash = state.passwords.hash(new).await?;
@@ -192,13 +253,23 @@ pub async fn change_password(state: &AppState, person: &AuthenticatedPerson, cur
     Ok(())
 }
 
-pub async fn list_sessions(db: &DatabaseConnection, person: &AuthenticatedPerson) -> ApiResult<Vec<SessionDto>> {
+pub async fn list_sessions(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+) -> ApiResult<Vec<SessionDto>> {
     let rows = repo::list_sessions_of(db, person.id).await?;
-    Ok(rows.into_iter().map(|row| SessionDto::from_row(row, Some(person.session_id))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| SessionDto::from_row(row, Some(person.session_id)))
+        .collect())
 }
 
 /// Ends one of the caller's own sessions; anyone else's is "not found".
-pub async fn revoke_session(db: &DatabaseConnection, person: &AuthenticatedPerson, id: Uuid) -> ApiResult<()> {
+pub async fn revoke_session(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<()> {
     if repo::delete_session_of(db, person.id, id).await? {
         Ok(())
     } else {
@@ -212,17 +283,32 @@ fn validate_token_request(name: &str, scopes: &[Scope]) -> ApiResult<()> {
     if name.is_empty() {
         fields.insert("name".to_owned(), "is required".to_owned());
     } else if name.chars().count() > MAX_TOKEN_NAME_CHARS || name.chars().any(char::is_control) {
-        fields.insert("name".to_owned(), format!("must be at most {MAX_TOKEN_NAME_CHARS} printable characters"));
+        fields.insert(
+            "name".to_owned(),
+            format!("must be at most {MAX_TOKEN_NAME_CHARS} printable characters"),
+        );
     }
     if scopes.is_empty() {
-        fields.insert("scopes".to_owned(), "name at least one scope (scim, admin)".to_owned());
+        fields.insert(
+            "scopes".to_owned(),
+            "name at least one scope (scim, admin)".to_owned(),
+        );
     }
-    if fields.is_empty() { Ok(()) } else { Err(ApiError::validation(fields)) }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(fields))
+    }
 }
 
 /// Creates a token without a permission check: for the CLI, which runs with the server's own
 /// authority. Over HTTP use [`create_token`].
-pub async fn issue_token(db: &DatabaseConnection, created_by: Option<Uuid>, name: &str, scopes: &[Scope]) -> ApiResult<CreatedToken> {
+pub async fn issue_token(
+    db: &DatabaseConnection,
+    created_by: Option<Uuid>,
+    name: &str,
+    scopes: &[Scope],
+) -> ApiResult<CreatedToken> {
     validate_token_request(name, scopes)?;
     let mut unique: Vec<&'static str> = scopes.iter().map(|scope| scope.as_str()).collect();
     unique.sort_unstable();
@@ -230,29 +316,62 @@ pub async fn issue_token(db: &DatabaseConnection, created_by: Option<Uuid>, name
     let secret = format!("{API_TOKEN_PREFIX}{}", random_secret());
     let row = repo::insert_token(
         db,
-        repo::NewToken { name: name.trim().to_owned(), token_hash: hash_secret(&secret), scopes: unique.join(" "), created_by },
+        repo::NewToken {
+            name: name.trim().to_owned(),
+            token_hash: hash_secret(&secret),
+            scopes: unique.join(" "),
+            created_by,
+        },
     )
     .await?;
-    Ok(CreatedToken { token: ApiTokenDto::from(row), secret })
+    Ok(CreatedToken {
+        token: ApiTokenDto::from(row),
+        secret,
+    })
 }
 
-pub async fn create_token(db: &DatabaseConnection, actor: &Principal, name: &str, scopes: &[Scope]) -> ApiResult<CreatedToken> {
+pub async fn create_token(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    name: &str,
+    scopes: &[Scope],
+) -> ApiResult<CreatedToken> {
     actor.require_admin()?;
     issue_token(db, actor.person_id(), name, scopes).await
 }
 
-pub async fn list_tokens(db: &DatabaseConnection, actor: &Principal, cursor: Option<&str>, limit: u64) -> ApiResult<Page<ApiTokenDto>> {
+pub async fn list_tokens(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    cursor: Option<&str>,
+    limit: u64,
+) -> ApiResult<Page<ApiTokenDto>> {
     actor.require_admin()?;
     let after = cursor.map(Cursor::decode_uuid).transpose()?;
     let rows = repo::list_tokens_after(db, after, limit + 1).await?;
-    Ok(Page::from_rows(rows, limit, |row| Cursor::encode_uuid(row.id), ApiTokenDto::from))
+    Ok(Page::from_rows(
+        rows,
+        limit,
+        |row| Cursor::encode_uuid(row.id),
+        ApiTokenDto::from,
+    ))
 }
 
-pub async fn revoke_token(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> ApiResult<ApiTokenDto> {
+pub async fn revoke_token(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> ApiResult<ApiTokenDto> {
     actor.require_admin()?;
     let tx = db::begin_write(db).await?;
-    let token = repo::find_token(&tx, id).await?.ok_or_else(|| ApiError::not_found("API token"))?;
-    let token = if token.revoked_at.is_some() { token } else { repo::revoke_token(&tx, token).await? };
+    let token = repo::find_token(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("API token"))?;
+    let token = if token.revoked_at.is_some() {
+        token
+    } else {
+        repo::revoke_token(&tx, token).await?
+    };
     tx.commit().await?;
     Ok(ApiTokenDto::from(token))
 }

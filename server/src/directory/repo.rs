@@ -62,7 +62,9 @@ pub async fn list_after(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<people::Model>, DbErr> {
-    let mut query = people::Entity::find().order_by_asc(people::Column::Id).limit(limit);
+    let mut query = people::Entity::find()
+        .order_by_asc(people::Column::Id)
+        .limit(limit);
     if let Some(after) = after {
         query = query.filter(people::Column::Id.gt(after));
     }

@@ -37,7 +37,11 @@ pub fn check_email(email: &str) -> Result<(), String> {
     }
     match email.split_once('@') {
         Some((local, domain))
-            if !local.is_empty() && !domain.is_empty() && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.') =>
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.') =>
         {
             Ok(())
         }
@@ -51,7 +55,9 @@ pub fn check_display_name(name: &str) -> Result<(), String> {
         return Err("is required".to_owned());
     }
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters"));
+        return Err(format!(
+            "must be at most {MAX_DISPLAY_NAME_CHARS} characters"
+        ));
     }
     if name.chars().any(char::is_control) {
         return Err("must not contain control characters".to_owned());
@@ -76,17 +82,29 @@ pub fn validate_new_person(email: &str, display_name: &str) -> ApiResult<()> {
     if let Err(problem) = check_display_name(display_name) {
         fields.insert("name".to_owned(), problem);
     }
-    if fields.is_empty() { Ok(()) } else { Err(ApiError::validation(fields)) }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(fields))
+    }
 }
 
 fn email_taken() -> ApiError {
-    let mut error = ApiError::conflict("email_taken", "a person with this email address already exists");
-    error.fields.insert("email".to_owned(), "is already in use".to_owned());
+    let mut error = ApiError::conflict(
+        "email_taken",
+        "a person with this email address already exists",
+    );
+    error
+        .fields
+        .insert("email".to_owned(), "is already in use".to_owned());
     error
 }
 
 /// Inserts a person inside an open transaction and appends `person.created`.
-pub async fn create_in<C: sea_orm::ConnectionTrait>(tx: &C, person: NewPerson) -> ApiResult<PersonDto> {
+pub async fn create_in<C: sea_orm::ConnectionTrait>(
+    tx: &C,
+    person: NewPerson,
+) -> ApiResult<PersonDto> {
     validate_new_person(&person.email, &person.display_name)?;
     let email_normalized = normalize_email(&person.email);
     if repo::find_by_email(tx, &email_normalized).await?.is_some() {
@@ -107,13 +125,24 @@ pub async fn create_in<C: sea_orm::ConnectionTrait>(tx: &C, person: NewPerson) -
         Some(SqlErr::UniqueConstraintViolation(_)) => email_taken(),
         _ => ApiError::from(error),
     })?;
-    events::append(tx, NewEvent::new(kinds::PERSON_CREATED, Audience::Everyone, PersonEvent::from(&row)))
-        .await?;
+    events::append(
+        tx,
+        NewEvent::new(
+            kinds::PERSON_CREATED,
+            Audience::Everyone,
+            PersonEvent::from(&row),
+        ),
+    )
+    .await?;
     Ok(PersonDto::from(row))
 }
 
 /// Creates a person in its own transaction.
-pub async fn create(db: &DatabaseConnection, doorbell: &Doorbell, person: NewPerson) -> ApiResult<PersonDto> {
+pub async fn create(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: NewPerson,
+) -> ApiResult<PersonDto> {
     let tx = db::begin_write(db).await?;
     let created = create_in(&tx, person).await?;
     tx.commit().await?;
@@ -123,29 +152,56 @@ pub async fn create(db: &DatabaseConnection, doorbell: &Doorbell, person: NewPer
 
 pub async fn get(db: &DatabaseConnection, actor: &Principal, id: Uuid) -> ApiResult<PersonDto> {
     actor.require_admin()?;
-    repo::find(db, id).await?.map(PersonDto::from).ok_or_else(|| ApiError::not_found("person"))
+    repo::find(db, id)
+        .await?
+        .map(PersonDto::from)
+        .ok_or_else(|| ApiError::not_found("person"))
 }
 
-pub async fn list(db: &DatabaseConnection, actor: &Principal, cursor: Option<&str>, limit: u64) -> ApiResult<Page<PersonDto>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    cursor: Option<&str>,
+    limit: u64,
+) -> ApiResult<Page<PersonDto>> {
     actor.require_admin()?;
     let after = cursor.map(Cursor::decode_uuid).transpose()?;
     let rows = repo::list_after(db, after, limit + 1).await?;
-    Ok(Page::from_rows(rows, limit, |row| Cursor::encode_uuid(row.id), PersonDto::from))
+    Ok(Page::from_rows(
+        rows,
+        limit,
+        |row| Cursor::encode_uuid(row.id),
+        PersonDto::from,
+    ))
 }
 
 fn last_admin() -> ApiError {
-    ApiError::conflict("last_admin", "this would leave Plein without an active admin")
+    ApiError::conflict(
+        "last_admin",
+        "this would leave Plein without an active admin",
+    )
 }
 
 /// Changes a person's role. The last active admin cannot be demoted.
-pub async fn set_role(db: &DatabaseConnection, doorbell: &Doorbell, actor: &Principal, id: Uuid, role: Role) -> ApiResult<PersonDto> {
+pub async fn set_role(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    actor: &Principal,
+    id: Uuid,
+    role: Role,
+) -> ApiResult<PersonDto> {
     actor.require_admin()?;
     let tx = db::begin_write(db).await?;
-    let person = repo::find(&tx, id).await?.ok_or_else(|| ApiError::not_found("person"))?;
+    let person = repo::find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
     if person.role == role.as_str() {
         return Ok(PersonDto::from(person));
     }
-    if person.role == Role::Admin.as_str() && person.active && repo::count_active_admins(&tx).await? <= 1 {
+    if person.role == Role::Admin.as_str()
+        && person.active
+        && repo::count_active_admins(&tx).await? <= 1
+    {
         return Err(last_admin());
     }
     let previous = person.role.clone();
@@ -166,22 +222,39 @@ pub async fn set_role(db: &DatabaseConnection, doorbell: &Doorbell, actor: &Prin
 
 /// Deactivates or reactivates a person. Deactivation ends every session of theirs in the same
 /// transaction; the last active admin cannot be deactivated.
-pub async fn set_active(db: &DatabaseConnection, doorbell: &Doorbell, actor: &Principal, id: Uuid, active: bool) -> ApiResult<PersonDto> {
+pub async fn set_active(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    actor: &Principal,
+    id: Uuid,
+    active: bool,
+) -> ApiResult<PersonDto> {
     actor.require_admin()?;
     let tx = db::begin_write(db).await?;
-    let person = repo::find(&tx, id).await?.ok_or_else(|| ApiError::not_found("person"))?;
+    let person = repo::find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
     if person.active == active {
         return Ok(PersonDto::from(person));
     }
-    if !active && person.role == Role::Admin.as_str() && repo::count_active_admins(&tx).await? <= 1 {
+    if !active && person.role == Role::Admin.as_str() && repo::count_active_admins(&tx).await? <= 1
+    {
         return Err(last_admin());
     }
     let updated = repo::set_active(&tx, person, active).await?;
     if !active {
         auth_repo::delete_sessions_of(&tx, updated.id).await?;
     }
-    let kind = if active { kinds::PERSON_REACTIVATED } else { kinds::PERSON_DEACTIVATED };
-    events::append(&tx, NewEvent::new(kind, Audience::Everyone, PersonEvent::from(&updated))).await?;
+    let kind = if active {
+        kinds::PERSON_REACTIVATED
+    } else {
+        kinds::PERSON_DEACTIVATED
+    };
+    events::append(
+        &tx,
+        NewEvent::new(kind, Audience::Everyone, PersonEvent::from(&updated)),
+    )
+    .await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(PersonDto::from(updated))
@@ -191,4 +264,3 @@ pub async fn set_active(db: &DatabaseConnection, doorbell: &Doorbell, actor: &Pr
 pub async fn has_active_admin(db: &DatabaseConnection) -> Result<bool, DbErr> {
     Ok(repo::count_active_admins(db).await? > 0)
 }
-

@@ -64,7 +64,10 @@ pub struct DurableCursor {
 
 impl DurableCursor {
     pub fn new(db: DatabaseConnection, consumer: impl Into<String>) -> Self {
-        DurableCursor { db, consumer: consumer.into() }
+        DurableCursor {
+            db,
+            consumer: consumer.into(),
+        }
     }
 
     pub fn connection(&self) -> DatabaseConnection {
@@ -110,7 +113,10 @@ impl TailerHandle {
     /// Waits until every consumer has received `seq` (or the tailer stopped).
     pub async fn wait_for(&self, seq: i64) -> bool {
         let mut receiver = self.delivered.clone();
-        receiver.wait_for(|delivered| *delivered >= seq).await.is_ok()
+        receiver
+            .wait_for(|delivered| *delivered >= seq)
+            .await
+            .is_ok()
     }
 }
 
@@ -127,7 +133,11 @@ struct Registered {
 
 impl Tailer {
     pub fn new(db: DatabaseConnection, doorbell: Doorbell) -> Self {
-        Tailer { db, doorbell, consumers: Vec::new() }
+        Tailer {
+            db,
+            doorbell,
+            consumers: Vec::new(),
+        }
     }
 
     pub fn with_consumer(mut self, consumer: Arc<dyn EventConsumer>) -> Self {
@@ -145,14 +155,23 @@ impl Tailer {
             let position = consumer.position().await?;
             registered.push(Registered { consumer, position });
         }
-        let start = registered.iter().map(|entry| entry.position).min().unwrap_or(0);
+        let start = registered
+            .iter()
+            .map(|entry| entry.position)
+            .min()
+            .unwrap_or(0);
         let (sender, receiver) = watch::channel(start);
         let db = self.db;
         let doorbell = self.doorbell;
         let task = tokio::spawn(async move {
             run(db, doorbell, registered, start, sender, shutdown).await;
         });
-        Ok((TailerHandle { delivered: receiver }, task))
+        Ok((
+            TailerHandle {
+                delivered: receiver,
+            },
+            task,
+        ))
     }
 }
 
@@ -194,8 +213,11 @@ async fn run(
         };
         let mut all_applied = true;
         for entry in &mut registered {
-            let unseen: Vec<StoredEvent> =
-                batch.iter().filter(|event| event.seq > entry.position).cloned().collect();
+            let unseen: Vec<StoredEvent> = batch
+                .iter()
+                .filter(|event| event.seq > entry.position)
+                .cloned()
+                .collect();
             if unseen.is_empty() {
                 continue;
             }
@@ -213,7 +235,11 @@ async fn run(
             metrics::gauge!("plein_outbox_delivered_seq").set(cursor as f64);
         } else {
             // Rewind to the slowest consumer; the others skip what they have already applied.
-            cursor = registered.iter().map(|entry| entry.position).min().unwrap_or(cursor);
+            cursor = registered
+                .iter()
+                .map(|entry| entry.position)
+                .min()
+                .unwrap_or(cursor);
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = tokio::time::sleep(RETRY_DELAY) => {}

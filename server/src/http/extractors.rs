@@ -38,13 +38,19 @@ where
                 "send the body as JSON with `Content-Type: application/json`",
             ));
         }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection: BytesRejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-            } else {
-                ApiError::bad_request("unreadable_body", format!("cannot read the request body: {}", rejection.body_text()))
-            }
-        })?;
+        let bytes =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+                    } else {
+                        ApiError::bad_request(
+                            "unreadable_body",
+                            format!("cannot read the request body: {}", rejection.body_text()),
+                        )
+                    }
+                })?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize::<_, T>(deserializer) {
             Ok(value) => Ok(AppJson(value)),
@@ -59,7 +65,8 @@ where
                             format!("the request body does not have the expected shape: {inner}"),
                         );
                         let field = if path == "." { "body".to_owned() } else { path };
-                        api_error.fields = BTreeMap::from([(field, strip_position(&inner.to_string()))]);
+                        api_error.fields =
+                            BTreeMap::from([(field, strip_position(&inner.to_string()))]);
                         Err(api_error)
                     }
                     _ => Err(ApiError::bad_request(
@@ -86,7 +93,8 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|value| value.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -116,10 +124,15 @@ pub struct AppPath<T>(pub T);
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         match rejection {
-            PathRejection::FailedToDeserializePathParams(inner) => {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such resource: {}", inner.body_text()))
-            }
-            other => ApiError::internal(anyhow::anyhow!("path extraction failed: {}", other.body_text())),
+            PathRejection::FailedToDeserializePathParams(inner) => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no such resource: {}", inner.body_text()),
+            ),
+            other => ApiError::internal(anyhow::anyhow!(
+                "path extraction failed: {}",
+                other.body_text()
+            )),
         }
     }
 }
@@ -131,7 +144,10 @@ pub struct ClientIp(pub IpAddr);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.config.trust_proxy_headers
             && let Some(forwarded) = parts
                 .headers
@@ -146,7 +162,9 @@ impl FromRequestParts<AppState> for ClientIp {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|info| info.0.ip())
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))?;
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("server started without connect info"))
+            })?;
         Ok(ClientIp(peer))
     }
 }
@@ -158,7 +176,10 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if let Some(principal) = parts.extensions.get::<Principal>() {
             return Ok(Auth(principal.clone()));
         }
@@ -166,15 +187,26 @@ impl FromRequestParts<AppState> for Auth {
             let token = header
                 .to_str()
                 .ok()
-                .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+                .and_then(|value| {
+                    value
+                        .strip_prefix("Bearer ")
+                        .or_else(|| value.strip_prefix("bearer "))
+                })
                 .map(str::trim)
                 .ok_or_else(|| {
-                    ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the Authorization header must be `Bearer <token>`")
+                    ApiError::new(
+                        StatusCode::UNAUTHORIZED,
+                        "unauthenticated",
+                        "the Authorization header must be `Bearer <token>`",
+                    )
                 })?;
             auth_service::authenticate_token(&state.db, token).await?
         } else {
             let jar = CookieJar::from_headers(&parts.headers);
-            let token = jar.get(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).ok_or_else(ApiError::unauthenticated)?;
+            let token = jar
+                .get(SESSION_COOKIE)
+                .map(|cookie| cookie.value().to_owned())
+                .ok_or_else(ApiError::unauthenticated)?;
             auth_service::authenticate_session(&state.db, &token).await?
         };
         parts.extensions.insert(principal.clone());
@@ -188,11 +220,16 @@ pub struct CurrentPerson(pub AuthenticatedPerson);
 impl FromRequestParts<AppState> for CurrentPerson {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Auth(principal) = Auth::from_request_parts(parts, state).await?;
         match principal {
             Principal::Person(person) => Ok(CurrentPerson(person)),
-            Principal::Token(_) => Err(ApiError::forbidden("this route is for signed-in people, not API tokens")),
+            Principal::Token(_) => Err(ApiError::forbidden(
+                "this route is for signed-in people, not API tokens",
+            )),
         }
     }
 }

@@ -33,14 +33,21 @@ pub async fn api_errors(request: Request, next: Next) -> Response {
     if status.is_server_error() {
         tracing::error!(%status, "request failed without an error body");
     }
-    let retry_after = response.headers().get(axum::http::header::RETRY_AFTER).cloned();
+    let retry_after = response
+        .headers()
+        .get(axum::http::header::RETRY_AFTER)
+        .cloned();
     let allow = response.headers().get(axum::http::header::ALLOW).cloned();
     let mut rewritten = ApiError::from_status(status).into_response();
     if let Some(value) = retry_after {
-        rewritten.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+        rewritten
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
     }
     if let Some(value) = allow {
-        rewritten.headers_mut().insert(axum::http::header::ALLOW, value);
+        rewritten
+            .headers_mut()
+            .insert(axum::http::header::ALLOW, value);
     }
     rewritten
 }
@@ -57,6 +64,7 @@ pub async fn track_metrics(request: Request, next: Next) -> Response {
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("plein_http_requests_total", &labels).increment(1);
-    metrics::histogram!("plein_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("plein_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     response
 }

@@ -16,7 +16,10 @@ use crate::http::AppJson;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(metrics_text))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_text))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -47,14 +50,27 @@ async fn healthz() -> AppJson<Health> {
 async fn readyz(State(state): State<AppState>) -> Result<AppJson<Readiness>, ApiError> {
     if let Err(error) = db::ping(&state.db).await {
         tracing::warn!(%error, "readiness: database unreachable");
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable", "the database does not answer"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database does not answer",
+        ));
     }
     let head = events::head(&state.db).await.map_err(ApiError::from)?;
     let delivered = state.tailer.delivered();
     if delivered < state.startup_head {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "catching_up", "still catching up with the event log"));
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "catching_up",
+            "still catching up with the event log",
+        ));
     }
-    Ok(AppJson(Readiness { status: "ready", database: true, outbox_head: head, outbox_delivered: delivered }))
+    Ok(AppJson(Readiness {
+        status: "ready",
+        database: true,
+        outbox_head: head,
+        outbox_delivered: delivered,
+    }))
 }
 
 /// Prometheus metrics: requests by route and status with latency histograms, database pool,
@@ -65,7 +81,10 @@ async fn readyz(State(state): State<AppState>) -> Result<AppJson<Readiness>, Api
 )]
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     record_gauges(&state).await;
-    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }
 
 async fn record_gauges(state: &AppState) {

@@ -25,7 +25,10 @@ impl PageQuery {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-            Some(_) => Err(ApiError::field("limit", format!("must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )),
         }
     }
 }
@@ -48,8 +51,15 @@ impl<T> Page<T> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let has_more = rows.len() > limit;
         rows.truncate(limit);
-        let next_cursor = if has_more { rows.last().map(&cursor_of) } else { None };
-        Page { items: rows.into_iter().map(convert).collect(), next_cursor }
+        let next_cursor = if has_more {
+            rows.last().map(&cursor_of)
+        } else {
+            None
+        };
+        Page {
+            items: rows.into_iter().map(convert).collect(),
+            next_cursor,
+        }
     }
 }
 

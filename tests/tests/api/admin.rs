@@ -8,8 +8,11 @@ const PASSWORD: &str = "hagelslag op brood";
 async fn only_admins_reach_admin_routes_whatever_the_role_of_the_caller() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let employee = app.create_person("emma@plein.example", "Emma", "employee", PASSWORD).await?;
-    app.create_person("hanna@plein.example", "Hanna", "hr", PASSWORD).await?;
+    let employee = app
+        .create_person("emma@plein.example", "Emma", "employee", PASSWORD)
+        .await?;
+    app.create_person("hanna@plein.example", "Hanna", "hr", PASSWORD)
+        .await?;
     let employee_id = employee["id"].as_str().unwrap_or_default().to_owned();
 
     let anonymous = new_client()?;
@@ -18,16 +21,41 @@ async fn only_admins_reach_admin_routes_whatever_the_role_of_the_caller() -> any
     let admin_routes = [
         ("GET", "/api/v1/admin/people".to_owned(), None),
         ("GET", format!("/api/v1/admin/people/{employee_id}"), None),
-        ("POST", "/api/v1/admin/people".to_owned(), Some(json!({"email": "x@plein.example", "name": "X"}))),
-        ("PUT", format!("/api/v1/admin/people/{employee_id}/role"), Some(json!({"role": "admin"}))),
-        ("POST", format!("/api/v1/admin/people/{employee_id}/deactivate"), None),
-        ("POST", format!("/api/v1/admin/people/{employee_id}/reactivate"), None),
+        (
+            "POST",
+            "/api/v1/admin/people".to_owned(),
+            Some(json!({"email": "x@plein.example", "name": "X"})),
+        ),
+        (
+            "PUT",
+            format!("/api/v1/admin/people/{employee_id}/role"),
+            Some(json!({"role": "admin"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/people/{employee_id}/deactivate"),
+            None,
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/people/{employee_id}/reactivate"),
+            None,
+        ),
         ("GET", "/api/v1/admin/tokens".to_owned(), None),
-        ("POST", "/api/v1/admin/tokens".to_owned(), Some(json!({"name": "x", "scopes": ["admin"]}))),
+        (
+            "POST",
+            "/api/v1/admin/tokens".to_owned(),
+            Some(json!({"name": "x", "scopes": ["admin"]})),
+        ),
     ];
     for (method, path, body) in &admin_routes {
         for (who, client, status, code) in [
-            ("anonymous", &anonymous, StatusCode::UNAUTHORIZED, "unauthenticated"),
+            (
+                "anonymous",
+                &anonymous,
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+            ),
             ("employee", &emma, StatusCode::FORBIDDEN, "forbidden"),
             ("hr", &hanna, StatusCode::FORBIDDEN, "forbidden"),
         ] {
@@ -42,7 +70,13 @@ async fn only_admins_reach_admin_routes_whatever_the_role_of_the_caller() -> any
         }
     }
     // Nothing changed: Emma is still an active employee.
-    let emma_now: Value = app.client.get(app.url(&format!("/api/v1/admin/people/{employee_id}"))).send().await?.json().await?;
+    let emma_now: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/admin/people/{employee_id}")))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(emma_now["role"], "employee");
     assert_eq!(emma_now["active"], true);
     Ok(())
@@ -52,9 +86,17 @@ async fn only_admins_reach_admin_routes_whatever_the_role_of_the_caller() -> any
 async fn an_admin_changes_roles_and_the_new_role_takes_effect_at_once() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let person = app.create_person("bram@plein.example", "Bram", "employee", PASSWORD).await?;
+    let person = app
+        .create_person("bram@plein.example", "Bram", "employee", PASSWORD)
+        .await?;
     let bram = app.login("bram@plein.example", PASSWORD).await?;
-    assert_eq!(bram.get(app.url("/api/v1/admin/people")).send().await?.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        bram.get(app.url("/api/v1/admin/people"))
+            .send()
+            .await?
+            .status(),
+        StatusCode::FORBIDDEN
+    );
 
     let id = person["id"].as_str().unwrap_or_default();
     let promoted: Value = app
@@ -66,7 +108,13 @@ async fn an_admin_changes_roles_and_the_new_role_takes_effect_at_once() -> anyho
         .json()
         .await?;
     assert_eq!(promoted["role"], "admin");
-    assert_eq!(bram.get(app.url("/api/v1/admin/people")).send().await?.status(), StatusCode::OK);
+    assert_eq!(
+        bram.get(app.url("/api/v1/admin/people"))
+            .send()
+            .await?
+            .status(),
+        StatusCode::OK
+    );
 
     let bad_role = app
         .client
@@ -84,32 +132,70 @@ async fn the_last_admin_cannot_be_demoted_or_deactivated() -> anyhow::Result<()>
     let app = TestApp::spawn().await?;
     let admin = app.setup_admin().await?;
     let id = admin["id"].as_str().unwrap_or_default();
-    let demote = app.client.put(app.url(&format!("/api/v1/admin/people/{id}/role"))).json(&json!({"role": "employee"})).send().await?;
+    let demote = app
+        .client
+        .put(app.url(&format!("/api/v1/admin/people/{id}/role")))
+        .json(&json!({"role": "employee"}))
+        .send()
+        .await?;
     expect_error(demote, StatusCode::CONFLICT, "last_admin").await?;
-    let deactivate = app.client.post(app.url(&format!("/api/v1/admin/people/{id}/deactivate"))).send().await?;
+    let deactivate = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/people/{id}/deactivate")))
+        .send()
+        .await?;
     expect_error(deactivate, StatusCode::CONFLICT, "last_admin").await?;
-    assert_eq!(app.client.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::OK);
+    assert_eq!(
+        app.client.get(app.url("/api/v1/me")).send().await?.status(),
+        StatusCode::OK
+    );
     Ok(())
 }
 
 #[tokio::test]
-async fn deactivation_ends_sessions_at_once_and_blocks_login_until_reactivated() -> anyhow::Result<()> {
+async fn deactivation_ends_sessions_at_once_and_blocks_login_until_reactivated()
+-> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let person = app.create_person("lotte@plein.example", "Lotte", "employee", PASSWORD).await?;
+    let person = app
+        .create_person("lotte@plein.example", "Lotte", "employee", PASSWORD)
+        .await?;
     let id = person["id"].as_str().unwrap_or_default();
     let lotte = app.login("lotte@plein.example", PASSWORD).await?;
-    assert_eq!(lotte.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::OK);
+    assert_eq!(
+        lotte.get(app.url("/api/v1/me")).send().await?.status(),
+        StatusCode::OK
+    );
 
-    let deactivated: Value = app.client.post(app.url(&format!("/api/v1/admin/people/{id}/deactivate"))).send().await?.json().await?;
+    let deactivated: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/people/{id}/deactivate")))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(deactivated["active"], false);
-    expect_error(lotte.get(app.url("/api/v1/me")).send().await?, StatusCode::UNAUTHORIZED, "unauthenticated").await?;
+    expect_error(
+        lotte.get(app.url("/api/v1/me")).send().await?,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await?;
     assert!(app.login("lotte@plein.example", PASSWORD).await.is_err());
 
-    let reactivated: Value = app.client.post(app.url(&format!("/api/v1/admin/people/{id}/reactivate"))).send().await?.json().await?;
+    let reactivated: Value = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/people/{id}/reactivate")))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(reactivated["active"], true);
     // The old session stays dead; a new login works.
-    assert_eq!(lotte.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        lotte.get(app.url("/api/v1/me")).send().await?.status(),
+        StatusCode::UNAUTHORIZED
+    );
     app.login("lotte@plein.example", PASSWORD).await?;
     Ok(())
 }
@@ -119,10 +205,23 @@ async fn someone_elses_or_made_up_ids_are_not_found() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
     let unknown = uuid::Uuid::now_v7();
-    for path in [format!("/api/v1/admin/people/{unknown}"), "/api/v1/admin/people/not-a-uuid".to_owned(), "/api/v1/admin/people/1%27%20OR%201=1".to_owned()] {
-        expect_error(app.client.get(app.url(&path)).send().await?, StatusCode::NOT_FOUND, "not_found").await?;
+    for path in [
+        format!("/api/v1/admin/people/{unknown}"),
+        "/api/v1/admin/people/not-a-uuid".to_owned(),
+        "/api/v1/admin/people/1%27%20OR%201=1".to_owned(),
+    ] {
+        expect_error(
+            app.client.get(app.url(&path)).send().await?,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await?;
     }
-    let response = app.client.delete(app.url(&format!("/api/v1/admin/tokens/{unknown}"))).send().await?;
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/admin/tokens/{unknown}")))
+        .send()
+        .await?;
     expect_error(response, StatusCode::NOT_FOUND, "not_found").await?;
     Ok(())
 }
@@ -132,7 +231,13 @@ async fn admin_people_list_pages_with_a_cursor() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
     for n in 0..5 {
-        app.create_person(&format!("collega{n}@plein.example"), &format!("Collega {n}"), "employee", PASSWORD).await?;
+        app.create_person(
+            &format!("collega{n}@plein.example"),
+            &format!("Collega {n}"),
+            "employee",
+            PASSWORD,
+        )
+        .await?;
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
@@ -144,7 +249,11 @@ async fn admin_people_list_pages_with_a_cursor() -> anyhow::Result<()> {
         let page: Value = app.client.get(url).send().await?.json().await?;
         let items = page["items"].as_array().cloned().unwrap_or_default();
         assert!(items.len() <= 2);
-        seen.extend(items.iter().map(|item| item["email"].as_str().unwrap_or_default().to_owned()));
+        seen.extend(
+            items
+                .iter()
+                .map(|item| item["email"].as_str().unwrap_or_default().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
             None => break,
@@ -156,18 +265,41 @@ async fn admin_people_list_pages_with_a_cursor() -> anyhow::Result<()> {
     unique.dedup();
     assert_eq!(unique.len(), 6);
 
-    let too_big = app.client.get(app.url("/api/v1/admin/people?limit=100000")).send().await?;
-    let body = expect_error(too_big, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await?;
+    let too_big = app
+        .client
+        .get(app.url("/api/v1/admin/people?limit=100000"))
+        .send()
+        .await?;
+    let body = expect_error(
+        too_big,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
     assert!(body["error"]["fields"]["limit"].is_string());
-    let bad_cursor = app.client.get(app.url("/api/v1/admin/people?cursor=%27%3B%20DROP%20TABLE%20people")).send().await?;
-    expect_error(bad_cursor, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await?;
-    let not_a_number = app.client.get(app.url("/api/v1/admin/people?limit=lots")).send().await?;
+    let bad_cursor = app
+        .client
+        .get(app.url("/api/v1/admin/people?cursor=%27%3B%20DROP%20TABLE%20people"))
+        .send()
+        .await?;
+    expect_error(
+        bad_cursor,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    let not_a_number = app
+        .client
+        .get(app.url("/api/v1/admin/people?limit=lots"))
+        .send()
+        .await?;
     expect_error(not_a_number, StatusCode::BAD_REQUEST, "invalid_query").await?;
     Ok(())
 }
 
 #[tokio::test]
-async fn api_tokens_are_shown_once_work_by_scope_and_stop_working_when_revoked() -> anyhow::Result<()> {
+async fn api_tokens_are_shown_once_work_by_scope_and_stop_working_when_revoked()
+-> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
     let created: Value = app
@@ -180,13 +312,30 @@ async fn api_tokens_are_shown_once_work_by_scope_and_stop_working_when_revoked()
         .await?;
     let secret = created["secret"].as_str().unwrap_or_default().to_owned();
     assert!(secret.starts_with("plein_"), "{created}");
-    let listed = app.client.get(app.url("/api/v1/admin/tokens")).send().await?.text().await?;
-    assert!(listed.contains("HR-koppeling") && !listed.contains(&secret), "the secret must not be listed");
+    let listed = app
+        .client
+        .get(app.url("/api/v1/admin/tokens"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        listed.contains("HR-koppeling") && !listed.contains(&secret),
+        "the secret must not be listed"
+    );
 
     let bearer = reqwest::Client::new();
-    let people = bearer.get(app.url("/api/v1/admin/people")).bearer_auth(&secret).send().await?;
+    let people = bearer
+        .get(app.url("/api/v1/admin/people"))
+        .bearer_auth(&secret)
+        .send()
+        .await?;
     assert_eq!(people.status(), StatusCode::OK);
-    let me = bearer.get(app.url("/api/v1/me")).bearer_auth(&secret).send().await?;
+    let me = bearer
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await?;
     expect_error(me, StatusCode::FORBIDDEN, "forbidden").await?;
 
     let scim: Value = app
@@ -198,20 +347,51 @@ async fn api_tokens_are_shown_once_work_by_scope_and_stop_working_when_revoked()
         .json()
         .await?;
     let scim_secret = scim["secret"].as_str().unwrap_or_default();
-    let refused = bearer.get(app.url("/api/v1/admin/people")).bearer_auth(scim_secret).send().await?;
+    let refused = bearer
+        .get(app.url("/api/v1/admin/people"))
+        .bearer_auth(scim_secret)
+        .send()
+        .await?;
     expect_error(refused, StatusCode::FORBIDDEN, "forbidden").await?;
 
     let id = created["token"]["id"].as_str().unwrap_or_default();
-    let revoked: Value = app.client.delete(app.url(&format!("/api/v1/admin/tokens/{id}"))).send().await?.json().await?;
+    let revoked: Value = app
+        .client
+        .delete(app.url(&format!("/api/v1/admin/tokens/{id}")))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert!(revoked["revoked_at"].is_string());
-    let after = bearer.get(app.url("/api/v1/admin/people")).bearer_auth(&secret).send().await?;
+    let after = bearer
+        .get(app.url("/api/v1/admin/people"))
+        .bearer_auth(&secret)
+        .send()
+        .await?;
     expect_error(after, StatusCode::UNAUTHORIZED, "invalid_token").await?;
-    let garbage = bearer.get(app.url("/api/v1/admin/people")).bearer_auth("plein_nonsense").send().await?;
+    let garbage = bearer
+        .get(app.url("/api/v1/admin/people"))
+        .bearer_auth("plein_nonsense")
+        .send()
+        .await?;
     expect_error(garbage, StatusCode::UNAUTHORIZED, "invalid_token").await?;
 
-    let no_scopes = app.client.post(app.url("/api/v1/admin/tokens")).json(&json!({"name": "", "scopes": []})).send().await?;
-    let body = expect_error(no_scopes, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await?;
-    assert!(body["error"]["fields"]["name"].is_string() && body["error"]["fields"]["scopes"].is_string());
+    let no_scopes = app
+        .client
+        .post(app.url("/api/v1/admin/tokens"))
+        .json(&json!({"name": "", "scopes": []}))
+        .send()
+        .await?;
+    let body = expect_error(
+        no_scopes,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    assert!(
+        body["error"]["fields"]["name"].is_string()
+            && body["error"]["fields"]["scopes"].is_string()
+    );
     Ok(())
 }
 
@@ -231,7 +411,9 @@ async fn an_admin_token_can_administer_without_a_person() -> anyhow::Result<()> 
     let made = reqwest::Client::new()
         .post(app.url("/api/v1/admin/people"))
         .bearer_auth(secret)
-        .json(&json!({"email": "via.token@plein.example", "name": "Via Token", "password": PASSWORD}))
+        .json(
+            &json!({"email": "via.token@plein.example", "name": "Via Token", "password": PASSWORD}),
+        )
         .send()
         .await?;
     assert_eq!(made.status(), StatusCode::CREATED);

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "stroopwafel met koffie";
 
 #[tokio::test]
-async fn login_sets_an_httponly_lax_session_cookie_without_secure_on_loopback_http() -> anyhow::Result<()> {
+async fn login_sets_an_httponly_lax_session_cookie_without_secure_on_loopback_http()
+-> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
     let response = new_client()?
@@ -14,18 +15,31 @@ async fn login_sets_an_httponly_lax_session_cookie_without_secure_on_loopback_ht
         .send()
         .await?;
     assert_eq!(response.status(), StatusCode::OK);
-    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     assert!(cookie.starts_with("plein_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
     assert!(!cookie.contains("Secure"), "{cookie}");
-    let value = cookie.trim_start_matches("plein_session=").split(';').next().unwrap_or_default();
+    let value = cookie
+        .trim_start_matches("plein_session=")
+        .split(';')
+        .next()
+        .unwrap_or_default();
     assert!(value.len() >= 43, "the token must carry 256 bits: {value}");
     Ok(())
 }
 
 #[tokio::test]
 async fn cookies_are_secure_when_the_public_url_is_https() -> anyhow::Result<()> {
-    let app = TestApp::spawn_with(|raw| raw.public_url = Some("https://plein.example.nl".into())).await?;
+    let app =
+        TestApp::spawn_with(|raw| raw.public_url = Some("https://plein.example.nl".into())).await?;
     let token = app.setup_token().await?;
     let response = app
         .client
@@ -34,7 +48,11 @@ async fn cookies_are_secure_when_the_public_url_is_https() -> anyhow::Result<()>
         .send()
         .await?;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(response.headers().contains_key("strict-transport-security"));
     Ok(())
@@ -54,7 +72,12 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() -> anyhow::Resul
         .json(&json!({"email": "nobody@plein.example", "password": "not the password"}))
         .send()
         .await?;
-    let first = expect_error(wrong_password, StatusCode::UNAUTHORIZED, "invalid_credentials").await?;
+    let first = expect_error(
+        wrong_password,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await?;
     let second = expect_error(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await?;
     assert_eq!(first, second);
     Ok(())
@@ -64,12 +87,20 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() -> anyhow::Resul
 async fn email_matching_is_case_insensitive_and_duplicates_are_refused() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    app.create_person("Jan.Jansen@Plein.Example", "Jan Jansen", "employee", PASSWORD).await?;
+    app.create_person(
+        "Jan.Jansen@Plein.Example",
+        "Jan Jansen",
+        "employee",
+        PASSWORD,
+    )
+    .await?;
     app.login("jan.jansen@plein.example", PASSWORD).await?;
     let duplicate = app
         .client
         .post(app.url("/api/v1/admin/people"))
-        .json(&json!({"email": "JAN.JANSEN@plein.example", "name": "Jan Twee", "password": PASSWORD}))
+        .json(
+            &json!({"email": "JAN.JANSEN@plein.example", "name": "Jan Twee", "password": PASSWORD}),
+        )
         .send()
         .await?;
     expect_error(duplicate, StatusCode::CONFLICT, "email_taken").await?;
@@ -80,11 +111,24 @@ async fn email_matching_is_case_insensitive_and_duplicates_are_refused() -> anyh
 async fn logout_ends_the_session_on_the_server() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let response = app.client.post(app.url("/api/v1/auth/logout")).send().await?;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .send()
+        .await?;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     assert!(cookie.contains("Max-Age=0"), "{cookie}");
-    expect_error(app.client.get(app.url("/api/v1/me")).send().await?, StatusCode::UNAUTHORIZED, "unauthenticated").await?;
+    expect_error(
+        app.client.get(app.url("/api/v1/me")).send().await?,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await?;
     Ok(())
 }
 
@@ -93,7 +137,10 @@ async fn a_forged_session_cookie_is_unauthenticated() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let response = reqwest::Client::new()
         .get(app.url("/api/v1/me"))
-        .header("cookie", "plein_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+        .header(
+            "cookie",
+            "plein_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        )
         .send()
         .await?;
     expect_error(response, StatusCode::UNAUTHORIZED, "unauthenticated").await?;
@@ -101,7 +148,8 @@ async fn a_forged_session_cookie_is_unauthenticated() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn repeated_failed_logins_for_one_account_are_rate_limited_with_retry_after() -> anyhow::Result<()> {
+async fn repeated_failed_logins_for_one_account_are_rate_limited_with_retry_after()
+-> anyhow::Result<()> {
     let app = TestApp::spawn_with(|raw| raw.login_attempts_per_account_per_minute = 3).await?;
     app.setup_admin().await?;
     let client = new_client()?;
@@ -128,7 +176,8 @@ async fn repeated_failed_logins_for_one_account_are_rate_limited_with_retry_afte
     assert!((1..=60).contains(&retry_after), "retry-after {retry_after}");
     expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await?;
     // Another account from the same address is not affected.
-    app.create_person("piet@plein.example", "Piet", "employee", PASSWORD).await?;
+    app.create_person("piet@plein.example", "Piet", "employee", PASSWORD)
+        .await?;
     app.login("piet@plein.example", PASSWORD).await?;
     Ok(())
 }
@@ -155,7 +204,8 @@ async fn many_logins_from_one_address_are_rate_limited() -> anyhow::Result<()> {
 async fn changing_the_password_checks_the_old_one_and_ends_other_sessions() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    app.create_person("sanne@plein.example", "Sanne", "employee", PASSWORD).await?;
+    app.create_person("sanne@plein.example", "Sanne", "employee", PASSWORD)
+        .await?;
     let laptop = app.login("sanne@plein.example", PASSWORD).await?;
     let phone = app.login("sanne@plein.example", PASSWORD).await?;
 
@@ -180,9 +230,16 @@ async fn changing_the_password_checks_the_old_one_and_ends_other_sessions() -> a
         .send()
         .await?;
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-    assert_eq!(laptop.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::OK);
-    assert_eq!(phone.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::UNAUTHORIZED);
-    app.login("sanne@plein.example", "een nieuw lang wachtwoord").await?;
+    assert_eq!(
+        laptop.get(app.url("/api/v1/me")).send().await?.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        phone.get(app.url("/api/v1/me")).send().await?.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    app.login("sanne@plein.example", "een nieuw lang wachtwoord")
+        .await?;
     assert!(app.login("sanne@plein.example", PASSWORD).await.is_err());
     Ok(())
 }
@@ -191,26 +248,60 @@ async fn changing_the_password_checks_the_old_one_and_ends_other_sessions() -> a
 async fn people_list_and_revoke_their_own_sessions_but_not_anyone_elses() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    app.create_person("kees@plein.example", "Kees", "employee", PASSWORD).await?;
+    app.create_person("kees@plein.example", "Kees", "employee", PASSWORD)
+        .await?;
     let desk = app.login("kees@plein.example", PASSWORD).await?;
     let lost_laptop = app.login("kees@plein.example", PASSWORD).await?;
 
-    let sessions: Value = desk.get(app.url("/api/v1/me/sessions")).send().await?.json().await?;
+    let sessions: Value = desk
+        .get(app.url("/api/v1/me/sessions"))
+        .send()
+        .await?
+        .json()
+        .await?;
     let items = sessions["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(items.len(), 2, "{sessions}");
     assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
-    let other = items.iter().find(|s| s["current"] == false).map(|s| s["id"].clone()).unwrap_or_default();
+    let other = items
+        .iter()
+        .find(|s| s["current"] == false)
+        .map(|s| s["id"].clone())
+        .unwrap_or_default();
     let other_id = other.as_str().unwrap_or_default();
 
     // The admin cannot end Kees's session through their own session list.
-    let foreign = app.client.delete(app.url(&format!("/api/v1/me/sessions/{other_id}"))).send().await?;
+    let foreign = app
+        .client
+        .delete(app.url(&format!("/api/v1/me/sessions/{other_id}")))
+        .send()
+        .await?;
     expect_error(foreign, StatusCode::NOT_FOUND, "not_found").await?;
-    assert_eq!(lost_laptop.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::OK);
+    assert_eq!(
+        lost_laptop
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await?
+            .status(),
+        StatusCode::OK
+    );
 
-    let revoked = desk.delete(app.url(&format!("/api/v1/me/sessions/{other_id}"))).send().await?;
+    let revoked = desk
+        .delete(app.url(&format!("/api/v1/me/sessions/{other_id}")))
+        .send()
+        .await?;
     assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
-    assert_eq!(lost_laptop.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(desk.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::OK);
+    assert_eq!(
+        lost_laptop
+            .get(app.url("/api/v1/me"))
+            .send()
+            .await?
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        desk.get(app.url("/api/v1/me")).send().await?.status(),
+        StatusCode::OK
+    );
     Ok(())
 }
 
@@ -218,11 +309,29 @@ async fn people_list_and_revoke_their_own_sessions_but_not_anyone_elses() -> any
 async fn cross_site_state_changes_with_a_cookie_are_refused() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let cross_site = app.client.post(app.url("/api/v1/auth/logout")).header("sec-fetch-site", "cross-site").send().await?;
+    let cross_site = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await?;
     expect_error(cross_site, StatusCode::FORBIDDEN, "cross_origin_refused").await?;
-    let foreign_origin = app.client.post(app.url("/api/v1/auth/logout")).header("origin", "https://evil.example").send().await?;
-    expect_error(foreign_origin, StatusCode::FORBIDDEN, "cross_origin_refused").await?;
-    assert_eq!(app.client.get(app.url("/api/v1/me")).send().await?.status(), StatusCode::OK);
+    let foreign_origin = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await?;
+    expect_error(
+        foreign_origin,
+        StatusCode::FORBIDDEN,
+        "cross_origin_refused",
+    )
+    .await?;
+    assert_eq!(
+        app.client.get(app.url("/api/v1/me")).send().await?.status(),
+        StatusCode::OK
+    );
     let same_origin = app
         .client
         .post(app.url("/api/v1/auth/logout"))

@@ -15,20 +15,53 @@ async fn malformed_json_answers_400_with_a_useful_message() -> anyhow::Result<()
         .send()
         .await?;
     let body = expect_error(response, StatusCode::BAD_REQUEST, "malformed_json").await?;
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("line 1"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("line 1"),
+        "{body}"
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn wrong_types_and_missing_fields_name_the_field() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let wrong_type = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": 42, "password": "x"})).send().await?;
+    let wrong_type = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": 42, "password": "x"}))
+        .send()
+        .await?;
     let body = expect_error(wrong_type, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
-    assert!(body["error"]["fields"]["email"].as_str().unwrap_or_default().contains("invalid type"), "{body}");
-    let missing = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": "a@b.nl"})).send().await?;
+    assert!(
+        body["error"]["fields"]["email"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("invalid type"),
+        "{body}"
+    );
+    let missing = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "a@b.nl"}))
+        .send()
+        .await?;
     let body = expect_error(missing, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
-    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("password"), "{body}");
-    let not_object = app.client.post(app.url("/api/v1/auth/login")).json(&json!([1, 2])).send().await?;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("password"),
+        "{body}"
+    );
+    let not_object = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!([1, 2]))
+        .send()
+        .await?;
     expect_error(not_object, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
     Ok(())
 }
@@ -36,18 +69,45 @@ async fn wrong_types_and_missing_fields_name_the_field() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_body_without_json_content_type_is_415() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let response = app.client.post(app.url("/api/v1/auth/login")).body("email=a&password=b").send().await?;
-    expect_error(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await?;
+    let response = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .body("email=a&password=b")
+        .send()
+        .await?;
+    expect_error(
+        response,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_answer_in_the_error_format() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    expect_error(app.client.get(app.url("/api/v1/nothing-here")).send().await?, StatusCode::NOT_FOUND, "not_found").await?;
-    let wrong_method = app.client.delete(app.url("/api/v1/auth/login")).send().await?;
+    expect_error(
+        app.client
+            .get(app.url("/api/v1/nothing-here"))
+            .send()
+            .await?,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await?;
+    let wrong_method = app
+        .client
+        .delete(app.url("/api/v1/auth/login"))
+        .send()
+        .await?;
     assert!(wrong_method.headers().contains_key("allow"));
-    expect_error(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await?;
+    expect_error(
+        wrong_method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await?;
     Ok(())
 }
 
@@ -64,7 +124,8 @@ async fn oversized_bodies_are_refused_with_413_and_nothing_is_stored() -> anyhow
         .await?;
     expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await?;
     // Chunked, without Content-Length, is cut off at the limit as well.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10).map(|_| Ok(vec![b' '; 1000])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..10).map(|_| Ok(vec![b' '; 1000])).collect();
     let streamed = app
         .client
         .post(app.url("/api/v1/auth/login"))
@@ -73,7 +134,13 @@ async fn oversized_bodies_are_refused_with_413_and_nothing_is_stored() -> anyhow
         .send()
         .await?;
     expect_error(streamed, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await?;
-    let status: Value = app.client.get(app.url("/api/v1/setup")).send().await?.json().await?;
+    let status: Value = app
+        .client
+        .get(app.url("/api/v1/setup"))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(status["needed"], true);
     Ok(())
 }
@@ -88,11 +155,28 @@ fn futures_util_stream(
 async fn unicode_and_injection_strings_are_stored_as_plain_text() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let names = ["Zoë van 't Hoff-Ĳsselmeer 🌷", "Robert'); DROP TABLE people;--", "<script>alert(1)</script>"];
+    let names = [
+        "Zoë van 't Hoff-Ĳsselmeer 🌷",
+        "Robert'); DROP TABLE people;--",
+        "<script>alert(1)</script>",
+    ];
     for (n, name) in names.iter().enumerate() {
-        let person = app.create_person(&format!("naam{n}@plein.example"), name, "employee", "lang genoeg wachtwoord").await?;
+        let person = app
+            .create_person(
+                &format!("naam{n}@plein.example"),
+                name,
+                "employee",
+                "lang genoeg wachtwoord",
+            )
+            .await?;
         let id = person["id"].as_str().unwrap_or_default();
-        let fetched: Value = app.client.get(app.url(&format!("/api/v1/admin/people/{id}"))).send().await?.json().await?;
+        let fetched: Value = app
+            .client
+            .get(app.url(&format!("/api/v1/admin/people/{id}")))
+            .send()
+            .await?
+            .json()
+            .await?;
         assert_eq!(fetched["display_name"], *name);
     }
     let control = app
@@ -101,7 +185,12 @@ async fn unicode_and_injection_strings_are_stored_as_plain_text() -> anyhow::Res
         .json(&json!({"email": "ctl@plein.example", "name": "bell\u{7}"}))
         .send()
         .await?;
-    expect_error(control, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await?;
+    expect_error(
+        control,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
     Ok(())
 }
 
@@ -111,21 +200,62 @@ async fn every_response_has_a_request_id_and_security_headers() -> anyhow::Resul
     for path in ["/healthz", "/api/v1/setup", "/api/v1/missing", "/api/v1/me"] {
         let response = app.client.get(app.url(path)).send().await?;
         let headers = response.headers();
-        assert!(headers.get("x-request-id").is_some_and(|v| v.len() >= 32), "{path}");
-        assert_eq!(headers.get("x-content-type-options").and_then(|v| v.to_str().ok()), Some("nosniff"), "{path}");
-        assert_eq!(headers.get("x-frame-options").and_then(|v| v.to_str().ok()), Some("DENY"), "{path}");
-        assert!(headers.get("content-security-policy").and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("frame-ancestors 'none'")), "{path}");
+        assert!(
+            headers.get("x-request-id").is_some_and(|v| v.len() >= 32),
+            "{path}"
+        );
+        assert_eq!(
+            headers
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            headers.get("x-frame-options").and_then(|v| v.to_str().ok()),
+            Some("DENY"),
+            "{path}"
+        );
+        assert!(
+            headers
+                .get("content-security-policy")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("frame-ancestors 'none'")),
+            "{path}"
+        );
     }
-    let echoed = app.client.get(app.url("/healthz")).header("x-request-id", "trace-me-123").send().await?;
-    assert_eq!(echoed.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("trace-me-123"));
+    let echoed = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await?;
+    assert_eq!(
+        echoed
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("trace-me-123")
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let document: Value = app.client.get(app.url("/api/openapi.json")).send().await?.json().await?;
-    assert!(document["openapi"].as_str().unwrap_or_default().starts_with("3.1"));
+    let document: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        document["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.1")
+    );
     let mut listed = BTreeSet::new();
     for (path, item) in document["paths"].as_object().cloned().unwrap_or_default() {
         for method in ["get", "post", "put", "patch", "delete"] {
@@ -164,7 +294,11 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
     for route in &listed {
         let (method, path) = route.split_once(' ').unwrap_or_default();
         let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
-        let response = app.client.request(method.parse()?, app.url(&concrete)).send().await?;
+        let response = app
+            .client
+            .request(method.parse()?, app.url(&concrete))
+            .send()
+            .await?;
         let status = response.status();
         let body = response.text().await?;
         assert!(
@@ -176,7 +310,10 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
     let docs = app.client.get(app.url("/api/docs/")).send().await?;
     assert_eq!(docs.status(), StatusCode::OK);
     let html = docs.text().await?;
-    assert!(html.contains("swagger") && !html.contains("https://"), "the docs page must not load from a CDN");
+    assert!(
+        html.contains("swagger") && !html.contains("https://"),
+        "the docs page must not load from a CDN"
+    );
     Ok(())
 }
 
@@ -184,7 +321,13 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
 async fn health_readiness_and_metrics_report_the_node() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let health: Value = app.client.get(app.url("/healthz")).send().await?.json().await?;
+    let health: Value = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(health["status"], "ok");
     let ready = app.client.get(app.url("/readyz")).send().await?;
     assert_eq!(ready.status(), StatusCode::OK);
@@ -192,7 +335,13 @@ async fn health_readiness_and_metrics_report_the_node() -> anyhow::Result<()> {
     assert_eq!(ready["database"], true);
     assert!(ready["outbox_head"].as_i64().unwrap_or(0) >= 1, "{ready}");
 
-    let metrics = app.client.get(app.url("/metrics")).send().await?.text().await?;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
     for needle in [
         "plein_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
         "plein_http_request_duration_seconds_bucket",

@@ -1,10 +1,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use plein_server::Config;
 use plein_server::db;
 use plein_server::entities::events as event_rows;
-use plein_server::events::{self, Audience, Doorbell, DurableCursor, EventConsumer, NewEvent, StoredEvent, Tailer};
-use plein_server::Config;
+use plein_server::events::{
+    self, Audience, Doorbell, DurableCursor, EventConsumer, NewEvent, StoredEvent, Tailer,
+};
 use plein_tests::{TestApp, TestDatabase, test_raw_config};
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::json;
@@ -44,7 +46,10 @@ impl EventConsumer for Collector {
 
 impl Collector {
     fn new(db: &DatabaseConnection) -> Arc<Collector> {
-        Arc::new(Collector { seen: Mutex::new(Vec::new()), cursor: DurableCursor::new(db.clone(), "test-collector") })
+        Arc::new(Collector {
+            seen: Mutex::new(Vec::new()),
+            cursor: DurableCursor::new(db.clone(), "test-collector"),
+        })
     }
 
     fn cursor_db(&self) -> DatabaseConnection {
@@ -52,7 +57,10 @@ impl Collector {
     }
 
     fn seen(&self) -> Vec<i64> {
-        self.seen.lock().map(|seen| seen.clone()).unwrap_or_default()
+        self.seen
+            .lock()
+            .map(|seen| seen.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -77,13 +85,26 @@ async fn all_seqs(db: &DatabaseConnection) -> anyhow::Result<Vec<i64>> {
         .collect())
 }
 
-async fn write_events(db: &DatabaseConnection, doorbell: &Doorbell, writer: usize, count: usize) -> anyhow::Result<()> {
+async fn write_events(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    writer: usize,
+    count: usize,
+) -> anyhow::Result<()> {
     for n in 0..count {
         let tx = db::begin_write(db).await?;
-        events::append(&tx, NewEvent::new("test.event", Audience::Everyone, json!({"writer": writer, "n": n}))).await?;
+        events::append(
+            &tx,
+            NewEvent::new(
+                "test.event",
+                Audience::Everyone,
+                json!({"writer": writer, "n": n}),
+            ),
+        )
+        .await?;
         // Hold some transactions open after taking a sequence number, so that without
         // serialised commits a later number would commit first.
-        if (writer + n) % 7 == 0 {
+        if (writer + n).is_multiple_of(7) {
             tokio::time::sleep(Duration::from_millis(2)).await;
         } else {
             tokio::task::yield_now().await;
@@ -95,18 +116,24 @@ async fn write_events(db: &DatabaseConnection, doorbell: &Doorbell, writer: usiz
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_writers_are_seen_by_the_tailer_exactly_once_and_in_order() -> anyhow::Result<()> {
+async fn concurrent_writers_are_seen_by_the_tailer_exactly_once_and_in_order() -> anyhow::Result<()>
+{
     let (_database, db) = open_database().await?;
     let doorbell = Doorbell::new();
     let shutdown = CancellationToken::new();
     let collector = Collector::new(&db);
-    let (handle, _task) = Tailer::new(db.clone(), doorbell.clone()).with_consumer(collector.clone()).spawn(shutdown.clone()).await?;
+    let (handle, _task) = Tailer::new(db.clone(), doorbell.clone())
+        .with_consumer(collector.clone())
+        .spawn(shutdown.clone())
+        .await?;
 
     let mut writers = Vec::new();
     for writer in 0..WRITERS {
         let db = db.clone();
         let doorbell = doorbell.clone();
-        writers.push(tokio::spawn(async move { write_events(&db, &doorbell, writer, EVENTS_PER_WRITER).await }));
+        writers.push(tokio::spawn(async move {
+            write_events(&db, &doorbell, writer, EVENTS_PER_WRITER).await
+        }));
     }
     for writer in writers {
         writer.await??;
@@ -114,11 +141,17 @@ async fn concurrent_writers_are_seen_by_the_tailer_exactly_once_and_in_order() -
     let committed = all_seqs(&db).await?;
     assert_eq!(committed.len(), WRITERS * EVENTS_PER_WRITER);
     let head = *committed.last().unwrap_or(&0);
-    assert!(tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?, "tailer stopped");
+    assert!(
+        tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?,
+        "tailer stopped"
+    );
     shutdown.cancel();
 
     let seen = collector.seen();
-    assert_eq!(seen, committed, "the tailer must deliver every committed event once, in seq order");
+    assert_eq!(
+        seen, committed,
+        "the tailer must deliver every committed event once, in seq order"
+    );
     Ok(())
 }
 
@@ -130,7 +163,10 @@ async fn a_tailer_resumes_from_its_durable_cursor_after_a_restart() -> anyhow::R
 
     let first_run = CancellationToken::new();
     let first = Collector::new(&db);
-    let (handle, task) = Tailer::new(db.clone(), doorbell.clone()).with_consumer(first.clone()).spawn(first_run.clone()).await?;
+    let (handle, task) = Tailer::new(db.clone(), doorbell.clone())
+        .with_consumer(first.clone())
+        .spawn(first_run.clone())
+        .await?;
     let head = events::head(&db).await?;
     assert!(tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?);
     first_run.cancel();
@@ -142,13 +178,20 @@ async fn a_tailer_resumes_from_its_durable_cursor_after_a_restart() -> anyhow::R
 
     let second_run = CancellationToken::new();
     let second = Collector::new(&db);
-    let (handle, _task) = Tailer::new(db.clone(), doorbell.clone()).with_consumer(second.clone()).spawn(second_run.clone()).await?;
+    let (handle, _task) = Tailer::new(db.clone(), doorbell.clone())
+        .with_consumer(second.clone())
+        .spawn(second_run.clone())
+        .await?;
     let head = events::head(&db).await?;
     assert!(tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?);
     second_run.cancel();
 
     let all = all_seqs(&db).await?;
-    assert_eq!(second.seen(), all[10..].to_vec(), "the restarted tailer delivers only what came after its cursor");
+    assert_eq!(
+        second.seen(),
+        all[10..].to_vec(),
+        "the restarted tailer delivers only what came after its cursor"
+    );
     Ok(())
 }
 
@@ -156,19 +199,49 @@ async fn a_tailer_resumes_from_its_durable_cursor_after_a_restart() -> anyhow::R
 async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let person = app.create_person("fenna@plein.example", "Fenna", "employee", "lang genoeg wachtwoord").await?;
+    let person = app
+        .create_person(
+            "fenna@plein.example",
+            "Fenna",
+            "employee",
+            "lang genoeg wachtwoord",
+        )
+        .await?;
     let id = person["id"].as_str().unwrap_or_default();
-    app.client.put(app.url(&format!("/api/v1/admin/people/{id}/role"))).json(&json!({"role": "hr"})).send().await?;
-    app.client.post(app.url(&format!("/api/v1/admin/people/{id}/deactivate"))).send().await?;
-    app.client.post(app.url(&format!("/api/v1/admin/people/{id}/reactivate"))).send().await?;
+    app.client
+        .put(app.url(&format!("/api/v1/admin/people/{id}/role")))
+        .json(&json!({"role": "hr"}))
+        .send()
+        .await?;
+    app.client
+        .post(app.url(&format!("/api/v1/admin/people/{id}/deactivate")))
+        .send()
+        .await?;
+    app.client
+        .post(app.url(&format!("/api/v1/admin/people/{id}/reactivate")))
+        .send()
+        .await?;
     // A refused change appends nothing.
-    app.client.put(app.url(&format!("/api/v1/admin/people/{id}/role"))).json(&json!({"role": "boss"})).send().await?;
+    app.client
+        .put(app.url(&format!("/api/v1/admin/people/{id}/role")))
+        .json(&json!({"role": "boss"}))
+        .send()
+        .await?;
 
-    let rows = event_rows::Entity::find().order_by_asc(event_rows::Column::Seq).all(&app.handle.state.db).await?;
+    let rows = event_rows::Entity::find()
+        .order_by_asc(event_rows::Column::Seq)
+        .all(&app.handle.state.db)
+        .await?;
     let kinds: Vec<&str> = rows.iter().map(|row| row.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["person.created", "person.created", "person.role_changed", "person.deactivated", "person.reactivated"]
+        [
+            "person.created",
+            "person.created",
+            "person.role_changed",
+            "person.deactivated",
+            "person.reactivated"
+        ]
     );
     let role_change: serde_json::Value = serde_json::from_str(&rows[2].payload)?;
     assert_eq!(role_change["person"]["id"], id);

@@ -5,16 +5,34 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn setup_is_needed_on_a_fresh_server_and_creates_a_signed_in_admin() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let status: Value = app.client.get(app.url("/api/v1/setup")).send().await?.json().await?;
+    let status: Value = app
+        .client
+        .get(app.url("/api/v1/setup"))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(status["needed"], true);
 
     let admin = app.setup_admin().await?;
     assert_eq!(admin["role"], "admin");
     assert_eq!(admin["email"], ADMIN_EMAIL);
 
-    let me: Value = app.client.get(app.url("/api/v1/me")).send().await?.json().await?;
+    let me: Value = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(me["id"], admin["id"]);
-    let status: Value = app.client.get(app.url("/api/v1/setup")).send().await?.json().await?;
+    let status: Value = app
+        .client
+        .get(app.url("/api/v1/setup"))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(status["needed"], false);
     Ok(())
 }
@@ -29,7 +47,13 @@ async fn setup_with_a_wrong_token_is_refused_and_changes_nothing() -> anyhow::Re
         .send()
         .await?;
     expect_error(response, StatusCode::FORBIDDEN, "invalid_setup_token").await?;
-    let status: Value = app.client.get(app.url("/api/v1/setup")).send().await?.json().await?;
+    let status: Value = app
+        .client
+        .get(app.url("/api/v1/setup"))
+        .send()
+        .await?
+        .json()
+        .await?;
     assert_eq!(status["needed"], true);
     // The real token still works afterwards.
     app.setup_admin().await?;
@@ -46,14 +70,22 @@ async fn setup_works_exactly_once_even_when_two_attempts_race() -> anyhow::Resul
         let token = token.clone();
         async move {
             let body = json!({"token": token, "email": email, "name": "Eerste", "password": ADMIN_PASSWORD});
-            client?.post(url).json(&body).send().await.map_err(anyhow::Error::from)
+            client?
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(anyhow::Error::from)
         }
     };
     let (first, second) = tokio::join!(attempt("een@plein.example"), attempt("twee@plein.example"));
     let mut statuses = [first?.status(), second?.status()];
     statuses.sort();
     assert_eq!(statuses[0], StatusCode::CREATED);
-    assert!(statuses[1] == StatusCode::FORBIDDEN || statuses[1] == StatusCode::CONFLICT, "{statuses:?}");
+    assert!(
+        statuses[1] == StatusCode::FORBIDDEN || statuses[1] == StatusCode::CONFLICT,
+        "{statuses:?}"
+    );
 
     let again = app
         .client
@@ -66,7 +98,8 @@ async fn setup_works_exactly_once_even_when_two_attempts_race() -> anyhow::Resul
 }
 
 #[tokio::test]
-async fn setup_rejects_a_short_password_and_bad_email_without_using_the_token() -> anyhow::Result<()> {
+async fn setup_rejects_a_short_password_and_bad_email_without_using_the_token() -> anyhow::Result<()>
+{
     let app = TestApp::spawn().await?;
     let token = app.setup_token().await?;
     let response = app
@@ -75,9 +108,17 @@ async fn setup_rejects_a_short_password_and_bad_email_without_using_the_token() 
         .json(&json!({"token": token, "email": "not-an-email", "name": "  ", "password": "short"}))
         .send()
         .await?;
-    let body = expect_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await?;
+    let body = expect_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
     let fields = &body["error"]["fields"];
-    assert!(fields["email"].is_string() && fields["name"].is_string() && fields["password"].is_string(), "{body}");
+    assert!(
+        fields["email"].is_string() && fields["name"].is_string() && fields["password"].is_string(),
+        "{body}"
+    );
     assert_eq!(app.setup_token().await?, token);
     Ok(())
 }
