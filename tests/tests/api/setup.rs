@@ -122,3 +122,36 @@ async fn setup_rejects_a_short_password_and_bad_email_without_using_the_token() 
     assert_eq!(app.setup_token().await?, token);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_setup_link_opens_a_form_that_posts_to_the_setup_api() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let token = app.setup_token().await?;
+    let page = app
+        .client
+        .get(app.url(&format!("/setup?token={token}")))
+        .send()
+        .await?;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html"))
+    );
+    let html = page.text().await?;
+    assert!(
+        html.contains("id=\"setup-form\"") && html.contains("src=\"/assets/setup.js\""),
+        "{html}"
+    );
+    let script = app.client.get(app.url("/assets/setup.js")).send().await?;
+    assert!(
+        script
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/javascript"))
+    );
+    assert!(script.text().await?.contains("/api/v1/setup"));
+    Ok(())
+}
