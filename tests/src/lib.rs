@@ -215,6 +215,26 @@ impl TestApp {
         Ok(client)
     }
 
+    /// GET with the app's own client, parsed as JSON.
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        Ok(self.client.get(self.url(path)).send().await?.json().await?)
+    }
+
+    /// Sends JSON with the app's own client.
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .client
+            .request(method, self.url(path))
+            .json(body)
+            .send()
+            .await?)
+    }
+
     /// Stops the server and waits until it has shut down.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.handle.shutdown.cancel();

@@ -1,5 +1,5 @@
 use plein_tests::{TestApp, expect_error, new_client};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "hagelslag op brood";
@@ -71,11 +71,7 @@ async fn only_admins_reach_admin_routes_whatever_the_role_of_the_caller() -> any
     }
     // Nothing changed: Emma is still an active employee.
     let emma_now: Value = app
-        .client
-        .get(app.url(&format!("/api/v1/admin/people/{employee_id}")))
-        .send()
-        .await?
-        .json()
+        .get_json(&format!("/api/v1/admin/people/{employee_id}"))
         .await?;
     assert_eq!(emma_now["role"], "employee");
     assert_eq!(emma_now["active"], true);
@@ -100,10 +96,11 @@ async fn an_admin_changes_roles_and_the_new_role_takes_effect_at_once() -> anyho
 
     let id = person["id"].as_str().unwrap_or_default();
     let promoted: Value = app
-        .client
-        .put(app.url(&format!("/api/v1/admin/people/{id}/role")))
-        .json(&json!({"role": "admin"}))
-        .send()
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/admin/people/{id}/role"),
+            &json!({"role": "admin"}),
+        )
         .await?
         .json()
         .await?;
@@ -117,10 +114,11 @@ async fn an_admin_changes_roles_and_the_new_role_takes_effect_at_once() -> anyho
     );
 
     let bad_role = app
-        .client
-        .put(app.url(&format!("/api/v1/admin/people/{id}/role")))
-        .json(&json!({"role": "superuser"}))
-        .send()
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/admin/people/{id}/role"),
+            &json!({"role": "superuser"}),
+        )
         .await?;
     let body = expect_error(bad_role, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
     assert!(body["error"]["fields"]["role"].is_string(), "{body}");
@@ -133,10 +131,11 @@ async fn the_last_admin_cannot_be_demoted_or_deactivated() -> anyhow::Result<()>
     let admin = app.setup_admin().await?;
     let id = admin["id"].as_str().unwrap_or_default();
     let demote = app
-        .client
-        .put(app.url(&format!("/api/v1/admin/people/{id}/role")))
-        .json(&json!({"role": "employee"}))
-        .send()
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/admin/people/{id}/role"),
+            &json!({"role": "employee"}),
+        )
         .await?;
     expect_error(demote, StatusCode::CONFLICT, "last_admin").await?;
     let deactivate = app
@@ -303,10 +302,11 @@ async fn api_tokens_are_shown_once_work_by_scope_and_stop_working_when_revoked()
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
     let created: Value = app
-        .client
-        .post(app.url("/api/v1/admin/tokens"))
-        .json(&json!({"name": "HR-koppeling", "scopes": ["admin"]}))
-        .send()
+        .send_json(
+            Method::POST,
+            "/api/v1/admin/tokens",
+            &json!({"name": "HR-koppeling", "scopes": ["admin"]}),
+        )
         .await?
         .json()
         .await?;
@@ -339,10 +339,11 @@ async fn api_tokens_are_shown_once_work_by_scope_and_stop_working_when_revoked()
     expect_error(me, StatusCode::FORBIDDEN, "forbidden").await?;
 
     let scim: Value = app
-        .client
-        .post(app.url("/api/v1/admin/tokens"))
-        .json(&json!({"name": "Entra ID", "scopes": ["scim"]}))
-        .send()
+        .send_json(
+            Method::POST,
+            "/api/v1/admin/tokens",
+            &json!({"name": "Entra ID", "scopes": ["scim"]}),
+        )
         .await?
         .json()
         .await?;
@@ -377,10 +378,11 @@ async fn api_tokens_are_shown_once_work_by_scope_and_stop_working_when_revoked()
     expect_error(garbage, StatusCode::UNAUTHORIZED, "invalid_token").await?;
 
     let no_scopes = app
-        .client
-        .post(app.url("/api/v1/admin/tokens"))
-        .json(&json!({"name": "", "scopes": []}))
-        .send()
+        .send_json(
+            Method::POST,
+            "/api/v1/admin/tokens",
+            &json!({"name": "", "scopes": []}),
+        )
         .await?;
     let body = expect_error(
         no_scopes,
@@ -400,10 +402,11 @@ async fn an_admin_token_can_administer_without_a_person() -> anyhow::Result<()> 
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
     let created: Value = app
-        .client
-        .post(app.url("/api/v1/admin/tokens"))
-        .json(&json!({"name": "script", "scopes": ["admin"]}))
-        .send()
+        .send_json(
+            Method::POST,
+            "/api/v1/admin/tokens",
+            &json!({"name": "script", "scopes": ["admin"]}),
+        )
         .await?
         .json()
         .await?;

@@ -1,5 +1,5 @@
 use plein_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, expect_error, new_client};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "stroopwafel met koffie";
@@ -41,12 +41,7 @@ async fn cookies_are_secure_when_the_public_url_is_https() -> anyhow::Result<()>
     let app =
         TestApp::spawn_with(|raw| raw.public_url = Some("https://plein.example.nl".into())).await?;
     let token = app.setup_token().await?;
-    let response = app
-        .client
-        .post(app.url("/api/v1/setup"))
-        .json(&json!({"token": token, "email": ADMIN_EMAIL, "name": "Beheer", "password": ADMIN_PASSWORD}))
-        .send()
-        .await?;
+    let response = app.send_json(Method::POST, "/api/v1/setup", &json!({"token": token, "email": ADMIN_EMAIL, "name": "Beheer", "password": ADMIN_PASSWORD})).await?;
     assert_eq!(response.status(), StatusCode::CREATED);
     let cookie = response
         .headers()

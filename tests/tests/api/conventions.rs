@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 
 use plein_tests::{TestApp, expect_error};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -29,10 +29,11 @@ async fn malformed_json_answers_400_with_a_useful_message() -> anyhow::Result<()
 async fn wrong_types_and_missing_fields_name_the_field() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let wrong_type = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"email": 42, "password": "x"}))
-        .send()
+        .send_json(
+            Method::POST,
+            "/api/v1/auth/login",
+            &json!({"email": 42, "password": "x"}),
+        )
         .await?;
     let body = expect_error(wrong_type, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
     assert!(
@@ -43,10 +44,11 @@ async fn wrong_types_and_missing_fields_name_the_field() -> anyhow::Result<()> {
         "{body}"
     );
     let missing = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({"email": "a@b.nl"}))
-        .send()
+        .send_json(
+            Method::POST,
+            "/api/v1/auth/login",
+            &json!({"email": "a@b.nl"}),
+        )
         .await?;
     let body = expect_error(missing, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
     assert!(
@@ -57,10 +59,7 @@ async fn wrong_types_and_missing_fields_name_the_field() -> anyhow::Result<()> {
         "{body}"
     );
     let not_object = app
-        .client
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!([1, 2]))
-        .send()
+        .send_json(Method::POST, "/api/v1/auth/login", &json!([1, 2]))
         .await?;
     expect_error(not_object, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body").await?;
     Ok(())
@@ -116,12 +115,7 @@ async fn oversized_bodies_are_refused_with_413_and_nothing_is_stored() -> anyhow
     let app = TestApp::spawn_with(|raw| raw.body_limit_bytes = 4096).await?;
     let token = app.setup_token().await?;
     let huge_name = "x".repeat(10_000);
-    let response = app
-        .client
-        .post(app.url("/api/v1/setup"))
-        .json(&json!({"token": token, "email": "a@plein.example", "name": huge_name, "password": "long enough password"}))
-        .send()
-        .await?;
+    let response = app.send_json(Method::POST, "/api/v1/setup", &json!({"token": token, "email": "a@plein.example", "name": huge_name, "password": "long enough password"})).await?;
     expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await?;
     // Chunked, without Content-Length, is cut off at the limit as well.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
@@ -134,13 +128,7 @@ async fn oversized_bodies_are_refused_with_413_and_nothing_is_stored() -> anyhow
         .send()
         .await?;
     expect_error(streamed, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await?;
-    let status: Value = app
-        .client
-        .get(app.url("/api/v1/setup"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let status: Value = app.get_json("/api/v1/setup").await?;
     assert_eq!(status["needed"], true);
     Ok(())
 }
@@ -170,20 +158,15 @@ async fn unicode_and_injection_strings_are_stored_as_plain_text() -> anyhow::Res
             )
             .await?;
         let id = person["id"].as_str().unwrap_or_default();
-        let fetched: Value = app
-            .client
-            .get(app.url(&format!("/api/v1/admin/people/{id}")))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let fetched: Value = app.get_json(&format!("/api/v1/admin/people/{id}")).await?;
         assert_eq!(fetched["display_name"], *name);
     }
     let control = app
-        .client
-        .post(app.url("/api/v1/admin/people"))
-        .json(&json!({"email": "ctl@plein.example", "name": "bell\u{7}"}))
-        .send()
+        .send_json(
+            Method::POST,
+            "/api/v1/admin/people",
+            &json!({"email": "ctl@plein.example", "name": "bell\u{7}"}),
+        )
         .await?;
     expect_error(
         control,
@@ -243,13 +226,7 @@ async fn every_response_has_a_request_id_and_security_headers() -> anyhow::Resul
 #[tokio::test]
 async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let document: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let document: Value = app.get_json("/api/openapi.json").await?;
     assert!(
         document["openapi"]
             .as_str()
@@ -321,13 +298,7 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
 async fn health_readiness_and_metrics_report_the_node() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let health: Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let health: Value = app.get_json("/healthz").await?;
     assert_eq!(health["status"], "ok");
     let ready = app.client.get(app.url("/readyz")).send().await?;
     assert_eq!(ready.status(), StatusCode::OK);

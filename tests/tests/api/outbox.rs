@@ -8,6 +8,7 @@ use plein_server::events::{
     self, Audience, Doorbell, DurableCursor, EventConsumer, NewEvent, StoredEvent, Tailer,
 };
 use plein_tests::{TestApp, TestDatabase, test_raw_config};
+use reqwest::Method;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -208,11 +209,12 @@ async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Resul
         )
         .await?;
     let id = person["id"].as_str().unwrap_or_default();
-    app.client
-        .put(app.url(&format!("/api/v1/admin/people/{id}/role")))
-        .json(&json!({"role": "hr"}))
-        .send()
-        .await?;
+    app.send_json(
+        Method::PUT,
+        &format!("/api/v1/admin/people/{id}/role"),
+        &json!({"role": "hr"}),
+    )
+    .await?;
     app.client
         .post(app.url(&format!("/api/v1/admin/people/{id}/deactivate")))
         .send()
@@ -222,11 +224,12 @@ async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Resul
         .send()
         .await?;
     // A refused change appends nothing.
-    app.client
-        .put(app.url(&format!("/api/v1/admin/people/{id}/role")))
-        .json(&json!({"role": "boss"}))
-        .send()
-        .await?;
+    app.send_json(
+        Method::PUT,
+        &format!("/api/v1/admin/people/{id}/role"),
+        &json!({"role": "boss"}),
+    )
+    .await?;
 
     let rows = event_rows::Entity::find()
         .order_by_asc(event_rows::Column::Seq)

@@ -1,38 +1,20 @@
 use plein_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, expect_error, new_client};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn setup_is_needed_on_a_fresh_server_and_creates_a_signed_in_admin() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let status: Value = app
-        .client
-        .get(app.url("/api/v1/setup"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let status: Value = app.get_json("/api/v1/setup").await?;
     assert_eq!(status["needed"], true);
 
     let admin = app.setup_admin().await?;
     assert_eq!(admin["role"], "admin");
     assert_eq!(admin["email"], ADMIN_EMAIL);
 
-    let me: Value = app
-        .client
-        .get(app.url("/api/v1/me"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let me: Value = app.get_json("/api/v1/me").await?;
     assert_eq!(me["id"], admin["id"]);
-    let status: Value = app
-        .client
-        .get(app.url("/api/v1/setup"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let status: Value = app.get_json("/api/v1/setup").await?;
     assert_eq!(status["needed"], false);
     Ok(())
 }
@@ -40,20 +22,9 @@ async fn setup_is_needed_on_a_fresh_server_and_creates_a_signed_in_admin() -> an
 #[tokio::test]
 async fn setup_with_a_wrong_token_is_refused_and_changes_nothing() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
-    let response = app
-        .client
-        .post(app.url("/api/v1/setup"))
-        .json(&json!({"token": "guessed", "email": "x@plein.example", "name": "X", "password": ADMIN_PASSWORD}))
-        .send()
-        .await?;
+    let response = app.send_json(Method::POST, "/api/v1/setup", &json!({"token": "guessed", "email": "x@plein.example", "name": "X", "password": ADMIN_PASSWORD})).await?;
     expect_error(response, StatusCode::FORBIDDEN, "invalid_setup_token").await?;
-    let status: Value = app
-        .client
-        .get(app.url("/api/v1/setup"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let status: Value = app.get_json("/api/v1/setup").await?;
     assert_eq!(status["needed"], true);
     // The real token still works afterwards.
     app.setup_admin().await?;
@@ -87,12 +58,7 @@ async fn setup_works_exactly_once_even_when_two_attempts_race() -> anyhow::Resul
         "{statuses:?}"
     );
 
-    let again = app
-        .client
-        .post(app.url("/api/v1/setup"))
-        .json(&json!({"token": token, "email": "drie@plein.example", "name": "Drie", "password": ADMIN_PASSWORD}))
-        .send()
-        .await?;
+    let again = app.send_json(Method::POST, "/api/v1/setup", &json!({"token": token, "email": "drie@plein.example", "name": "Drie", "password": ADMIN_PASSWORD})).await?;
     expect_error(again, StatusCode::CONFLICT, "already_set_up").await?;
     Ok(())
 }
@@ -103,10 +69,11 @@ async fn setup_rejects_a_short_password_and_bad_email_without_using_the_token() 
     let app = TestApp::spawn().await?;
     let token = app.setup_token().await?;
     let response = app
-        .client
-        .post(app.url("/api/v1/setup"))
-        .json(&json!({"token": token, "email": "not-an-email", "name": "  ", "password": "short"}))
-        .send()
+        .send_json(
+            Method::POST,
+            "/api/v1/setup",
+            &json!({"token": token, "email": "not-an-email", "name": "  ", "password": "short"}),
+        )
         .await?;
     let body = expect_error(
         response,
