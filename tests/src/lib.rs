@@ -22,39 +22,50 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
+    /// PostgreSQL when `TEST_DATABASE_URL` names one, else a SQLite file in `dir`.
     pub async fn create(dir: Arc<tempfile::TempDir>) -> anyhow::Result<TestDatabase> {
-        let name = format!("plein_test_{}", uuid::Uuid::new_v4().simple());
         match std::env::var("TEST_DATABASE_URL") {
             Ok(admin_url) if admin_url.starts_with("postgres") => {
-                let admin = Database::connect(admin_url.as_str())
-                    .await
-                    .context("cannot reach TEST_DATABASE_URL")?;
-                admin
-                    .execute_raw(Statement::from_string(
-                        DbBackend::Postgres,
-                        format!("CREATE DATABASE {name}"),
-                    ))
-                    .await?;
-                admin.close().await?;
-                let mut url = url::Url::parse(&admin_url)?;
-                url.set_path(&format!("/{name}"));
-                Ok(TestDatabase {
-                    url: url.to_string(),
-                    postgres_admin_url: Some(admin_url),
-                    name,
-                    _dir: dir,
-                })
+                Self::create_postgres(&admin_url, dir).await
             }
-            _ => {
-                let path = dir.path().join("plein.db");
-                Ok(TestDatabase {
-                    url: format!("sqlite://{}?mode=rwc", path.display()),
-                    postgres_admin_url: None,
-                    name,
-                    _dir: dir,
-                })
-            }
+            _ => Ok(Self::create_sqlite(dir)),
         }
+    }
+
+    pub fn create_sqlite(dir: Arc<tempfile::TempDir>) -> TestDatabase {
+        let path = dir.path().join("plein.db");
+        TestDatabase {
+            url: format!("sqlite://{}?mode=rwc", path.display()),
+            postgres_admin_url: None,
+            name: String::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Creates a fresh database on the server `admin_url` points at.
+    pub async fn create_postgres(
+        admin_url: &str,
+        dir: Arc<tempfile::TempDir>,
+    ) -> anyhow::Result<TestDatabase> {
+        let name = format!("plein_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(admin_url)
+            .await
+            .context("cannot reach TEST_DATABASE_URL")?;
+        admin
+            .execute_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await?;
+        admin.close().await?;
+        let mut url = url::Url::parse(admin_url)?;
+        url.set_path(&format!("/{name}"));
+        Ok(TestDatabase {
+            url: url.to_string(),
+            postgres_admin_url: Some(admin_url.to_owned()),
+            name,
+            _dir: dir,
+        })
     }
 
     pub fn is_postgres(&self) -> bool {
