@@ -13,6 +13,7 @@ use sea_orm::DbBackend;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -20,14 +21,14 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::LoginLimiter;
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::error::ApiError;
 use crate::events::{self, Doorbell, EventConsumer, Tailer};
 use crate::http::middleware::{api_errors, track_metrics};
@@ -119,7 +120,9 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
                     .and_then(|value| value.to_str().ok())
                     .unwrap_or("-");
                 tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path())
-            }))
+            })
+            .on_request(())
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
             .layer(axum::middleware::from_fn(track_metrics))
             .layer(axum::middleware::from_fn(api_errors))
@@ -297,7 +300,9 @@ async fn announce_setup(state: &AppState) -> anyhow::Result<()> {
             .context("cannot build the setup link")?;
         link.query_pairs_mut().append_pair("token", &token);
         tracing::warn!("no admin yet: finish setup at {link}");
-        eprintln!("\n  Plein has no admin yet. Open this link to create one:\n\n    {link}\n");
+        if state.config.log_format == LogFormat::Text {
+            eprintln!("\n  Plein has no admin yet. Open this link to create one:\n\n    {link}\n");
+        }
     }
     Ok(())
 }

@@ -155,11 +155,11 @@ impl Tailer {
             let position = consumer.position().await?;
             registered.push(Registered { consumer, position });
         }
-        let start = registered
-            .iter()
-            .map(|entry| entry.position)
-            .min()
-            .unwrap_or(0);
+        // Without consumers there is nothing to replay: start at the head.
+        let start = match registered.iter().map(|entry| entry.position).min() {
+            Some(position) => position,
+            None => super::head(&self.db).await?,
+        };
         let (sender, receiver) = watch::channel(start);
         let db = self.db;
         let doorbell = self.doorbell;
