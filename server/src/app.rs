@@ -1,5 +1,6 @@
 //! The application: state, router and layers, background tasks, serving and graceful shutdown.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -300,7 +301,8 @@ async fn announce_setup(state: &AppState) -> anyhow::Result<()> {
             .context("cannot build the setup link")?;
         link.query_pairs_mut().append_pair("token", &token);
         tracing::warn!("no admin yet: finish setup at {link}");
-        if state.config.log_format == LogFormat::Text {
+        // The banner is for a person at a terminal; logs (journald, JSON) have the line above.
+        if state.config.log_format == LogFormat::Text && std::io::stderr().is_terminal() {
             eprintln!("\n  Plein has no admin yet. Open this link to create one:\n\n    {link}\n");
         }
     }
