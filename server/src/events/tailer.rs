@@ -124,6 +124,7 @@ pub struct Tailer {
     db: DatabaseConnection,
     doorbell: Doorbell,
     consumers: Vec<Arc<dyn EventConsumer>>,
+    idle_poll: Duration,
 }
 
 struct Registered {
@@ -137,7 +138,14 @@ impl Tailer {
             db,
             doorbell,
             consumers: Vec::new(),
+            idle_poll: IDLE_POLL,
         }
+    }
+
+    /// How long to wait for the doorbell before looking anyway.
+    pub fn with_idle_poll(mut self, idle_poll: Duration) -> Self {
+        self.idle_poll = idle_poll;
+        self
     }
 
     pub fn with_consumer(mut self, consumer: Arc<dyn EventConsumer>) -> Self {
@@ -163,8 +171,9 @@ impl Tailer {
         let (sender, receiver) = watch::channel(start);
         let db = self.db;
         let doorbell = self.doorbell;
+        let idle_poll = self.idle_poll;
         let task = tokio::spawn(async move {
-            run(db, doorbell, registered, start, sender, shutdown).await;
+            run(db, doorbell, idle_poll, registered, start, sender, shutdown).await;
         });
         Ok((
             TailerHandle {
@@ -178,6 +187,7 @@ impl Tailer {
 async fn run(
     db: DatabaseConnection,
     doorbell: Doorbell,
+    idle_poll: Duration,
     mut registered: Vec<Registered>,
     mut cursor: i64,
     delivered: watch::Sender<i64>,
@@ -207,7 +217,7 @@ async fn run(
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 () = doorbell.wait() => {}
-                () = tokio::time::sleep(IDLE_POLL) => {}
+                () = tokio::time::sleep(idle_poll) => {}
             }
             continue;
         };

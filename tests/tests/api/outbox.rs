@@ -255,3 +255,38 @@ async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Resul
     assert!(tokio::time::timeout(GIVE_UP_AFTER, app.handle.state.tailer.wait_for(head)).await?);
     Ok(())
 }
+
+#[tokio::test]
+async fn on_postgres_a_commit_on_one_node_wakes_the_tailer_of_another() -> anyhow::Result<()> {
+    let (database, writer_db) = open_database().await?;
+    if !database.is_postgres() {
+        // SQLite has one node by definition; the in-process doorbell is covered above.
+        return Ok(());
+    }
+    // The second node: its own pool, its own doorbell, rung only by LISTEN/NOTIFY. Its idle
+    // poll is far beyond the failure bound, so only a notification can wake it.
+    let mut raw = test_raw_config(&tempfile::tempdir()?, &database.url);
+    raw.database_max_connections = 4;
+    let reader_db = db::connect(&Config::from_raw(raw)?).await?;
+    let reader_doorbell = Doorbell::new();
+    let shutdown = CancellationToken::new();
+    let _listener =
+        events::spawn_postgres_listener(&reader_db, reader_doorbell.clone(), shutdown.clone());
+    let collector = Collector::new(&reader_db);
+    let (handle, _task) = Tailer::new(reader_db.clone(), reader_doorbell)
+        .with_idle_poll(Duration::from_secs(3600))
+        .with_consumer(collector.clone())
+        .spawn(shutdown.clone())
+        .await?;
+
+    // The writing node rings only its own doorbell, which nobody on the reader listens to.
+    // Several rounds: after the first, the reader is idle and only a notification can wake it.
+    for round in 0..4 {
+        write_events(&writer_db, &Doorbell::new(), round, 3).await?;
+        let head = events::head(&writer_db).await?;
+        assert!(tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?);
+    }
+    shutdown.cancel();
+    assert_eq!(collector.seen(), all_seqs(&writer_db).await?);
+    Ok(())
+}
