@@ -220,10 +220,6 @@ impl Application {
             .unwrap_or(0)
     }
 
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        self.listener.local_addr()
-    }
-
     pub fn handle(&self) -> AppHandle {
         AppHandle {
             state: self.state.clone(),

@@ -9,7 +9,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::dto::{CreatePersonRequest, SetRoleRequest, SetupRequest, SetupStatus};
+use super::dto::{
+    CreatePersonRequest, SetRoleRequest, SetupRequest, SetupStatus, UpdatePersonRequest,
+};
 use super::service::{self, NewAccount};
 use crate::auth::dto::{ApiTokenDto, CreateTokenRequest, CreatedToken, LoginResponse};
 use crate::auth::routes::session_cookie;
@@ -25,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(setup_status, complete_setup))
         .routes(routes!(list_people, create_person))
-        .routes(routes!(get_person))
+        .routes(routes!(get_person, update_person))
         .routes(routes!(set_role))
         .routes(routes!(deactivate))
         .routes(routes!(reactivate))
@@ -156,6 +158,38 @@ async fn get_person(
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<PersonDto>> {
     Ok(AppJson(people_service::get(&state.db, &actor, id).await?))
+}
+
+/// Change a person's email address or name.
+#[utoipa::path(
+    patch, path = "/api/v1/admin/people/{id}", tag = "admin",
+    params(("id" = Uuid, Path)),
+    request_body = UpdatePersonRequest,
+    responses(
+        (status = 200, body = PersonDto),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Email already in use (`email_taken`)", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("session" = []), ("token" = []))
+)]
+async fn update_person(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(request): AppJson<UpdatePersonRequest>,
+) -> ApiResult<AppJson<PersonDto>> {
+    let person = people_service::update_identity(
+        &state.db,
+        &state.doorbell,
+        &actor,
+        id,
+        request.email.as_deref(),
+        request.name.as_deref(),
+    )
+    .await?;
+    Ok(AppJson(person))
 }
 
 /// Change a person's role. The last active admin cannot be demoted.

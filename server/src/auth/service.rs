@@ -58,16 +58,6 @@ impl Principal {
         }
     }
 
-    pub fn require_scope(&self, scope: Scope) -> ApiResult<()> {
-        match self {
-            Principal::Token(token) if token.scopes.contains(&scope) => Ok(()),
-            _ => Err(ApiError::forbidden(format!(
-                "this needs an API token with the `{}` scope",
-                scope.as_str()
-            ))),
-        }
-    }
-
     pub fn person_id(&self) -> Option<Uuid> {
         match self {
             Principal::Person(person) => Some(person.id),

@@ -71,6 +71,21 @@ pub async fn list_after(
     query.all(db).await
 }
 
+pub async fn set_identity(
+    db: &impl ConnectionTrait,
+    person: people::Model,
+    email: String,
+    email_normalized: String,
+    display_name: String,
+) -> Result<people::Model, DbErr> {
+    let mut active: people::ActiveModel = person.into();
+    active.email = Set(email);
+    active.email_normalized = Set(email_normalized);
+    active.display_name = Set(display_name);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await
+}
+
 pub async fn set_role(
     db: &impl ConnectionTrait,
     person: people::Model,

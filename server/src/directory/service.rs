@@ -175,6 +175,65 @@ pub async fn list(
     ))
 }
 
+/// Changes a person's email address and/or display name (HR-owned fields) and appends
+/// `person.updated`. Unchanged input appends nothing.
+pub async fn update_identity(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    actor: &Principal,
+    id: Uuid,
+    email: Option<&str>,
+    display_name: Option<&str>,
+) -> ApiResult<PersonDto> {
+    actor.require_admin()?;
+    let mut fields = BTreeMap::new();
+    if let Some(Err(problem)) = email.map(check_email) {
+        fields.insert("email".to_owned(), problem);
+    }
+    if let Some(Err(problem)) = display_name.map(check_display_name) {
+        fields.insert("name".to_owned(), problem);
+    }
+    if !fields.is_empty() {
+        return Err(ApiError::validation(fields));
+    }
+    let tx = db::begin_write(db).await?;
+    let person = repo::find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
+    let new_email = email.map_or_else(|| person.email.clone(), |email| email.trim().to_owned());
+    let new_normalized = normalize_email(&new_email);
+    let new_name = display_name.map_or_else(
+        || person.display_name.clone(),
+        |name| name.trim().to_owned(),
+    );
+    if new_email == person.email && new_name == person.display_name {
+        return Ok(PersonDto::from(person));
+    }
+    if new_normalized != person.email_normalized
+        && repo::find_by_email(&tx, &new_normalized).await?.is_some()
+    {
+        return Err(email_taken());
+    }
+    let updated = repo::set_identity(&tx, person, new_email, new_normalized, new_name)
+        .await
+        .map_err(|error| match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => email_taken(),
+            _ => ApiError::from(error),
+        })?;
+    events::append(
+        &tx,
+        NewEvent::new(
+            kinds::PERSON_UPDATED,
+            Audience::Everyone,
+            PersonEvent::from(&updated),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    doorbell.ring();
+    Ok(PersonDto::from(updated))
+}
+
 fn last_admin() -> ApiError {
     ApiError::conflict(
         "last_admin",

@@ -22,6 +22,11 @@ async fn only_admins_reach_admin_routes_whatever_the_role_of_the_caller() -> any
         ("GET", "/api/v1/admin/people".to_owned(), None),
         ("GET", format!("/api/v1/admin/people/{employee_id}"), None),
         (
+            "PATCH",
+            format!("/api/v1/admin/people/{employee_id}"),
+            Some(json!({"name": "Hacked"})),
+        ),
+        (
             "POST",
             "/api/v1/admin/people".to_owned(),
             Some(json!({"email": "x@plein.example", "name": "X"})),
@@ -421,5 +426,78 @@ async fn an_admin_token_can_administer_without_a_person() -> anyhow::Result<()> 
         .await?;
     assert_eq!(made.status(), StatusCode::CREATED);
     app.login("via.token@plein.example", PASSWORD).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_admin_corrects_a_persons_name_and_email_and_the_new_email_signs_in()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let person = app
+        .create_person(
+            "j.devries@plein.example",
+            "Jan de Vris",
+            "employee",
+            PASSWORD,
+        )
+        .await?;
+    app.create_person("bezet@plein.example", "Bezet", "employee", PASSWORD)
+        .await?;
+    let path = format!(
+        "/api/v1/admin/people/{}",
+        person["id"].as_str().unwrap_or_default()
+    );
+
+    let updated: Value = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            &json!({"name": "Jan de Vries", "email": "Jan.deVries@plein.example"}),
+        )
+        .await?
+        .json()
+        .await?;
+    assert_eq!(updated["display_name"], "Jan de Vries");
+    assert_eq!(updated["email"], "Jan.deVries@plein.example");
+    app.login("jan.devries@plein.example", PASSWORD).await?;
+    assert!(
+        app.login("j.devries@plein.example", PASSWORD)
+            .await
+            .is_err()
+    );
+
+    let taken = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            &json!({"email": "BEZET@plein.example"}),
+        )
+        .await?;
+    expect_error(taken, StatusCode::CONFLICT, "email_taken").await?;
+    let invalid = app
+        .send_json(Method::PATCH, &path, &json!({"email": "nope", "name": ""}))
+        .await?;
+    let body = expect_error(
+        invalid,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    assert!(
+        body["error"]["fields"]["email"].is_string() && body["error"]["fields"]["name"].is_string()
+    );
+    let unknown_field = app
+        .send_json(Method::PATCH, &path, &json!({"role": "admin"}))
+        .await?;
+    expect_error(
+        unknown_field,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    )
+    .await?;
+    let unchanged: Value = app.get_json(&path).await?;
+    assert_eq!(unchanged["email"], "Jan.deVries@plein.example");
+    assert_eq!(unchanged["role"], "employee");
     Ok(())
 }

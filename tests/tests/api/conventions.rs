@@ -256,6 +256,7 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "GET /api/v1/admin/people",
         "POST /api/v1/admin/people",
         "GET /api/v1/admin/people/{id}",
+        "PATCH /api/v1/admin/people/{id}",
         "PUT /api/v1/admin/people/{id}/role",
         "POST /api/v1/admin/people/{id}/deactivate",
         "POST /api/v1/admin/people/{id}/reactivate",

@@ -223,11 +223,23 @@ async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Resul
         .post(app.url(&format!("/api/v1/admin/people/{id}/reactivate")))
         .send()
         .await?;
-    // A refused change appends nothing.
+    app.send_json(
+        Method::PATCH,
+        &format!("/api/v1/admin/people/{id}"),
+        &json!({"name": "Fenna Visser"}),
+    )
+    .await?;
+    // Refused or empty changes append nothing.
     app.send_json(
         Method::PUT,
         &format!("/api/v1/admin/people/{id}/role"),
         &json!({"role": "boss"}),
+    )
+    .await?;
+    app.send_json(
+        Method::PATCH,
+        &format!("/api/v1/admin/people/{id}"),
+        &json!({"name": "Fenna Visser"}),
     )
     .await?;
 
@@ -243,13 +255,17 @@ async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Resul
             "person.created",
             "person.role_changed",
             "person.deactivated",
-            "person.reactivated"
+            "person.reactivated",
+            "person.updated"
         ]
     );
     let role_change: serde_json::Value = serde_json::from_str(&rows[2].payload)?;
     assert_eq!(role_change["person"]["id"], id);
     assert_eq!(role_change["person"]["role"], "hr");
     assert_eq!(role_change["previous_role"], "employee");
+
+    let update: serde_json::Value = serde_json::from_str(&rows[5].payload)?;
+    assert_eq!(update["display_name"], "Fenna Visser");
 
     let head = rows.last().map_or(0, |row| row.seq);
     assert!(tokio::time::timeout(GIVE_UP_AFTER, app.handle.state.tailer.wait_for(head)).await?);
