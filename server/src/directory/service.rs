@@ -100,6 +100,14 @@ fn email_taken() -> ApiError {
     error
 }
 
+/// A concurrent insert can still hit the unique index after our check.
+fn email_taken_or_internal(error: DbErr) -> ApiError {
+    match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => email_taken(),
+        _ => ApiError::from(error),
+    }
+}
+
 /// Inserts a person inside an open transaction and appends `person.created`.
 pub async fn create_in<C: sea_orm::ConnectionTrait>(
     tx: &C,
@@ -121,10 +129,7 @@ pub async fn create_in<C: sea_orm::ConnectionTrait>(
         },
     )
     .await
-    .map_err(|error| match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => email_taken(),
-        _ => ApiError::from(error),
-    })?;
+    .map_err(email_taken_or_internal)?;
     events::append(
         tx,
         NewEvent::new(
@@ -216,10 +221,7 @@ pub async fn update_identity(
     }
     let updated = repo::set_identity(&tx, person, new_email, new_normalized, new_name)
         .await
-        .map_err(|error| match error.sql_err() {
-            Some(SqlErr::UniqueConstraintViolation(_)) => email_taken(),
-            _ => ApiError::from(error),
-        })?;
+        .map_err(email_taken_or_internal)?;
     events::append(
         &tx,
         NewEvent::new(
