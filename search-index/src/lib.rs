@@ -1,1 +1,316 @@
-//! Search over people; tantivy lives here.
+//! People search for Plein: the tantivy schema, text folding, indexing, query building and
+//! ranking. No HTTP and no database types live here; the server feeds documents in and asks
+//! questions.
+
+mod query;
+mod schema;
+pub mod text;
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Count, FacetCollector, MultiCollector};
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::{Facet, TantivyDocument, Value as _};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
+
+use schema::Fields;
+
+/// Bumped whenever the schema or the text folding changes; an index of another version is
+/// rebuilt from the database.
+pub const SCHEMA_VERSION: u32 = 1;
+const WRITER_MEMORY_BYTES: usize = 50_000_000;
+pub const MAX_LIMIT: usize = 100;
+const FACET_VALUES: usize = 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("cannot open the search index directory: {0}")]
+    Directory(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("cannot read the search index: {0}")]
+    Read(#[from] tantivy::directory::error::OpenReadError),
+    #[error("search index writer is unavailable")]
+    WriterPoisoned,
+}
+
+pub type Result<T> = std::result::Result<T, SearchError>;
+
+/// What the index knows of one person.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PersonDocument {
+    pub id: String,
+    pub display_name: String,
+    pub given_name: String,
+    pub preferred_name: Option<String>,
+    pub family_name: String,
+    pub email: String,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    pub skills: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub query: String,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    pub skill: Option<String>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Facets {
+    pub department: Vec<FacetValue>,
+    pub location: Vec<FacetValue>,
+    pub skill: Vec<FacetValue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SearchResults {
+    /// Person ids, best first.
+    pub ids: Vec<String>,
+    pub total: usize,
+    pub facets: Facets,
+}
+
+/// The state an index was found in on open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenState {
+    /// New, or of another schema version: fill it from the database.
+    NeedsRebuild,
+    /// Current; apply events after this outbox sequence.
+    UpToSeq(i64),
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CommitPayload {
+    schema_version: u32,
+    last_seq: i64,
+}
+
+pub struct PeopleIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+impl PeopleIndex {
+    /// Opens the index in `dir`, creating it, or wiping it when its schema version differs.
+    pub fn open(dir: &Path) -> Result<(PeopleIndex, OpenState)> {
+        std::fs::create_dir_all(dir).map_err(|error| SearchError::Tantivy(error.into()))?;
+        let (schema, fields) = schema::build();
+        let directory = MmapDirectory::open(dir)?;
+        let existing = Index::exists(&directory)?;
+        let index = if existing {
+            Index::open(directory)?
+        } else {
+            Index::create(directory, schema.clone(), tantivy::IndexSettings::default())?
+        };
+        let payload = if existing {
+            index
+                .load_metas()?
+                .payload
+                .and_then(|text| serde_json::from_str::<CommitPayload>(&text).ok())
+        } else {
+            None
+        };
+        let current = payload
+            .as_ref()
+            .is_some_and(|payload| payload.schema_version == SCHEMA_VERSION)
+            && index.schema() == schema;
+        let index = if current {
+            index
+        } else {
+            drop(index);
+            // Another schema: start over in the same directory.
+            for entry in
+                std::fs::read_dir(dir).map_err(|error| SearchError::Tantivy(error.into()))?
+            {
+                let path = entry
+                    .map_err(|error| SearchError::Tantivy(error.into()))?
+                    .path();
+                if path.is_file() {
+                    std::fs::remove_file(&path)
+                        .map_err(|error| SearchError::Tantivy(error.into()))?;
+                }
+            }
+            Index::create(
+                MmapDirectory::open(dir)?,
+                schema,
+                tantivy::IndexSettings::default(),
+            )?
+        };
+        let state = match payload {
+            Some(payload) if current => OpenState::UpToSeq(payload.last_seq),
+            _ => OpenState::NeedsRebuild,
+        };
+        Ok((Self::from_index(index, fields)?, state))
+    }
+
+    /// An index in memory, for tests and benchmarks.
+    pub fn in_memory() -> Result<PeopleIndex> {
+        let (schema, fields) = schema::build();
+        Self::from_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn from_index(index: Index, fields: Fields) -> Result<PeopleIndex> {
+        schema::register_tokenizers(&index);
+        let writer = index.writer(WRITER_MEMORY_BYTES)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(PeopleIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    /// Adds or replaces people. Nothing is visible until [`commit`](Self::commit).
+    pub fn upsert(&self, people: &[PersonDocument]) -> Result<()> {
+        let writer = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::WriterPoisoned)?;
+        for person in people {
+            writer.delete_term(Term::from_field_text(self.fields.id, &person.id));
+            writer.add_document(schema::document(&self.fields, person))?;
+        }
+        Ok(())
+    }
+
+    /// Removes people (deactivated or deleted). Visible after [`commit`](Self::commit).
+    pub fn remove(&self, ids: &[String]) -> Result<()> {
+        let writer = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::WriterPoisoned)?;
+        for id in ids {
+            writer.delete_term(Term::from_field_text(self.fields.id, id));
+        }
+        Ok(())
+    }
+
+    /// Removes everyone, before a rebuild.
+    pub fn clear(&self) -> Result<()> {
+        let writer = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::WriterPoisoned)?;
+        writer.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes changes searchable and records the last applied outbox sequence with them.
+    pub fn commit(&self, last_seq: i64) -> Result<()> {
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::WriterPoisoned)?;
+        let payload = serde_json::to_string(&CommitPayload {
+            schema_version: SCHEMA_VERSION,
+            last_seq,
+        })
+        .map_err(|error| {
+            SearchError::Tantivy(tantivy::TantivyError::InternalError(error.to_string()))
+        })?;
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs a search. Every query word must match; see [`query`] for matching and ranking.
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let limit = request.limit.clamp(1, MAX_LIMIT);
+        let built = query::build(&self.fields, request);
+        let mut collectors = MultiCollector::new();
+        let top = collectors.add_collector(query::top_docs(limit, built.browse));
+        let count = collectors.add_collector(Count);
+        let mut facet_handles = Vec::new();
+        for field in [
+            schema::DEPARTMENT_FACET,
+            schema::LOCATION_FACET,
+            schema::SKILL_FACET,
+        ] {
+            let mut collector = FacetCollector::for_field(field);
+            collector.add_facet(Facet::root());
+            facet_handles.push(collectors.add_collector(collector));
+        }
+        let mut fruit = searcher.search(&*built.query, &collectors)?;
+        let top_docs = top.extract(&mut fruit);
+        let total = count.extract(&mut fruit);
+        let mut facet_lists = facet_handles
+            .into_iter()
+            .map(|handle| facet_values(&handle.extract(&mut fruit)));
+        let facets = Facets {
+            department: facet_lists.next().unwrap_or_default(),
+            location: facet_lists.next().unwrap_or_default(),
+            skill: facet_lists.next().unwrap_or_default(),
+        };
+        let ids = self.ids_of(&searcher, top_docs.into_iter().map(|(_, address)| address))?;
+        Ok(SearchResults { ids, total, facets })
+    }
+
+    fn ids_of(
+        &self,
+        searcher: &Searcher,
+        addresses: impl Iterator<Item = DocAddress>,
+    ) -> Result<Vec<String>> {
+        let mut ids = Vec::new();
+        for address in addresses {
+            let document: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = document
+                .get_first(self.fields.id)
+                .and_then(|value| value.as_str())
+            {
+                ids.push(id.to_owned());
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The index's own handle, for maintenance.
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+}
+
+fn facet_values(counts: &tantivy::collector::FacetCounts) -> Vec<FacetValue> {
+    let mut values: Vec<FacetValue> = counts
+        .get(Facet::root())
+        .filter_map(|(facet, count)| {
+            facet.to_path().last().map(|value| FacetValue {
+                value: (*value).to_owned(),
+                count,
+            })
+        })
+        .collect();
+    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    values.truncate(FACET_VALUES);
+    values
+}

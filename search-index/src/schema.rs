@@ -1,0 +1,132 @@
+//! The index schema and how a person becomes a document.
+
+use tantivy::Index;
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TantivyDocument, TextFieldIndexing, TextOptions,
+};
+use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
+
+use crate::PersonDocument;
+use crate::text::{surname_sort_form, surname_tokens, tokens};
+
+pub const DEPARTMENT_FACET: &str = "department";
+pub const LOCATION_FACET: &str = "location";
+pub const SKILL_FACET: &str = "skill";
+/// Text is folded before it reaches tantivy; this tokenizer only splits the folded words.
+const WORDS_TOKENIZER: &str = "plein_words";
+
+#[derive(Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    /// Given, preferred and display names, and every surname form.
+    pub name: Field,
+    /// Title, department, location, skills and the email's local part.
+    pub other: Field,
+    pub department: Field,
+    pub location: Field,
+    pub skill: Field,
+    /// The first eight bytes of "surname-without-particle given-name", for ordering ties.
+    pub sort_key: Field,
+}
+
+pub fn build() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let words = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(WORDS_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING | STORED),
+        name: builder.add_text_field("name", words.clone()),
+        other: builder.add_text_field("other", words),
+        department: builder.add_facet_field(DEPARTMENT_FACET, FacetOptions::default()),
+        location: builder.add_facet_field(LOCATION_FACET, FacetOptions::default()),
+        skill: builder.add_facet_field(SKILL_FACET, FacetOptions::default()),
+        sort_key: builder.add_u64_field("sort_key", INDEXED | FAST),
+    };
+    (builder.build(), fields)
+}
+
+pub fn register_tokenizers(index: &Index) {
+    index.tokenizers().register(
+        WORDS_TOKENIZER,
+        TextAnalyzer::builder(SimpleTokenizer::default()).build(),
+    );
+}
+
+pub fn facet(value: &str) -> Facet {
+    Facet::from_path([value.trim()])
+}
+
+pub fn sort_key(person: &PersonDocument) -> u64 {
+    let given = person
+        .preferred_name
+        .as_deref()
+        .unwrap_or(&person.given_name);
+    let text = format!(
+        "{} {}",
+        surname_sort_form(&person.family_name),
+        tokens(given).join(" ")
+    );
+    let mut bytes = [0u8; 8];
+    for (slot, byte) in bytes.iter_mut().zip(text.bytes()) {
+        *slot = byte;
+    }
+    u64::from_be_bytes(bytes)
+}
+
+pub fn document(fields: &Fields, person: &PersonDocument) -> TantivyDocument {
+    let mut name_words = tokens(&person.given_name);
+    if let Some(preferred) = &person.preferred_name {
+        name_words.extend(tokens(preferred));
+    }
+    name_words.extend(tokens(&person.display_name));
+    name_words.extend(surname_tokens(&person.family_name));
+
+    let mut other_words = Vec::new();
+    for text in [&person.title, &person.department, &person.location]
+        .into_iter()
+        .flatten()
+    {
+        other_words.extend(tokens(text));
+    }
+    for skill in &person.skills {
+        other_words.extend(tokens(skill));
+    }
+    let local_part = person.email.split('@').next().unwrap_or_default();
+    let local_words = tokens(local_part);
+    if local_words.len() > 1 {
+        other_words.push(local_words.concat());
+    }
+    other_words.extend(local_words);
+
+    let mut document = TantivyDocument::default();
+    document.add_text(fields.id, &person.id);
+    document.add_text(fields.name, name_words.join(" "));
+    document.add_text(fields.other, other_words.join(" "));
+    if let Some(department) = person
+        .department
+        .as_deref()
+        .filter(|value| !value.trim().is_empty())
+    {
+        document.add_facet(fields.department, facet(department));
+    }
+    if let Some(location) = person
+        .location
+        .as_deref()
+        .filter(|value| !value.trim().is_empty())
+    {
+        document.add_facet(fields.location, facet(location));
+    }
+    for skill in person
+        .skills
+        .iter()
+        .filter(|value| !value.trim().is_empty())
+    {
+        document.add_facet(fields.skill, facet(skill));
+    }
+    document.add_u64(fields.sort_key, sort_key(person));
+    document
+}
