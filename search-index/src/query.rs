@@ -62,17 +62,14 @@ fn word_query(fields: &Fields, word: &str, is_last: bool) -> Box<dyn Query> {
                 score(PREFIX),
             ));
         }
+        // For the last word a fuzzy prefix also covers whole-word typos.
         if distance > 0 {
-            alternatives.push(constant(
-                Box::new(FuzzyTermQuery::new(term.clone(), distance, true)),
-                score(FUZZY),
-            ));
-            if is_last {
-                alternatives.push(constant(
-                    Box::new(FuzzyTermQuery::new_prefix(term, distance, true)),
-                    score(FUZZY),
-                ));
-            }
+            let fuzzy = if is_last {
+                FuzzyTermQuery::new_prefix(term, distance, true)
+            } else {
+                FuzzyTermQuery::new(term, distance, true)
+            };
+            alternatives.push(constant(Box::new(fuzzy), score(FUZZY)));
         }
     }
     Box::new(DisjunctionMaxQuery::new(alternatives))
