@@ -2,6 +2,7 @@
 //! ranking. No HTTP and no database types live here; the server feeds documents in and asks
 //! questions.
 
+mod automaton;
 mod query;
 mod schema;
 pub mod text;
@@ -103,6 +104,7 @@ pub struct PeopleIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    automata: automaton::Builders,
 }
 
 impl PeopleIndex {
@@ -176,6 +178,7 @@ impl PeopleIndex {
             reader,
             writer: Mutex::new(writer),
             fields,
+            automata: automaton::Builders::new(),
         })
     }
 
@@ -247,7 +250,7 @@ impl PeopleIndex {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let limit = request.limit.clamp(1, MAX_LIMIT);
-        let built = query::build(&self.fields, request);
+        let built = query::build(&self.fields, &self.automata, request);
         let mut collectors = MultiCollector::new();
         let top = collectors.add_collector(query::top_docs(limit, built.browse));
         let count = collectors.add_collector(Count);

@@ -21,6 +21,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, SegmentReader, Term};
 
 use crate::SearchRequest;
+use crate::automaton::{AutomatonQuery, Builders};
 use crate::schema::{Fields, facet};
 use crate::text::tokens;
 
@@ -46,30 +47,31 @@ fn fuzzy_distance(word: &str) -> u8 {
     }
 }
 
-fn word_query(fields: &Fields, word: &str, is_last: bool) -> Box<dyn Query> {
-    let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
+fn word_query(fields: &Fields, builders: &Builders, word: &str, is_last: bool) -> Box<dyn Query> {
     let distance = fuzzy_distance(word);
-    for (field, pick) in [(fields.name, 0usize), (fields.other, 1usize)] {
-        let score = |weights: (Score, Score)| if pick == 0 { weights.0 } else { weights.1 };
+    // One automaton per kind, shared by both fields. For the last word a fuzzy prefix also
+    // covers whole-word typos.
+    let prefix = is_last.then(|| Term::from_field_text(fields.name, word));
+    let fuzzy = (distance > 0).then(|| builders.build(word, distance, is_last));
+    let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
+    for (field, weights) in [(fields.name, 0usize), (fields.other, 1usize)] {
+        let score = |pair: (Score, Score)| if weights == 0 { pair.0 } else { pair.1 };
         let term = Term::from_field_text(field, word);
         alternatives.push(constant(
             Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)),
             score(EXACT),
         ));
-        if is_last {
+        if prefix.is_some() {
             alternatives.push(constant(
-                Box::new(FuzzyTermQuery::new_prefix(term.clone(), 0, true)),
+                Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
                 score(PREFIX),
             ));
         }
-        // For the last word a fuzzy prefix also covers whole-word typos.
-        if distance > 0 {
-            let fuzzy = if is_last {
-                FuzzyTermQuery::new_prefix(term, distance, true)
-            } else {
-                FuzzyTermQuery::new(term, distance, true)
-            };
-            alternatives.push(constant(Box::new(fuzzy), score(FUZZY)));
+        if let Some(automaton) = &fuzzy {
+            alternatives.push(constant(
+                Box::new(AutomatonQuery::new(field, automaton.clone())),
+                score(FUZZY),
+            ));
         }
     }
     Box::new(DisjunctionMaxQuery::new(alternatives))
@@ -83,12 +85,15 @@ fn filter(field: Field, value: &str) -> Box<dyn Query> {
     )
 }
 
-pub fn build(fields: &Fields, request: &SearchRequest) -> Built {
+pub fn build(fields: &Fields, builders: &Builders, request: &SearchRequest) -> Built {
     let words: Vec<String> = tokens(&request.query).into_iter().take(MAX_WORDS).collect();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let last = words.len().saturating_sub(1);
     for (position, word) in words.iter().enumerate() {
-        clauses.push((Occur::Must, word_query(fields, word, position == last)));
+        clauses.push((
+            Occur::Must,
+            word_query(fields, builders, word, position == last),
+        ));
     }
     let browse = clauses.is_empty();
     for (field, value) in [
