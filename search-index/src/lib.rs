@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, FacetCollector, MultiCollector};
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::{Facet, TantivyDocument, Value as _};
+use tantivy::schema::Facet;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use schema::Fields;
@@ -279,19 +279,35 @@ impl PeopleIndex {
         Ok(SearchResults { ids, total, facets })
     }
 
+    /// Reads ids from the `id` fast field: much cheaper than loading stored documents.
     fn ids_of(
         &self,
         searcher: &Searcher,
         addresses: impl Iterator<Item = DocAddress>,
     ) -> Result<Vec<String>> {
+        let mut columns = std::collections::HashMap::new();
         let mut ids = Vec::new();
         for address in addresses {
-            let document: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = document
-                .get_first(self.fields.id)
-                .and_then(|value| value.as_str())
-            {
-                ids.push(id.to_owned());
+            let column = match columns.entry(address.segment_ord) {
+                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
+                    searcher
+                        .segment_reader(address.segment_ord)
+                        .fast_fields()
+                        .str("id")?,
+                ),
+            };
+            let Some(column) = column else {
+                continue;
+            };
+            if let Some(ord) = column.term_ords(address.doc_id).next() {
+                let mut id = String::new();
+                if column
+                    .ord_to_str(ord, &mut id)
+                    .map_err(|error| SearchError::Tantivy(error.into()))?
+                {
+                    ids.push(id);
+                }
             }
         }
         Ok(ids)

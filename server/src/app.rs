@@ -35,7 +35,7 @@ use crate::events::{self, Doorbell, EventConsumer, Tailer};
 use crate::http::middleware::{api_errors, track_metrics};
 use crate::http::openapi::ApiDoc;
 use crate::state::AppState;
-use crate::{admin, auth, db, http, telemetry};
+use crate::{admin, auth, db, directory, http, telemetry};
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
@@ -49,6 +49,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes::router())
         .merge(admin::routes::router())
+        .merge(directory::routes::router())
         .merge(http::ops::router())
         .split_for_parts()
 }

@@ -11,6 +11,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod markdown;
 pub mod state;
 pub mod telemetry;
 

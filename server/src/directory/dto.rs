@@ -1,6 +1,6 @@
 //! Person types shown over the API.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -83,4 +83,65 @@ impl From<&people::Model> for PersonEvent {
             active: row.active,
         }
     }
+}
+
+/// Someone else's directory entry as a colleague sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PersonRef {
+    pub id: Uuid,
+    pub display_name: String,
+}
+
+/// A directory profile.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProfileDto {
+    pub id: Uuid,
+    pub display_name: String,
+    pub given_name: String,
+    /// With its particle, as written: "van Rijnsoever".
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    pub email: String,
+    pub employee_id: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    pub manager: Option<PersonRef>,
+    pub phone: Option<String>,
+    pub skills: Vec<String>,
+    pub languages: Vec<String>,
+    /// Markdown as written.
+    pub bio: Option<String>,
+    /// The bio rendered to sanitised HTML.
+    pub bio_html: Option<String>,
+    pub start_date: Option<NaiveDate>,
+    pub role: Role,
+    pub active: bool,
+}
+
+/// What a person may change on their own profile. Absent fields stay; `null` or an empty string
+/// clears a text field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub preferred_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    pub skills: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    /// Markdown, at most 2,000 characters.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (Some(None)) from a field not sent (None).
+fn present<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(deserializer).map(Some)
 }

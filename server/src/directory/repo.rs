@@ -13,6 +13,9 @@ pub struct NewPersonRow {
     pub email: String,
     pub email_normalized: String,
     pub display_name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub sort_name: String,
     pub role: &'static str,
     pub password_hash: Option<String>,
 }
@@ -29,6 +32,21 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewPersonRow) -> Result<peop
         password_hash: Set(row.password_hash),
         created_at: Set(now),
         updated_at: Set(now),
+        employee_id: Set(None),
+        given_name: Set(row.given_name),
+        family_name: Set(row.family_name),
+        preferred_name: Set(None),
+        title: Set(None),
+        department: Set(None),
+        location: Set(None),
+        manager_id: Set(None),
+        phone: Set(None),
+        skills: Set("[]".to_owned()),
+        languages: Set("[]".to_owned()),
+        bio: Set(None),
+        photo_version: Set(None),
+        start_date: Set(None),
+        sort_name: Set(row.sort_name),
     }
     .insert(db)
     .await
@@ -71,17 +89,27 @@ pub async fn list_after(
     query.all(db).await
 }
 
+pub struct Identity {
+    pub email: String,
+    pub email_normalized: String,
+    pub display_name: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub sort_name: String,
+}
+
 pub async fn set_identity(
     db: &impl ConnectionTrait,
     person: people::Model,
-    email: String,
-    email_normalized: String,
-    display_name: String,
+    identity: Identity,
 ) -> Result<people::Model, DbErr> {
     let mut active: people::ActiveModel = person.into();
-    active.email = Set(email);
-    active.email_normalized = Set(email_normalized);
-    active.display_name = Set(display_name);
+    active.email = Set(identity.email);
+    active.email_normalized = Set(identity.email_normalized);
+    active.display_name = Set(identity.display_name);
+    active.given_name = Set(identity.given_name);
+    active.family_name = Set(identity.family_name);
+    active.sort_name = Set(identity.sort_name);
     active.updated_at = Set(Utc::now());
     active.update(db).await
 }
@@ -115,6 +143,32 @@ pub async fn set_password_hash(
 ) -> Result<people::Model, DbErr> {
     let mut active: people::ActiveModel = person.into();
     active.password_hash = Set(Some(hash));
+    active.updated_at = Set(Utc::now());
+    active.update(db).await
+}
+
+/// The fields a person owns on their profile.
+pub struct OwnProfile {
+    pub preferred_name: Option<String>,
+    pub phone: Option<String>,
+    pub skills: String,
+    pub languages: String,
+    pub bio: Option<String>,
+    pub sort_name: String,
+}
+
+pub async fn set_own_profile(
+    db: &impl ConnectionTrait,
+    person: people::Model,
+    profile: OwnProfile,
+) -> Result<people::Model, DbErr> {
+    let mut active: people::ActiveModel = person.into();
+    active.preferred_name = Set(profile.preferred_name);
+    active.phone = Set(profile.phone);
+    active.skills = Set(profile.skills);
+    active.languages = Set(profile.languages);
+    active.bio = Set(profile.bio);
+    active.sort_name = Set(profile.sort_name);
     active.updated_at = Set(Utc::now());
     active.update(db).await
 }

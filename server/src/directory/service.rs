@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use uuid::Uuid;
 
-use super::dto::{PersonDto, PersonEvent, Role};
+use super::dto::{PersonDto, PersonEvent, PersonRef, ProfileDto, ProfilePatch, Role};
 use super::repo;
 use crate::auth::Principal;
 use crate::auth::repo as auth_repo;
@@ -14,9 +14,31 @@ use crate::db;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Audience, Doorbell, NewEvent, kinds};
 use crate::http::pagination::{Cursor, Page};
+use crate::markdown;
 
 pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
 pub const MAX_EMAIL_CHARS: usize = 320;
+
+/// Splits a full name typed as one string into given name and family name: the first word, and
+/// the rest with any particles ("Anne de Vries" → "Anne", "de Vries"). HR data sets both exactly.
+pub fn split_display_name(name: &str) -> (String, String) {
+    let name = name.trim();
+    match name.split_once(char::is_whitespace) {
+        Some((given, family)) => (given.to_owned(), family.trim().to_owned()),
+        None => (name.to_owned(), String::new()),
+    }
+}
+
+/// The directory's order: surname without its particle, then the name people go by, folded.
+pub fn sort_name(given_name: &str, preferred_name: Option<&str>, family_name: &str) -> String {
+    let given = plein_search::text::tokens(preferred_name.unwrap_or(given_name)).join(" ");
+    format!(
+        "{} {given}",
+        plein_search::text::surname_sort_form(family_name)
+    )
+    .trim()
+    .to_owned()
+}
 
 /// Lower-cased, trimmed form used for uniqueness and lookup.
 pub fn normalize_email(email: &str) -> String {
@@ -118,12 +140,17 @@ pub async fn create_in<C: sea_orm::ConnectionTrait>(
     if repo::find_by_email(tx, &email_normalized).await?.is_some() {
         return Err(email_taken());
     }
+    let display_name = person.display_name.trim().to_owned();
+    let (given_name, family_name) = split_display_name(&display_name);
     let row = repo::insert(
         tx,
         repo::NewPersonRow {
             email: person.email.trim().to_owned(),
             email_normalized,
-            display_name: person.display_name.trim().to_owned(),
+            sort_name: sort_name(&given_name, None, &family_name),
+            given_name,
+            family_name,
+            display_name,
             role: person.role.as_str(),
             password_hash: person.password_hash,
         },
@@ -219,7 +246,20 @@ pub async fn update_identity(
     {
         return Err(email_taken());
     }
-    let updated = repo::set_identity(&tx, person, new_email, new_normalized, new_name)
+    let (given_name, family_name) = if new_name == person.display_name {
+        (person.given_name.clone(), person.family_name.clone())
+    } else {
+        split_display_name(&new_name)
+    };
+    let identity = repo::Identity {
+        sort_name: sort_name(&given_name, person.preferred_name.as_deref(), &family_name),
+        email: new_email,
+        email_normalized: new_normalized,
+        display_name: new_name,
+        given_name,
+        family_name,
+    };
+    let updated = repo::set_identity(&tx, person, identity)
         .await
         .map_err(email_taken_or_internal)?;
     events::append(
@@ -324,4 +364,224 @@ pub async fn set_active(
 /// True when at least one active admin exists.
 pub async fn has_active_admin(db: &DatabaseConnection) -> Result<bool, DbErr> {
     Ok(repo::count_active_admins(db).await? > 0)
+}
+
+const MAX_BIO_CHARS: usize = 2_000;
+const MAX_PREFERRED_NAME_CHARS: usize = 100;
+const MAX_PHONE_CHARS: usize = 32;
+const MAX_TAGS: usize = 30;
+const MAX_TAG_CHARS: usize = 50;
+
+fn tags_from_json(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// A colleague's profile; deactivated people are only visible to admins.
+pub async fn profile(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> ApiResult<ProfileDto> {
+    let person = repo::find(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
+    if !person.active && actor.require_admin().is_err() {
+        return Err(ApiError::not_found("person"));
+    }
+    let manager = manager_ref(db, person.manager_id).await?;
+    Ok(profile_dto(person, manager))
+}
+
+async fn manager_ref(
+    db: &DatabaseConnection,
+    manager_id: Option<Uuid>,
+) -> ApiResult<Option<PersonRef>> {
+    let Some(manager_id) = manager_id else {
+        return Ok(None);
+    };
+    Ok(repo::find(db, manager_id)
+        .await?
+        .filter(|manager| manager.active)
+        .map(|manager| PersonRef {
+            id: manager.id,
+            display_name: manager.display_name,
+        }))
+}
+
+fn profile_dto(person: crate::entities::people::Model, manager: Option<PersonRef>) -> ProfileDto {
+    ProfileDto {
+        id: person.id,
+        bio_html: person.bio.as_deref().map(markdown::render),
+        skills: tags_from_json(&person.skills),
+        languages: tags_from_json(&person.languages),
+        role: Role::parse(&person.role).unwrap_or(Role::Employee),
+        display_name: person.display_name,
+        given_name: person.given_name,
+        family_name: person.family_name,
+        preferred_name: person.preferred_name,
+        email: person.email,
+        employee_id: person.employee_id,
+        title: person.title,
+        department: person.department,
+        location: person.location,
+        manager,
+        phone: person.phone,
+        bio: person.bio,
+        start_date: person.start_date,
+        active: person.active,
+    }
+}
+
+/// Trims a text field; empty means cleared.
+fn cleaned(value: Option<String>) -> Option<String> {
+    value
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty())
+}
+
+fn check_text(
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+    fields: &mut BTreeMap<String, String>,
+) {
+    if let Some(text) = value {
+        if text.chars().count() > max_chars {
+            fields.insert(
+                field.to_owned(),
+                format!("must be at most {max_chars} characters"),
+            );
+        } else if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+        {
+            fields.insert(
+                field.to_owned(),
+                "must not contain control characters".to_owned(),
+            );
+        }
+    }
+}
+
+/// Trims, drops empties and case-insensitive duplicates, and checks count and length.
+fn clean_tags(
+    field: &str,
+    tags: Vec<String>,
+    fields: &mut BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let cleaned: Vec<String> = tags
+        .into_iter()
+        .map(|tag| tag.trim().to_owned())
+        .filter(|tag| !tag.is_empty() && seen.insert(tag.to_lowercase()))
+        .collect();
+    if cleaned.len() > MAX_TAGS {
+        fields.insert(field.to_owned(), format!("at most {MAX_TAGS} entries"));
+    } else if cleaned
+        .iter()
+        .any(|tag| tag.chars().count() > MAX_TAG_CHARS || tag.chars().any(char::is_control))
+    {
+        fields.insert(
+            field.to_owned(),
+            format!("each entry at most {MAX_TAG_CHARS} printable characters"),
+        );
+    }
+    cleaned
+}
+
+/// Changes what a person owns on their profile and appends `person.updated`.
+pub async fn update_own_profile(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person_id: Uuid,
+    patch: ProfilePatch,
+) -> ApiResult<ProfileDto> {
+    let mut fields = BTreeMap::new();
+    let preferred_name = patch.preferred_name.map(cleaned);
+    let phone = patch.phone.map(cleaned);
+    let bio = patch.bio.map(cleaned);
+    check_text(
+        "preferred_name",
+        preferred_name.as_ref().and_then(|v| v.as_deref()),
+        MAX_PREFERRED_NAME_CHARS,
+        &mut fields,
+    );
+    check_text(
+        "bio",
+        bio.as_ref().and_then(|v| v.as_deref()),
+        MAX_BIO_CHARS,
+        &mut fields,
+    );
+    if let Some(Some(number)) = &phone
+        && (number.chars().count() > MAX_PHONE_CHARS
+            || !number
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+            || !number.chars().any(|c| c.is_ascii_digit()))
+    {
+        fields.insert(
+            "phone".to_owned(),
+            "must be a phone number such as +31 6 1234 5678".to_owned(),
+        );
+    }
+    let skills = patch
+        .skills
+        .map(|tags| clean_tags("skills", tags, &mut fields));
+    let languages = patch
+        .languages
+        .map(|tags| clean_tags("languages", tags, &mut fields));
+    if !fields.is_empty() {
+        return Err(ApiError::validation(fields));
+    }
+
+    let tx = db::begin_write(db).await?;
+    let person = repo::find(&tx, person_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
+    let preferred_name = preferred_name.unwrap_or_else(|| person.preferred_name.clone());
+    let profile = repo::OwnProfile {
+        sort_name: sort_name(
+            &person.given_name,
+            preferred_name.as_deref(),
+            &person.family_name,
+        ),
+        preferred_name,
+        phone: phone.unwrap_or_else(|| person.phone.clone()),
+        skills: skills.map_or_else(
+            || person.skills.clone(),
+            |tags| serde_json::Value::from(tags).to_string(),
+        ),
+        languages: languages.map_or_else(
+            || person.languages.clone(),
+            |tags| serde_json::Value::from(tags).to_string(),
+        ),
+        bio: bio.unwrap_or_else(|| person.bio.clone()),
+    };
+    let unchanged = profile.preferred_name == person.preferred_name
+        && profile.phone == person.phone
+        && profile.skills == person.skills
+        && profile.languages == person.languages
+        && profile.bio == person.bio;
+    let manager_id = person.manager_id;
+    let updated = if unchanged {
+        person
+    } else {
+        let updated = repo::set_own_profile(&tx, person, profile).await?;
+        events::append(
+            &tx,
+            NewEvent::new(
+                kinds::PERSON_UPDATED,
+                Audience::Everyone,
+                PersonEvent::from(&updated),
+            ),
+        )
+        .await?;
+        updated
+    };
+    tx.commit().await?;
+    if !unchanged {
+        doorbell.ring();
+    }
+    let manager = manager_ref(db, manager_id).await?;
+    Ok(profile_dto(updated, manager))
 }

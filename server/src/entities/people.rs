@@ -16,6 +16,27 @@ pub struct Model {
     pub password_hash: Option<String>,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    /// The HR system's employee number; unique when present.
+    pub employee_id: Option<String>,
+    pub given_name: String,
+    /// With its particle: "van Rijnsoever".
+    pub family_name: String,
+    pub preferred_name: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    pub manager_id: Option<Uuid>,
+    pub phone: Option<String>,
+    /// JSON array of strings.
+    pub skills: String,
+    /// JSON array of strings.
+    pub languages: String,
+    /// Markdown, as the person wrote it.
+    pub bio: Option<String>,
+    pub photo_version: Option<String>,
+    pub start_date: Option<ChronoDate>,
+    /// Surname without particle, then given name, folded: the directory's order.
+    pub sort_name: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "setup", description = "First run"),
         (name = "auth", description = "Sign-in, sessions, own account"),
+        (name = "directory", description = "Colleagues' profiles"),
         (name = "admin", description = "People, roles and API tokens (admins)"),
         (name = "operations", description = "Health and metrics"),
     )

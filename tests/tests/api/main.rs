@@ -3,5 +3,6 @@
 mod admin;
 mod auth;
 mod conventions;
+mod directory;
 mod outbox;
 mod setup;

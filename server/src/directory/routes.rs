@@ -1,0 +1,51 @@
+//! Directory routes: profiles, and editing your own.
+
+use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::dto::{ProfileDto, ProfilePatch};
+use super::service;
+use crate::error::{ApiResult, ErrorBody};
+use crate::http::{AppJson, AppPath, Auth, CurrentPerson};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_profile))
+        .routes(routes!(update_my_profile))
+}
+
+/// A colleague's profile. Deactivated people are not found, except by admins.
+#[utoipa::path(
+    get, path = "/api/v1/people/{id}", tag = "directory",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ProfileDto), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("token" = []))
+)]
+async fn get_profile(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<ProfileDto>> {
+    Ok(AppJson(service::profile(&state.db, &actor, id).await?))
+}
+
+/// Change what you own on your profile: preferred name, phone, skills, languages and bio.
+/// Name, email, title, department, location and manager come from HR.
+#[utoipa::path(
+    patch, path = "/api/v1/me/profile", tag = "directory",
+    request_body = ProfilePatch,
+    responses((status = 200, body = ProfileDto), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn update_my_profile(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppJson(patch): AppJson<ProfilePatch>,
+) -> ApiResult<AppJson<ProfileDto>> {
+    Ok(AppJson(
+        service::update_own_profile(&state.db, &state.doorbell, person.id, patch).await?,
+    ))
+}
