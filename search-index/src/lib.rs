@@ -285,29 +285,15 @@ impl PeopleIndex {
         searcher: &Searcher,
         addresses: impl Iterator<Item = DocAddress>,
     ) -> Result<Vec<String>> {
-        let mut columns = std::collections::HashMap::new();
+        use tantivy::schema::{TantivyDocument, Value as _};
         let mut ids = Vec::new();
         for address in addresses {
-            let column = match columns.entry(address.segment_ord) {
-                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                std::collections::hash_map::Entry::Vacant(entry) => entry.insert(
-                    searcher
-                        .segment_reader(address.segment_ord)
-                        .fast_fields()
-                        .str("id")?,
-                ),
-            };
-            let Some(column) = column else {
-                continue;
-            };
-            if let Some(ord) = column.term_ords(address.doc_id).next() {
-                let mut id = String::new();
-                if column
-                    .ord_to_str(ord, &mut id)
-                    .map_err(|error| SearchError::Tantivy(error.into()))?
-                {
-                    ids.push(id);
-                }
+            let document: TantivyDocument = searcher.doc(address)?;
+            if let Some(id) = document
+                .get_first(self.fields.id)
+                .and_then(|value| value.as_str())
+            {
+                ids.push(id.to_owned());
             }
         }
         Ok(ids)

@@ -2,8 +2,8 @@
 
 use tantivy::Index;
 use tantivy::schema::{
-    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STRING, Schema, TantivyDocument,
-    TextFieldIndexing, TextOptions,
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TantivyDocument, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
 
@@ -38,7 +38,7 @@ pub fn build() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
-        id: builder.add_text_field("id", STRING | FAST),
+        id: builder.add_text_field("id", STRING | STORED),
         name: builder.add_text_field("name", words.clone()),
         other: builder.add_text_field("other", words),
         department: builder.add_facet_field(DEPARTMENT_FACET, FacetOptions::default()),
