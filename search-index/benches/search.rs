@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use plein_search::{PeopleIndex, PersonDocument, SearchRequest};
 
+// The allocator the server runs with: scorers allocate per query and glibc malloc shows up.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PEOPLE: usize = 30_000;
 const ROUNDS: usize = 2_000;
 

@@ -9,7 +9,8 @@
 //! | prefix (last word only: typeahead)      | 8           | 6            |
 //! | 1 edit from 4 letters, 2 from 8         | 4           | 3            |
 //!
-//! A transposition counts as one edit. Filters (department, location, skill) restrict without
+//! The email address's local part counts as an other field, exact or prefix only. A
+//! transposition counts as one edit. Filters (department, location, skill) restrict without
 //! scoring. An empty query with filters browses in name order.
 
 use tantivy::collector::{Collector, TopDocs};
@@ -73,6 +74,17 @@ fn word_query(fields: &Fields, builders: &Builders, word: &str, is_last: bool) -
                 score(FUZZY),
             ));
         }
+    }
+    let email = Term::from_field_text(fields.email, word);
+    alternatives.push(constant(
+        Box::new(TermQuery::new(email.clone(), IndexRecordOption::Basic)),
+        EXACT.1,
+    ));
+    if prefix.is_some() {
+        alternatives.push(constant(
+            Box::new(FuzzyTermQuery::new_prefix(email, 0, true)),
+            PREFIX.1,
+        ));
     }
     Box::new(DisjunctionMaxQuery::new(alternatives))
 }

@@ -21,8 +21,11 @@ pub struct Fields {
     pub id: Field,
     /// Given, preferred and display names, and every surname form.
     pub name: Field,
-    /// Title, department, location, skills and the email's local part.
+    /// Title, department, location and skills.
     pub other: Field,
+    /// The email address's local part, as words and run together. Matched exactly or as a
+    /// prefix, never fuzzily: its terms are unique per person and would make typo matching slow.
+    pub email: Field,
     pub department: Field,
     pub location: Field,
     pub skill: Field,
@@ -40,7 +43,8 @@ pub fn build() -> (Schema, Fields) {
     let fields = Fields {
         id: builder.add_text_field("id", STRING | STORED),
         name: builder.add_text_field("name", words.clone()),
-        other: builder.add_text_field("other", words),
+        other: builder.add_text_field("other", words.clone()),
+        email: builder.add_text_field("email", words),
         department: builder.add_facet_field(DEPARTMENT_FACET, FacetOptions::default()),
         location: builder.add_facet_field(LOCATION_FACET, FacetOptions::default()),
         skill: builder.add_facet_field(SKILL_FACET, FacetOptions::default()),
@@ -96,16 +100,16 @@ pub fn document(fields: &Fields, person: &PersonDocument) -> TantivyDocument {
         other_words.extend(tokens(skill));
     }
     let local_part = person.email.split('@').next().unwrap_or_default();
-    let local_words = tokens(local_part);
-    if local_words.len() > 1 {
-        other_words.push(local_words.concat());
+    let mut email_words = tokens(local_part);
+    if email_words.len() > 1 {
+        email_words.push(email_words.concat());
     }
-    other_words.extend(local_words);
 
     let mut document = TantivyDocument::default();
     document.add_text(fields.id, &person.id);
     document.add_text(fields.name, name_words.join(" "));
     document.add_text(fields.other, other_words.join(" "));
+    document.add_text(fields.email, email_words.join(" "));
     if let Some(department) = person
         .department
         .as_deref()
