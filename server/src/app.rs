@@ -30,8 +30,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::{Config, LogFormat};
+use crate::directory::indexer::SearchIndexer;
 use crate::error::ApiError;
-use crate::events::{self, Doorbell, EventConsumer, Tailer};
+use crate::events::{self, Doorbell, Tailer};
 use crate::http::middleware::{api_errors, track_metrics};
 use crate::http::openapi::ApiDoc;
 use crate::state::AppState;
@@ -157,15 +158,9 @@ pub struct AppHandle {
 }
 
 impl Application {
-    /// Connects, migrates, starts the tailer and binds (port 0 picks a free port).
+    /// Connects, migrates, opens (or rebuilds) the search index, starts the tailer and binds
+    /// (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        Self::build_with_consumers(config, Vec::new()).await
-    }
-
-    pub async fn build_with_consumers(
-        config: Config,
-        consumers: Vec<Arc<dyn EventConsumer>>,
-    ) -> anyhow::Result<Application> {
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
         let shutdown = CancellationToken::new();
@@ -179,10 +174,10 @@ impl Application {
             ));
         }
         let startup_head = events::head(&db).await?;
-        let mut tailer = Tailer::new(db.clone(), doorbell.clone());
-        for consumer in consumers {
-            tailer = tailer.with_consumer(consumer);
-        }
+        let (search, search_position) =
+            directory::indexer::open(&db, &config.data_dir.join("search")).await?;
+        let indexer = SearchIndexer::new(db.clone(), search.clone(), search_position);
+        let tailer = Tailer::new(db.clone(), doorbell.clone()).with_consumer(Arc::new(indexer));
         let (tailer_handle, tailer_task) = tailer.spawn(shutdown.child_token()).await?;
         tasks.push(tailer_task);
 
@@ -196,6 +191,7 @@ impl Application {
             doorbell,
             tailer: tailer_handle,
             metrics: telemetry::prometheus()?,
+            search,
             startup_head,
             config: Arc::new(config),
         };

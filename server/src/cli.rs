@@ -38,6 +38,8 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Rebuild the people search index from the database (with the server stopped).
+    Reindex,
     /// Manage admin accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -102,6 +104,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             println!("database is up to date");
+            Ok(())
+        }
+        Command::Reindex => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let directory = config.data_dir.join("search");
+            let (index, _) = crate::directory::indexer::open(&db, &directory)
+                .await
+                .context("is the server still running? stop it before reindexing")?;
+            let seq = crate::directory::indexer::rebuild(&db, &index).await?;
+            println!(
+                "search index rebuilt with {} people (up to event {seq})",
+                index.len()
+            );
             Ok(())
         }
         Command::Admin(AdminCommand::Create { email, name }) => {

@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
+use crate::directory::indexer::SharedIndex;
 use crate::events::{Doorbell, TailerHandle};
 
 #[derive(Clone)]
@@ -19,6 +20,7 @@ pub struct AppState {
     pub doorbell: Doorbell,
     pub tailer: TailerHandle,
     pub metrics: PrometheusHandle,
+    pub search: SharedIndex,
     /// The outbox head when this node started; it is ready once it has delivered that far.
     pub startup_head: i64,
 }

@@ -222,3 +222,29 @@ fn serve_prints_a_setup_link_and_stops_gracefully_on_sigterm() -> anyhow::Result
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
     Ok(())
 }
+
+#[test]
+fn reindex_rebuilds_the_search_index_from_the_database() -> anyhow::Result<()> {
+    let workspace = Workspace::new()?;
+    let created = workspace.run(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "anke@plein.example",
+            "--name",
+            "Anke van Rijnsoever",
+        ],
+        &format!("{PASSWORD}\n"),
+    )?;
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let output = workspace.run(&["reindex"], "")?;
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("rebuilt with 1 people"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert!(workspace.dir.path().join("data/search/meta.json").exists());
+    Ok(())
+}

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::entities::people;
@@ -144,4 +144,47 @@ where
     D: serde::Deserializer<'de>,
 {
     Option::<String>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// What was typed: names, title, department, location, skills, email. Empty browses.
+    pub q: Option<String>,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    pub skill: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchHit {
+    pub id: Uuid,
+    pub display_name: String,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    pub photo_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchFacets {
+    pub department: Vec<FacetCount>,
+    pub location: Vec<FacetCount>,
+    pub skill: Vec<FacetCount>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchResponse {
+    pub hits: Vec<SearchHit>,
+    /// Everyone who matches, not only the hits shown.
+    pub total: usize,
+    pub facets: SearchFacets,
 }

@@ -1,6 +1,7 @@
 //! The people directory: people rows, roles and activation. Search and profiles grow here.
 
 pub mod dto;
+pub mod indexer;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -56,6 +56,26 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<people::
     people::Entity::find_by_id(id).one(db).await
 }
 
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<Vec<people::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    people::Entity::find()
+        .filter(people::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<people::Model>, DbErr> {
+    people::Entity::find()
+        .filter(people::Column::Active.eq(true))
+        .all(db)
+        .await
+}
+
 pub async fn find_by_email(
     db: &impl ConnectionTrait,
     email_normalized: &str,

@@ -1,18 +1,19 @@
-//! Directory routes: profiles, and editing your own.
+//! Directory routes: colleague search, profiles, and editing your own.
 
 use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::dto::{ProfileDto, ProfilePatch};
+use super::dto::{ProfileDto, ProfilePatch, SearchQuery, SearchResponse};
 use super::service;
 use crate::error::{ApiResult, ErrorBody};
-use crate::http::{AppJson, AppPath, Auth, CurrentPerson};
+use crate::http::{AppJson, AppPath, AppQuery, Auth, CurrentPerson};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(search))
         .routes(routes!(get_profile))
         .routes(routes!(update_my_profile))
 }
@@ -47,5 +48,24 @@ async fn update_my_profile(
 ) -> ApiResult<AppJson<ProfileDto>> {
     Ok(AppJson(
         service::update_own_profile(&state.db, &state.doorbell, person.id, patch).await?,
+    ))
+}
+
+/// Find colleagues as you type: every word must match (names, title, department, location,
+/// skills, email); the last word also as a prefix; typos forgiven (1 from 4 letters, 2 from 8);
+/// accents, IJ/Y and surname particles folded. Facet counts cover every match.
+#[utoipa::path(
+    get, path = "/api/v1/people/search", tag = "directory",
+    params(SearchQuery),
+    responses((status = 200, body = SearchResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("token" = []))
+)]
+async fn search(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppQuery(query): AppQuery<SearchQuery>,
+) -> ApiResult<AppJson<SearchResponse>> {
+    Ok(AppJson(
+        service::search(&state.db, &state.search, &actor, query).await?,
     ))
 }

@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use uuid::Uuid;
 
-use super::dto::{PersonDto, PersonEvent, PersonRef, ProfileDto, ProfilePatch, Role};
+use super::dto::{
+    FacetCount, PersonDto, PersonEvent, PersonRef, ProfileDto, ProfilePatch, Role, SearchFacets,
+    SearchHit, SearchQuery, SearchResponse,
+};
+use super::indexer::SharedIndex;
 use super::repo;
 use crate::auth::Principal;
 use crate::auth::repo as auth_repo;
@@ -584,4 +588,88 @@ pub async fn update_own_profile(
     }
     let manager = manager_ref(db, manager_id).await?;
     Ok(profile_dto(updated, manager))
+}
+
+const DEFAULT_SEARCH_LIMIT: usize = 20;
+const MAX_QUERY_CHARS: usize = 200;
+
+fn facet_counts(values: Vec<plein_search::FacetValue>) -> Vec<FacetCount> {
+    values
+        .into_iter()
+        .map(|facet| FacetCount {
+            value: facet.value,
+            count: facet.count,
+        })
+        .collect()
+}
+
+/// Searches active colleagues. Any signed-in person or API token may search.
+pub async fn search(
+    db: &DatabaseConnection,
+    index: &SharedIndex,
+    _actor: &Principal,
+    query: SearchQuery,
+) -> ApiResult<SearchResponse> {
+    let limit = match query.limit {
+        None => DEFAULT_SEARCH_LIMIT,
+        Some(limit) if (1..=plein_search::MAX_LIMIT).contains(&limit) => limit,
+        Some(_) => {
+            return Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {}", plein_search::MAX_LIMIT),
+            ));
+        }
+    };
+    let text = query.q.unwrap_or_default();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::field(
+            "q",
+            format!("must be at most {MAX_QUERY_CHARS} characters"),
+        ));
+    }
+    let request = plein_search::SearchRequest {
+        query: text,
+        department: query.department,
+        location: query.location,
+        skill: query.skill,
+        limit,
+    };
+    let index = index.clone();
+    let results = tokio::task::spawn_blocking(move || index.search(&request))
+        .await
+        .map_err(|error| ApiError::internal(anyhow::anyhow!("search task failed: {error}")))?
+        .map_err(ApiError::internal)?;
+    let ids: Vec<Uuid> = results
+        .ids
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    let mut rows: std::collections::HashMap<Uuid, crate::entities::people::Model> =
+        repo::find_many(db, ids.clone())
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+    let hits = ids
+        .iter()
+        .filter_map(|id| rows.remove(id))
+        .filter(|row| row.active)
+        .map(|row| SearchHit {
+            id: row.id,
+            display_name: row.display_name,
+            title: row.title,
+            department: row.department,
+            location: row.location,
+            photo_url: None,
+        })
+        .collect();
+    Ok(SearchResponse {
+        hits,
+        total: results.total,
+        facets: SearchFacets {
+            department: facet_counts(results.facets.department),
+            location: facet_counts(results.facets.location),
+            skill: facet_counts(results.facets.skill),
+        },
+    })
 }

@@ -254,6 +254,7 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "GET /api/v1/me/sessions",
         "PATCH /api/v1/me/profile",
         "GET /api/v1/people/{id}",
+        "GET /api/v1/people/search",
         "DELETE /api/v1/me/sessions/{id}",
         "GET /api/v1/admin/people",
         "POST /api/v1/admin/people",

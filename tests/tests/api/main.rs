@@ -5,4 +5,5 @@ mod auth;
 mod conventions;
 mod directory;
 mod outbox;
+mod search;
 mod setup;

@@ -1,0 +1,147 @@
+//! Feeds the people search index from the outbox, and rebuilds it from the table when it is
+//! missing or of another schema version.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use plein_search::{OpenState, PeopleIndex, PersonDocument};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use super::repo;
+use crate::entities::people;
+use crate::events::{self, EventConsumer, StoredEvent};
+
+/// The search index as the rest of the server sees it.
+pub type SharedIndex = Arc<PeopleIndex>;
+
+/// What the index needs of a person row.
+pub fn document(person: &people::Model) -> PersonDocument {
+    PersonDocument {
+        id: person.id.to_string(),
+        display_name: person.display_name.clone(),
+        given_name: person.given_name.clone(),
+        preferred_name: person.preferred_name.clone(),
+        family_name: person.family_name.clone(),
+        email: person.email.clone(),
+        title: person.title.clone(),
+        department: person.department.clone(),
+        location: person.location.clone(),
+        skills: serde_json::from_str(&person.skills).unwrap_or_default(),
+    }
+}
+
+/// Runs blocking index work off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .context("search index task failed")?
+}
+
+/// Opens the index in `dir`; rebuilds it from the table when needed. Returns the index and the
+/// outbox sequence it reflects.
+pub async fn open(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<(SharedIndex, i64)> {
+    let dir = dir.to_path_buf();
+    let (index, state) = blocking(move || {
+        PeopleIndex::open(&dir)
+            .with_context(|| format!("cannot open the search index in {}", dir.display()))
+    })
+    .await?;
+    let index = Arc::new(index);
+    let position = match state {
+        OpenState::UpToSeq(seq) => seq,
+        OpenState::NeedsRebuild => rebuild(db, &index).await?,
+    };
+    Ok((index, position))
+}
+
+/// Replaces the index's content with every active person. Events after the returned sequence
+/// are applied by the tailer; applying one twice is harmless.
+pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Result<i64> {
+    let head = events::head(db).await?;
+    let people = repo::all_active(db).await?;
+    let count = people.len();
+    let documents: Vec<PersonDocument> = people.iter().map(document).collect();
+    let index = index.clone();
+    blocking(move || {
+        index.clear()?;
+        index.upsert(&documents)?;
+        index.commit(head)?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(people = count, "search index rebuilt");
+    Ok(head)
+}
+
+/// The person an event is about.
+fn person_id(event: &StoredEvent) -> Option<Uuid> {
+    if !event.kind.starts_with("person.") {
+        return None;
+    }
+    let id = event.payload.get("id").or_else(|| {
+        event
+            .payload
+            .get("person")
+            .and_then(|person| person.get("id"))
+    });
+    id.and_then(|value| value.as_str())
+        .and_then(|text| text.parse().ok())
+}
+
+pub struct SearchIndexer {
+    db: DatabaseConnection,
+    index: SharedIndex,
+    position: i64,
+}
+
+impl SearchIndexer {
+    pub fn new(db: DatabaseConnection, index: SharedIndex, position: i64) -> Self {
+        SearchIndexer {
+            db,
+            index,
+            position,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl EventConsumer for SearchIndexer {
+    fn name(&self) -> &str {
+        "search-index"
+    }
+
+    async fn position(&self) -> anyhow::Result<i64> {
+        Ok(self.position)
+    }
+
+    /// Re-reads the people the batch touched and indexes them as they are now: active ones are
+    /// (re)indexed, everyone else removed.
+    async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()> {
+        let Some(last) = batch.last().map(|event| event.seq) else {
+            return Ok(());
+        };
+        let ids: BTreeSet<Uuid> = batch.iter().filter_map(person_id).collect();
+        let rows = repo::find_many(&self.db, ids.iter().copied().collect()).await?;
+        let documents: Vec<PersonDocument> =
+            rows.iter().filter(|row| row.active).map(document).collect();
+        let active: BTreeSet<Uuid> = rows
+            .iter()
+            .filter(|row| row.active)
+            .map(|row| row.id)
+            .collect();
+        let removed: Vec<String> = ids.difference(&active).map(Uuid::to_string).collect();
+        let index = self.index.clone();
+        blocking(move || {
+            index.remove(&removed)?;
+            index.upsert(&documents)?;
+            index.commit(last)?;
+            Ok(())
+        })
+        .await
+    }
+}
