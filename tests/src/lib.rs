@@ -226,6 +226,24 @@ impl TestApp {
         Ok(client)
     }
 
+    /// Starts another node on the same database with its own data directory (its own search
+    /// index), as a second server process of a multi-node deployment would be.
+    pub async fn spawn_second_node(&self) -> anyhow::Result<TestNode> {
+        let dir = tempfile::tempdir()?;
+        let mut config = self.config.clone();
+        config.data_dir = dir.path().join("data");
+        config.bind = "127.0.0.1:0".parse()?;
+        let application = Application::build(config).await?;
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let handle = application.handle();
+        tokio::spawn(application.run_until_stopped());
+        Ok(TestNode {
+            address,
+            handle,
+            _dir: dir,
+        })
+    }
+
     /// GET with the app's own client, parsed as JSON.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
         Ok(self.client.get(self.url(path)).send().await?.json().await?)
@@ -291,4 +309,23 @@ pub async fn expect_error(
     );
     anyhow::ensure!(has_request_id, "no x-request-id header");
     Ok(body)
+}
+
+/// A second server on the same database; stops when dropped.
+pub struct TestNode {
+    pub address: String,
+    pub handle: AppHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl TestNode {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+}
+
+impl Drop for TestNode {
+    fn drop(&mut self) {
+        self.handle.shutdown.cancel();
+    }
 }

@@ -176,3 +176,34 @@ async fn search_needs_a_caller_and_a_sane_limit() -> anyhow::Result<()> {
     assert_eq!(odd["total"], 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn on_postgres_a_change_on_one_node_is_found_by_search_on_another() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    if !app.database.is_postgres() {
+        // One SQLite file serves one node.
+        return Ok(());
+    }
+    app.setup_admin().await?;
+    let other = app.spawn_second_node().await?;
+    app.create_person(
+        "lotte@plein.example",
+        "Lotte van der Berg",
+        "employee",
+        PASSWORD,
+    )
+    .await?;
+    let head = plein_server::events::head(&app.handle.state.db).await?;
+    assert!(tokio::time::timeout(GIVE_UP_AFTER, other.handle.state.tailer.wait_for(head)).await?);
+    // The admin's session is valid on every node: sessions live in the shared database.
+    let results: Value = app
+        .client
+        .get(other.url("/api/v1/people/search"))
+        .query(&[("q", "vanderberg")])
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(names(&results), ["Lotte van der Berg"]);
+    Ok(())
+}
