@@ -38,11 +38,3 @@ fn default_role() -> Role {
 pub struct SetRoleRequest {
     pub role: Role,
 }
-
-/// Fields to change; absent fields stay as they are.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdatePersonRequest {
-    pub email: Option<String>,
-    pub name: Option<String>,
-}

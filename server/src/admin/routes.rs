@@ -9,14 +9,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::dto::{
-    CreatePersonRequest, SetRoleRequest, SetupRequest, SetupStatus, UpdatePersonRequest,
-};
+use super::dto::{CreatePersonRequest, SetRoleRequest, SetupRequest, SetupStatus};
 use super::service::{self, NewAccount};
 use crate::auth::dto::{ApiTokenDto, CreateTokenRequest, CreatedToken, LoginResponse};
 use crate::auth::routes::session_cookie;
 use crate::auth::service::{self as auth_service, ClientInfo};
-use crate::directory::dto::PersonDto;
+use crate::directory::dto::{HrPatch, PersonDto};
 use crate::directory::service as people_service;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::{Page, PageQuery};
@@ -160,11 +158,11 @@ async fn get_person(
     Ok(AppJson(people_service::get(&state.db, &actor, id).await?))
 }
 
-/// Change a person's email address or name.
+/// Change HR-owned fields: names, email, employee number, title, department, location, manager.
 #[utoipa::path(
     patch, path = "/api/v1/admin/people/{id}", tag = "admin",
     params(("id" = Uuid, Path)),
-    request_body = UpdatePersonRequest,
+    request_body = HrPatch,
     responses(
         (status = 200, body = PersonDto),
         (status = 403, body = ErrorBody),
@@ -178,17 +176,10 @@ async fn update_person(
     State(state): State<AppState>,
     Auth(actor): Auth,
     AppPath(id): AppPath<Uuid>,
-    AppJson(request): AppJson<UpdatePersonRequest>,
+    AppJson(request): AppJson<HrPatch>,
 ) -> ApiResult<AppJson<PersonDto>> {
-    let person = people_service::update_identity(
-        &state.db,
-        &state.doorbell,
-        &actor,
-        id,
-        request.email.as_deref(),
-        request.name.as_deref(),
-    )
-    .await?;
+    let person =
+        people_service::update_hr_fields(&state.db, &state.doorbell, &actor, id, request).await?;
     Ok(AppJson(person))
 }
 

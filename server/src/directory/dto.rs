@@ -158,8 +158,9 @@ pub struct SearchQuery {
     pub limit: Option<usize>,
 }
 
+/// A person as listed: in search hits, the directory and the org chart.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SearchHit {
+pub struct PersonCard {
     pub id: Uuid,
     pub display_name: String,
     pub title: Option<String>,
@@ -183,8 +184,78 @@ pub struct SearchFacets {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SearchResponse {
-    pub hits: Vec<SearchHit>,
+    pub hits: Vec<PersonCard>,
     /// Everyone who matches, not only the hits shown.
     pub total: usize,
     pub facets: SearchFacets,
+}
+
+/// HR-owned fields an admin (later: import and SCIM) may change. Absent fields stay; `null`
+/// clears the optional ones.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HrPatch {
+    pub email: Option<String>,
+    /// The full name as shown; derived from given and family name when only those are sent.
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    /// With its particle: "van Rijnsoever".
+    pub family_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub employee_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub department: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present_id")]
+    #[schema(value_type = Option<Uuid>)]
+    pub manager_id: Option<Option<Uuid>>,
+}
+
+fn present_id<'de, D>(deserializer: D) -> Result<Option<Option<Uuid>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<Uuid>::deserialize(deserializer).map(Some)
+}
+
+impl From<people::Model> for PersonCard {
+    fn from(row: people::Model) -> Self {
+        PersonCard {
+            id: row.id,
+            display_name: row.display_name,
+            title: row.title,
+            department: row.department,
+            location: row.location,
+            photo_url: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BrowseQuery {
+    pub department: Option<String>,
+    pub location: Option<String>,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    pub limit: Option<u64>,
+}
+
+/// Where someone sits: managers up to the top, direct reports, and peers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrgChart {
+    pub person: PersonCard,
+    /// Direct manager first, the top of the organisation last.
+    pub managers: Vec<PersonCard>,
+    pub reports: Vec<PersonCard>,
+    /// Others with the same manager.
+    pub peers: Vec<PersonCard>,
 }

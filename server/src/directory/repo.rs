@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
 };
 use uuid::Uuid;
 
@@ -109,29 +109,50 @@ pub async fn list_after(
     query.all(db).await
 }
 
-pub struct Identity {
+/// Every HR-owned field, as it should be after an update.
+pub struct HrFields {
     pub email: String,
     pub email_normalized: String,
     pub display_name: String,
     pub given_name: String,
     pub family_name: String,
     pub sort_name: String,
+    pub employee_id: Option<String>,
+    pub title: Option<String>,
+    pub department: Option<String>,
+    pub location: Option<String>,
+    pub manager_id: Option<Uuid>,
 }
 
-pub async fn set_identity(
+pub async fn set_hr_fields(
     db: &impl ConnectionTrait,
     person: people::Model,
-    identity: Identity,
+    fields: HrFields,
 ) -> Result<people::Model, DbErr> {
     let mut active: people::ActiveModel = person.into();
-    active.email = Set(identity.email);
-    active.email_normalized = Set(identity.email_normalized);
-    active.display_name = Set(identity.display_name);
-    active.given_name = Set(identity.given_name);
-    active.family_name = Set(identity.family_name);
-    active.sort_name = Set(identity.sort_name);
+    active.email = Set(fields.email);
+    active.email_normalized = Set(fields.email_normalized);
+    active.display_name = Set(fields.display_name);
+    active.given_name = Set(fields.given_name);
+    active.family_name = Set(fields.family_name);
+    active.sort_name = Set(fields.sort_name);
+    active.employee_id = Set(fields.employee_id);
+    active.title = Set(fields.title);
+    active.department = Set(fields.department);
+    active.location = Set(fields.location);
+    active.manager_id = Set(fields.manager_id);
     active.updated_at = Set(Utc::now());
     active.update(db).await
+}
+
+pub async fn find_by_employee_id(
+    db: &impl ConnectionTrait,
+    employee_id: &str,
+) -> Result<Option<people::Model>, DbErr> {
+    people::Entity::find()
+        .filter(people::Column::EmployeeId.eq(employee_id))
+        .one(db)
+        .await
 }
 
 pub async fn set_role(
@@ -191,4 +212,84 @@ pub async fn set_own_profile(
     active.sort_name = Set(profile.sort_name);
     active.updated_at = Set(Utc::now());
     active.update(db).await
+}
+
+/// Active people in directory order after the `(sort_name, id)` cursor, optionally filtered.
+pub async fn browse(
+    db: &impl ConnectionTrait,
+    department: Option<&str>,
+    location: Option<&str>,
+    after: Option<(String, Uuid)>,
+    limit: u64,
+) -> Result<Vec<people::Model>, DbErr> {
+    use sea_orm::sea_query::Cond;
+    let mut query = people::Entity::find()
+        .filter(people::Column::Active.eq(true))
+        .order_by_asc(people::Column::SortName)
+        .order_by_asc(people::Column::Id)
+        .limit(limit);
+    if let Some(department) = department {
+        query = query.filter(people::Column::Department.eq(department));
+    }
+    if let Some(location) = location {
+        query = query.filter(people::Column::Location.eq(location));
+    }
+    if let Some((sort_name, id)) = after {
+        query = query.filter(
+            Cond::any()
+                .add(people::Column::SortName.gt(sort_name.clone()))
+                .add(
+                    Cond::all()
+                        .add(people::Column::SortName.eq(sort_name))
+                        .add(people::Column::Id.gt(id)),
+                ),
+        );
+    }
+    query.all(db).await
+}
+
+/// Active direct reports of `manager_id`, in directory order.
+pub async fn reports_of(
+    db: &impl ConnectionTrait,
+    manager_id: Uuid,
+) -> Result<Vec<people::Model>, DbErr> {
+    people::Entity::find()
+        .filter(people::Column::ManagerId.eq(manager_id))
+        .filter(people::Column::Active.eq(true))
+        .order_by_asc(people::Column::SortName)
+        .order_by_asc(people::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The ids up the manager chain from `id` (excluded), nearest first, in one recursive query so
+/// deep organisations cost one round trip. Bounded, so bad data cannot loop forever.
+pub async fn manager_chain(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    max_depth: i64,
+) -> Result<Vec<Uuid>, DbErr> {
+    let backend = db.get_database_backend();
+    let (first, second) = match backend {
+        DbBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    let sql = format!(
+        "WITH RECURSIVE chain(id, manager_id, depth) AS ( \
+           SELECT id, manager_id, 0 FROM people WHERE id = {first} \
+           UNION ALL \
+           SELECT p.id, p.manager_id, c.depth + 1 FROM people p JOIN chain c ON p.id = c.manager_id \
+           WHERE c.depth < {second} \
+         ) SELECT id FROM chain WHERE depth > 0 ORDER BY depth"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [Value::from(id), Value::from(max_depth)],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get::<Uuid>("", "id"))
+        .collect()
 }

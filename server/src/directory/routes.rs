@@ -5,15 +5,20 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::dto::{ProfileDto, ProfilePatch, SearchQuery, SearchResponse};
+use super::dto::{
+    BrowseQuery, OrgChart, PersonCard, ProfileDto, ProfilePatch, SearchQuery, SearchResponse,
+};
 use super::service;
 use crate::error::{ApiResult, ErrorBody};
+use crate::http::pagination::Page;
 use crate::http::{AppJson, AppPath, AppQuery, Auth, CurrentPerson};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(search))
+        .routes(routes!(browse))
+        .routes(routes!(org_chart))
         .routes(routes!(get_profile))
         .routes(routes!(update_my_profile))
 }
@@ -68,4 +73,35 @@ async fn search(
     Ok(AppJson(
         service::search(&state.db, &state.search, &actor, query).await?,
     ))
+}
+
+/// The directory, sorted the Dutch way (surname without its particle), filterable by department
+/// and location.
+#[utoipa::path(
+    get, path = "/api/v1/people", tag = "directory",
+    params(BrowseQuery),
+    responses((status = 200, body = Page<PersonCard>), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []), ("token" = []))
+)]
+async fn browse(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppQuery(query): AppQuery<BrowseQuery>,
+) -> ApiResult<AppJson<Page<PersonCard>>> {
+    Ok(AppJson(service::browse(&state.db, &actor, query).await?))
+}
+
+/// Where someone sits in the organisation: managers up to the top, direct reports and peers.
+#[utoipa::path(
+    get, path = "/api/v1/people/{id}/org", tag = "directory",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OrgChart), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []), ("token" = []))
+)]
+async fn org_chart(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<OrgChart>> {
+    Ok(AppJson(service::org_chart(&state.db, &actor, id).await?))
 }

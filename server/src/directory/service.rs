@@ -7,8 +7,8 @@ use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use uuid::Uuid;
 
 use super::dto::{
-    FacetCount, PersonDto, PersonEvent, PersonRef, ProfileDto, ProfilePatch, Role, SearchFacets,
-    SearchHit, SearchQuery, SearchResponse,
+    BrowseQuery, FacetCount, HrPatch, OrgChart, PersonCard, PersonDto, PersonEvent, PersonRef,
+    ProfileDto, ProfilePatch, Role, SearchFacets, SearchQuery, SearchResponse,
 };
 use super::indexer::SharedIndex;
 use super::repo;
@@ -211,59 +211,180 @@ pub async fn list(
     ))
 }
 
-/// Changes a person's email address and/or display name (HR-owned fields) and appends
-/// `person.updated`. Unchanged input appends nothing.
-pub async fn update_identity(
+const MAX_HR_TEXT_CHARS: usize = 200;
+const MAX_EMPLOYEE_ID_CHARS: usize = 64;
+/// Manager chains longer than this are treated as broken data.
+const MAX_MANAGER_CHAIN: usize = 10_000;
+
+/// True when making `manager_id` the manager of `person_id` would close a loop.
+async fn creates_cycle<C: sea_orm::ConnectionTrait>(
+    tx: &C,
+    person_id: Uuid,
+    manager_id: Uuid,
+) -> ApiResult<bool> {
+    let mut current = Some(manager_id);
+    let mut steps = 0;
+    while let Some(id) = current {
+        if id == person_id {
+            return Ok(true);
+        }
+        steps += 1;
+        if steps > MAX_MANAGER_CHAIN {
+            return Ok(true);
+        }
+        current = repo::find(tx, id).await?.and_then(|row| row.manager_id);
+    }
+    Ok(false)
+}
+
+/// Changes HR-owned fields (names, email, employee number, title, department, location,
+/// manager) and appends `person.updated`. A manager change that would create a loop is refused.
+pub async fn update_hr_fields(
     db: &DatabaseConnection,
     doorbell: &Doorbell,
     actor: &Principal,
     id: Uuid,
-    email: Option<&str>,
-    display_name: Option<&str>,
+    patch: HrPatch,
 ) -> ApiResult<PersonDto> {
     actor.require_admin()?;
     let mut fields = BTreeMap::new();
-    if let Some(Err(problem)) = email.map(check_email) {
+    if let Some(Err(problem)) = patch.email.as_deref().map(check_email) {
         fields.insert("email".to_owned(), problem);
     }
-    if let Some(Err(problem)) = display_name.map(check_display_name) {
-        fields.insert("name".to_owned(), problem);
+    for (field, value) in [("name", &patch.name), ("given_name", &patch.given_name)] {
+        if let Some(Err(problem)) = value.as_deref().map(check_display_name) {
+            fields.insert(field.to_owned(), problem);
+        }
+    }
+    let title = patch.title.map(cleaned);
+    let department = patch.department.map(cleaned);
+    let location = patch.location.map(cleaned);
+    let employee_id = patch.employee_id.map(cleaned);
+    let family_name = patch.family_name.map(|name| name.trim().to_owned());
+    check_text(
+        "family_name",
+        family_name.as_deref(),
+        MAX_HR_TEXT_CHARS,
+        &mut fields,
+    );
+    for (field, value) in [
+        ("title", &title),
+        ("department", &department),
+        ("location", &location),
+    ] {
+        check_text(
+            field,
+            value.as_ref().and_then(|v| v.as_deref()),
+            MAX_HR_TEXT_CHARS,
+            &mut fields,
+        );
+    }
+    check_text(
+        "employee_id",
+        employee_id.as_ref().and_then(|v| v.as_deref()),
+        MAX_EMPLOYEE_ID_CHARS,
+        &mut fields,
+    );
+    if patch.manager_id == Some(Some(id)) {
+        fields.insert(
+            "manager_id".to_owned(),
+            "a person cannot be their own manager".to_owned(),
+        );
     }
     if !fields.is_empty() {
         return Err(ApiError::validation(fields));
     }
+
     let tx = db::begin_write(db).await?;
     let person = repo::find(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("person"))?;
-    let new_email = email.map_or_else(|| person.email.clone(), |email| email.trim().to_owned());
-    let new_normalized = normalize_email(&new_email);
-    let new_name = display_name.map_or_else(
-        || person.display_name.clone(),
-        |name| name.trim().to_owned(),
-    );
-    if new_email == person.email && new_name == person.display_name {
-        return Ok(PersonDto::from(person));
-    }
-    if new_normalized != person.email_normalized
-        && repo::find_by_email(&tx, &new_normalized).await?.is_some()
+    let email = patch
+        .email
+        .map_or_else(|| person.email.clone(), |email| email.trim().to_owned());
+    let email_normalized = normalize_email(&email);
+    if email_normalized != person.email_normalized
+        && repo::find_by_email(&tx, &email_normalized).await?.is_some()
     {
         return Err(email_taken());
     }
-    let (given_name, family_name) = if new_name == person.display_name {
-        (person.given_name.clone(), person.family_name.clone())
-    } else {
-        split_display_name(&new_name)
+    let employee_id = employee_id.unwrap_or_else(|| person.employee_id.clone());
+    if let Some(number) = employee_id.as_deref()
+        && Some(number) != person.employee_id.as_deref()
+        && repo::find_by_employee_id(&tx, number).await?.is_some()
+    {
+        let mut error = ApiError::conflict(
+            "employee_id_taken",
+            "another person has this employee number",
+        );
+        error
+            .fields
+            .insert("employee_id".to_owned(), "is already in use".to_owned());
+        return Err(error);
+    }
+    let manager_id = patch.manager_id.unwrap_or(person.manager_id);
+    if let Some(manager) = manager_id
+        && Some(manager) != person.manager_id
+    {
+        if repo::find(&tx, manager).await?.is_none() {
+            return Err(ApiError::field("manager_id", "no such person"));
+        }
+        if creates_cycle(&tx, id, manager).await? {
+            return Err(ApiError::field(
+                "manager_id",
+                "this would make a loop of managers",
+            ));
+        }
+    }
+    let (given_name, family_name, display_name) = match (patch.name, patch.given_name, family_name)
+    {
+        (Some(name), None, None) if name.trim() != person.display_name => {
+            let (given, family) = split_display_name(&name);
+            (given, family, name.trim().to_owned())
+        }
+        (name, given, family) => {
+            let given = given.map_or_else(
+                || person.given_name.clone(),
+                |given| given.trim().to_owned(),
+            );
+            let family = family.unwrap_or_else(|| person.family_name.clone());
+            let display = match name {
+                Some(name) => name.trim().to_owned(),
+                None if given != person.given_name || family != person.family_name => {
+                    let shown = person.preferred_name.as_deref().unwrap_or(&given);
+                    format!("{shown} {family}").trim().to_owned()
+                }
+                None => person.display_name.clone(),
+            };
+            (given, family, display)
+        }
     };
-    let identity = repo::Identity {
+    let hr = repo::HrFields {
         sort_name: sort_name(&given_name, person.preferred_name.as_deref(), &family_name),
-        email: new_email,
-        email_normalized: new_normalized,
-        display_name: new_name,
+        email,
+        email_normalized,
+        display_name,
         given_name,
         family_name,
+        employee_id,
+        title: title.unwrap_or_else(|| person.title.clone()),
+        department: department.unwrap_or_else(|| person.department.clone()),
+        location: location.unwrap_or_else(|| person.location.clone()),
+        manager_id,
     };
-    let updated = repo::set_identity(&tx, person, identity)
+    let unchanged = hr.email == person.email
+        && hr.display_name == person.display_name
+        && hr.given_name == person.given_name
+        && hr.family_name == person.family_name
+        && hr.employee_id == person.employee_id
+        && hr.title == person.title
+        && hr.department == person.department
+        && hr.location == person.location
+        && hr.manager_id == person.manager_id;
+    if unchanged {
+        return Ok(PersonDto::from(person));
+    }
+    let updated = repo::set_hr_fields(&tx, person, hr)
         .await
         .map_err(email_taken_or_internal)?;
     events::append(
@@ -654,14 +775,7 @@ pub async fn search(
         .iter()
         .filter_map(|id| rows.remove(id))
         .filter(|row| row.active)
-        .map(|row| SearchHit {
-            id: row.id,
-            display_name: row.display_name,
-            title: row.title,
-            department: row.department,
-            location: row.location,
-            photo_url: None,
-        })
+        .map(PersonCard::from)
         .collect();
     Ok(SearchResponse {
         hits,
@@ -671,5 +785,102 @@ pub async fn search(
             location: facet_counts(results.facets.location),
             skill: facet_counts(results.facets.skill),
         },
+    })
+}
+
+fn encode_browse_cursor(row: &crate::entities::people::Model) -> String {
+    use base64::Engine as _;
+    let json = serde_json::json!([row.sort_name, row.id]).to_string();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+}
+
+fn decode_browse_cursor(cursor: &str) -> ApiResult<(String, Uuid)> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<(String, Uuid)>(&bytes).ok())
+        .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server gave out"))
+}
+
+/// The directory in Dutch order: by surname without its particle ("van Rijnsoever" under R).
+pub async fn browse(
+    db: &DatabaseConnection,
+    _actor: &Principal,
+    query: BrowseQuery,
+) -> ApiResult<Page<PersonCard>> {
+    let limit = crate::http::pagination::PageQuery {
+        cursor: None,
+        limit: query.limit,
+    }
+    .limit()?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(decode_browse_cursor)
+        .transpose()?;
+    let department = query
+        .department
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty());
+    let location = query
+        .location
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty());
+    let rows = repo::browse(db, department, location, after, limit + 1).await?;
+    Ok(Page::from_rows(
+        rows,
+        limit,
+        encode_browse_cursor,
+        PersonCard::from,
+    ))
+}
+
+/// Managers up to the top, direct reports and peers of an active person.
+pub async fn org_chart(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> ApiResult<OrgChart> {
+    let person = repo::find(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
+    if !person.active && actor.require_admin().is_err() {
+        return Err(ApiError::not_found("person"));
+    }
+    let chain = repo::manager_chain(db, id, MAX_MANAGER_CHAIN as i64).await?;
+    let mut by_id: std::collections::HashMap<Uuid, crate::entities::people::Model> =
+        repo::find_many(db, chain.clone())
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+    let managers = chain
+        .iter()
+        .filter_map(|manager| by_id.remove(manager))
+        .filter(|row| row.active)
+        .map(PersonCard::from)
+        .collect();
+    let reports = repo::reports_of(db, id)
+        .await?
+        .into_iter()
+        .map(PersonCard::from)
+        .collect();
+    let peers = match person.manager_id {
+        Some(manager) => repo::reports_of(db, manager)
+            .await?
+            .into_iter()
+            .filter(|row| row.id != id)
+            .map(PersonCard::from)
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(OrgChart {
+        person: PersonCard::from(person),
+        managers,
+        reports,
+        peers,
     })
 }

@@ -255,6 +255,8 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "PATCH /api/v1/me/profile",
         "GET /api/v1/people/{id}",
         "GET /api/v1/people/search",
+        "GET /api/v1/people",
+        "GET /api/v1/people/{id}/org",
         "DELETE /api/v1/me/sessions/{id}",
         "GET /api/v1/admin/people",
         "POST /api/v1/admin/people",
