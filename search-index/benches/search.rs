@@ -171,6 +171,7 @@ fn main() -> Result<(), plein_search::SearchError> {
     let started = Instant::now();
     index.upsert(&people)?;
     index.commit(1)?;
+    index.merge_segments()?;
     println!(
         "indexed {} people in {:.2} s",
         index.len(),

@@ -238,6 +238,23 @@ impl PeopleIndex {
         Ok(())
     }
 
+    /// Merges all segments into one (after a bulk load): fewer segments, fewer term dictionaries
+    /// for every query word to walk.
+    pub fn merge_segments(&self) -> Result<()> {
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| SearchError::WriterPoisoned)?;
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            writer.merge(&segments).wait()?;
+        }
+        writer.garbage_collect_files().wait()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
     pub fn len(&self) -> u64 {
         self.reader.searcher().num_docs()
     }

@@ -61,3 +61,22 @@ fn an_index_of_another_schema_version_is_wiped_and_rebuilt() -> anyhow::Result<(
     assert!(reopened.is_empty());
     Ok(())
 }
+
+#[test]
+fn merging_leaves_one_segment_and_every_person_findable() -> anyhow::Result<()> {
+    let index = PeopleIndex::in_memory()?;
+    for batch in 0..3 {
+        index.upsert(&[person(&format!("p{batch}"), &format!("Achternaam{batch}"))])?;
+        index.commit(batch)?;
+    }
+    assert!(index.index().searchable_segment_ids()?.len() > 1);
+    index.merge_segments()?;
+    assert_eq!(index.index().searchable_segment_ids()?.len(), 1);
+    // The others are one edit away, so they follow as typo matches.
+    assert_eq!(
+        find(&index, "achternaam1")?.first().map(String::as_str),
+        Some("p1")
+    );
+    assert_eq!(index.len(), 3);
+    Ok(())
+}

@@ -71,6 +71,7 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Re
         index.clear()?;
         index.upsert(&documents)?;
         index.commit(head)?;
+        index.merge_segments()?;
         Ok(())
     })
     .await?;
