@@ -267,9 +267,9 @@ impl PeopleIndex {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let limit = request.limit.clamp(1, MAX_LIMIT);
-        let built = query::build(&self.fields, &self.automata, request);
+        let query = query::build(&self.fields, &self.automata, request);
         let mut collectors = MultiCollector::new();
-        let top = collectors.add_collector(query::top_docs(limit, built.browse));
+        let top = collectors.add_collector(query::top_docs(limit));
         let count = collectors.add_collector(Count);
         let mut facet_handles = Vec::new();
         for field in [
@@ -281,7 +281,7 @@ impl PeopleIndex {
             collector.add_facet(Facet::root());
             facet_handles.push(collectors.add_collector(collector));
         }
-        let mut fruit = searcher.search(&*built.query, &collectors)?;
+        let mut fruit = searcher.search(&*query, &collectors)?;
         let top_docs = top.extract(&mut fruit);
         let total = count.extract(&mut fruit);
         let mut facet_lists = facet_handles

@@ -31,11 +31,6 @@ const EXACT: (Score, Score) = (16.0, 12.0);
 const PREFIX: (Score, Score) = (8.0, 6.0);
 const FUZZY: (Score, Score) = (4.0, 3.0);
 
-pub struct Built {
-    pub query: Box<dyn Query>,
-    pub browse: bool,
-}
-
 fn constant(query: Box<dyn Query>, score: Score) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(query, score))
 }
@@ -97,7 +92,7 @@ fn filter(field: Field, value: &str) -> Box<dyn Query> {
     )
 }
 
-pub fn build(fields: &Fields, builders: &Builders, request: &SearchRequest) -> Built {
+pub fn build(fields: &Fields, builders: &Builders, request: &SearchRequest) -> Box<dyn Query> {
     let words: Vec<String> = tokens(&request.query).into_iter().take(MAX_WORDS).collect();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let last = words.len().saturating_sub(1);
@@ -120,17 +115,11 @@ pub fn build(fields: &Fields, builders: &Builders, request: &SearchRequest) -> B
     if browse {
         clauses.push((Occur::Must, constant(Box::new(AllQuery), 0.0)));
     }
-    Built {
-        query: Box::new(BooleanQuery::new(clauses)),
-        browse,
-    }
+    Box::new(BooleanQuery::new(clauses))
 }
 
 /// Best score first; equal scores in name order (surname without particle, then given name).
-pub fn top_docs(
-    limit: usize,
-    _browse: bool,
-) -> impl Collector<Fruit = Vec<((Score, u64), DocAddress)>> {
+pub fn top_docs(limit: usize) -> impl Collector<Fruit = Vec<((Score, u64), DocAddress)>> {
     TopDocs::with_limit(limit).tweak_score(move |segment_reader: &SegmentReader| {
         let sort_keys = segment_reader
             .fast_fields()

@@ -507,12 +507,7 @@ pub async fn profile(
     actor: &Principal,
     id: Uuid,
 ) -> ApiResult<ProfileDto> {
-    let person = repo::find(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("person"))?;
-    if !person.active && actor.require_admin().is_err() {
-        return Err(ApiError::not_found("person"));
-    }
+    let person = visible_person(db, actor, id).await?;
     let manager = manager_ref(db, person.manager_id).await?;
     Ok(profile_dto(person, manager))
 }
@@ -728,7 +723,6 @@ fn facet_counts(values: Vec<plein_search::FacetValue>) -> Vec<FacetCount> {
 pub async fn search(
     db: &DatabaseConnection,
     index: &SharedIndex,
-    _actor: &Principal,
     query: SearchQuery,
 ) -> ApiResult<SearchResponse> {
     let limit = match query.limit {
@@ -765,18 +759,7 @@ pub async fn search(
         .iter()
         .filter_map(|id| id.parse().ok())
         .collect();
-    let mut rows: std::collections::HashMap<Uuid, crate::entities::people::Model> =
-        repo::find_many(db, ids.clone())
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
-    let hits = ids
-        .iter()
-        .filter_map(|id| rows.remove(id))
-        .filter(|row| row.active)
-        .map(PersonCard::from)
-        .collect();
+    let hits = active_cards_in_order(db, ids).await?;
     Ok(SearchResponse {
         hits,
         total: results.total,
@@ -786,6 +769,40 @@ pub async fn search(
             skill: facet_counts(results.facets.skill),
         },
     })
+}
+
+/// A person an actor may look at: active people for everyone, anyone for admins.
+async fn visible_person(
+    db: &DatabaseConnection,
+    actor: &Principal,
+    id: Uuid,
+) -> ApiResult<crate::entities::people::Model> {
+    let person = repo::find(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
+    if !person.active && actor.require_admin().is_err() {
+        return Err(ApiError::not_found("person"));
+    }
+    Ok(person)
+}
+
+/// The active people among `ids`, as cards, in the order of `ids`.
+async fn active_cards_in_order(
+    db: &DatabaseConnection,
+    ids: Vec<Uuid>,
+) -> ApiResult<Vec<PersonCard>> {
+    let mut rows: std::collections::HashMap<Uuid, crate::entities::people::Model> =
+        repo::find_many(db, ids.clone())
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| rows.remove(id))
+        .filter(|row| row.active)
+        .map(PersonCard::from)
+        .collect())
 }
 
 fn encode_browse_cursor(row: &crate::entities::people::Model) -> String {
@@ -804,11 +821,7 @@ fn decode_browse_cursor(cursor: &str) -> ApiResult<(String, Uuid)> {
 }
 
 /// The directory in Dutch order: by surname without its particle ("van Rijnsoever" under R).
-pub async fn browse(
-    db: &DatabaseConnection,
-    _actor: &Principal,
-    query: BrowseQuery,
-) -> ApiResult<Page<PersonCard>> {
+pub async fn browse(db: &DatabaseConnection, query: BrowseQuery) -> ApiResult<Page<PersonCard>> {
     let limit = crate::http::pagination::PageQuery {
         cursor: None,
         limit: query.limit,
@@ -844,25 +857,9 @@ pub async fn org_chart(
     actor: &Principal,
     id: Uuid,
 ) -> ApiResult<OrgChart> {
-    let person = repo::find(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("person"))?;
-    if !person.active && actor.require_admin().is_err() {
-        return Err(ApiError::not_found("person"));
-    }
+    let person = visible_person(db, actor, id).await?;
     let chain = repo::manager_chain(db, id, MAX_MANAGER_CHAIN as i64).await?;
-    let mut by_id: std::collections::HashMap<Uuid, crate::entities::people::Model> =
-        repo::find_many(db, chain.clone())
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
-    let managers = chain
-        .iter()
-        .filter_map(|manager| by_id.remove(manager))
-        .filter(|row| row.active)
-        .map(PersonCard::from)
-        .collect();
+    let managers = active_cards_in_order(db, chain).await?;
     let reports = repo::reports_of(db, id)
         .await?
         .into_iter()
