@@ -104,6 +104,10 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
         ));
     }
     let body_limit = state.config.body_limit_bytes;
+    // The hard cap for any body; routes taking JSON stop at `body_limit` via `DefaultBodyLimit`.
+    let upload_limit = body_limit
+        .max(state.config.import_limit_bytes)
+        .max(directory::photos::MAX_UPLOAD_BYTES);
     let timeout = state.config.request_timeout;
 
     let mut router: Router = api
@@ -131,7 +135,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             .layer(axum::middleware::from_fn(api_errors))
             .layer(CatchPanicLayer::new())
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
-            .layer(RequestBodyLimitLayer::new(body_limit))
+            .layer(RequestBodyLimitLayer::new(upload_limit))
             .layer(csrf),
     );
     // Outermost, so error bodies written by the middleware above carry them too.

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::admin::service::{NewAccount, create_person_unchecked};
 use crate::app::Application;
@@ -13,9 +14,12 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::service::issue_token;
 use crate::config::Config;
 use crate::directory::dto::Role;
+use crate::directory::import::{self, ImportOptions, ImportSummary, Progress};
+use crate::directory::repo as directory_repo;
+use crate::directory::service::set_role_unchecked;
 use crate::error::ApiError;
 use crate::events::Doorbell;
-use crate::{db, telemetry};
+use crate::{db, demo, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +50,39 @@ pub enum Command {
     /// Manage API tokens for integrations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import data from other systems.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Load a generated Dutch demo company through the HR import, print demo logins, and serve.
+    Demo {
+        /// How many people the company has.
+        #[arg(long, default_value_t = 30_000)]
+        people: usize,
+        /// The same seed gives the same company.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Load the company and exit instead of serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Upsert people from the HR system's CSV export, matched by employee_id; all rows or none.
+    ///
+    /// Columns: employee_id,given_name,family_name,email,title,department,location,
+    /// manager_employee_id,phone,skills,languages (skills and languages separated by `;`).
+    People {
+        /// The CSV file (UTF-8, `,` or `;` between fields).
+        file: PathBuf,
+        /// Check the file and report what would change, without changing anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Deactivate people with an employee number who are not in the file.
+        #[arg(long)]
+        deactivate_missing: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -140,6 +177,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Import(ImportCommand::People {
+            file,
+            dry_run,
+            deactivate_missing,
+        }) => {
+            let data =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let options = ImportOptions {
+                dry_run,
+                deactivate_missing,
+            };
+            let summary = import_with_progress(&db, &data, options).await?;
+            print_summary(&summary);
+            Ok(())
+        }
+        Command::Demo {
+            people,
+            seed,
+            no_serve,
+        } => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            eprintln!("generating a company of {people} people (seed {seed})");
+            let company = demo::generate(people, seed);
+            let data = demo::to_csv(&company)?;
+            let summary = import_with_progress(&db, &data, ImportOptions::default()).await?;
+            print_summary(&summary);
+            let logins = demo_logins(&db, &company).await?;
+            println!("demo logins (the first is an admin):");
+            for (email, password) in &logins {
+                println!("  {email}  {password}");
+            }
+            db.close().await?;
+            if no_serve {
+                return Ok(());
+            }
+            Application::build(config).await?.run_until_stopped().await
+        }
         Command::Token(TokenCommand::Create { name, scopes }) => {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
@@ -163,6 +240,98 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs an import with a progress bar on standard error; bad rows are listed and fail the command.
+async fn import_with_progress(
+    db: &sea_orm::DatabaseConnection,
+    data: &[u8],
+    options: ImportOptions,
+) -> anyhow::Result<ImportSummary> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_message("checking rows");
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let progress = |event: Progress| match event {
+        Progress::Stage { name, total } => {
+            bar.set_length(total);
+            bar.set_position(0);
+            bar.set_style(
+                ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} people ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            bar.set_message(name);
+        }
+        Progress::Advance(done) => bar.inc(done),
+    };
+    let outcome = import::import(db, &Doorbell::new(), data, options, &progress).await;
+    bar.finish_and_clear();
+    match outcome {
+        Ok(summary) => Ok(summary),
+        Err(error) if !error.rows.is_empty() => {
+            let mut message = error.message.clone();
+            for row in &error.rows {
+                let key = row
+                    .employee_id
+                    .as_deref()
+                    .map(|id| format!(" ({id})"))
+                    .unwrap_or_default();
+                let column = row
+                    .column
+                    .as_deref()
+                    .map(|column| format!(" {column}:"))
+                    .unwrap_or_default();
+                message.push_str(&format!(
+                    "\n  line {}{key}{column} {}",
+                    row.line, row.message
+                ));
+            }
+            Err(anyhow::anyhow!(message))
+        }
+        Err(error) => Err(describe(error)),
+    }
+}
+
+fn print_summary(summary: &ImportSummary) {
+    let verb = if summary.dry_run { "would be" } else { "were" };
+    println!(
+        "{} rows: {} {verb} created, {} {verb} updated, {} unchanged, {} {verb} deactivated",
+        summary.rows, summary.created, summary.updated, summary.unchanged, summary.deactivated
+    );
+}
+
+/// Gives the CEO admin rights and a few people passwords, and returns the logins.
+async fn demo_logins(
+    db: &sea_orm::DatabaseConnection,
+    company: &[demo::DemoPerson],
+) -> anyhow::Result<Vec<(String, String)>> {
+    let hasher = PasswordHasher::new(2)?;
+    let picks = [0, company.len() / 3, company.len() - 1];
+    let mut logins = Vec::new();
+    for (position, &index) in picks.iter().enumerate() {
+        let Some(member) = company.get(index) else {
+            continue;
+        };
+        if logins.iter().any(|(email, _)| *email == member.email) {
+            continue;
+        }
+        let person = directory_repo::find_by_employee_id(db, &member.employee_id)
+            .await?
+            .context("the demo company was not imported")?;
+        if position == 0 {
+            set_role_unchecked(db, &Doorbell::new(), person.id, Role::Admin)
+                .await
+                .map_err(describe)?;
+        }
+        let password = format!("demo-{}", hex::encode(rand::random::<[u8; 6]>()));
+        let hash = hasher.hash(&password).await?;
+        let person = directory_repo::find(db, person.id)
+            .await?
+            .context("the demo person vanished")?;
+        directory_repo::set_password_hash(db, person, hash).await?;
+        logins.push((member.email.clone(), password));
+    }
+    Ok(logins)
 }
 
 fn read_password_line() -> anyhow::Result<String> {

@@ -23,6 +23,23 @@ pub struct ErrorDetail {
     /// Per-field problems, keyed by field name (JSON path for nested fields).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// Per-row problems of an uploaded file (HR import), every bad row listed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<RowProblem>,
+}
+
+/// What is wrong with one row of an uploaded file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RowProblem {
+    /// Line number in the file, counting the header as line 1.
+    pub line: u64,
+    /// The row's key (employee number) when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employee_id: Option<String>,
+    /// The column at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub message: String,
 }
 
 /// An internal error, attached to the response so the logging middleware can record it once,
@@ -36,6 +53,7 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub fields: BTreeMap<String, String>,
+    pub rows: Vec<RowProblem>,
     pub retry_after_secs: Option<u64>,
     pub internal: Option<anyhow::Error>,
 }
@@ -49,6 +67,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: BTreeMap::new(),
+            rows: Vec::new(),
             retry_after_secs: None,
             internal: None,
         }
@@ -71,6 +90,13 @@ impl ApiError {
 
     pub fn field(field: &str, problem: impl Into<String>) -> Self {
         Self::validation(BTreeMap::from([(field.to_owned(), problem.into())]))
+    }
+
+    /// 422 for an uploaded file with bad rows; nothing was changed.
+    pub fn rows(message: impl Into<String>, rows: Vec<RowProblem>) -> Self {
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows", message);
+        error.rows = rows;
+        error
     }
 
     pub fn unauthenticated() -> Self {
@@ -199,6 +225,7 @@ impl IntoResponse for ApiError {
                 code: self.code.to_owned(),
                 message: self.message,
                 fields: self.fields,
+                rows: self.rows,
             },
         };
         let mut response = (self.status, axum::Json(body)).into_response();

@@ -15,10 +15,11 @@ use crate::auth::dto::{ApiTokenDto, CreateTokenRequest, CreatedToken, LoginRespo
 use crate::auth::routes::session_cookie;
 use crate::auth::service::{self as auth_service, ClientInfo};
 use crate::directory::dto::{HrPatch, PersonDto};
+use crate::directory::import::{self, ImportOptions, ImportSummary};
 use crate::directory::service as people_service;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::{Page, PageQuery};
-use crate::http::{AppJson, AppPath, AppQuery, Auth, ClientIp};
+use crate::http::{AppJson, AppPath, AppQuery, Auth, ClientIp, Upload};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,6 +32,65 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reactivate))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
+        .merge(
+            // The CSV file can be far larger than a JSON body; the handler sets its own limit.
+            OpenApiRouter::new()
+                .routes(routes!(import_people))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
+
+/// How to run an import.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct ImportParams {
+    /// Check the file and report what would change, without changing anything.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Deactivate people with an employee number who are not in the file.
+    #[serde(default)]
+    pub deactivate_missing: bool,
+}
+
+/// Import people from the HR system's CSV export: an upsert by `employee_id`, all rows or none.
+///
+/// Columns: `employee_id,given_name,family_name,email,title,department,location,
+/// manager_employee_id,phone,skills,languages` (skills and languages separated by `;`), UTF-8
+/// with or without BOM, `,` or `;` between fields. Every bad row is listed in `error.rows`.
+#[utoipa::path(
+    post, path = "/api/v1/admin/people/import", tag = "admin",
+    params(ImportParams),
+    request_body(content = String, content_type = "text/csv"),
+    responses(
+        (status = 200, description = "Imported, or checked on a dry run", body = ImportSummary),
+        (status = 400, description = "Empty file or unreadable header (`empty_file`, `bad_header`)", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "Would leave no active admin (`last_admin`)", body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "Bad rows, each listed with its line (`invalid_rows`)", body = ErrorBody),
+    ),
+    security(("session" = []), ("token" = []))
+)]
+async fn import_people(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppQuery(params): AppQuery<ImportParams>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<AppJson<ImportSummary>> {
+    actor.require_admin()?;
+    let upload = Upload::read(&headers, body, state.config.import_limit_bytes).await?;
+    upload.require(
+        &["text/csv", "application/csv", "text/plain"],
+        "the CSV file",
+    )?;
+    let options = ImportOptions {
+        dry_run: params.dry_run,
+        deactivate_missing: params.deactivate_missing,
+    };
+    Ok(AppJson(
+        import::import_as(&state.db, &state.doorbell, &actor, &upload.bytes, options).await?,
+    ))
 }
 
 /// Whether first-run setup is still open.

@@ -94,6 +94,17 @@ pub async fn delete_sessions_of(db: &impl ConnectionTrait, person_id: Uuid) -> R
         .rows_affected)
 }
 
+pub async fn delete_sessions_of_many(
+    db: &impl ConnectionTrait,
+    person_ids: &[Uuid],
+) -> Result<u64, DbErr> {
+    Ok(sessions::Entity::delete_many()
+        .filter(sessions::Column::PersonId.is_in(person_ids.iter().copied()))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
 pub async fn delete_other_sessions_of(
     db: &impl ConnectionTrait,
     person_id: Uuid,

@@ -115,6 +115,8 @@ pub struct ProfileDto {
     /// The bio rendered to sanitised HTML.
     pub bio_html: Option<String>,
     pub start_date: Option<NaiveDate>,
+    /// The 256 px photo; add `&size=64` for the small one.
+    pub photo_url: Option<String>,
     pub role: Role,
     pub active: bool,
 }
@@ -233,9 +235,21 @@ impl From<people::Model> for PersonCard {
             title: row.title,
             department: row.department,
             location: row.location,
-            photo_url: None,
+            photo_url: row
+                .photo_version
+                .as_deref()
+                .map(|version| super::photos::url(row.id, version)),
         }
     }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PhotoQuery {
+    /// 256 (default) or 64 pixels square.
+    pub size: Option<u32>,
+    /// The version from `photo_url`; with it the answer may be cached for good.
+    pub v: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::repo;
 use crate::entities::people;
-use crate::events::{self, EventConsumer, StoredEvent};
+use crate::events::{self, EventConsumer, StoredEvent, kinds};
 
 /// The search index as the rest of the server sees it.
 pub type SharedIndex = Arc<PeopleIndex>;
@@ -79,10 +79,19 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Re
     Ok(head)
 }
 
-/// The person an event is about.
-fn person_id(event: &StoredEvent) -> Option<Uuid> {
+/// The people an event is about.
+fn person_ids(event: &StoredEvent) -> Vec<Uuid> {
+    let parse = |value: &serde_json::Value| value.as_str().and_then(|text| text.parse().ok());
+    if event.kind == kinds::PEOPLE_IMPORTED {
+        return event
+            .payload
+            .get("ids")
+            .and_then(|ids| ids.as_array())
+            .map(|ids| ids.iter().filter_map(parse).collect())
+            .unwrap_or_default();
+    }
     if !event.kind.starts_with("person.") {
-        return None;
+        return Vec::new();
     }
     let id = event.payload.get("id").or_else(|| {
         event
@@ -90,8 +99,7 @@ fn person_id(event: &StoredEvent) -> Option<Uuid> {
             .get("person")
             .and_then(|person| person.get("id"))
     });
-    id.and_then(|value| value.as_str())
-        .and_then(|text| text.parse().ok())
+    id.and_then(parse).into_iter().collect()
 }
 
 pub struct SearchIndexer {
@@ -126,7 +134,7 @@ impl EventConsumer for SearchIndexer {
         let Some(last) = batch.last().map(|event| event.seq) else {
             return Ok(());
         };
-        let ids: BTreeSet<Uuid> = batch.iter().filter_map(person_id).collect();
+        let ids: BTreeSet<Uuid> = batch.iter().flat_map(person_ids).collect();
         let rows = repo::find_many(&self.db, ids.iter().copied().collect()).await?;
         let documents: Vec<PersonDocument> =
             rows.iter().filter(|row| row.active).map(document).collect();

@@ -56,17 +56,93 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<people::
     people::Entity::find_by_id(id).one(db).await
 }
 
+/// The people among `ids`, in no particular order; any number of ids.
 pub async fn find_many(
     db: &impl ConnectionTrait,
     ids: Vec<Uuid>,
 ) -> Result<Vec<people::Model>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut found = Vec::with_capacity(ids.len());
+    // Bounded lists keep each statement within every backend's parameter limit.
+    for chunk in ids.chunks(1_000) {
+        found.extend(
+            people::Entity::find()
+                .filter(people::Column::Id.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?,
+        );
     }
-    people::Entity::find()
-        .filter(people::Column::Id.is_in(ids))
-        .all(db)
-        .await
+    Ok(found)
+}
+
+/// Everyone, active or not.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<people::Model>, DbErr> {
+    people::Entity::find().all(db).await
+}
+
+/// Inserts new people and overwrites existing ones (matched by id) in one statement.
+pub async fn upsert_many(db: &impl ConnectionTrait, rows: Vec<people::Model>) -> Result<(), DbErr> {
+    use sea_orm::sea_query::OnConflict;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    people::Entity::insert_many(rows.into_iter().map(people::ActiveModel::from))
+        .on_conflict(
+            OnConflict::column(people::Column::Id)
+                .update_columns([
+                    people::Column::Email,
+                    people::Column::EmailNormalized,
+                    people::Column::DisplayName,
+                    people::Column::Active,
+                    people::Column::UpdatedAt,
+                    people::Column::EmployeeId,
+                    people::Column::GivenName,
+                    people::Column::FamilyName,
+                    people::Column::Title,
+                    people::Column::Department,
+                    people::Column::Location,
+                    people::Column::ManagerId,
+                    people::Column::Phone,
+                    people::Column::Skills,
+                    people::Column::Languages,
+                    people::Column::SortName,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Gives people a placeholder address that can collide with nobody's, so addresses can move
+/// between them within one transaction without tripping the unique index.
+pub async fn park_emails(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
+    for &id in ids {
+        people::Entity::update_many()
+            .col_expr(
+                people::Column::EmailNormalized,
+                sea_orm::sea_query::Expr::value(format!("moving:{id}")),
+            )
+            .filter(people::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn deactivate_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
+    people::Entity::update_many()
+        .col_expr(
+            people::Column::Active,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .col_expr(
+            people::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(people::Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<people::Model>, DbErr> {
@@ -292,4 +368,15 @@ pub async fn manager_chain(
     rows.iter()
         .map(|row| row.try_get::<Uuid>("", "id"))
         .collect()
+}
+
+pub async fn set_photo_version(
+    db: &impl ConnectionTrait,
+    person: people::Model,
+    version: Option<String>,
+) -> Result<people::Model, DbErr> {
+    let mut active: people::ActiveModel = person.into();
+    active.photo_version = Set(version);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await
 }

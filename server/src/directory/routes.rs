@@ -1,17 +1,20 @@
 //! Directory routes: colleague search, profiles, and editing your own.
 
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::dto::{
-    BrowseQuery, OrgChart, PersonCard, ProfileDto, ProfilePatch, SearchQuery, SearchResponse,
+    BrowseQuery, OrgChart, PersonCard, PhotoQuery, ProfileDto, ProfilePatch, SearchQuery,
+    SearchResponse,
 };
-use super::service;
+use super::{photos, service};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::Page;
-use crate::http::{AppJson, AppPath, AppQuery, Auth, CurrentPerson};
+use crate::http::{AppJson, AppPath, AppQuery, Auth, CurrentPerson, Upload};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -21,6 +24,116 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(org_chart))
         .routes(routes!(get_profile))
         .routes(routes!(update_my_profile))
+        .routes(routes!(get_photo))
+        .merge(
+            // Photos are larger than JSON bodies; the handler reads with its own limit.
+            OpenApiRouter::new()
+                .routes(routes!(upload_my_photo, remove_my_photo))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
+
+/// Upload your photo: JPEG, PNG or WebP up to 5 MiB, sent as the raw body with its
+/// `Content-Type`. It is cropped square and stored as 256 and 64 px JPEGs without metadata.
+#[utoipa::path(
+    put, path = "/api/v1/me/photo", tag = "directory",
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses(
+        (status = 200, body = ProfileDto),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "Not a readable picture or too many pixels (`invalid_image`, `unsupported_image`, `image_too_large`)", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn upload_my_photo(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<AppJson<ProfileDto>> {
+    let upload = Upload::read(&headers, body, photos::MAX_UPLOAD_BYTES).await?;
+    Ok(AppJson(
+        service::set_photo(
+            &state.db,
+            &state.doorbell,
+            &state.config.data_dir,
+            person.id,
+            upload,
+        )
+        .await?,
+    ))
+}
+
+/// Remove your photo.
+#[utoipa::path(
+    delete, path = "/api/v1/me/photo", tag = "directory",
+    responses((status = 200, body = ProfileDto), (status = 401, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn remove_my_photo(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+) -> ApiResult<AppJson<ProfileDto>> {
+    Ok(AppJson(
+        service::remove_photo(
+            &state.db,
+            &state.doorbell,
+            &state.config.data_dir,
+            person.id,
+        )
+        .await?,
+    ))
+}
+
+/// A colleague's photo as a square JPEG. With the `v` from `photo_url` it is cached for good.
+#[utoipa::path(
+    get, path = "/api/v1/people/{id}/photo", tag = "directory",
+    params(("id" = Uuid, Path), PhotoQuery),
+    responses(
+        (status = 200, description = "The picture", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 304, description = "Not modified"),
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("session" = []), ("token" = []))
+)]
+async fn get_photo(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(query): AppQuery<PhotoQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let size = query.size.unwrap_or(photos::SIZES[0]);
+    let photo = service::photo(
+        &state.db,
+        &state.config.data_dir,
+        &actor,
+        id,
+        Some(size),
+        query.v.as_deref(),
+    )
+    .await?;
+    let etag = format!("\"{}-{size}\"", photo.version);
+    let cache_control = if photo.requested_version {
+        "private, max-age=31536000, immutable"
+    } else {
+        "private, no-cache"
+    };
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
+    let common = [
+        (header::CACHE_CONTROL, cache_control.to_owned()),
+        (header::ETAG, etag),
+    ];
+    if fresh {
+        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
+    }
+    Ok((common, [(header::CONTENT_TYPE, "image/jpeg")], photo.bytes).into_response())
 }
 
 /// A colleague's profile. Deactivated people are not found, except by admins.

@@ -11,7 +11,7 @@ use super::dto::{
     ProfileDto, ProfilePatch, Role, SearchFacets, SearchQuery, SearchResponse,
 };
 use super::indexer::SharedIndex;
-use super::repo;
+use super::{photos, repo};
 use crate::auth::Principal;
 use crate::auth::repo as auth_repo;
 use crate::db;
@@ -211,7 +211,7 @@ pub async fn list(
     ))
 }
 
-const MAX_HR_TEXT_CHARS: usize = 200;
+pub(super) const MAX_HR_TEXT_CHARS: usize = 200;
 const MAX_EMPLOYEE_ID_CHARS: usize = 64;
 /// Manager chains longer than this are treated as broken data.
 const MAX_MANAGER_CHAIN: usize = 10_000;
@@ -417,6 +417,16 @@ pub async fn set_role(
     role: Role,
 ) -> ApiResult<PersonDto> {
     actor.require_admin()?;
+    set_role_unchecked(db, doorbell, id, role).await
+}
+
+/// Changes a person's role with the server's own authority (the CLI and the demo company).
+pub async fn set_role_unchecked(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    id: Uuid,
+    role: Role,
+) -> ApiResult<PersonDto> {
     let tx = db::begin_write(db).await?;
     let person = repo::find(&tx, id)
         .await?
@@ -548,6 +558,10 @@ fn profile_dto(person: crate::entities::people::Model, manager: Option<PersonRef
         phone: person.phone,
         bio: person.bio,
         start_date: person.start_date,
+        photo_url: person
+            .photo_version
+            .as_deref()
+            .map(|version| photos::url(person.id, version)),
         active: person.active,
     }
 }
@@ -559,7 +573,7 @@ fn cleaned(value: Option<String>) -> Option<String> {
         .filter(|text| !text.is_empty())
 }
 
-fn check_text(
+pub(super) fn check_text(
     field: &str,
     value: Option<&str>,
     max_chars: usize,
@@ -583,8 +597,22 @@ fn check_text(
     }
 }
 
+/// Checks a phone number's shape: digits with the usual separators.
+pub(super) fn check_phone(number: &str) -> Result<(), String> {
+    let well_formed = number.chars().count() <= MAX_PHONE_CHARS
+        && number
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        && number.chars().any(|c| c.is_ascii_digit());
+    if well_formed {
+        Ok(())
+    } else {
+        Err("must be a phone number such as +31 6 1234 5678".to_owned())
+    }
+}
+
 /// Trims, drops empties and case-insensitive duplicates, and checks count and length.
-fn clean_tags(
+pub(super) fn clean_tags(
     field: &str,
     tags: Vec<String>,
     fields: &mut BTreeMap<String, String>,
@@ -632,17 +660,11 @@ pub async fn update_own_profile(
         MAX_BIO_CHARS,
         &mut fields,
     );
-    if let Some(Some(number)) = &phone
-        && (number.chars().count() > MAX_PHONE_CHARS
-            || !number
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-            || !number.chars().any(|c| c.is_ascii_digit()))
+    if let Some(Some(Err(problem))) = phone
+        .as_ref()
+        .map(|number| number.as_deref().map(check_phone))
     {
-        fields.insert(
-            "phone".to_owned(),
-            "must be a phone number such as +31 6 1234 5678".to_owned(),
-        );
+        fields.insert("phone".to_owned(), problem);
     }
     let skills = patch
         .skills
@@ -704,6 +726,121 @@ pub async fn update_own_profile(
     }
     let manager = manager_ref(db, manager_id).await?;
     Ok(profile_dto(updated, manager))
+}
+
+/// Replaces a person's photo with an upload (JPEG, PNG or WebP) and appends `person.updated`.
+pub async fn set_photo(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    data_dir: &std::path::Path,
+    person_id: Uuid,
+    upload: crate::http::Upload,
+) -> ApiResult<ProfileDto> {
+    upload.require(&photos::ACCEPTED_TYPES, "a JPEG, PNG or WebP picture")?;
+    let thumbnails = photos::make_thumbnails(upload.bytes).await?;
+    let version = hex::encode(rand::random::<[u8; 8]>());
+    photos::store(data_dir, person_id, &version, &thumbnails).await?;
+    let stored = replace_photo_version(db, doorbell, person_id, Some(version.clone())).await;
+    let (profile, previous) = match stored {
+        Ok(done) => done,
+        Err(error) => {
+            photos::discard(data_dir, person_id, &version).await;
+            return Err(error);
+        }
+    };
+    if let Some(previous) = previous {
+        photos::discard(data_dir, person_id, &previous).await;
+    }
+    Ok(profile)
+}
+
+/// Removes a person's photo.
+pub async fn remove_photo(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    data_dir: &std::path::Path,
+    person_id: Uuid,
+) -> ApiResult<ProfileDto> {
+    let (profile, previous) = replace_photo_version(db, doorbell, person_id, None).await?;
+    if let Some(previous) = previous {
+        photos::discard(data_dir, person_id, &previous).await;
+    }
+    Ok(profile)
+}
+
+/// Sets the photo version; returns the profile and the version it replaced.
+async fn replace_photo_version(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person_id: Uuid,
+    version: Option<String>,
+) -> ApiResult<(ProfileDto, Option<String>)> {
+    let tx = db::begin_write(db).await?;
+    let person = repo::find(&tx, person_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("person"))?;
+    let previous = person.photo_version.clone();
+    if previous == version {
+        tx.commit().await?;
+        let manager = manager_ref(db, person.manager_id).await?;
+        return Ok((profile_dto(person, manager), None));
+    }
+    let updated = repo::set_photo_version(&tx, person, version).await?;
+    events::append(
+        &tx,
+        NewEvent::new(
+            kinds::PERSON_UPDATED,
+            Audience::Everyone,
+            PersonEvent::from(&updated),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    doorbell.ring();
+    let manager = manager_ref(db, updated.manager_id).await?;
+    Ok((profile_dto(updated, manager), previous))
+}
+
+/// A photo as stored, with the version it belongs to.
+pub struct PhotoFile {
+    pub bytes: Vec<u8>,
+    pub version: String,
+    /// True when the caller asked for this exact version (so it may be cached for good).
+    pub requested_version: bool,
+}
+
+/// A colleague's photo thumbnail, for anyone who may see them.
+pub async fn photo(
+    db: &DatabaseConnection,
+    data_dir: &std::path::Path,
+    actor: &Principal,
+    id: Uuid,
+    size: Option<u32>,
+    version: Option<&str>,
+) -> ApiResult<PhotoFile> {
+    let size = size.unwrap_or(photos::SIZES[0]);
+    if !photos::SIZES.contains(&size) {
+        return Err(ApiError::field(
+            "size",
+            format!("must be one of {:?}", photos::SIZES),
+        ));
+    }
+    let person = visible_person(db, actor, id).await?;
+    let Some(current) = person.photo_version else {
+        return Err(ApiError::not_found("photo"));
+    };
+    let path = photos::file(data_dir, id, &current, size);
+    let bytes = tokio::fs::read(&path).await.map_err(|error| {
+        ApiError::internal(anyhow::anyhow!(
+            "cannot read photo {}: {error}",
+            path.display()
+        ))
+    })?;
+    Ok(PhotoFile {
+        bytes,
+        requested_version: version == Some(current.as_str()),
+        version: current,
+    })
 }
 
 const DEFAULT_SEARCH_LIMIT: usize = 20;

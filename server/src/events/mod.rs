@@ -45,6 +45,8 @@ pub mod kinds {
     pub const PERSON_DEACTIVATED: &str = "person.deactivated";
     pub const PERSON_REACTIVATED: &str = "person.reactivated";
     pub const PERSON_ROLE_CHANGED: &str = "person.role_changed";
+    /// An HR import; the payload's `ids` lists the people it created, changed or deactivated.
+    pub const PEOPLE_IMPORTED: &str = "people.imported";
 }
 
 /// An event to append.

@@ -38,19 +38,9 @@ where
                 "send the body as JSON with `Content-Type: application/json`",
             ));
         }
-        let bytes =
-            Bytes::from_request(request, state)
-                .await
-                .map_err(|rejection: BytesRejection| {
-                    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
-                    } else {
-                        ApiError::bad_request(
-                            "unreadable_body",
-                            format!("cannot read the request body: {}", rejection.body_text()),
-                        )
-                    }
-                })?;
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(body_rejection)?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize::<_, T>(deserializer) {
             Ok(value) => Ok(AppJson(value)),
@@ -76,6 +66,77 @@ where
                 }
             }
         }
+    }
+}
+
+/// A raw upload (a CSV file, a photo) with its media type, read in our error format. The route
+/// decides which media types it takes.
+pub struct Upload {
+    /// Lower-cased media type without parameters; empty when the client sent none.
+    pub media_type: String,
+    pub bytes: Bytes,
+}
+
+impl Upload {
+    /// Refuses any media type not in `accepted`.
+    pub fn require(&self, accepted: &[&str], what: &str) -> Result<(), ApiError> {
+        if accepted.contains(&self.media_type.as_str()) {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "send {what} with `Content-Type: {}`",
+                    accepted.join("` or `")
+                ),
+            ))
+        }
+    }
+}
+
+impl Upload {
+    /// Reads a body of at most `limit` bytes. Upload routes turn axum's default limit off and
+    /// call this with their own.
+    pub async fn read(
+        headers: &HeaderMap,
+        body: axum::body::Body,
+        limit: usize,
+    ) -> Result<Self, ApiError> {
+        let media_type = headers
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .map(|mime| mime.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        let bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
+            let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+            let mut too_large = false;
+            while let Some(current) = cause {
+                too_large |= current.is::<http_body_util::LengthLimitError>();
+                cause = current.source();
+            }
+            if too_large {
+                ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::bad_request(
+                    "unreadable_body",
+                    format!("cannot read the request body: {error}"),
+                )
+            }
+        })?;
+        Ok(Upload { media_type, bytes })
+    }
+}
+
+fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+    } else {
+        ApiError::bad_request(
+            "unreadable_body",
+            format!("cannot read the request body: {}", rejection.body_text()),
+        )
     }
 }
 

@@ -7,4 +7,4 @@ pub mod ops;
 pub mod pages;
 pub mod pagination;
 
-pub use extractors::{AppJson, AppPath, AppQuery, Auth, ClientIp, CurrentPerson};
+pub use extractors::{AppJson, AppPath, AppQuery, Auth, ClientIp, CurrentPerson, Upload};
