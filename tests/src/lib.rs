@@ -244,6 +244,30 @@ impl TestApp {
         })
     }
 
+    /// Waits until this node's consumers (the search index among them) have applied every event
+    /// committed so far. The bound is for failure only: catching up takes milliseconds.
+    pub async fn caught_up(&self) -> anyhow::Result<()> {
+        let head = plein_server::events::head(&self.handle.state.db).await?;
+        let done = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            self.handle.state.tailer.wait_for(head),
+        )
+        .await?;
+        anyhow::ensure!(done, "the tailer stopped before catching up");
+        Ok(())
+    }
+
+    /// Sends a CSV file to the HR import with the app's own client.
+    pub async fn import_csv(&self, query: &str, csv: &str) -> anyhow::Result<reqwest::Response> {
+        Ok(self
+            .client
+            .post(self.url(&format!("/api/v1/admin/people/import{query}")))
+            .header("content-type", "text/csv; charset=utf-8")
+            .body(csv.to_owned())
+            .send()
+            .await?)
+    }
+
     /// GET with the app's own client, parsed as JSON.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
         Ok(self.client.get(self.url(path)).send().await?.json().await?)

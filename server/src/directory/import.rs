@@ -44,6 +44,8 @@ const MAX_GIVEN_NAME_CHARS: usize = 100;
 const MAX_FAMILY_NAME_CHARS: usize = 150;
 /// Rows per multi-row statement: 26 columns × 400 stays far below SQLite's 32,766 parameters.
 const WRITE_CHUNK: usize = 400;
+/// A file that is wrong throughout needs no list of every line.
+const MAX_LISTED_PROBLEMS: usize = 500;
 /// People named per `people.imported` event.
 const EVENT_CHUNK: usize = 1_000;
 
@@ -121,10 +123,16 @@ impl Problems {
         }
         self.0.sort_by_key(|problem| problem.line);
         let lines: HashSet<u64> = self.0.iter().map(|problem| problem.line).collect();
-        let message = match lines.len() {
+        let mut message = match lines.len() {
             1 => "1 row has problems; nothing was imported".to_owned(),
             count => format!("{count} rows have problems; nothing was imported"),
         };
+        if self.0.len() > MAX_LISTED_PROBLEMS {
+            message.push_str(&format!(
+                " (the first {MAX_LISTED_PROBLEMS} problems are listed)"
+            ));
+            self.0.truncate(MAX_LISTED_PROBLEMS);
+        }
         Err(ApiError::rows(message, self.0))
     }
 }
@@ -147,6 +155,20 @@ fn detect_delimiter(data: &[u8]) -> u8 {
 /// Reads and checks every row: UTF-8 with or without BOM, `,` or `;`, quoted fields. Problems of
 /// all rows are reported together.
 pub fn parse(data: &[u8]) -> ApiResult<Vec<ImportRow>> {
+    let checked = read_rows(data)?;
+    checked.problems.into_result()?;
+    Ok(checked.rows)
+}
+
+/// The usable rows of a file, the problems of the others, and the employee numbers of rows that
+/// were not usable (so references to them are not reported a second time).
+struct CheckedRows {
+    rows: Vec<ImportRow>,
+    problems: Problems,
+    unusable: HashSet<String>,
+}
+
+fn read_rows(data: &[u8]) -> ApiResult<CheckedRows> {
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     if data.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
@@ -163,16 +185,23 @@ pub fn parse(data: &[u8]) -> ApiResult<Vec<ImportRow>> {
         .trim(csv::Trim::All)
         .from_reader(data);
     let columns = read_header(&mut reader)?;
-    let mut problems = Problems::default();
-    let mut rows = Vec::new();
+    let mut checked = CheckedRows {
+        rows: Vec::new(),
+        problems: Problems::default(),
+        unusable: HashSet::new(),
+    };
     let mut record = csv::ByteRecord::new();
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map_or(0, csv::Position::line);
-                if let Some(row) = check_row(&columns, &record, line, &mut problems) {
-                    rows.push(row);
+                match check_row(&columns, &record, line, &mut checked.problems) {
+                    Ok(row) => checked.rows.push(row),
+                    Err(Some(employee_id)) => {
+                        checked.unusable.insert(employee_id);
+                    }
+                    Err(None) => {}
                 }
             }
             Err(error) => {
@@ -180,23 +209,33 @@ pub fn parse(data: &[u8]) -> ApiResult<Vec<ImportRow>> {
                 match error.kind() {
                     csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
-                    } => problems.add(
-                        line,
-                        None,
-                        None,
-                        format!("has {len} fields but the header has {expected_len}"),
-                    ),
+                    } => {
+                        checked.problems.add(
+                            line,
+                            None,
+                            None,
+                            format!("has {len} fields but the header has {expected_len}"),
+                        );
+                        if let Some(employee_id) = columns
+                            .get("employee_id")
+                            .and_then(|&position| record.get(position))
+                            .and_then(|raw| std::str::from_utf8(raw).ok())
+                        {
+                            checked.unusable.insert(employee_id.trim().to_owned());
+                        }
+                    }
                     _ => {
-                        problems.add(line, None, None, format!("cannot be read: {error}"));
+                        checked
+                            .problems
+                            .add(line, None, None, format!("cannot be read: {error}"));
                         break;
                     }
                 }
             }
         }
     }
-    check_duplicates(&rows, &mut problems);
-    problems.into_result()?;
-    Ok(rows)
+    checked.rows = without_duplicates(std::mem::take(&mut checked.rows), &mut checked.problems);
+    Ok(checked)
 }
 
 /// Maps each known column to its position; unknown, doubled or missing columns are errors.
@@ -246,13 +285,14 @@ fn read_header(reader: &mut csv::Reader<&[u8]>) -> ApiResult<HashMap<&'static st
     Ok(columns)
 }
 
-/// Checks one record, recording every problem; returns the row when it is usable.
+/// Checks one record, recording every problem; returns the row when it is usable, otherwise its
+/// employee number if it has one.
 fn check_row(
     columns: &HashMap<&'static str, usize>,
     record: &csv::ByteRecord,
     line: u64,
     problems: &mut Problems,
-) -> Option<ImportRow> {
+) -> Result<ImportRow, Option<String>> {
     let mut bad = false;
     let mut text = |column: &'static str| -> String {
         let Some(raw) = columns
@@ -326,10 +366,10 @@ fn check_row(
         problems.add(line, key, Some(column), message.clone());
     }
     if bad || !fields.is_empty() {
-        return None;
+        return Err((!employee_id.is_empty()).then_some(employee_id));
     }
     let optional = |value: String| (!value.is_empty()).then_some(value);
-    Some(ImportRow {
+    Ok(ImportRow {
         line,
         employee_id,
         given_name,
@@ -345,14 +385,17 @@ fn check_row(
     })
 }
 
-/// An employee number or email address may appear once per file.
-fn check_duplicates(rows: &[ImportRow], problems: &mut Problems) {
-    let mut employee_lines: HashMap<&str, u64> = HashMap::new();
+/// An employee number or email address may appear once per file; later repeats are reported
+/// and left out.
+fn without_duplicates(rows: Vec<ImportRow>, problems: &mut Problems) -> Vec<ImportRow> {
+    let mut employee_lines: HashMap<String, u64> = HashMap::new();
     let mut email_lines: HashMap<String, u64> = HashMap::new();
+    let mut kept = Vec::with_capacity(rows.len());
     for row in rows {
         let key = Some(row.employee_id.as_str());
-        if let Some(first) = employee_lines.insert(&row.employee_id, row.line) {
-            employee_lines.insert(&row.employee_id, first);
+        let mut duplicate = false;
+        if let Some(&first) = employee_lines.get(&row.employee_id) {
+            duplicate = true;
             problems.add(
                 row.line,
                 key,
@@ -363,8 +406,9 @@ fn check_duplicates(rows: &[ImportRow], problems: &mut Problems) {
                 ),
             );
         }
-        if let Some(first) = email_lines.insert(normalize_email(&row.email), row.line) {
-            email_lines.insert(normalize_email(&row.email), first);
+        let email = normalize_email(&row.email);
+        if let Some(&first) = email_lines.get(&email) {
+            duplicate = true;
             problems.add(
                 row.line,
                 key,
@@ -372,7 +416,13 @@ fn check_duplicates(rows: &[ImportRow], problems: &mut Problems) {
                 format!("email address is already used on line {first}"),
             );
         }
+        if !duplicate {
+            employee_lines.insert(row.employee_id.clone(), row.line);
+            email_lines.insert(email, row.line);
+            kept.push(row);
+        }
     }
+    kept
 }
 
 /// What the checked file means for the directory.
@@ -393,9 +443,15 @@ fn is_blank_list(json: &str) -> bool {
 /// whether managers resolve without loops.
 async fn plan(
     db: &impl ConnectionTrait,
-    rows: &[ImportRow],
+    checked: CheckedRows,
     options: ImportOptions,
 ) -> ApiResult<Plan> {
+    let CheckedRows {
+        rows,
+        mut problems,
+        unusable,
+    } = checked;
+    let rows = rows.as_slice();
     let everyone = repo::all(db).await?;
     let by_employee: HashMap<&str, &people::Model> = everyone
         .iter()
@@ -434,7 +490,6 @@ async fn plan(
     };
     let deactivated: HashSet<Uuid> = deactivate.iter().map(|person| person.id).collect();
 
-    let mut problems = Problems::default();
     let mut managers: HashMap<Uuid, Option<Uuid>> = everyone
         .iter()
         .map(|person| (person.id, person.manager_id))
@@ -469,6 +524,8 @@ async fn plan(
                         );
                         None
                     }
+                    // That row is reported already.
+                    (None, None) if unusable.contains(manager) => None,
                     (None, None) => {
                         problems.add(
                         row.line,
@@ -708,13 +765,13 @@ pub async fn import(
         name: "checking",
         total: 0,
     });
-    let rows = parse(data)?;
+    let checked = read_rows(data)?;
     if options.dry_run {
-        return Ok(plan(db, &rows, options).await?.summary);
+        return Ok(plan(db, checked, options).await?.summary);
     }
     // Planned inside the write transaction so nobody changes the directory in between.
     let tx = db::begin_write(db).await?;
-    let plan = plan(&tx, &rows, options).await?;
+    let plan = plan(&tx, checked, options).await?;
     let total = (plan.upserts.len() + plan.deactivate.len()) as u64;
     progress(Progress::Stage {
         name: "writing",

@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod conventions;
 mod directory;
+mod import;
 mod orgchart;
 mod outbox;
 mod search;

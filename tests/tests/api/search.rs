@@ -7,11 +7,7 @@ const PASSWORD: &str = "drop en kaas en brood";
 const GIVE_UP_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn caught_up(app: &TestApp) -> anyhow::Result<()> {
-    let head = plein_server::events::head(&app.handle.state.db).await?;
-    anyhow::ensure!(
-        tokio::time::timeout(GIVE_UP_AFTER, app.handle.state.tailer.wait_for(head)).await?
-    );
-    Ok(())
+    app.caught_up().await
 }
 
 async fn search(client: &reqwest::Client, app: &TestApp, query: &str) -> anyhow::Result<Value> {
