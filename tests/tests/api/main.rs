@@ -7,5 +7,6 @@ mod directory;
 mod import;
 mod orgchart;
 mod outbox;
+mod photos;
 mod search;
 mod setup;
