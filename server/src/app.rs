@@ -113,6 +113,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     let mut router: Router = api
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
         .merge(http::pages::router())
+        .merge(crate::scim::routes::router())
         .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit));

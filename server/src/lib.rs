@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod markdown;
+pub mod scim;
 pub mod state;
 pub mod telemetry;
 

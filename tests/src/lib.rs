@@ -257,6 +257,29 @@ impl TestApp {
         Ok(())
     }
 
+    /// The display names search finds for `query`, once this node has indexed every change.
+    pub async fn search_names(&self, query: &str) -> anyhow::Result<Vec<String>> {
+        self.caught_up().await?;
+        let response = self
+            .client
+            .get(self.url("/api/v1/people/search"))
+            .query(&[("q", query)])
+            .send()
+            .await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::OK,
+            "search failed: {}",
+            response.text().await?
+        );
+        let results: Value = response.json().await?;
+        Ok(results["hits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|hit| hit["display_name"].as_str().map(str::to_owned))
+            .collect())
+    }
+
     /// Sends a CSV file to the HR import with the app's own client.
     pub async fn import_csv(&self, query: &str, csv: &str) -> anyhow::Result<reqwest::Response> {
         Ok(self

@@ -604,6 +604,7 @@ async fn plan(
                 person.location = row.location.clone();
                 person.manager_id = manager_id;
                 person.active = true;
+                person.deleted_at = None;
                 // Phone, skills and languages belong to the person once set; HR only fills gaps.
                 if person.phone.is_none() {
                     person.phone = row.phone.clone();
@@ -658,6 +659,8 @@ async fn plan(
                     photo_version: None,
                     start_date: None,
                     sort_name: sort_name(&row.given_name, None, &row.family_name),
+                    external_id: None,
+                    deleted_at: None,
                 });
             }
         }

@@ -47,6 +47,8 @@ pub async fn insert(db: &impl ConnectionTrait, row: NewPersonRow) -> Result<peop
         photo_version: Set(None),
         start_date: Set(None),
         sort_name: Set(row.sort_name),
+        external_id: Set(None),
+        deleted_at: Set(None),
     }
     .insert(db)
     .await
@@ -105,6 +107,8 @@ pub async fn upsert_many(db: &impl ConnectionTrait, rows: Vec<people::Model>) ->
                     people::Column::Skills,
                     people::Column::Languages,
                     people::Column::SortName,
+                    people::Column::ExternalId,
+                    people::Column::DeletedAt,
                 ])
                 .to_owned(),
         )
@@ -249,6 +253,10 @@ pub async fn set_active(
 ) -> Result<people::Model, DbErr> {
     let mut active: people::ActiveModel = person.into();
     active.active = Set(is_active);
+    if is_active {
+        // Back at work: no longer deleted by a provider either.
+        active.deleted_at = Set(None);
+    }
     active.updated_at = Set(Utc::now());
     active.update(db).await
 }
@@ -378,5 +386,59 @@ pub async fn set_photo_version(
     let mut active: people::ActiveModel = person.into();
     active.photo_version = Set(version);
     active.updated_at = Set(Utc::now());
+    active.update(db).await
+}
+
+pub async fn find_by_external_id(
+    db: &impl ConnectionTrait,
+    external_id: &str,
+) -> Result<Option<people::Model>, DbErr> {
+    people::Entity::find()
+        .filter(people::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await
+}
+
+/// People an identity provider has not deleted, in creation order.
+pub async fn provisioned_page(
+    db: &impl ConnectionTrait,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<people::Model>, DbErr> {
+    people::Entity::find()
+        .filter(people::Column::DeletedAt.is_null())
+        .order_by_asc(people::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn count_provisioned(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    people::Entity::find()
+        .filter(people::Column::DeletedAt.is_null())
+        .count(db)
+        .await
+}
+
+/// Every person an identity provider has not deleted, in creation order.
+pub async fn all_provisioned(db: &impl ConnectionTrait) -> Result<Vec<people::Model>, DbErr> {
+    people::Entity::find()
+        .filter(people::Column::DeletedAt.is_null())
+        .order_by_asc(people::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Marks a person deleted by their identity provider and deactivates them.
+pub async fn mark_deleted(
+    db: &impl ConnectionTrait,
+    person: people::Model,
+) -> Result<people::Model, DbErr> {
+    let now = Utc::now();
+    let mut active: people::ActiveModel = person.into();
+    active.active = Set(false);
+    active.deleted_at = Set(Some(now));
+    active.updated_at = Set(now);
     active.update(db).await
 }

@@ -217,7 +217,7 @@ const MAX_EMPLOYEE_ID_CHARS: usize = 64;
 const MAX_MANAGER_CHAIN: usize = 10_000;
 
 /// True when making `manager_id` the manager of `person_id` would close a loop.
-async fn creates_cycle<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn creates_cycle<C: sea_orm::ConnectionTrait>(
     tx: &C,
     person_id: Uuid,
     manager_id: Uuid,

@@ -37,6 +37,10 @@ pub struct Model {
     pub start_date: Option<ChronoDate>,
     /// Surname without particle, then given name, folded: the directory's order.
     pub sort_name: String,
+    /// The identity provider's own id for this person (SCIM `externalId`); unique when present.
+    pub external_id: Option<String>,
+    /// When an identity provider deleted this person; they stay, deactivated, for history.
+    pub deleted_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

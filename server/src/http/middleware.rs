@@ -11,7 +11,7 @@ use crate::error::{ApiError, InternalErrorReport};
 
 /// Logs internal errors (inside the request span, so with its request id) and turns any bare
 /// error answer from a layer or the router (404, 405, 408, 413, panics) into our JSON body.
-/// SCIM keeps its own format and is left alone.
+/// SCIM answers in its own format (RFC 7644), so its bare errors get that body instead.
 pub async fn api_errors(request: Request, next: Next) -> Response {
     let is_scim = request.uri().path().starts_with("/scim/");
     let response = next.run(request).await;
@@ -19,8 +19,19 @@ pub async fn api_errors(request: Request, next: Next) -> Response {
         tracing::error!(error = format!("{error:#}"), "internal error");
     }
     let status = response.status();
-    if is_scim || !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error()) {
         return response;
+    }
+    if is_scim {
+        let is_scim_json = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with(crate::scim::error::SCIM_JSON));
+        if is_scim_json {
+            return response;
+        }
+        return crate::scim::error::ScimError::from_status(status).into_response();
     }
     let is_json = response
         .headers()

@@ -28,24 +28,6 @@ async fn people_count(app: &TestApp) -> anyhow::Result<usize> {
         .len())
 }
 
-async fn search_names(app: &TestApp, query: &str) -> anyhow::Result<Vec<String>> {
-    app.caught_up().await?;
-    let results: Value = app
-        .client
-        .get(app.url("/api/v1/people/search"))
-        .query(&[("q", query)])
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(results["hits"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|hit| hit["display_name"].as_str().map(str::to_owned))
-        .collect())
-}
-
 #[tokio::test]
 async fn a_dutch_spreadsheet_export_is_imported_with_managers_listed_after_their_reports()
 -> anyhow::Result<()> {
@@ -57,7 +39,7 @@ async fn a_dutch_spreadsheet_export_is_imported_with_managers_listed_after_their
         E3;Sanne;van Rijnsoever;sanne@plein.example;Software engineer;IT;Amsterdam;E2;+31 6 1234 5678;\"Rust;PostgreSQL\";\"Nederlands;Engels\"\r\n\
         E2;Koen;in 't Veld;koen@plein.example;\"Manager IT; platform\";IT;Den Haag;E1;;;\r\n\
         E1;Zoë;de Vries;zoe@plein.example;Directeur;Directie;Den Haag;;;;\r\n";
-    let summary = imported(&app, "", &csv).await?;
+    let summary = imported(&app, "", csv).await?;
     assert_eq!(
         summary,
         json!({"dry_run": false, "rows": 3, "created": 3, "updated": 0, "unchanged": 0, "deactivated": 0})
@@ -84,10 +66,10 @@ async fn a_dutch_spreadsheet_export_is_imported_with_managers_listed_after_their
         .collect();
     assert_eq!(chain, ["Koen in 't Veld", "Zoë de Vries"]);
     assert_eq!(
-        search_names(&app, "rijnsoevr").await?,
+        app.search_names("rijnsoevr").await?,
         ["Sanne van Rijnsoever"]
     );
-    assert_eq!(search_names(&app, "zoe").await?, ["Zoë de Vries"]);
+    assert_eq!(app.search_names("zoe").await?, ["Zoë de Vries"]);
     Ok(())
 }
 
@@ -249,7 +231,7 @@ async fn people_missing_from_the_file_are_deactivated_only_when_asked() -> anyho
 
     let kept = imported(&app, "", &csv).await?;
     assert_eq!(kept["deactivated"], 0);
-    assert_eq!(search_names(&app, "lisa").await?, ["Lisa Smit"]);
+    assert_eq!(app.search_names("lisa").await?, ["Lisa Smit"]);
 
     let dry = imported(&app, "?deactivate_missing=true&dry_run=true", &csv).await?;
     assert_eq!(dry["deactivated"], 1);
@@ -262,7 +244,7 @@ async fn people_missing_from_the_file_are_deactivated_only_when_asked() -> anyho
     assert_eq!(applied["deactivated"], 1);
     let me = lisa.get(app.url("/api/v1/me")).send().await?;
     expect_error(me, StatusCode::UNAUTHORIZED, "unauthenticated").await?;
-    assert!(search_names(&app, "lisa").await?.is_empty());
+    assert!(app.search_names("lisa").await?.is_empty());
     let browse: Value = app.get_json("/api/v1/people").await?;
     let listed: Vec<&str> = browse["items"]
         .as_array()
@@ -284,7 +266,7 @@ async fn people_missing_from_the_file_are_deactivated_only_when_asked() -> anyho
     )
     .await?;
     assert_eq!(back["updated"], 1);
-    assert_eq!(search_names(&app, "lisa").await?, ["Lisa Smit"]);
+    assert_eq!(app.search_names("lisa").await?, ["Lisa Smit"]);
     Ok(())
 }
 

@@ -8,5 +8,6 @@ mod import;
 mod orgchart;
 mod outbox;
 mod photos;
+mod scim;
 mod search;
 mod setup;

@@ -1,0 +1,312 @@
+//! `/scim/v2`: the routes an identity provider (Microsoft Entra ID, Okta, …) calls, with a bearer
+//! token of scope `scim`, answering in SCIM's media type and error format.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::discovery::{self, MAX_RESULTS};
+use super::error::{SCIM_JSON, ScimError, ScimResult};
+use super::filter;
+use super::service;
+use super::user::{ENTERPRISE_SCHEMA, LIST_SCHEMA, USER_SCHEMA, resource, version};
+use crate::auth::dto::Scope;
+use crate::auth::{Principal, service as auth_service};
+use crate::entities::people;
+use crate::state::AppState;
+
+const DEFAULT_COUNT: u64 = 100;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/scim/v2/ServiceProviderConfig",
+            get(service_provider_config),
+        )
+        .route("/scim/v2/ResourceTypes", get(resource_types))
+        .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
+        .route("/scim/v2/Schemas", get(schemas))
+        .route("/scim/v2/Schemas/{id}", get(schema))
+        .route("/scim/v2/Users", get(list_users).post(create_user))
+        .route(
+            "/scim/v2/Users/{id}",
+            get(get_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
+        .route("/scim/v2", axum::routing::any(not_found))
+        .route("/scim/v2/{*rest}", axum::routing::any(not_found))
+}
+
+async fn not_found() -> ScimError {
+    ScimError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint")
+}
+
+/// A caller holding an API token with the `scim` scope. Sessions do not count: provisioning is
+/// for integrations.
+pub struct ScimClient;
+
+impl FromRequestParts<AppState> for ScimClient {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ScimResult<Self> {
+        let secret = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .split_once(' ')
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, secret)| secret.trim().to_owned())
+            })
+            .ok_or_else(|| {
+                ScimError::new(
+                    StatusCode::UNAUTHORIZED,
+                    None,
+                    "send an API token with the scim scope as `Authorization: Bearer …`",
+                )
+            })?;
+        let principal = auth_service::authenticate_token(&state.db, &secret)
+            .await
+            .map_err(ScimError::from)?;
+        match principal {
+            Principal::Token(token) if token.scopes.contains(&Scope::Scim) => Ok(ScimClient),
+            _ => Err(ScimError::new(
+                StatusCode::FORBIDDEN,
+                None,
+                "this API token does not have the scim scope",
+            )),
+        }
+    }
+}
+
+fn base(state: &AppState) -> String {
+    state
+        .config
+        .public_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// A SCIM JSON answer.
+fn scim_json(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    response
+}
+
+/// One user, with its ETag (and its Location when just created).
+fn user_response(status: StatusCode, person: &people::Model, base: &str) -> Response {
+    let body = resource(person, base);
+    let mut response = scim_json(status, &body);
+    if let Ok(etag) = HeaderValue::from_str(&version(person)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!("{base}/scim/v2/Users/{}", person.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// Reads a JSON body sent as `application/scim+json` or `application/json`.
+fn json_body(headers: &HeaderMap, body: &Bytes) -> ScimResult<Value> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|value| value.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if media_type != SCIM_JSON && media_type != "application/json" {
+        return Err(ScimError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            "send the body as application/scim+json",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|error| ScimError::invalid_syntax(format!("the body is not valid JSON: {error}")))
+}
+
+fn if_match(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::IF_MATCH)
+        .and_then(|value| value.to_str().ok())
+}
+
+async fn service_provider_config(State(state): State<AppState>) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &discovery::service_provider_config(&base(&state)),
+    )
+}
+
+fn list_of(resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_SCHEMA],
+        "totalResults": resources.len(),
+        "startIndex": 1,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+async fn resource_types(State(state): State<AppState>) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &list_of(vec![discovery::user_resource_type(&base(&state))]),
+    )
+}
+
+async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if id == "User" {
+        scim_json(
+            StatusCode::OK,
+            &discovery::user_resource_type(&base(&state)),
+        )
+    } else {
+        ScimError::not_found(&id).into_response()
+    }
+}
+
+async fn schemas(State(state): State<AppState>) -> Response {
+    let base = base(&state);
+    scim_json(
+        StatusCode::OK,
+        &list_of(vec![
+            discovery::user_schema(&base),
+            discovery::enterprise_schema(&base),
+        ]),
+    )
+}
+
+async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let base = base(&state);
+    match id.as_str() {
+        USER_SCHEMA => scim_json(StatusCode::OK, &discovery::user_schema(&base)),
+        ENTERPRISE_SCHEMA => scim_json(StatusCode::OK, &discovery::enterprise_schema(&base)),
+        _ => ScimError::not_found(&id).into_response(),
+    }
+}
+
+fn number(params: &HashMap<String, String>, name: &str) -> ScimResult<Option<i64>> {
+    params
+        .get(name)
+        .map(|text| {
+            text.trim()
+                .parse::<i64>()
+                .map_err(|_| ScimError::invalid_value(format!("{name} must be a whole number")))
+        })
+        .transpose()
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    _client: ScimClient,
+    Query(params): Query<HashMap<String, String>>,
+) -> ScimResult<Response> {
+    let filter = filter::parse(params.get("filter").map_or("", String::as_str))?;
+    // RFC 7644 §3.4.2.4: below 1 means 1; a negative count means 0.
+    let start_index = number(&params, "startIndex")?.unwrap_or(1).max(1) as u64;
+    let count = number(&params, "count")?
+        .map_or(DEFAULT_COUNT, |count| count.max(0) as u64)
+        .min(MAX_RESULTS);
+    let listed = service::list(&state.db, &filter, start_index, count).await?;
+    let base = base(&state);
+    let resources: Vec<Value> = listed
+        .people
+        .iter()
+        .map(|person| resource(person, &base))
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": listed.total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }),
+    ))
+}
+
+async fn get_user(
+    State(state): State<AppState>,
+    _client: ScimClient,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<Response> {
+    let person = service::get(&state.db, &id).await?;
+    let current = version(&person);
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == current));
+    if unchanged {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(etag) = HeaderValue::from_str(&current) {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
+        return Ok(response);
+    }
+    Ok(user_response(StatusCode::OK, &person, &base(&state)))
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    _client: ScimClient,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let person = service::create(&state.db, &state.doorbell, &body).await?;
+    Ok(user_response(StatusCode::CREATED, &person, &base(&state)))
+}
+
+async fn replace_user(
+    State(state): State<AppState>,
+    _client: ScimClient,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let person =
+        service::replace(&state.db, &state.doorbell, &id, &body, if_match(&headers)).await?;
+    Ok(user_response(StatusCode::OK, &person, &base(&state)))
+}
+
+async fn patch_user(
+    State(state): State<AppState>,
+    _client: ScimClient,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let person = service::patch(&state.db, &state.doorbell, &id, &body, if_match(&headers)).await?;
+    Ok(user_response(StatusCode::OK, &person, &base(&state)))
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    _client: ScimClient,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<StatusCode> {
+    service::delete(&state.db, &state.doorbell, &id, if_match(&headers)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,690 @@
+use plein_tests::{TestApp, new_client};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const PASSWORD: &str = "kibbeling met knoflooksaus";
+
+/// A SCIM client as an identity provider is one: a bearer token with the `scim` scope.
+struct Scim<'a> {
+    app: &'a TestApp,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Scim<'_> {
+    async fn connect(app: &TestApp) -> anyhow::Result<Scim<'_>> {
+        app.setup_admin().await?;
+        let created: Value = app
+            .send_json(
+                Method::POST,
+                "/api/v1/admin/tokens",
+                &json!({"name": "Entra ID", "scopes": ["scim"]}),
+            )
+            .await?
+            .json()
+            .await?;
+        Ok(Scim {
+            app,
+            token: created["secret"].as_str().unwrap_or_default().to_owned(),
+            client: new_client()?,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut request = self
+            .client
+            .request(method, self.app.url(path))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        Ok(request.send().await?)
+    }
+
+    /// Sends and expects `status`; returns the parsed body (Null when empty).
+    async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        status: StatusCode,
+    ) -> anyhow::Result<Value> {
+        let response = self.send(method.clone(), path, body).await?;
+        let actual = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let text = response.text().await?;
+        anyhow::ensure!(
+            actual == status,
+            "{method} {path}: expected {status}, got {actual}: {text}"
+        );
+        if text.is_empty() {
+            return Ok(Value::Null);
+        }
+        anyhow::ensure!(
+            content_type.starts_with("application/scim+json"),
+            "{method} {path}: content type {content_type}"
+        );
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    /// Expects a SCIM error body with this status and `scimType`.
+    async fn expect_error(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        status: StatusCode,
+        scim_type: Option<&str>,
+    ) -> anyhow::Result<Value> {
+        let error = self.expect(method, path, body, status).await?;
+        anyhow::ensure!(
+            error["schemas"] == json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+            "not a SCIM error: {error}"
+        );
+        anyhow::ensure!(error["status"].as_str() == Some(status.as_str()), "{error}");
+        anyhow::ensure!(
+            error["scimType"].as_str() == scim_type,
+            "expected scimType {scim_type:?}: {error}"
+        );
+        Ok(error)
+    }
+}
+
+/// The shape Microsoft Entra ID sends when it provisions someone.
+fn entra_user(user_name: &str, external_id: &str, employee_number: &str) -> Value {
+    json!({
+        "schemas": [USER, ENTERPRISE],
+        "externalId": external_id,
+        "userName": user_name,
+        "active": true,
+        "displayName": "Sanne van Rijnsoever",
+        "title": "Netwerkspecialist",
+        "emails": [{"primary": true, "type": "work", "value": user_name}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "Sanne van Rijnsoever", "familyName": "van Rijnsoever", "givenName": "Sanne"},
+        "addresses": [{"type": "work", "formatted": "Kantoor Groningen", "locality": "Groningen", "country": "NL"}],
+        "preferredLanguage": "nl-NL",
+        ENTERPRISE: {"employeeNumber": employee_number, "department": "Netwerk"}
+    })
+}
+
+#[tokio::test]
+async fn discovery_describes_users_with_the_enterprise_extension() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let config = scim
+        .expect(
+            Method::GET,
+            "/scim/v2/ServiceProviderConfig",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(config["patch"]["supported"], true);
+    assert_eq!(config["filter"]["supported"], true);
+    assert_eq!(config["etag"]["supported"], true);
+    assert_eq!(
+        config["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
+    let types = scim
+        .expect(Method::GET, "/scim/v2/ResourceTypes", None, StatusCode::OK)
+        .await?;
+    assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+    assert_eq!(
+        types["Resources"][0]["schemaExtensions"][0]["schema"],
+        ENTERPRISE
+    );
+    let schemas = scim
+        .expect(Method::GET, "/scim/v2/Schemas", None, StatusCode::OK)
+        .await?;
+    let ids: Vec<&str> = schemas["Resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|schema| schema["id"].as_str())
+        .collect();
+    assert_eq!(ids, [USER, ENTERPRISE]);
+    let user_schema = scim
+        .expect(
+            Method::GET,
+            &format!("/scim/v2/Schemas/{USER}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(user_schema["attributes"][0]["name"], "userName");
+    scim.expect_error(
+        Method::GET,
+        "/scim/v2/Groups",
+        None,
+        StatusCode::NOT_FOUND,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn only_a_token_with_the_scim_scope_may_provision() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let anonymous = new_client()?.get(app.url("/scim/v2/Users")).send().await?;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(anonymous.headers().contains_key("www-authenticate"));
+    let body: Value = anonymous.json().await?;
+    assert_eq!(body["status"], "401");
+    // The admin's session cookie is not a provisioning credential.
+    let with_session = app.client.get(app.url("/scim/v2/Users")).send().await?;
+    assert_eq!(with_session.status(), StatusCode::UNAUTHORIZED);
+    let admin_token: Value = app
+        .send_json(
+            Method::POST,
+            "/api/v1/admin/tokens",
+            &json!({"name": "hr", "scopes": ["admin"]}),
+        )
+        .await?
+        .json()
+        .await?;
+    let wrong_scope = new_client()?
+        .get(app.url("/scim/v2/Users"))
+        .bearer_auth(admin_token["secret"].as_str().unwrap_or_default())
+        .send()
+        .await?;
+    assert_eq!(wrong_scope.status(), StatusCode::FORBIDDEN);
+    let forged = new_client()?
+        .get(app.url("/scim/v2/Users"))
+        .bearer_auth(format!("{}x", scim.token))
+        .send()
+        .await?;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    scim.expect(Method::GET, "/scim/v2/Users", None, StatusCode::OK)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_rfc_create_example_round_trips_with_etag_and_location() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    // RFC 7644 §3.3, with a userName that is an address as Plein requires.
+    let body = json!({
+        "schemas": [USER],
+        "userName": "bjensen@example.com",
+        "externalId": "bjensen",
+        "name": {"formatted": "Ms. Barbara J Jensen III", "familyName": "Jensen", "givenName": "Barbara"}
+    });
+    let response = scim
+        .send(Method::POST, "/scim/v2/Users", Some(&body))
+        .await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str()?.to_owned();
+    let etag = response.headers()["etag"].to_str()?.to_owned();
+    let created: Value = response.json().await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    assert!(location.ends_with(&format!("/scim/v2/Users/{id}")));
+    assert_eq!(created["meta"]["version"], etag.as_str());
+    assert_eq!(created["meta"]["resourceType"], "User");
+    assert_eq!(created["displayName"], "Barbara Jensen");
+    assert_eq!(created["active"], true);
+    assert_eq!(created["emails"][0]["value"], "bjensen@example.com");
+
+    let fetched = scim
+        .expect(
+            Method::GET,
+            &format!("/scim/v2/Users/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(fetched, created);
+    let not_modified = scim
+        .client
+        .get(app.url(&format!("/scim/v2/Users/{id}")))
+        .bearer_auth(&scim.token)
+        .header("if-none-match", &etag)
+        .send()
+        .await?;
+    assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
+
+    let again =
+        json!({"schemas": [USER], "userName": "BJensen@example.com", "name": {"givenName": "B"}});
+    scim.expect_error(
+        Method::POST,
+        "/scim/v2/Users",
+        Some(&again),
+        StatusCode::CONFLICT,
+        Some("uniqueness"),
+    )
+    .await?;
+    let same_external = json!({"schemas": [USER], "userName": "other@example.com", "externalId": "bjensen", "name": {"givenName": "O"}});
+    scim.expect_error(
+        Method::POST,
+        "/scim/v2/Users",
+        Some(&same_external),
+        StatusCode::CONFLICT,
+        Some("uniqueness"),
+    )
+    .await?;
+
+    // A stale version is refused; the current one works.
+    let rename = json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Architect"}]});
+    let path = format!("/scim/v2/Users/{id}");
+    let stale = scim
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&scim.token)
+        .header("content-type", "application/scim+json")
+        .header("if-match", "W/\"0\"")
+        .body(rename.to_string())
+        .send()
+        .await?;
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    let fresh = scim
+        .client
+        .patch(app.url(&path))
+        .bearer_auth(&scim.token)
+        .header("content-type", "application/scim+json")
+        .header("if-match", &etag)
+        .body(rename.to_string())
+        .send()
+        .await?;
+    assert_eq!(fresh.status(), StatusCode::OK);
+    let patched: Value = fresh.json().await?;
+    assert_eq!(patched["title"], "Architect");
+    assert_ne!(patched["meta"]["version"], etag.as_str());
+    Ok(())
+}
+
+#[tokio::test]
+async fn entra_id_provisions_finds_updates_and_disables_a_person() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let user_name = "sanne@plein.example";
+    // Entra first looks the person up, then creates them.
+    let found = scim
+        .expect(
+            Method::GET,
+            "/scim/v2/Users?filter=userName+eq+%22Sanne%40plein.example%22",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(found["totalResults"], 0);
+    assert_eq!(found["Resources"], json!([]));
+    let created = scim
+        .expect(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&entra_user(user_name, "8f2c-entra", "E100")),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(created[ENTERPRISE]["employeeNumber"], "E100");
+    assert_eq!(created["addresses"][0]["locality"], "Groningen");
+    for filter in [
+        "userName eq \"SANNE@plein.example\"",
+        "externalId eq \"8f2c-entra\"",
+        "emails[type eq \"work\"].value eq \"sanne@plein.example\"",
+        "emails.value eq \"sanne@plein.example\"",
+    ] {
+        let listed: Value = scim
+            .client
+            .get(app.url("/scim/v2/Users"))
+            .bearer_auth(&scim.token)
+            .query(&[("filter", filter)])
+            .send()
+            .await?
+            .json()
+            .await?;
+        assert_eq!(listed["totalResults"], 1, "{filter}: {listed}");
+        assert_eq!(listed["Resources"][0]["id"], id.as_str(), "{filter}");
+    }
+    assert_eq!(
+        app.search_names("rijnsoevr").await?,
+        ["Sanne van Rijnsoever"]
+    );
+
+    // A manager, then Entra's update shapes.
+    let manager = scim
+        .expect(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&json!({"schemas": [USER], "userName": "koen@plein.example", "name": {"givenName": "Koen", "familyName": "in 't Veld"}})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let manager_id = manager["id"].as_str().unwrap_or_default().to_owned();
+    let patch = json!({
+        "schemas": [PATCH],
+        "Operations": [
+            {"op": "Replace", "path": "title", "value": "Teamleider Netwerk"},
+            {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Netwerk Noord"},
+            {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": manager_id},
+            {"op": "Replace", "path": "displayName", "value": "Sanne van Rijnsoever-Bos"}
+        ]
+    });
+    let patched = scim
+        .expect(
+            Method::PATCH,
+            &format!("/scim/v2/Users/{id}"),
+            Some(&patch),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(patched["title"], "Teamleider Netwerk");
+    assert_eq!(patched[ENTERPRISE]["manager"]["value"], manager_id.as_str());
+    let profile: Value = app.get_json(&format!("/api/v1/people/{id}")).await?;
+    assert_eq!(profile["department"], "Netwerk Noord");
+    assert_eq!(profile["manager"]["display_name"], "Koen in 't Veld");
+
+    // The manager reporting to Sanne would close a loop.
+    let looping = json!({"schemas": [PATCH], "Operations": [
+        {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": {"value": id}}
+    ]});
+    scim.expect_error(
+        Method::PATCH,
+        &format!("/scim/v2/Users/{manager_id}"),
+        Some(&looping),
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+    )
+    .await?;
+
+    // Sanne signs in (an admin gave her a password), then Entra disables her.
+    let response = app
+        .send_json(
+            Method::POST,
+            "/api/v1/admin/people",
+            &json!({"email": "lotte@plein.example", "name": "Lotte Smit", "password": PASSWORD}),
+        )
+        .await?;
+    let lotte: Value = response.json().await?;
+    let lotte_id = lotte["id"].as_str().unwrap_or_default().to_owned();
+    let lotte_client = app.login("lotte@plein.example", PASSWORD).await?;
+    let disable = json!({"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+    let disabled = scim
+        .expect(
+            Method::PATCH,
+            &format!("/scim/v2/Users/{lotte_id}"),
+            Some(&disable),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(disabled["active"], false);
+    let me = lotte_client.get(app.url("/api/v1/me")).send().await?;
+    assert_eq!(
+        me.status(),
+        StatusCode::UNAUTHORIZED,
+        "her session ended at once"
+    );
+    assert!(app.search_names("lotte").await?.is_empty());
+    let browse: Value = app.get_json("/api/v1/people").await?;
+    assert!(!browse.to_string().contains("Lotte Smit"), "{browse}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn okta_replaces_and_deactivates_with_a_pathless_patch() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let created = scim
+        .expect(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&json!({
+                "schemas": [USER],
+                "userName": "noor@plein.example",
+                "name": {"givenName": "Noor", "familyName": "de Wit"},
+                "emails": [{"primary": true, "value": "noor@plein.example", "type": "work"}],
+                "displayName": "Noor de Wit",
+                "locale": "nl-NL",
+                "externalId": "00u1okta",
+                "groups": [],
+                "password": "ignored-by-plein-1",
+                "active": true
+            })),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let path = format!(
+        "/scim/v2/Users/{}",
+        created["id"].as_str().unwrap_or_default()
+    );
+    let replaced = scim
+        .expect(
+            Method::PUT,
+            &path,
+            Some(&json!({
+                "schemas": [USER],
+                "id": created["id"],
+                "userName": "noor@plein.example",
+                "name": {"givenName": "Noor", "familyName": "de Wit-Jansen"},
+                "active": true,
+                "title": "Jurist"
+            })),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(replaced["displayName"], "Noor de Wit-Jansen");
+    assert_eq!(replaced["title"], "Jurist");
+    assert!(
+        replaced.get("externalId").is_none(),
+        "PUT replaces: {replaced}"
+    );
+    let deactivated = scim
+        .expect(
+            Method::PATCH,
+            &path,
+            Some(&json!({"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": false}}]})),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(deactivated["active"], false);
+    let inactive: Value = scim
+        .client
+        .get(app.url("/scim/v2/Users"))
+        .bearer_auth(&scim.token)
+        .query(&[("filter", "active eq false")])
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(inactive["totalResults"], 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn users_are_paged_with_start_index_and_count() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    for number in 1..=5 {
+        scim.expect(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&json!({"schemas": [USER], "userName": format!("p{number}@plein.example"), "name": {"givenName": format!("P{number}")}})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    }
+    let page = scim
+        .expect(
+            Method::GET,
+            "/scim/v2/Users?startIndex=2&count=2",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(page["totalResults"], 6, "five provisioned and the admin");
+    assert_eq!(page["startIndex"], 2);
+    assert_eq!(page["itemsPerPage"], 2);
+    let names: Vec<&str> = page["Resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|user| user["userName"].as_str())
+        .collect();
+    assert_eq!(names, ["p1@plein.example", "p2@plein.example"]);
+    let counted = scim
+        .expect(Method::GET, "/scim/v2/Users?count=0", None, StatusCode::OK)
+        .await?;
+    assert_eq!(counted["totalResults"], 6);
+    assert_eq!(counted["Resources"], json!([]));
+    let filtered = scim
+        .expect(
+            Method::GET,
+            "/scim/v2/Users?filter=userName+sw+%22p%22&startIndex=4&count=10",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(filtered["totalResults"], 5);
+    assert_eq!(filtered["itemsPerPage"], 2);
+    scim.expect_error(
+        Method::GET,
+        "/scim/v2/Users?count=many",
+        None,
+        StatusCode::BAD_REQUEST,
+        Some("invalidValue"),
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_deleted_user_is_gone_for_scim_deactivated_in_plein_and_can_come_back()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let created = scim
+        .expect(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&entra_user("sanne@plein.example", "x-1", "E1")),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let path = format!("/scim/v2/Users/{id}");
+    scim.expect(Method::DELETE, &path, None, StatusCode::NO_CONTENT)
+        .await?;
+    scim.expect_error(Method::GET, &path, None, StatusCode::NOT_FOUND, None)
+        .await?;
+    scim.expect_error(Method::DELETE, &path, None, StatusCode::NOT_FOUND, None)
+        .await?;
+    assert!(app.search_names("sanne").await?.is_empty());
+    let admin_view: Value = app.get_json(&format!("/api/v1/admin/people/{id}")).await?;
+    assert_eq!(admin_view["active"], false);
+
+    let back = scim
+        .expect(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&entra_user("sanne@plein.example", "x-2", "E1")),
+            StatusCode::CREATED,
+        )
+        .await?;
+    assert_eq!(back["id"], id.as_str(), "the same person returns");
+    assert_eq!(app.search_names("sanne").await?, ["Sanne van Rijnsoever"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_requests_get_scim_errors_and_change_nothing() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let malformed = scim
+        .client
+        .post(app.url("/scim/v2/Users"))
+        .bearer_auth(&scim.token)
+        .header("content-type", "application/scim+json")
+        .body("{\"userName\": ")
+        .send()
+        .await?;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let body: Value = malformed.json().await?;
+    assert_eq!(body["scimType"], "invalidSyntax");
+    let wrong_type = scim
+        .client
+        .post(app.url("/scim/v2/Users"))
+        .bearer_auth(&scim.token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await?;
+    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let cases = [
+        (
+            json!({"schemas": [USER], "userName": "not an address", "name": {"givenName": "A"}}),
+            "invalidValue",
+        ),
+        (
+            json!({"schemas": [USER], "userName": "a@plein.example", "shoeSize": 44}),
+            "invalidPath",
+        ),
+        (
+            json!({"schemas": [USER], "userName": "a@plein.example", "active": "sometimes", "name": {"givenName": "A"}}),
+            "invalidValue",
+        ),
+        (
+            json!({"schemas": [USER], "userName": "a@plein.example", "name": "Anne"}),
+            "invalidValue",
+        ),
+        (
+            json!({"schemas": [USER], "userName": "a@plein.example"}),
+            "invalidValue",
+        ),
+        (
+            json!({"schemas": [USER], "userName": "a@plein.example", "name": {"givenName": "A"}, ENTERPRISE: {"manager": "not-an-id"}}),
+            "invalidValue",
+        ),
+        (json!(["not", "an", "object"]), "invalidSyntax"),
+    ];
+    for (body, scim_type) in cases {
+        scim.expect_error(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&body),
+            StatusCode::BAD_REQUEST,
+            Some(scim_type),
+        )
+        .await?;
+    }
+    scim.expect_error(
+        Method::GET,
+        "/scim/v2/Users?filter=nickName+eq+%22x%22",
+        None,
+        StatusCode::BAD_REQUEST,
+        Some("invalidFilter"),
+    )
+    .await?;
+    scim.expect_error(
+        Method::GET,
+        "/scim/v2/Users/not-a-uuid",
+        None,
+        StatusCode::NOT_FOUND,
+        None,
+    )
+    .await?;
+    let listed = scim
+        .expect(Method::GET, "/scim/v2/Users", None, StatusCode::OK)
+        .await?;
+    assert_eq!(listed["totalResults"], 1, "only the admin: {listed}");
+    Ok(())
+}
