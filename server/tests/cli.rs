@@ -248,3 +248,74 @@ fn reindex_rebuilds_the_search_index_from_the_database() -> anyhow::Result<()> {
     assert!(workspace.dir.path().join("data/search/meta.json").exists());
     Ok(())
 }
+
+#[test]
+fn import_people_reports_counts_and_a_bad_file_fails_naming_its_lines() -> anyhow::Result<()> {
+    let workspace = Workspace::new()?;
+    let good = workspace.dir.path().join("people.csv");
+    std::fs::write(
+        &good,
+        "employee_id;given_name;family_name;email;manager_employee_id\n\
+         E2;Koen;in 't Veld;koen@plein.example;E1\n\
+         E1;Anne;de Vries;anne@plein.example;\n",
+    )?;
+    let path = good.to_string_lossy().into_owned();
+    let dry = workspace.run(&["import", "people", &path, "--dry-run"], "")?;
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert!(
+        text(&dry.stdout).contains("2 rows: 2 would be created"),
+        "{}",
+        text(&dry.stdout)
+    );
+    let applied = workspace.run(&["import", "people", &path], "")?;
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(text(&applied.stdout).contains("2 were created"));
+    let again = workspace.run(&["import", "people", &path], "")?;
+    assert!(
+        text(&again.stdout).contains("2 unchanged"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let bad = workspace.dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "employee_id,given_name,family_name,email\nE3,Bas,Bos,geen-adres\nE4,,Dam,dam@plein.example\n",
+    )?;
+    let refused = workspace.run(&["import", "people", &bad.to_string_lossy()], "")?;
+    assert!(!refused.status.success());
+    let message = text(&refused.stderr);
+    assert!(message.contains("line 2 (E3) email:"), "{message}");
+    assert!(message.contains("line 3 (E4) given_name:"), "{message}");
+    let missing = workspace.run(&["import", "people", "nowhere.csv"], "")?;
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("nowhere.csv"));
+    Ok(())
+}
+
+#[test]
+fn demo_loads_the_same_company_for_the_same_seed_and_prints_logins() -> anyhow::Result<()> {
+    let workspace = Workspace::new()?;
+    let first = workspace.run(
+        &["demo", "--people", "300", "--seed", "5", "--no-serve"],
+        "",
+    )?;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let output = text(&first.stdout);
+    assert!(output.contains("300 rows: 300 were created"), "{output}");
+    let logins: Vec<&str> = output
+        .lines()
+        .filter(|line| line.contains("@demo.plein.nl"))
+        .collect();
+    assert_eq!(logins.len(), 3, "{output}");
+    let second = workspace.run(
+        &["demo", "--people", "300", "--seed", "5", "--no-serve"],
+        "",
+    )?;
+    assert!(
+        text(&second.stdout).contains("300 unchanged"),
+        "{}",
+        text(&second.stdout)
+    );
+    Ok(())
+}
