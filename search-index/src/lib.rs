@@ -3,24 +3,25 @@
 //! questions.
 
 mod automaton;
+mod facets;
 mod query;
 mod schema;
 pub mod text;
+mod word;
 
 use std::path::Path;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Count, FacetCollector, MultiCollector};
+use tantivy::collector::{Count, MultiCollector};
 use tantivy::directory::MmapDirectory;
-use tantivy::schema::Facet;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use schema::Fields;
 
 /// Bumped whenever the schema or the text folding changes; an index of another version is
 /// rebuilt from the database.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const WRITER_MEMORY_BYTES: usize = 50_000_000;
 pub const MAX_LIMIT: usize = 100;
 const FACET_VALUES: usize = 20;
@@ -104,7 +105,6 @@ pub struct PeopleIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
-    automata: automaton::Builders,
 }
 
 impl PeopleIndex {
@@ -178,7 +178,6 @@ impl PeopleIndex {
             reader,
             writer: Mutex::new(writer),
             fields,
-            automata: automaton::Builders::new(),
         })
     }
 
@@ -267,26 +266,22 @@ impl PeopleIndex {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let limit = request.limit.clamp(1, MAX_LIMIT);
-        let query = query::build(&self.fields, &self.automata, request);
+        let query = query::build(&self.fields, request);
         let mut collectors = MultiCollector::new();
         let top = collectors.add_collector(query::top_docs(limit));
         let count = collectors.add_collector(Count);
-        let mut facet_handles = Vec::new();
-        for field in [
+        let facet_counts = collectors.add_collector(facets::FacetCounter::new(&[
             schema::DEPARTMENT_FACET,
             schema::LOCATION_FACET,
             schema::SKILL_FACET,
-        ] {
-            let mut collector = FacetCollector::for_field(field);
-            collector.add_facet(Facet::root());
-            facet_handles.push(collectors.add_collector(collector));
-        }
+        ]));
         let mut fruit = searcher.search(&*query, &collectors)?;
         let top_docs = top.extract(&mut fruit);
         let total = count.extract(&mut fruit);
-        let mut facet_lists = facet_handles
+        let mut facet_lists = facet_counts
+            .extract(&mut fruit)
             .into_iter()
-            .map(|handle| facet_values(&handle.extract(&mut fruit)));
+            .map(facet_values);
         let facets = Facets {
             department: facet_lists.next().unwrap_or_default(),
             location: facet_lists.next().unwrap_or_default(),
@@ -322,15 +317,10 @@ impl PeopleIndex {
     }
 }
 
-fn facet_values(counts: &tantivy::collector::FacetCounts) -> Vec<FacetValue> {
+fn facet_values(counts: std::collections::HashMap<String, u64>) -> Vec<FacetValue> {
     let mut values: Vec<FacetValue> = counts
-        .get(Facet::root())
-        .filter_map(|(facet, count)| {
-            facet.to_path().last().map(|value| FacetValue {
-                value: (*value).to_owned(),
-                count,
-            })
-        })
+        .into_iter()
+        .map(|(value, count)| FacetValue { value, count })
         .collect();
     values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     values.truncate(FACET_VALUES);

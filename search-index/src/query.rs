@@ -14,22 +14,21 @@
 //! scoring. An empty query with filters browses in name order.
 
 use tantivy::collector::{Collector, TopDocs};
-use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query,
-    TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, SegmentReader, Term};
 
 use crate::SearchRequest;
-use crate::automaton::{AutomatonQuery, Builders};
+use crate::automaton::Fuzzy;
 use crate::schema::{Fields, facet};
 use crate::text::tokens;
+use crate::word::{AllWordsQuery, FieldScores, WordQuery};
 
 const MAX_WORDS: usize = 8;
-const EXACT: (Score, Score) = (16.0, 12.0);
-const PREFIX: (Score, Score) = (8.0, 6.0);
-const FUZZY: (Score, Score) = (4.0, 3.0);
+/// (name fields, other fields)
+const EXACT: (u8, u8) = (16, 12);
+const PREFIX: (u8, u8) = (8, 6);
+const FUZZY: (u8, u8) = (4, 3);
 
 fn constant(query: Box<dyn Query>, score: Score) -> Box<dyn Query> {
     Box::new(ConstScoreQuery::new(query, score))
@@ -43,64 +42,59 @@ fn fuzzy_distance(word: &str) -> u8 {
     }
 }
 
-fn word_query(fields: &Fields, builders: &Builders, word: &str, is_last: bool) -> Box<dyn Query> {
+/// Email addresses are unique per person, so a one- or two-letter prefix would open thousands of
+/// terms for nothing the name fields do not already find.
+const EMAIL_PREFIX_FROM_CHARS: usize = 3;
+
+fn field_scores(field: Field, is_name: bool, fuzzy: bool) -> FieldScores {
+    let pick = |pair: (u8, u8)| if is_name { pair.0 } else { pair.1 };
+    FieldScores {
+        field,
+        exact: pick(EXACT),
+        prefix: pick(PREFIX),
+        fuzzy: if fuzzy { pick(FUZZY) } else { 0 },
+        prefix_from_chars: if fuzzy { 1 } else { EMAIL_PREFIX_FROM_CHARS },
+    }
+}
+
+fn word_query(fields: &Fields, word: &str, is_last: bool) -> WordQuery {
     let distance = fuzzy_distance(word);
-    // One automaton per kind, shared by both fields. For the last word a fuzzy prefix also
-    // covers whole-word typos.
-    let prefix = is_last.then(|| Term::from_field_text(fields.name, word));
-    let fuzzy = (distance > 0).then(|| builders.build(word, distance, is_last));
-    let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
-    for (field, weights) in [(fields.name, 0usize), (fields.other, 1usize)] {
-        let score = |pair: (Score, Score)| if weights == 0 { pair.0 } else { pair.1 };
-        let term = Term::from_field_text(field, word);
-        alternatives.push(constant(
-            Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)),
-            score(EXACT),
-        ));
-        if prefix.is_some() {
-            alternatives.push(constant(
-                Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
-                score(PREFIX),
-            ));
-        }
-        if let Some(automaton) = &fuzzy {
-            alternatives.push(constant(
-                Box::new(AutomatonQuery::new(field, automaton.clone())),
-                score(FUZZY),
-            ));
-        }
-    }
-    let email = Term::from_field_text(fields.email, word);
-    alternatives.push(constant(
-        Box::new(TermQuery::new(email.clone(), IndexRecordOption::Basic)),
-        EXACT.1,
-    ));
-    if prefix.is_some() {
-        alternatives.push(constant(
-            Box::new(FuzzyTermQuery::new_prefix(email, 0, true)),
-            PREFIX.1,
-        ));
-    }
-    Box::new(DisjunctionMaxQuery::new(alternatives))
+    // For the last word fuzzy prefix matching also covers whole-word typos and plain prefixes.
+    let fuzzy = (distance > 0)
+        .then(|| Fuzzy::new(word, distance, is_last))
+        .flatten()
+        .map(std::sync::Arc::new);
+    WordQuery::new(
+        word.to_owned(),
+        is_last,
+        fuzzy,
+        vec![
+            field_scores(fields.name, true, true),
+            field_scores(fields.other, false, true),
+            field_scores(fields.email, false, false),
+        ],
+    )
 }
 
 fn filter(field: Field, value: &str) -> Box<dyn Query> {
-    let term = Term::from_facet(field, &facet(value));
+    let term = Term::from_field_text(field, facet(value));
     constant(
         Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
         0.0,
     )
 }
 
-pub fn build(fields: &Fields, builders: &Builders, request: &SearchRequest) -> Box<dyn Query> {
+pub fn build(fields: &Fields, request: &SearchRequest) -> Box<dyn Query> {
     let words: Vec<String> = tokens(&request.query).into_iter().take(MAX_WORDS).collect();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let last = words.len().saturating_sub(1);
-    for (position, word) in words.iter().enumerate() {
-        clauses.push((
-            Occur::Must,
-            word_query(fields, builders, word, position == last),
-        ));
+    if !words.is_empty() {
+        let word_queries = words
+            .iter()
+            .enumerate()
+            .map(|(position, word)| word_query(fields, word, position == last))
+            .collect();
+        clauses.push((Occur::Must, Box::new(AllWordsQuery::new(word_queries))));
     }
     let browse = clauses.is_empty();
     for (field, value) in [

@@ -2,8 +2,8 @@
 
 use tantivy::Index;
 use tantivy::schema::{
-    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
-    TantivyDocument, TextFieldIndexing, TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
+    TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
 
@@ -45,9 +45,9 @@ pub fn build() -> (Schema, Fields) {
         name: builder.add_text_field("name", words.clone()),
         other: builder.add_text_field("other", words.clone()),
         email: builder.add_text_field("email", words),
-        department: builder.add_facet_field(DEPARTMENT_FACET, FacetOptions::default()),
-        location: builder.add_facet_field(LOCATION_FACET, FacetOptions::default()),
-        skill: builder.add_facet_field(SKILL_FACET, FacetOptions::default()),
+        department: builder.add_text_field(DEPARTMENT_FACET, STRING | FAST),
+        location: builder.add_text_field(LOCATION_FACET, STRING | FAST),
+        skill: builder.add_text_field(SKILL_FACET, STRING | FAST),
         sort_key: builder.add_u64_field("sort_key", INDEXED | FAST),
     };
     (builder.build(), fields)
@@ -60,8 +60,9 @@ pub fn register_tokenizers(index: &Index) {
     );
 }
 
-pub fn facet(value: &str) -> Facet {
-    Facet::from_path([value.trim()])
+/// How a facet value is stored and filtered on: as given, trimmed.
+pub fn facet(value: &str) -> &str {
+    value.trim()
 }
 
 pub fn sort_key(person: &PersonDocument) -> u64 {
@@ -115,21 +116,21 @@ pub fn document(fields: &Fields, person: &PersonDocument) -> TantivyDocument {
         .as_deref()
         .filter(|value| !value.trim().is_empty())
     {
-        document.add_facet(fields.department, facet(department));
+        document.add_text(fields.department, facet(department));
     }
     if let Some(location) = person
         .location
         .as_deref()
         .filter(|value| !value.trim().is_empty())
     {
-        document.add_facet(fields.location, facet(location));
+        document.add_text(fields.location, facet(location));
     }
     for skill in person
         .skills
         .iter()
         .filter(|value| !value.trim().is_empty())
     {
-        document.add_facet(fields.skill, facet(skill));
+        document.add_text(fields.skill, facet(skill));
     }
     document.add_u64(fields.sort_key, sort_key(person));
     document
