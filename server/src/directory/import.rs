@@ -44,6 +44,8 @@ const MAX_GIVEN_NAME_CHARS: usize = 100;
 const MAX_FAMILY_NAME_CHARS: usize = 150;
 /// Rows per multi-row statement: 26 columns × 400 stays far below SQLite's 32,766 parameters.
 const WRITE_CHUNK: usize = 400;
+/// People named in the message about one manager loop.
+const MAX_LOOP_MEMBERS_NAMED: usize = 8;
 /// A file that is wrong throughout needs no list of every line.
 const MAX_LISTED_PROBLEMS: usize = 500;
 /// People named per `people.imported` event.
@@ -714,8 +716,13 @@ fn find_manager_loops(
                 Some(Mark::OnPath) => {
                     let from = path.iter().position(|&member| member == id).unwrap_or(0);
                     let cycle = &path[from..];
+                    // A loop through thousands of people is named by its start and its size.
+                    let shown = cycle.len().min(MAX_LOOP_MEMBERS_NAMED);
                     let mut description: Vec<String> =
-                        cycle.iter().map(|&member| label(member)).collect();
+                        cycle[..shown].iter().map(|&member| label(member)).collect();
+                    if shown < cycle.len() {
+                        description.push(format!("… ({} people in all)", cycle.len()));
+                    }
                     description.push(label(id));
                     let message = format!("managers form a loop: {}", description.join(" → "));
                     for member in cycle {

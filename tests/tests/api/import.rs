@@ -410,3 +410,64 @@ async fn thousands_of_bad_rows_are_counted_but_the_list_is_capped() -> anyhow::R
     assert!(message.starts_with("3000 rows have problems"), "{message}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_chain_three_thousand_managers_deep_imports_and_its_org_chart_reaches_the_top()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    const DEPTH: usize = 3_000;
+    // Deepest first, so every manager comes after their report.
+    let mut csv = format!("{HEADER}\n");
+    for level in (1..=DEPTH).rev() {
+        let manager = if level > 1 {
+            format!("E{}", level - 1)
+        } else {
+            String::new()
+        };
+        csv.push_str(&format!(
+            "E{level},Niveau,Laag {level},n{level}@plein.example,,,,{manager},,,\n"
+        ));
+    }
+    let summary = imported(&app, "", &csv).await?;
+    assert_eq!(summary["created"], DEPTH);
+    let deepest = person_by_employee_id(&app, &format!("E{DEPTH}")).await?;
+    let chart: Value = app
+        .get_json(&format!(
+            "/api/v1/people/{}/org",
+            deepest["id"].as_str().unwrap_or_default()
+        ))
+        .await?;
+    let managers = chart["managers"].as_array().cloned().unwrap_or_default();
+    assert_eq!(managers.len(), DEPTH - 1);
+    assert_eq!(
+        managers[0]["display_name"],
+        format!("Niveau Laag {}", DEPTH - 1)
+    );
+    assert_eq!(managers[DEPTH - 2]["display_name"], "Niveau Laag 1");
+
+    // Making the top report to the bottom closes a loop through every row.
+    let looped = csv.replacen(
+        "E1,Niveau,Laag 1,n1@plein.example,,,,,,,",
+        &format!("E1,Niveau,Laag 1,n1@plein.example,,,,E{DEPTH},,,"),
+        1,
+    );
+    let response = app.import_csv("", &looped).await?;
+    let body = expect_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_rows").await?;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.starts_with("3000 rows")),
+        "{}",
+        body["error"]["message"]
+    );
+    let loop_message = body["error"]["rows"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        loop_message.contains("(3000 people in all)"),
+        "{loop_message}"
+    );
+    assert!(loop_message.len() < 500, "{loop_message}");
+    Ok(())
+}
