@@ -161,7 +161,7 @@ pub struct SearchQuery {
 }
 
 /// A person as listed: in search hits, the directory and the org chart.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PersonCard {
     pub id: Uuid,
     pub display_name: String,

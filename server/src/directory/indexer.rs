@@ -1,21 +1,76 @@
 //! Feeds the people search index from the outbox, and rebuilds it from the table when it is
 //! missing or of another schema version.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use plein_search::{OpenState, PeopleIndex, PersonDocument};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use super::dto::PersonCard;
 use super::repo;
 use crate::entities::people;
 use crate::events::{self, EventConsumer, StoredEvent, kinds};
 
-/// The search index as the rest of the server sees it.
-pub type SharedIndex = Arc<PeopleIndex>;
+/// The search index as the rest of the server sees it: the tantivy index, and the cards of
+/// everyone in it, so answering a search needs no database round trip.
+pub type SharedIndex = Arc<SearchIndex>;
+
+pub struct SearchIndex {
+    pub people: PeopleIndex,
+    pub cards: CardCache,
+}
+
+impl SearchIndex {
+    pub fn len(&self) -> u64 {
+        self.people.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
+    }
+}
+
+/// The card of every active person, kept in step with the index by the same consumer.
+#[derive(Default)]
+pub struct CardCache {
+    cards: RwLock<HashMap<Uuid, PersonCard>>,
+}
+
+impl CardCache {
+    fn replace_all(&self, people: &[people::Model]) {
+        let cards = people
+            .iter()
+            .filter(|person| person.active)
+            .map(|person| (person.id, PersonCard::from(person.clone())))
+            .collect();
+        if let Ok(mut current) = self.cards.write() {
+            *current = cards;
+        }
+    }
+
+    fn apply(&self, active: &[people::Model], removed: &[Uuid]) {
+        if let Ok(mut current) = self.cards.write() {
+            for id in removed {
+                current.remove(id);
+            }
+            for person in active {
+                current.insert(person.id, PersonCard::from(person.clone()));
+            }
+        }
+    }
+
+    /// The cards of `ids` that are known, in the order given.
+    pub fn in_order(&self, ids: &[Uuid]) -> Vec<PersonCard> {
+        let Ok(cards) = self.cards.read() else {
+            return Vec::new();
+        };
+        ids.iter().filter_map(|id| cards.get(id).cloned()).collect()
+    }
+}
 
 /// What the index needs of a person row.
 pub fn document(person: &people::Model) -> PersonDocument {
@@ -51,9 +106,16 @@ pub async fn open(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<(Shared
             .with_context(|| format!("cannot open the search index in {}", dir.display()))
     })
     .await?;
-    let index = Arc::new(index);
+    let index = Arc::new(SearchIndex {
+        people: index,
+        cards: CardCache::default(),
+    });
     let position = match state {
-        OpenState::UpToSeq(seq) => seq,
+        OpenState::UpToSeq(seq) => {
+            // Read before the tailer starts, so events after this are applied on top.
+            index.cards.replace_all(&repo::all_active(db).await?);
+            seq
+        }
         OpenState::NeedsRebuild => rebuild(db, &index).await?,
     };
     Ok((index, position))
@@ -66,15 +128,16 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Re
     let people = repo::all_active(db).await?;
     let count = people.len();
     let documents: Vec<PersonDocument> = people.iter().map(document).collect();
-    let index = index.clone();
+    let writer = index.clone();
     blocking(move || {
-        index.clear()?;
-        index.upsert(&documents)?;
-        index.commit(head)?;
-        index.merge_segments()?;
+        writer.people.clear()?;
+        writer.people.upsert(&documents)?;
+        writer.people.commit(head)?;
+        writer.people.merge_segments()?;
         Ok(())
     })
     .await?;
+    index.cards.replace_all(&people);
     tracing::info!(people = count, "search index rebuilt");
     Ok(head)
 }
@@ -143,14 +206,18 @@ impl EventConsumer for SearchIndexer {
             .filter(|row| row.active)
             .map(|row| row.id)
             .collect();
-        let removed: Vec<String> = ids.difference(&active).map(Uuid::to_string).collect();
-        let index = self.index.clone();
+        let removed: Vec<Uuid> = ids.difference(&active).copied().collect();
+        let removed_keys: Vec<String> = removed.iter().map(Uuid::to_string).collect();
+        let writer = self.index.clone();
         blocking(move || {
-            index.remove(&removed)?;
-            index.upsert(&documents)?;
-            index.commit(last)?;
+            writer.people.remove(&removed_keys)?;
+            writer.people.upsert(&documents)?;
+            writer.people.commit(last)?;
             Ok(())
         })
-        .await
+        .await?;
+        let active_rows: Vec<people::Model> = rows.into_iter().filter(|row| row.active).collect();
+        self.index.cards.apply(&active_rows, &removed);
+        Ok(())
     }
 }

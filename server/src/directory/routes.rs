@@ -184,9 +184,7 @@ async fn search(
     _caller: Auth,
     AppQuery(query): AppQuery<SearchQuery>,
 ) -> ApiResult<AppJson<SearchResponse>> {
-    Ok(AppJson(
-        service::search(&state.db, &state.search, query).await?,
-    ))
+    Ok(AppJson(service::search(&state.search, query).await?))
 }
 
 /// The directory, sorted the Dutch way (surname without its particle), filterable by department

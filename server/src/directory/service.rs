@@ -856,12 +856,9 @@ fn facet_counts(values: Vec<plein_search::FacetValue>) -> Vec<FacetCount> {
         .collect()
 }
 
-/// Searches active colleagues. Any signed-in person or API token may search.
-pub async fn search(
-    db: &DatabaseConnection,
-    index: &SharedIndex,
-    query: SearchQuery,
-) -> ApiResult<SearchResponse> {
+/// Searches active colleagues. Any signed-in person or API token may search. Answered from the
+/// index and its cards alone: no database round trip.
+pub async fn search(index: &SharedIndex, query: SearchQuery) -> ApiResult<SearchResponse> {
     let limit = match query.limit {
         None => DEFAULT_SEARCH_LIMIT,
         Some(limit) if (1..=plein_search::MAX_LIMIT).contains(&limit) => limit,
@@ -886,8 +883,8 @@ pub async fn search(
         skill: query.skill,
         limit,
     };
-    let index = index.clone();
-    let results = tokio::task::spawn_blocking(move || index.search(&request))
+    let searcher = index.clone();
+    let results = tokio::task::spawn_blocking(move || searcher.people.search(&request))
         .await
         .map_err(|error| ApiError::internal(anyhow::anyhow!("search task failed: {error}")))?
         .map_err(ApiError::internal)?;
@@ -896,7 +893,7 @@ pub async fn search(
         .iter()
         .filter_map(|id| id.parse().ok())
         .collect();
-    let hits = active_cards_in_order(db, ids).await?;
+    let hits = index.cards.in_order(&ids);
     Ok(SearchResponse {
         hits,
         total: results.total,
