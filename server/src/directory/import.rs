@@ -780,8 +780,10 @@ pub async fn import(
         return Ok(plan(db, checked, options).await?.summary);
     }
     // Planned inside the write transaction so nobody changes the directory in between.
+    let started = std::time::Instant::now();
     let tx = db::begin_write(db).await?;
     let plan = plan(&tx, checked, options).await?;
+    let planned = started.elapsed();
     let total = (plan.upserts.len() + plan.deactivate.len()) as u64;
     progress(Progress::Stage {
         name: "writing",
@@ -819,6 +821,8 @@ pub async fn import(
         doorbell.ring();
     }
     tracing::info!(
+        plan_ms = planned.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
         created = plan.summary.created,
         updated = plan.summary.updated,
         unchanged = plan.summary.unchanged,
