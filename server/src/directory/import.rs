@@ -42,8 +42,10 @@ const REQUIRED_COLUMNS: [&str; 4] = ["employee_id", "given_name", "family_name",
 const MAX_EMPLOYEE_ID_CHARS: usize = 64;
 const MAX_GIVEN_NAME_CHARS: usize = 100;
 const MAX_FAMILY_NAME_CHARS: usize = 150;
-/// Rows per multi-row statement: 26 columns × 400 stays far below SQLite's 32,766 parameters.
-const WRITE_CHUNK: usize = 400;
+/// Rows per statement: on SQLite 26 parameters each, far below its 32,766; PostgreSQL takes the
+/// rows as one JSON parameter.
+const WRITE_CHUNK_SQLITE: usize = 400;
+const WRITE_CHUNK_POSTGRES: usize = 2_000;
 /// People named in the message about one manager loop.
 const MAX_LOOP_MEMBERS_NAMED: usize = 8;
 /// A file that is wrong throughout needs no list of every line.
@@ -790,11 +792,15 @@ pub async fn import(
         total,
     });
     repo::park_emails(&tx, &plan.email_moves).await?;
-    for chunk in plan.upserts.chunks(WRITE_CHUNK) {
+    let write_chunk = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => WRITE_CHUNK_POSTGRES,
+        _ => WRITE_CHUNK_SQLITE,
+    };
+    for chunk in plan.upserts.chunks(write_chunk) {
         repo::upsert_many(&tx, chunk.to_vec()).await?;
         progress(Progress::Advance(chunk.len() as u64));
     }
-    for chunk in plan.deactivate.chunks(WRITE_CHUNK) {
+    for chunk in plan.deactivate.chunks(WRITE_CHUNK_SQLITE) {
         repo::deactivate_many(&tx, chunk).await?;
         auth_repo::delete_sessions_of_many(&tx, chunk).await?;
         progress(Progress::Advance(chunk.len() as u64));

@@ -165,6 +165,9 @@ fn person_ids(event: &StoredEvent) -> Vec<Uuid> {
     id.and_then(parse).into_iter().collect()
 }
 
+/// Batches naming more people than this rebuild the index instead.
+const REBUILD_ABOVE: usize = 5_000;
+
 pub struct SearchIndexer {
     db: DatabaseConnection,
     index: SharedIndex,
@@ -198,6 +201,11 @@ impl EventConsumer for SearchIndexer {
             return Ok(());
         };
         let ids: BTreeSet<Uuid> = batch.iter().flat_map(person_ids).collect();
+        if ids.len() > REBUILD_ABOVE {
+            // A large HR import: reading everyone once beats thousands of lookups by id.
+            rebuild(&self.db, &self.index).await?;
+            return Ok(());
+        }
         let rows = repo::find_many(&self.db, ids.iter().copied().collect()).await?;
         let documents: Vec<PersonDocument> =
             rows.iter().filter(|row| row.active).map(document).collect();
