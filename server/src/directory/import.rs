@@ -637,21 +637,14 @@ async fn plan(
             None => {
                 summary.created += 1;
                 upserts.push(people::Model {
-                    id,
                     email: row.email.clone(),
                     email_normalized: normalize_email(&row.email),
                     display_name: format!("{} {}", row.given_name, row.family_name)
                         .trim()
                         .to_owned(),
-                    role: Role::Employee.as_str().to_owned(),
-                    active: true,
-                    password_hash: None,
-                    created_at: now,
-                    updated_at: now,
                     employee_id: Some(row.employee_id.clone()),
                     given_name: row.given_name.clone(),
                     family_name: row.family_name.clone(),
-                    preferred_name: None,
                     title: row.title.clone(),
                     department: row.department.clone(),
                     location: row.location.clone(),
@@ -659,12 +652,8 @@ async fn plan(
                     phone: row.phone.clone(),
                     skills,
                     languages,
-                    bio: None,
-                    photo_version: None,
-                    start_date: None,
                     sort_name: sort_name(&row.given_name, None, &row.family_name),
-                    external_id: None,
-                    deleted_at: None,
+                    ..repo::blank_person(id, now)
                 });
             }
         }

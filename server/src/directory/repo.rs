@@ -20,38 +20,51 @@ pub struct NewPersonRow {
     pub password_hash: Option<String>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, row: NewPersonRow) -> Result<people::Model, DbErr> {
-    let now = Utc::now();
-    people::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(row.email),
-        email_normalized: Set(row.email_normalized),
-        display_name: Set(row.display_name),
-        role: Set(row.role.to_owned()),
-        active: Set(true),
-        password_hash: Set(row.password_hash),
-        created_at: Set(now),
-        updated_at: Set(now),
-        employee_id: Set(None),
-        given_name: Set(row.given_name),
-        family_name: Set(row.family_name),
-        preferred_name: Set(None),
-        title: Set(None),
-        department: Set(None),
-        location: Set(None),
-        manager_id: Set(None),
-        phone: Set(None),
-        skills: Set("[]".to_owned()),
-        languages: Set("[]".to_owned()),
-        bio: Set(None),
-        photo_version: Set(None),
-        start_date: Set(None),
-        sort_name: Set(row.sort_name),
-        external_id: Set(None),
-        deleted_at: Set(None),
+/// An active employee with nothing else known yet; callers fill in what they have.
+pub fn blank_person(id: Uuid, now: chrono::DateTime<Utc>) -> people::Model {
+    people::Model {
+        id,
+        email: String::new(),
+        email_normalized: String::new(),
+        display_name: String::new(),
+        role: super::dto::Role::Employee.as_str().to_owned(),
+        active: true,
+        password_hash: None,
+        created_at: now,
+        updated_at: now,
+        employee_id: None,
+        given_name: String::new(),
+        family_name: String::new(),
+        preferred_name: None,
+        title: None,
+        department: None,
+        location: None,
+        manager_id: None,
+        phone: None,
+        skills: "[]".to_owned(),
+        languages: "[]".to_owned(),
+        bio: None,
+        photo_version: None,
+        start_date: None,
+        sort_name: String::new(),
+        external_id: None,
+        deleted_at: None,
     }
-    .insert(db)
-    .await
+}
+
+pub async fn insert(db: &impl ConnectionTrait, row: NewPersonRow) -> Result<people::Model, DbErr> {
+    let person = people::Model {
+        email: row.email,
+        email_normalized: row.email_normalized,
+        display_name: row.display_name,
+        role: row.role.to_owned(),
+        password_hash: row.password_hash,
+        given_name: row.given_name,
+        family_name: row.family_name,
+        sort_name: row.sort_name,
+        ..blank_person(Uuid::now_v7(), Utc::now())
+    };
+    people::ActiveModel::from(person).insert(db).await
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<people::Model>, DbErr> {

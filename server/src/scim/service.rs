@@ -292,34 +292,9 @@ async fn save(
             ),
         };
     let now = Utc::now();
-    let mut person = existing.clone().unwrap_or_else(|| people::Model {
-        id,
-        email: String::new(),
-        email_normalized: String::new(),
-        display_name: String::new(),
-        role: Role::Employee.as_str().to_owned(),
-        active: true,
-        password_hash: None,
-        created_at: now,
-        updated_at: now,
-        employee_id: None,
-        given_name: String::new(),
-        family_name: String::new(),
-        preferred_name: None,
-        title: None,
-        department: None,
-        location: None,
-        manager_id: None,
-        phone: None,
-        skills: "[]".to_owned(),
-        languages: "[]".to_owned(),
-        bio: None,
-        photo_version: None,
-        start_date: None,
-        sort_name: String::new(),
-        external_id: None,
-        deleted_at: None,
-    });
+    let mut person = existing
+        .clone()
+        .unwrap_or_else(|| repo::blank_person(id, now));
     let display_name = state.display_name.clone().unwrap_or_else(|| {
         let shown = person.preferred_name.as_deref().unwrap_or(&given_name);
         format!("{shown} {family_name}").trim().to_owned()
