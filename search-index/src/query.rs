@@ -42,18 +42,22 @@ fn fuzzy_distance(word: &str) -> u8 {
     }
 }
 
-/// Email addresses are unique per person, so a one- or two-letter prefix would open thousands of
-/// terms for nothing the name fields do not already find.
+/// Shortest last word matched as a prefix of a name, of a title, department, location or skill,
+/// and of an email address. A single letter is someone's initial; as a prefix of every title and
+/// skill it would only add noise (and work). Email addresses are unique per person, so a short
+/// prefix would open thousands of terms for nothing the name fields do not already find.
+const NAME_PREFIX_FROM_CHARS: usize = 1;
+const OTHER_PREFIX_FROM_CHARS: usize = 2;
 const EMAIL_PREFIX_FROM_CHARS: usize = 3;
 
-fn field_scores(field: Field, is_name: bool, fuzzy: bool) -> FieldScores {
+fn field_scores(field: Field, is_name: bool, fuzzy: bool, prefix_from_chars: usize) -> FieldScores {
     let pick = |pair: (u8, u8)| if is_name { pair.0 } else { pair.1 };
     FieldScores {
         field,
         exact: pick(EXACT),
         prefix: pick(PREFIX),
         fuzzy: if fuzzy { pick(FUZZY) } else { 0 },
-        prefix_from_chars: if fuzzy { 1 } else { EMAIL_PREFIX_FROM_CHARS },
+        prefix_from_chars,
     }
 }
 
@@ -69,9 +73,9 @@ fn word_query(fields: &Fields, word: &str, is_last: bool) -> WordQuery {
         is_last,
         fuzzy,
         vec![
-            field_scores(fields.name, true, true),
-            field_scores(fields.other, false, true),
-            field_scores(fields.email, false, false),
+            field_scores(fields.name, true, true, NAME_PREFIX_FROM_CHARS),
+            field_scores(fields.other, false, true, OTHER_PREFIX_FROM_CHARS),
+            field_scores(fields.email, false, false, EMAIL_PREFIX_FROM_CHARS),
         ],
     )
 }
