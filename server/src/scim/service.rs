@@ -3,7 +3,7 @@
 //! admin stays) and the same events.
 
 use axum::http::StatusCode;
-use chrono::Utc;
+use chrono::{SubsecRound as _, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
 use uuid::Uuid;
@@ -291,7 +291,8 @@ async fn save(
                 family.clone().unwrap_or_default(),
             ),
         };
-    let now = Utc::now();
+    // PostgreSQL keeps microseconds; the version in this answer must equal the one read back.
+    let now = Utc::now().trunc_subsecs(6);
     let mut person = existing
         .clone()
         .unwrap_or_else(|| repo::blank_person(id, now));
