@@ -516,18 +516,19 @@ pub async fn find_by_external_id(
 }
 
 /// People an identity provider has not deleted, in creation order.
+fn provisioned() -> sea_orm::Select<people::Entity> {
+    people::Entity::find()
+        .filter(people::Column::DeletedAt.is_null())
+        .order_by_asc(people::Column::Id)
+}
+
+/// A page of [`provisioned`] people.
 pub async fn provisioned_page(
     db: &impl ConnectionTrait,
     offset: u64,
     limit: u64,
 ) -> Result<Vec<people::Model>, DbErr> {
-    people::Entity::find()
-        .filter(people::Column::DeletedAt.is_null())
-        .order_by_asc(people::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await
+    provisioned().offset(offset).limit(limit).all(db).await
 }
 
 pub async fn count_provisioned(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
@@ -539,11 +540,7 @@ pub async fn count_provisioned(db: &impl ConnectionTrait) -> Result<u64, DbErr> 
 
 /// Every person an identity provider has not deleted, in creation order.
 pub async fn all_provisioned(db: &impl ConnectionTrait) -> Result<Vec<people::Model>, DbErr> {
-    people::Entity::find()
-        .filter(people::Column::DeletedAt.is_null())
-        .order_by_asc(people::Column::Id)
-        .all(db)
-        .await
+    provisioned().all(db).await
 }
 
 /// Marks a person deleted by their identity provider and deactivates them.
