@@ -7,7 +7,7 @@
 //! at once, so only the few paths near the word are ever computed.
 //!
 //! Distances are counted in characters, with a transposition of two neighbours as one edit
-//! (optimal string alignment), as the issue asks.
+//! (optimal string alignment): "dykstar" is one edit from "dykstra".
 
 /// Longer words are matched exactly or as a prefix only.
 pub const MAX_FUZZY_CHARS: usize = 64;

@@ -8,18 +8,19 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
-/// Counts per value, one map per counted field, in the order the fields were given.
+use crate::segments::{FACETS, Snapshot};
+
+/// Counts per value, one map per counted field, in [`FACETS`] order.
 pub type Counts = Vec<HashMap<String, u64>>;
 
 pub struct FacetCounter {
-    fields: Vec<&'static str>,
+    segments: Snapshot,
 }
 
 impl FacetCounter {
-    pub fn new(fields: &[&'static str]) -> Self {
-        FacetCounter {
-            fields: fields.to_vec(),
-        }
+    /// Counts every facet in [`FACETS`], from the columns each segment keeps open.
+    pub fn new(segments: Snapshot) -> Self {
+        FacetCounter { segments }
     }
 }
 
@@ -36,14 +37,15 @@ impl Collector for FacetCounter {
         _segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<SegmentFacetCounter> {
-        let mut columns = Vec::with_capacity(self.fields.len());
-        for field in &self.fields {
-            let column = reader.fast_fields().str(field)?;
-            columns.push(column.map(|column| {
-                let counts = vec![0u32; column.num_terms()];
-                (column, counts)
-            }));
-        }
+        let data = self.segments.data(reader)?;
+        let columns = (0..FACETS.len())
+            .map(|position| {
+                data.facet(position).map(|column| {
+                    let counts = vec![0u32; column.num_terms()];
+                    (column.clone(), counts)
+                })
+            })
+            .collect();
         Ok(SegmentFacetCounter { columns })
     }
 
@@ -52,7 +54,7 @@ impl Collector for FacetCounter {
     }
 
     fn merge_fruits(&self, fruits: Vec<Counts>) -> tantivy::Result<Counts> {
-        let mut merged: Counts = vec![HashMap::new(); self.fields.len()];
+        let mut merged: Counts = vec![HashMap::new(); FACETS.len()];
         for fruit in fruits {
             for (total, counts) in merged.iter_mut().zip(fruit) {
                 for (value, count) in counts {

@@ -6,7 +6,9 @@ mod automaton;
 mod facets;
 mod query;
 mod schema;
+mod segments;
 pub mod text;
+mod trie;
 mod word;
 
 use std::path::Path;
@@ -15,13 +17,13 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, MultiCollector};
 use tantivy::directory::MmapDirectory;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use schema::Fields;
 
 /// Bumped whenever the schema or the text folding changes; an index of another version is
 /// rebuilt from the database.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const WRITER_MEMORY_BYTES: usize = 50_000_000;
 pub const MAX_LIMIT: usize = 100;
 const FACET_VALUES: usize = 20;
@@ -105,6 +107,7 @@ pub struct PeopleIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    segments: segments::SegmentCache,
 }
 
 impl PeopleIndex {
@@ -173,11 +176,16 @@ impl PeopleIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        // Names and the other words are walked by every query word; email terms, one or two per
+        // person, are only ever looked up exactly or by a prefix, which the dictionary does well.
+        let segments = segments::SegmentCache::new(vec![fields.name, fields.other]);
+        segments.refresh(&reader.searcher())?;
         Ok(PeopleIndex {
             index,
             reader,
             writer: Mutex::new(writer),
             fields,
+            segments,
         })
     }
 
@@ -233,7 +241,7 @@ impl PeopleIndex {
         prepared.set_payload(&payload);
         prepared.commit()?;
         drop(writer);
-        self.reader.reload()?;
+        self.reload()?;
         Ok(())
     }
 
@@ -250,8 +258,13 @@ impl PeopleIndex {
         }
         writer.garbage_collect_files().wait()?;
         drop(writer);
-        self.reader.reload()?;
+        self.reload()?;
         Ok(())
+    }
+
+    fn reload(&self) -> Result<()> {
+        self.reader.reload()?;
+        self.segments.refresh(&self.reader.searcher())
     }
 
     pub fn len(&self) -> u64 {
@@ -266,15 +279,12 @@ impl PeopleIndex {
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
         let limit = request.limit.clamp(1, MAX_LIMIT);
-        let query = query::build(&self.fields, request);
+        let segments = self.segments.snapshot();
+        let query = query::build(&self.fields, &segments, request);
         let mut collectors = MultiCollector::new();
-        let top = collectors.add_collector(query::top_docs(limit));
+        let top = collectors.add_collector(query::top_docs(limit, &segments));
         let count = collectors.add_collector(Count);
-        let facet_counts = collectors.add_collector(facets::FacetCounter::new(&[
-            schema::DEPARTMENT_FACET,
-            schema::LOCATION_FACET,
-            schema::SKILL_FACET,
-        ]));
+        let facet_counts = collectors.add_collector(facets::FacetCounter::new(segments.clone()));
         let mut fruit = searcher.search(&*query, &collectors)?;
         let top_docs = top.extract(&mut fruit);
         let total = count.extract(&mut fruit);
@@ -287,28 +297,8 @@ impl PeopleIndex {
             location: facet_lists.next().unwrap_or_default(),
             skill: facet_lists.next().unwrap_or_default(),
         };
-        let ids = self.ids_of(&searcher, top_docs.into_iter().map(|(_, address)| address))?;
+        let ids = segments.ids(&searcher, top_docs.into_iter().map(|(_, address)| address))?;
         Ok(SearchResults { ids, total, facets })
-    }
-
-    /// Reads ids from the `id` fast field: much cheaper than loading stored documents.
-    fn ids_of(
-        &self,
-        searcher: &Searcher,
-        addresses: impl Iterator<Item = DocAddress>,
-    ) -> Result<Vec<String>> {
-        use tantivy::schema::{TantivyDocument, Value as _};
-        let mut ids = Vec::new();
-        for address in addresses {
-            let document: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = document
-                .get_first(self.fields.id)
-                .and_then(|value| value.as_str())
-            {
-                ids.push(id.to_owned());
-            }
-        }
-        Ok(ids)
     }
 
     /// The index's own handle, for maintenance.

@@ -21,6 +21,7 @@ use tantivy::{DocAddress, DocId, Score, SegmentReader, Term};
 use crate::SearchRequest;
 use crate::automaton::Fuzzy;
 use crate::schema::{Fields, facet};
+use crate::segments::Snapshot;
 use crate::text::tokens;
 use crate::word::{AllWordsQuery, FieldScores, WordQuery};
 
@@ -88,7 +89,7 @@ fn filter(field: Field, value: &str) -> Box<dyn Query> {
     )
 }
 
-pub fn build(fields: &Fields, request: &SearchRequest) -> Box<dyn Query> {
+pub fn build(fields: &Fields, segments: &Snapshot, request: &SearchRequest) -> Box<dyn Query> {
     let words: Vec<String> = tokens(&request.query).into_iter().take(MAX_WORDS).collect();
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let last = words.len().saturating_sub(1);
@@ -98,7 +99,10 @@ pub fn build(fields: &Fields, request: &SearchRequest) -> Box<dyn Query> {
             .enumerate()
             .map(|(position, word)| word_query(fields, word, position == last))
             .collect();
-        clauses.push((Occur::Must, Box::new(AllWordsQuery::new(word_queries))));
+        clauses.push((
+            Occur::Must,
+            Box::new(AllWordsQuery::new(word_queries, segments.clone())),
+        ));
     }
     let browse = clauses.is_empty();
     for (field, value) in [
@@ -117,17 +121,15 @@ pub fn build(fields: &Fields, request: &SearchRequest) -> Box<dyn Query> {
 }
 
 /// Best score first; equal scores in name order (surname without particle, then given name).
-pub fn top_docs(limit: usize) -> impl Collector<Fruit = Vec<((Score, u64), DocAddress)>> {
+pub fn top_docs(
+    limit: usize,
+    segments: &Snapshot,
+) -> impl Collector<Fruit = Vec<((Score, u64), DocAddress)>> {
+    let segments = segments.clone();
     TopDocs::with_limit(limit).tweak_score(move |segment_reader: &SegmentReader| {
-        let sort_keys = segment_reader
-            .fast_fields()
-            .u64("sort_key")
-            .ok()
-            .map(|column| column.first_or_default_col(u64::MAX));
+        let data = segments.data(segment_reader).ok();
         move |doc: DocId, score: Score| {
-            let key = sort_keys
-                .as_ref()
-                .map_or(u64::MAX, |column| column.get_val(doc));
+            let key = data.as_ref().map_or(u64::MAX, |data| data.sort_key(doc));
             (score, u64::MAX - key)
         }
     })

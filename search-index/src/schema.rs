@@ -2,14 +2,16 @@
 
 use tantivy::Index;
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument,
-    TextFieldIndexing, TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TantivyDocument, TextFieldIndexing,
+    TextOptions,
 };
 use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
 
 use crate::PersonDocument;
 use crate::text::{surname_sort_form, surname_tokens, tokens};
 
+pub const ID_FIELD: &str = "id";
+pub const SORT_KEY_FIELD: &str = "sort_key";
 pub const DEPARTMENT_FACET: &str = "department";
 pub const LOCATION_FACET: &str = "location";
 pub const SKILL_FACET: &str = "skill";
@@ -41,14 +43,14 @@ pub fn build() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
-        id: builder.add_text_field("id", STRING | STORED),
+        id: builder.add_text_field(ID_FIELD, STRING | FAST),
         name: builder.add_text_field("name", words.clone()),
         other: builder.add_text_field("other", words.clone()),
         email: builder.add_text_field("email", words),
         department: builder.add_text_field(DEPARTMENT_FACET, STRING | FAST),
         location: builder.add_text_field(LOCATION_FACET, STRING | FAST),
         skill: builder.add_text_field(SKILL_FACET, STRING | FAST),
-        sort_key: builder.add_u64_field("sort_key", INDEXED | FAST),
+        sort_key: builder.add_u64_field(SORT_KEY_FIELD, INDEXED | FAST),
     };
     (builder.build(), fields)
 }

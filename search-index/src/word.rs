@@ -8,11 +8,13 @@
 
 use std::sync::Arc;
 
+use tantivy::postings::TermInfo;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyError};
 
 use crate::automaton::{Fuzzy, FuzzyState};
+use crate::segments::{SegmentData, Snapshot};
 
 /// Scores of one field for an exact, prefix and fuzzy match.
 #[derive(Debug, Clone, Copy)]
@@ -151,6 +153,7 @@ impl WordQuery {
     fn mark(
         &self,
         reader: &SegmentReader,
+        segment: &SegmentData,
         allowed: Option<&[bool]>,
         best: &mut [u8],
         touched: &mut Vec<DocId>,
@@ -162,18 +165,17 @@ impl WordQuery {
                 matcher: &matcher,
             };
             let inverted_index = reader.inverted_index(scores.field)?;
-            let mut terms = inverted_index.terms().search(automaton).into_stream()?;
-            while terms.advance() {
-                let score = self.score_of(terms.key(), scores);
+            let mut mark_term = |term: &[u8], info: &TermInfo| -> tantivy::Result<()> {
+                let score = self.score_of(term, scores);
                 if score == 0 {
-                    continue;
+                    return Ok(());
                 }
                 let mut postings = inverted_index
-                    .read_block_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)?;
+                    .read_block_postings_from_terminfo(info, IndexRecordOption::Basic)?;
                 loop {
                     let docs = postings.docs();
                     if docs.is_empty() {
-                        break;
+                        return Ok(());
                     }
                     for &doc in docs {
                         if allowed.is_some_and(|allowed| !allowed[doc as usize]) {
@@ -188,6 +190,20 @@ impl WordQuery {
                         }
                     }
                     postings.advance();
+                }
+            };
+            if let Some(trie) = segment.trie(scores.field) {
+                let mut outcome = Ok(());
+                trie.walk(&automaton, |term, info| {
+                    if outcome.is_ok() {
+                        outcome = mark_term(term, info);
+                    }
+                });
+                outcome?;
+            } else {
+                let mut terms = inverted_index.terms().search(automaton).into_stream()?;
+                while terms.advance() {
+                    mark_term(terms.key(), terms.value())?;
                 }
             }
         }
@@ -215,12 +231,13 @@ thread_local! {
 #[derive(Clone, Debug)]
 pub struct AllWordsQuery {
     words: Vec<WordQuery>,
+    segments: Snapshot,
 }
 
 impl AllWordsQuery {
-    pub fn new(mut words: Vec<WordQuery>) -> Self {
+    pub fn new(mut words: Vec<WordQuery>, segments: Snapshot) -> Self {
         words.sort_by_key(WordQuery::breadth);
-        AllWordsQuery { words }
+        AllWordsQuery { words, segments }
     }
 }
 
@@ -242,6 +259,7 @@ impl Query for AllWordsQuery {
 impl Weight for AllWordsQuery {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let max_doc = reader.max_doc() as usize;
+        let segment = self.segments.data(reader)?;
         // Per-person scratch space, reused between searches on this thread: fresh allocations of
         // this size are handed back to the kernel and cost page faults on every search.
         let (mut best, mut allowed) = SCRATCH.with_borrow_mut(std::mem::take);
@@ -255,7 +273,7 @@ impl Weight for AllWordsQuery {
         let mut totals: Vec<u32> = Vec::new();
         for (position, word) in self.words.iter().enumerate() {
             if position == 0 {
-                word.mark(reader, None, &mut best, &mut touched)?;
+                word.mark(reader, &segment, None, &mut best, &mut touched)?;
                 // Few matches: sort the ones seen. Many: one pass over the dense array is cheaper.
                 docs = if touched.len() * 16 < max_doc {
                     touched.sort_unstable();
@@ -277,7 +295,7 @@ impl Weight for AllWordsQuery {
                     best[doc as usize] = 0;
                 }
                 touched.clear();
-                word.mark(reader, Some(&allowed), &mut best, &mut touched)?;
+                word.mark(reader, &segment, Some(&allowed), &mut best, &mut touched)?;
                 let mut kept_docs = Vec::with_capacity(touched.len());
                 let mut kept_totals = Vec::with_capacity(touched.len());
                 for (&doc, &total) in docs.iter().zip(&totals) {
