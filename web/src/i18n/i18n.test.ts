@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { en } from './en';
+import { nl } from './nl';
+import { browserLanguage, formatDate, translator } from './index';
+
+describe('i18n', () => {
+  it('has the same keys in Dutch and English, none empty', () => {
+    expect(Object.keys(nl).sort()).toEqual(Object.keys(en).sort());
+    for (const value of [...Object.values(nl), ...Object.values(en)]) {
+      expect(value.trim().length).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps the same placeholders in both languages', () => {
+    const placeholders = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const key of Object.keys(en) as (keyof typeof en)[]) {
+      expect(placeholders(nl[key]), key).toEqual(placeholders(en[key]));
+    }
+  });
+
+  it('picks the first supported browser language', () => {
+    expect(browserLanguage(['de-DE', 'nl-BE', 'en'])).toBe('nl');
+    expect(browserLanguage(['en-GB', 'nl'])).toBe('en');
+    expect(browserLanguage(['fr'])).toBe('en');
+    expect(browserLanguage([])).toBe('en');
+  });
+
+  it('fills placeholders and formats numbers per language', () => {
+    expect(translator('nl')('search.results', { count: 30000 })).toBe('30.000 collega’s');
+    expect(translator('en')('search.results', { count: 30000 })).toBe('30,000 colleagues');
+    expect(translator('en')('search.noResults', { query: 'xyz' })).toBe('Nobody matches “xyz”.');
+  });
+
+  it('formats dates per language', () => {
+    expect(formatDate('nl', '2024-03-01')).toBe('1 maart 2024');
+    expect(formatDate('en', '2024-03-01')).toBe('March 1, 2024');
+  });
+});
