@@ -205,6 +205,10 @@ fn queries(company: &[plein_server::demo::DemoPerson], count: usize) -> Vec<Stri
 
 /// Sends `queries` at a steady rate; latency counts from when each request was due, so a slow
 /// answer cannot hide the ones queued behind it.
+///
+/// The schedule is kept by a thread of its own with the operating system's sleep (tens of µs
+/// late at most): tokio's timer works in whole milliseconds, which would add up to a
+/// millisecond of waiting in the load generator to every answer.
 async fn steady_load(
     client: &reqwest::Client,
     site: &Site,
@@ -214,36 +218,47 @@ async fn steady_load(
     let interval = Duration::from_micros(1_000_000 / RATE_PER_SECOND);
     let total = (RATE_PER_SECOND * (LOAD_SECONDS + WARM_UP_SECONDS)) as usize;
     let warm_up = (RATE_PER_SECOND * WARM_UP_SECONDS) as usize;
-    let started = tokio::time::Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for index in 0..total {
-        let due = started + interval * index as u32;
-        tokio::time::sleep_until(due).await;
-        let client = client.clone();
-        let url = site.url("/api/v1/people/search");
-        let token = token.to_owned();
-        let query = queries[index % queries.len()].clone();
-        tasks.spawn(async move {
-            let response = client
-                .get(url)
-                .bearer_auth(token)
-                .query(&[("q", query.as_str())])
-                .send()
-                .await;
-            let ok = match response {
-                Ok(response) => {
-                    let status = response.status();
-                    response.bytes().await.is_ok() && status.is_success()
-                }
-                Err(_) => false,
-            };
-            (index, due.elapsed(), ok)
-        });
-    }
+    let runtime = tokio::runtime::Handle::current();
+    let client = client.clone();
+    let url = site.url("/api/v1/people/search");
+    let token = token.to_owned();
+    let queries = queries.to_vec();
+    let tasks = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(total);
+        for index in 0..total {
+            let due = started + interval * index as u32;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let client = client.clone();
+            let url = url.clone();
+            let token = token.clone();
+            let query = queries[index % queries.len()].clone();
+            tasks.push(runtime.spawn(async move {
+                let response = client
+                    .get(url)
+                    .bearer_auth(token)
+                    .query(&[("q", query.as_str())])
+                    .send()
+                    .await;
+                let ok = match response {
+                    Ok(response) => {
+                        let status = response.status();
+                        response.bytes().await.is_ok() && status.is_success()
+                    }
+                    Err(_) => false,
+                };
+                (index, due.elapsed(), ok)
+            }));
+        }
+        tasks
+    })
+    .await?;
     let mut latencies = Vec::with_capacity(total);
     let mut failures = 0;
-    while let Some(joined) = tasks.join_next().await {
-        let (index, latency, ok) = joined?;
+    for task in tasks {
+        let (index, latency, ok) = task.await?;
         if !ok {
             failures += 1;
         }
