@@ -5,7 +5,7 @@ mod doorbell;
 mod tailer;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, Set, Statement};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, Set, Statement};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -71,6 +71,45 @@ impl NewEvent {
 /// becomes visible, and the doorbell on other nodes rings, only when the transaction commits;
 /// ring the local doorbell after commit.
 pub async fn append<C: ConnectionTrait>(tx: &C, event: NewEvent) -> Result<i64, DbErr> {
+    lock_outbox(tx).await?;
+    let kind = event.kind;
+    let row = row_of(event).insert(tx).await?;
+    notify(tx).await?;
+    metrics::counter!("plein_events_appended_total", "kind" => kind).increment(1);
+    Ok(row.seq)
+}
+
+/// Appends several events in the caller's transaction, in order, with one statement: a bulk
+/// change (an HR import) writes its events in one round trip instead of one each.
+pub async fn append_many<C: ConnectionTrait>(tx: &C, events: Vec<NewEvent>) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    lock_outbox(tx).await?;
+    let kinds: Vec<&'static str> = events.iter().map(|event| event.kind).collect();
+    events::Entity::insert_many(events.into_iter().map(row_of))
+        .exec_without_returning(tx)
+        .await?;
+    notify(tx).await?;
+    for kind in kinds {
+        metrics::counter!("plein_events_appended_total", "kind" => kind).increment(1);
+    }
+    Ok(())
+}
+
+fn row_of(event: NewEvent) -> events::ActiveModel {
+    events::ActiveModel {
+        kind: Set(event.kind.to_owned()),
+        audience: Set(event.audience.to_text()),
+        payload: Set(event.payload.to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+}
+
+/// On PostgreSQL event-writing transactions take turns, so the tailer never passes over an
+/// event that commits late.
+async fn lock_outbox<C: ConnectionTrait>(tx: &C) -> Result<(), DbErr> {
     let backend = tx.get_database_backend();
     if backend == DbBackend::Postgres {
         tx.execute_raw(Statement::from_sql_and_values(
@@ -80,25 +119,20 @@ pub async fn append<C: ConnectionTrait>(tx: &C, event: NewEvent) -> Result<i64, 
         ))
         .await?;
     }
-    let row = events::ActiveModel {
-        kind: Set(event.kind.to_owned()),
-        audience: Set(event.audience.to_text()),
-        payload: Set(event.payload.to_string()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?;
+    Ok(())
+}
+
+/// Delivered at commit, deduplicated within the transaction; a doorbell, no payload.
+async fn notify<C: ConnectionTrait>(tx: &C) -> Result<(), DbErr> {
+    let backend = tx.get_database_backend();
     if backend == DbBackend::Postgres {
-        // Delivered at commit, deduplicated within the transaction; a doorbell, no payload.
         tx.execute_raw(Statement::from_string(
             backend,
             format!("SELECT pg_notify('{NOTIFY_CHANNEL}', '')"),
         ))
         .await?;
     }
-    metrics::counter!("plein_events_appended_total", "kind" => event.kind).increment(1);
-    Ok(row.seq)
+    Ok(())
 }
 
 /// The highest sequence number in the outbox (0 when empty).
