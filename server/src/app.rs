@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -112,9 +113,9 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 
     let mut router: Router = api
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
-        .merge(http::pages::router())
         .merge(crate::scim::routes::router())
-        .fallback(|| async { ApiError::from_status(StatusCode::NOT_FOUND) })
+        // The browser client, and its routes; a JSON 404 under /api and for other methods.
+        .fallback(http::web::serve)
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit));
     router = router.layer(
@@ -137,6 +138,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
             .layer(CatchPanicLayer::new())
             .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
             .layer(RequestBodyLimitLayer::new(upload_limit))
+            .layer(CompressionLayer::new())
             .layer(csrf),
     );
     // Outermost, so error bodies written by the middleware above carry them too.

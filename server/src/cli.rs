@@ -44,6 +44,8 @@ pub enum Command {
     Migrate,
     /// Rebuild the people search index from the database (with the server stopped).
     Reindex,
+    /// Print the OpenAPI document of the JSON API (the web client's types come from it).
+    Openapi,
     /// Manage admin accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -137,6 +139,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(&filter, config.log_format)?;
     match command {
         Command::Serve => Application::build(config).await?.run_until_stopped().await,
+        Command::Openapi => {
+            let (_, document) = crate::app::api_router();
+            println!("{}", document.to_pretty_json()?);
+            Ok(())
+        }
         Command::Migrate => {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;

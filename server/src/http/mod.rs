@@ -4,7 +4,7 @@ pub mod extractors;
 pub mod middleware;
 pub mod openapi;
 pub mod ops;
-pub mod pages;
 pub mod pagination;
+pub mod web;
 
 pub use extractors::{AppJson, AppPath, AppQuery, Auth, ClientIp, CurrentPerson, Upload};

@@ -1,3 +1,4 @@
+use anyhow::Context as _;
 use plein_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, expect_error, new_client};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -91,7 +92,7 @@ async fn setup_rejects_a_short_password_and_bad_email_without_using_the_token() 
 }
 
 #[tokio::test]
-async fn the_setup_link_opens_a_form_that_posts_to_the_setup_api() -> anyhow::Result<()> {
+async fn the_setup_link_opens_the_web_client() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     let token = app.setup_token().await?;
     let page = app
@@ -100,25 +101,95 @@ async fn the_setup_link_opens_a_form_that_posts_to_the_setup_api() -> anyhow::Re
         .send()
         .await?;
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(
-        page.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/html"))
-    );
+    assert_eq!(header(&page, "content-type"), "text/html");
+    // index.html is revalidated on every load, so a new release is picked up at once.
+    assert_eq!(header(&page, "cache-control"), "no-cache");
     let html = page.text().await?;
-    assert!(
-        html.contains("id=\"setup-form\"") && html.contains("src=\"/assets/setup.js\""),
-        "{html}"
+    assert!(html.contains("<div id=\"app\">"), "{html}");
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("index.html loads no script")?;
+    assert!(script.starts_with("/assets/app/"), "{script}");
+
+    // Hashed assets are cached for good, with an ETag for revalidation all the same.
+    let asset = app.client.get(app.url(script)).send().await?;
+    assert_eq!(asset.status(), StatusCode::OK);
+    assert_eq!(header(&asset, "content-type"), "text/javascript");
+    assert_eq!(
+        header(&asset, "cache-control"),
+        "public, max-age=31536000, immutable"
     );
-    let script = app.client.get(app.url("/assets/setup.js")).send().await?;
-    assert!(
-        script
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/javascript"))
-    );
-    assert!(script.text().await?.contains("/api/v1/setup"));
+    let etag = header(&asset, "etag");
+    assert!(asset.text().await?.contains("/api/v1/people/search"));
+    let again = app
+        .client
+        .get(app.url(script))
+        .header("If-None-Match", &etag)
+        .send()
+        .await?;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     Ok(())
+}
+
+#[tokio::test]
+async fn client_routes_get_the_app_and_unknown_files_and_api_paths_a_404() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    for route in [
+        "/",
+        "/people/3f1c2d40-0000-4000-8000-000000000000",
+        "/search?q=van%20dijk",
+        "/admin",
+    ] {
+        let page = app.client.get(app.url(route)).send().await?;
+        assert_eq!(page.status(), StatusCode::OK, "{route}");
+        assert!(page.text().await?.contains("<div id=\"app\">"), "{route}");
+    }
+    for missing in ["/favicon.ico", "/assets/app/nothing-here.js"] {
+        let response = app.client.get(app.url(missing)).send().await?;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+    // The API keeps answering in its own format.
+    let api = app
+        .client
+        .get(app.url("/api/v1/no-such-thing"))
+        .send()
+        .await?;
+    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    let body: serde_json::Value = api.json().await?;
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+    let posted = app.client.post(app.url("/people")).send().await?;
+    assert_eq!(posted.status(), StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_client_is_sent_compressed_when_the_browser_accepts_it() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let page = app
+        .client
+        .get(app.url("/"))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .await?;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(header(&page, "content-encoding"), "gzip");
+    Ok(())
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default()
 }

@@ -49,8 +49,9 @@ describe('request', () => {
     let told = 0;
     const stop = onSessionExpired(() => told++);
     await expect(request('GET', '/api/v1/me')).rejects.toMatchObject({ status: 401, code: 'unauthenticated' });
-    // A failed login is not an expired session.
+    // A failed login is not an expired session, nor is asking who is signed in.
     await expect(request('POST', '/api/v1/auth/login', { body: {} })).rejects.toBeInstanceOf(ApiError);
+    await expect(request('GET', '/api/v1/me', { anonymousAllowed: true })).rejects.toBeInstanceOf(ApiError);
     stop();
     expect(told).toBe(1);
   });

@@ -43,6 +43,8 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** A 401 is an expected answer (asking who is signed in), not a session that ended. */
+  anonymousAllowed?: boolean;
 }
 
 /** Listeners told when any request finds the session gone. */
@@ -112,7 +114,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
   if (!response.ok) {
     const error = await errorFrom(response);
-    if (error.unauthenticated && !path.startsWith('/api/v1/auth/')) {
+    if (error.unauthenticated && !options.anonymousAllowed && !path.startsWith('/api/v1/auth/')) {
       for (const listener of sessionListeners) listener();
     }
     throw error;

@@ -1,0 +1,170 @@
+// The directory in a real browser: first-run setup, login, finding colleagues by a misspelt
+// surname and without its particle, the profile and org chart, switching language, and an
+// accessibility check of every screen, at desktop width and at 375 px.
+
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, newPage, startSite, writeCsv, type Site } from './harness';
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const ADMIN = { name: 'Femke Admin', email: 'femke.admin@plein.example', password: 'correct horse battery' };
+const HEADER = [
+  'employee_id',
+  'given_name',
+  'family_name',
+  'email',
+  'title',
+  'department',
+  'location',
+  'manager_employee_id',
+  'phone',
+  'skills',
+  'languages',
+];
+const PEOPLE = [
+  ['E1', 'Marieke', 'de Vries', 'marieke.devries@plein.example', 'Director', 'Network', 'Den Haag', '', '+31 70 123 4567', 'Strategy', 'Dutch;English'],
+  ['E2', 'Sanne', 'van Rijnsoever', 'sanne.vanrijnsoever@plein.example', 'Network Engineer', 'Network', 'Amsterdam', 'E1', '+31 20 765 4321', 'Cisco;Rust', 'Dutch'],
+  ['E3', 'Pieter', 'Dijkstra', 'pieter.dijkstra@plein.example', 'Network Engineer', 'Network', 'Groningen', 'E1', '', 'Cisco', 'Dutch'],
+  ['E4', 'Ayşe', 'Öztürk', 'ayse.ozturk@plein.example', 'Data Analyst', 'Finance', 'Rotterdam', 'E2', '', 'Python;Excel', 'Turkish;Dutch'],
+  ['E5', 'Joris', 'in \u2019t Veld', 'joris.intveld@plein.example', 'Engineer', 'IT', 'Utrecht', 'E2', '', 'Kubernetes', 'Dutch'],
+];
+
+async function axe(page: Page, screen: string) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const result = (await page.evaluate(async () => {
+    const run = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<unknown> } }).axe;
+    return run.run(document, { resultTypes: ['violations'] });
+  })) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
+  const serious = result.violations.filter((violation) => ['serious', 'critical'].includes(violation.impact));
+  expect(
+    serious.map((violation) => `${screen}: ${violation.id} (${violation.impact}) ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`),
+  ).toEqual([]);
+}
+
+async function typeahead(page: Page, text: string) {
+  const box = page.getByRole('combobox', { name: /search colleagues|collega’s zoeken/i });
+  await box.fill('');
+  await box.pressSequentially(text, { delay: 20 });
+  await page.getByRole('listbox').waitFor();
+}
+
+describe('directory in the browser', () => {
+  let site: Site;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    site = await startSite();
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await site?.stop();
+  });
+
+  it('walks through setup, login, search, profile, org chart and language', async () => {
+    expect(site.setupLink).not.toBeNull();
+    const { context, page } = await newPage(browser);
+
+    // First run: the printed link opens the setup page.
+    await page.goto(site.setupLink ?? '');
+    await page.getByRole('heading', { name: 'Welcome to Plein' }).waitFor();
+    await axe(page, 'setup');
+    await page.getByLabel('Your name').fill(ADMIN.name);
+    await page.getByLabel('Email address').fill(ADMIN.email);
+    await page.getByLabel(/^Password/).fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Create admin account' }).click();
+    await page.getByRole('heading', { name: ADMIN.name }).waitFor();
+
+    // HR data arrives through the import; the running server picks it up from the outbox.
+    const csv = writeCsv(site.dataDir, 'people.csv', [HEADER, ...PEOPLE]);
+    const imported = site.command(['import', 'people', csv]);
+    expect(imported.status, imported.stderr).toBe(0);
+
+    // Log out and back in.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByText('You are logged out.').waitFor();
+    await axe(page, 'login');
+    await page.getByLabel('Email address').fill(ADMIN.email);
+    await page.getByLabel('Password').fill('wrong password!');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').waitFor();
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: ADMIN.name }).waitFor();
+    await axe(page, 'home');
+
+    // A misspelt surname, found as you type, the matched start highlighted.
+    await expect
+      .poll(async () => {
+        await typeahead(page, 'dijkstar');
+        return page.getByRole('listbox').getByRole('option').allTextContents();
+      })
+      .toEqual([expect.stringContaining('Pieter Dijkstra')]);
+    // The surname without its particle, and with IJ typed as Y.
+    await typeahead(page, 'rynsoever');
+    expect(await page.getByRole('listbox').getByRole('option').first().textContent()).toContain('Sanne van Rijnsoever');
+    expect(await page.locator('[role=option] mark').first().textContent()).toBe('Rijnsoever');
+    await axe(page, 'typeahead');
+
+    // Keyboard: arrow down and Enter open the profile.
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Sanne van Rijnsoever' }).waitFor();
+    expect(await page.getByRole('link', { name: 'sanne.vanrijnsoever@plein.example' }).getAttribute('href')).toBe(
+      'mailto:sanne.vanrijnsoever@plein.example',
+    );
+    expect(await page.getByRole('link', { name: '+31 20 765 4321' }).getAttribute('href')).toBe('tel:+31207654321');
+    await page.getByRole('heading', { name: /Direct reports \(2\)/ }).waitFor();
+    await axe(page, 'profile');
+
+    // Up the chain through the breadcrumb, down again through the reports.
+    await page.getByRole('navigation', { name: 'Reports to' }).getByRole('link', { name: 'Marieke de Vries' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Marieke de Vries' }).waitFor();
+    await page.getByRole('link', { name: 'Pieter Dijkstra' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Pieter Dijkstra' }).waitFor();
+    await page.getByRole('heading', { name: /Peers \(1\)/ }).waitFor();
+
+    // Full results with facets; the query lives in the URL, and Back works.
+    await typeahead(page, 'network');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/search\?q=network/);
+    await page.getByText('3 colleagues').waitFor();
+    await page.getByRole('button', { name: /Amsterdam/ }).click();
+    await page.waitForURL(/location=Amsterdam/);
+    await page.getByText('1 colleague', { exact: true }).waitFor();
+    await axe(page, 'search results');
+    await page.goBack();
+    await page.getByText('3 colleagues').waitFor();
+
+    // Dutch, remembered across a reload.
+    await page.getByLabel('Language').selectOption('nl');
+    await page.getByRole('button', { name: 'Uitloggen' }).waitFor();
+    await page.reload();
+    await page.getByText('3 collega’s').waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('nl');
+    await axe(page, 'search results (nl)');
+    await context.close();
+  });
+
+  it('works at 375 px wide', async () => {
+    const { context, page } = await newPage(browser, { width: 375 });
+    await page.goto(`${site.url}/login`);
+    await page.getByLabel('Email address').fill(ADMIN.email);
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: ADMIN.name }).waitFor();
+    await typeahead(page, 'ozturk');
+    expect(await page.getByRole('listbox').getByRole('option').first().textContent()).toContain('Ayşe Öztürk');
+    await page.getByRole('listbox').getByRole('option').first().click();
+    await page.getByRole('heading', { level: 1, name: 'Ayşe Öztürk' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await axe(page, 'profile at 375 px');
+    await context.close();
+  });
+});
