@@ -4,12 +4,54 @@
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, newPage, startSite, writeCsv, type Site } from './harness';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+// A 300 × 200 PNG (a plain colour), made here so the test needs no fixture file.
+const PHOTO = makePng(300, 200);
+
+function makePng(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes: Buffer) => {
+    let c = 0xffffffff;
+    for (const byte of bytes) c = (crcTable[(c ^ byte) & 0xff] ?? 0) ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([length, body, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x5a)]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', pixels),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function csvBuffer(rows: string[][]): Buffer {
+  return Buffer.from(rows.map((row) => row.map((field) => (/[",;\n]/.test(field) ? `"${field.replace(/"/g, '""')}"` : field)).join(',')).join('\n') + '\n');
+}
 
 const ADMIN = { name: 'Femke Admin', email: 'femke.admin@plein.example', password: 'correct horse battery' };
 const HEADER = [
@@ -139,6 +181,55 @@ describe('directory in the browser', () => {
     await page.getByText('1 colleague', { exact: true }).waitFor();
     await axe(page, 'search results');
     await page.goBack();
+    await page.getByText('3 colleagues').waitFor();
+
+    // Editing my own profile, with a photo and its preview.
+    await page.getByRole('link', { name: 'My profile' }).click();
+    await page.getByRole('heading', { level: 1, name: ADMIN.name }).waitFor();
+    await page.getByRole('link', { name: 'Edit my profile' }).click();
+    await page.getByRole('heading', { name: 'Edit my profile' }).waitFor();
+    await page.getByLabel('Phone').fill('+31 6 1234 5678');
+    await page.getByLabel('Skills (comma separated)').fill('Kubernetes, Privacy, kubernetes');
+    await page.getByLabel('About me (Markdown)').fill('I run **Plein** <script>alert(1)</script>');
+    await page.getByLabel('Photo', { exact: true }).setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: PHOTO });
+    await page.getByRole('img', { name: 'Preview of your new photo' }).waitFor();
+    await axe(page, 'edit profile');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { level: 1, name: ADMIN.name }).waitFor();
+    const photo = page.getByRole('img', { name: `Photo of ${ADMIN.name}` });
+    expect(await photo.getAttribute('src')).toMatch(/\/api\/v1\/people\/[0-9a-f-]+\/photo\?v=.+&size=256$/);
+    expect(await photo.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(256);
+    expect(await page.locator('.tags').first().allTextContents()).toEqual(['KubernetesPrivacy']);
+    expect(await page.locator('.markdown strong').textContent()).toBe('Plein');
+    expect(await page.locator('.markdown script').count()).toBe(0);
+
+    // Admin: a CSV with a bad row is refused line by line; a good one is checked, then applied.
+    await page.getByRole('link', { name: 'Admin', exact: true }).click();
+    await page.getByRole('heading', { name: 'Import people from CSV' }).waitFor();
+    const bad = [HEADER, ['E6', 'Noor', 'van den Broek', 'not-an-address', 'Designer', 'Marketing', 'Zwolle', 'E1', '', '', '']];
+    await page.getByLabel('CSV file').setInputFiles({ name: 'bad.csv', mimeType: 'text/csv', buffer: csvBuffer(bad) });
+    await page.getByRole('button', { name: 'Check file (dry run)' }).click();
+    const problems = page.getByRole('table', { name: 'Rows with problems' });
+    await problems.waitFor();
+    expect(await problems.locator('tbody tr td').first().textContent()).toBe('2');
+    const good = [HEADER, ...PEOPLE, ['E6', 'Noor', 'van den Broek', 'noor.vandenbroek@plein.example', 'Designer', 'Marketing', 'Zwolle', 'E1', '', 'Figma', 'Dutch']];
+    await page.getByLabel('CSV file').setInputFiles({ name: 'good.csv', mimeType: 'text/csv', buffer: csvBuffer(good) });
+    await page.getByRole('button', { name: 'Check file (dry run)' }).click();
+    await page.getByText('The import would do this:').waitFor();
+    await page.getByText('6 rows: 1 new, 0 updated, 5 unchanged, 0 deactivated.').waitFor();
+    await axe(page, 'admin');
+    await page.getByRole('button', { name: 'Apply import' }).click();
+    await page.getByText('Imported.').waitFor();
+    await expect
+      .poll(async () => {
+        await typeahead(page, 'broek');
+        return page.getByRole('listbox').getByRole('option').allTextContents();
+      })
+      .toEqual([expect.stringContaining('Noor van den Broek')]);
+    await page.keyboard.press('Escape');
+
+    // Back to the results page for the language switch.
+    await page.goto(`${site.url}/search?q=network`);
     await page.getByText('3 colleagues').waitFor();
 
     // Dutch, remembered across a reload.

@@ -1,5 +1,5 @@
 // Starts a real plein server on a fresh SQLite database and a real Chromium, for the browser
-// tests. PLEIN_BIN picks the binary (default: the debug build, built first if needed).
+// tests. BROWSER_TEST_BINARY picks the binary (default: the debug build, built first if needed).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function pleinBinary(): string {
-  if (process.env.PLEIN_BIN) return resolve(process.env.PLEIN_BIN);
+  if (process.env.BROWSER_TEST_BINARY) return resolve(process.env.BROWSER_TEST_BINARY);
   const build = spawnSync('cargo', ['build', '-p', 'plein-server', '--bin', 'plein'], {
     cwd: ROOT,
     stdio: 'inherit',

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, newPage, startSite, type Site } from './harness';
 
-const PEOPLE = Number(process.env.PLEIN_PAINT_PEOPLE ?? 30_000);
+const PEOPLE = Number(process.env.BROWSER_TEST_PEOPLE ?? 30_000);
 const QUERIES = ['jansen', 'bakke', 'de vr', 'rijnsoevr', 'dykstra', 'sanne', 'van der b', 'visser amsterdam'];
 
 function percentile(sorted: number[], fraction: number): number {
