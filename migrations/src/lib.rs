@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_foundation;
 mod m20261127_000002_profiles;
 mod m20261127_000003_provisioning;
+mod m20261127_000004_language;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_foundation::Migration),
             Box::new(m20261127_000002_profiles::Migration),
             Box::new(m20261127_000003_provisioning::Migration),
+            Box::new(m20261127_000004_language::Migration),
         ]
     }
 }

@@ -87,6 +87,12 @@ function SessionRoot() {
     }
   }, [checked, person, isPublic, error]);
 
+  // A language chosen on another device wins over this browser's guess.
+  const { setLanguage } = useI18n();
+  useEffect(() => {
+    if (person?.language) setLanguage(person.language);
+  }, [person?.id, person?.language]);
+
   const session = useMemo(() => ({ person, signedIn: setPerson, signOut }), [person, signOut]);
 
   if (!checked) return <Loading />;
@@ -130,7 +136,17 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
           <label class="visually-hidden" for="language">
             {t('nav.language')}
           </label>
-          <select id="language" value={language} onChange={(event) => setLanguage(event.currentTarget.value as Language)}>
+          <select
+            id="language"
+            value={language}
+            onChange={(event) => {
+              const chosen = event.currentTarget.value as Language;
+              setLanguage(chosen);
+              // Remembered for the person too, so their other devices follow; if that fails the
+              // choice still holds on this one.
+              if (person) void api.setLanguage(chosen).catch(() => undefined);
+            }}
+          >
             {LANGUAGES.map((code) => (
               <option key={code} value={code}>
                 {code === 'nl' ? 'Nederlands' : 'English'}

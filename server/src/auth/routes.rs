@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::dto::{ChangePasswordRequest, LoginRequest, LoginResponse, SessionList};
 use super::service::{self, ClientInfo, SESSION_COOKIE};
-use crate::directory::dto::PersonDto;
+use crate::directory::dto::{LanguageRequest, PersonDto};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::{AppJson, AppPath, ClientIp, CurrentPerson};
 use crate::state::AppState;
@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(set_language))
         .routes(routes!(change_password))
         .routes(routes!(list_sessions))
         .routes(routes!(revoke_session))
@@ -118,6 +119,23 @@ async fn me(
     CurrentPerson(person): CurrentPerson,
 ) -> ApiResult<AppJson<PersonDto>> {
     Ok(AppJson(service::me(&state.db, &person).await?))
+}
+
+/// Remember the language of Plein's screens for you (`nl` or `en`; `null` follows the browser).
+#[utoipa::path(
+    put, path = "/api/v1/me/language", tag = "auth",
+    request_body = LanguageRequest,
+    responses((status = 200, body = PersonDto), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn set_language(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppJson(request): AppJson<LanguageRequest>,
+) -> ApiResult<AppJson<PersonDto>> {
+    Ok(AppJson(
+        service::set_language(&state.db, &person, request.language).await?,
+    ))
 }
 
 /// Change your password (at least 12 characters). Your other sessions end.

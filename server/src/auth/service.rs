@@ -12,7 +12,7 @@ use super::password::{self, MAX_PASSWORD_BYTES};
 use super::repo;
 use super::tokens::{API_TOKEN_PREFIX, hash_secret, random_secret};
 use crate::db;
-use crate::directory::dto::{PersonDto, Role};
+use crate::directory::dto::{Language, PersonDto, Role};
 use crate::directory::{repo as people_repo, service as people_service};
 use crate::error::{ApiError, ApiResult};
 use crate::http::pagination::{Cursor, Page};
@@ -201,6 +201,18 @@ pub async fn logout(db: &DatabaseConnection, person: &AuthenticatedPerson) -> Ap
 
 pub async fn me(db: &DatabaseConnection, person: &AuthenticatedPerson) -> ApiResult<PersonDto> {
     people_repo::find(db, person.id)
+        .await?
+        .map(PersonDto::from)
+        .ok_or_else(session_ended)
+}
+
+/// Remembers the language the caller chose for the screens, on every device they use.
+pub async fn set_language(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    language: Option<Language>,
+) -> ApiResult<PersonDto> {
+    people_repo::set_ui_language(db, person.id, language.map(Language::code))
         .await?
         .map(PersonDto::from)
         .ok_or_else(session_ended)

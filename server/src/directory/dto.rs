@@ -44,8 +44,43 @@ pub struct PersonDto {
     pub active: bool,
     /// Whether the person can sign in with a password.
     pub has_password: bool,
+    /// The language chosen for Plein's screens; `null` follows the browser.
+    pub language: Option<Language>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A language Plein's screens speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Nl,
+    En,
+}
+
+impl Language {
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::Nl => "nl",
+            Language::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Language> {
+        match code {
+            "nl" => Some(Language::Nl),
+            "en" => Some(Language::En),
+            _ => None,
+        }
+    }
+}
+
+/// `PUT /api/v1/me/language`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageRequest {
+    /// `nl`, `en`, or `null` to follow the browser again.
+    pub language: Option<Language>,
 }
 
 impl From<people::Model> for PersonDto {
@@ -54,6 +89,7 @@ impl From<people::Model> for PersonDto {
             id: row.id,
             role: Role::parse(&row.role).unwrap_or(Role::Employee),
             has_password: row.password_hash.is_some(),
+            language: row.ui_language.as_deref().and_then(Language::parse),
             email: row.email,
             display_name: row.display_name,
             active: row.active,

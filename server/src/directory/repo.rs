@@ -49,6 +49,7 @@ pub fn blank_person(id: Uuid, now: chrono::DateTime<Utc>) -> people::Model {
         sort_name: String::new(),
         external_id: None,
         deleted_at: None,
+        ui_language: None,
     }
 }
 
@@ -554,4 +555,21 @@ pub async fn mark_deleted(
     active.deleted_at = Set(Some(now));
     active.updated_at = Set(now);
     active.update(db).await
+}
+
+/// Sets the language a person chose for the screens (`None`: follow the browser).
+pub async fn set_ui_language(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    language: Option<&str>,
+) -> Result<Option<people::Model>, DbErr> {
+    people::Entity::update_many()
+        .col_expr(
+            people::Column::UiLanguage,
+            sea_orm::sea_query::Expr::value(language.map(str::to_owned)),
+        )
+        .filter(people::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    find(db, id).await
 }

@@ -41,6 +41,8 @@ pub struct Model {
     pub external_id: Option<String>,
     /// When an identity provider deleted this person; they stay, deactivated, for history.
     pub deleted_at: Option<ChronoDateTimeUtc>,
+    /// The language chosen for the screens (`nl`, `en`); none follows the browser.
+    pub ui_language: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

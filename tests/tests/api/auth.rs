@@ -337,3 +337,84 @@ async fn cross_site_state_changes_with_a_cookie_are_refused() -> anyhow::Result<
     assert_eq!(same_origin.status(), StatusCode::NO_CONTENT);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_chosen_language_follows_a_person_to_every_device() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    app.create_person("sanne@plein.example", "Sanne", "employee", PASSWORD)
+        .await?;
+    let laptop = app.login("sanne@plein.example", PASSWORD).await?;
+    let me: Value = laptop
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(me["language"], Value::Null, "{me}");
+
+    let chosen = laptop
+        .put(app.url("/api/v1/me/language"))
+        .json(&json!({"language": "nl"}))
+        .send()
+        .await?;
+    assert_eq!(chosen.status(), StatusCode::OK);
+    let chosen: Value = chosen.json().await?;
+    assert_eq!(chosen["language"], "nl", "{chosen}");
+
+    // A new session elsewhere starts in Dutch.
+    let phone = app.login("sanne@plein.example", PASSWORD).await?;
+    let me: Value = phone
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(me["language"], "nl", "{me}");
+
+    // Languages Plein does not speak, and other shapes, are refused; nothing changes.
+    for body in [
+        json!({"language": "de"}),
+        json!({"language": 1}),
+        json!({"language": "nl", "theme": "dark"}),
+    ] {
+        let refused = phone
+            .put(app.url("/api/v1/me/language"))
+            .json(&body)
+            .send()
+            .await?;
+        let status = refused.status();
+        let answer: Value = refused.json().await?;
+        assert!(
+            status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
+            "{body}: {status} {answer}"
+        );
+        assert!(answer["error"]["code"].is_string(), "{answer}");
+    }
+    let me: Value = phone
+        .get(app.url("/api/v1/me"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(me["language"], "nl", "{me}");
+
+    // Back to following the browser.
+    let cleared: Value = phone
+        .put(app.url("/api/v1/me/language"))
+        .json(&json!({"language": null}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(cleared["language"], Value::Null, "{cleared}");
+
+    // Anonymous callers have no language to set.
+    let anonymous = new_client()?
+        .put(app.url("/api/v1/me/language"))
+        .json(&json!({"language": "en"}))
+        .send()
+        .await?;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}

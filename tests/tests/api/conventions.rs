@@ -251,6 +251,7 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "POST /api/v1/auth/logout",
         "GET /api/v1/me",
         "PUT /api/v1/me/password",
+        "PUT /api/v1/me/language",
         "GET /api/v1/me/sessions",
         "PATCH /api/v1/me/profile",
         "PUT /api/v1/me/photo",

@@ -38,6 +38,8 @@ export const api = {
   login: (email: string, password: string) =>
     request<LoginResponse>('POST', '/api/v1/auth/login', { body: { email, password } }),
   logout: () => request<void>('POST', '/api/v1/auth/logout'),
+  setLanguage: (language: Schemas['Language'] | null) =>
+    request<Person>('PUT', '/api/v1/me/language', { body: { language } }),
   me: (signal?: AbortSignal) => request<Person>('GET', '/api/v1/me', { signal, anonymousAllowed: true }),
   search: (params: SearchParams, signal?: AbortSignal) =>
     request<SearchResponse>('GET', '/api/v1/people/search', { query: { ...params }, signal }),

@@ -199,6 +199,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/language": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Remember the language of Plein's screens for you (`nl` or `en`; `null` follows the browser). */
+        put: operations["set_language"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/password": {
         parameters: {
             query?: never;
@@ -546,6 +563,15 @@ export interface components {
             unchanged: number;
             updated: number;
         };
+        /**
+         * @description A language Plein's screens speak.
+         * @enum {string}
+         */
+        Language: "nl" | "en";
+        /** @description `PUT /api/v1/me/language`. */
+        LanguageRequest: {
+            language?: components["schemas"]["Language"] | null;
+        };
         LoginRequest: {
             email: string;
             password: string;
@@ -605,6 +631,7 @@ export interface components {
                 has_password: boolean;
                 /** Format: uuid */
                 id: string;
+                language?: components["schemas"]["Language"] | null;
                 role: components["schemas"]["Role"];
                 /** Format: date-time */
                 updated_at: string;
@@ -632,6 +659,7 @@ export interface components {
             has_password: boolean;
             /** Format: uuid */
             id: string;
+            language?: components["schemas"]["Language"] | null;
             role: components["schemas"]["Role"];
             /** Format: date-time */
             updated_at: string;
@@ -1350,6 +1378,45 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_language: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LanguageRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonDto"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

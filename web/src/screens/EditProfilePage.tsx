@@ -1,10 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, type Profile } from '../api/client';
-import { ApiError } from '../api/http';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
 import { parseTags, photoProblem } from '../lib/tags';
+import { useSubmit } from '../lib/useSubmit';
+import { Field } from '../components/Field';
 import { Avatar } from '../components/Avatar';
 import { ErrorMessage, Loading } from '../components/ErrorMessage';
 
@@ -23,8 +24,18 @@ export function EditProfilePage() {
   const [photo, setPhoto] = useState<File | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
   const [photoError, setPhotoError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy: saving, error, setError, submit: save, fieldError } = useSubmit(async () => {
+    if (!person) return;
+    await api.updateProfile({
+      preferred_name: preferredName.trim() || null,
+      phone: phone.trim() || null,
+      skills: parseTags(skills),
+      languages: parseTags(languages),
+      bio: bio.trim() || null,
+    });
+    if (photo) await api.uploadPhoto(photo);
+    route(`/people/${person.id}`);
+  });
 
   useEffect(() => {
     if (!person) return;
@@ -69,27 +80,6 @@ export function EditProfilePage() {
     setPreview(URL.createObjectURL(file));
   };
 
-  const save = async (event: Event) => {
-    event.preventDefault();
-    setSaving(true);
-    setError(null);
-    try {
-      await api.updateProfile({
-        preferred_name: preferredName.trim() || null,
-        phone: phone.trim() || null,
-        skills: parseTags(skills),
-        languages: parseTags(languages),
-        bio: bio.trim() || null,
-      });
-      if (photo) await api.uploadPhoto(photo);
-      route(`/people/${person.id}`);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setSaving(false);
-    }
-  };
-
   const removePhoto = async () => {
     setError(null);
     try {
@@ -98,15 +88,6 @@ export function EditProfilePage() {
       setError(failure);
     }
   };
-
-  const fields = error instanceof ApiError ? error.fields : {};
-  const described = (field: string) => (fields[field] ? `edit-${field}-error` : undefined);
-  const fieldError = (field: string) =>
-    fields[field] ? (
-      <p id={`edit-${field}-error`} class="field-error">
-        {fields[field]}
-      </p>
-    ) : null;
 
   return (
     <section aria-labelledby="edit-title">
@@ -143,50 +124,39 @@ export function EditProfilePage() {
             </button>
           )}
         </fieldset>
-        <label for="edit-preferred">{t('edit.preferredName')}</label>
-        <input
+        <Field
           id="edit-preferred"
+          label={t('edit.preferredName')}
           value={preferredName}
-          aria-describedby={described('preferred_name')}
-          onInput={(event) => setPreferredName(event.currentTarget.value)}
+          onValue={setPreferredName}
+          error={fieldError('preferred_name')}
         />
-        {fieldError('preferred_name')}
-        <label for="edit-phone">{t('edit.phone')}</label>
-        <input
+        <Field
           id="edit-phone"
+          label={t('edit.phone')}
           type="tel"
           autocomplete="tel"
           value={phone}
-          aria-describedby={described('phone')}
-          onInput={(event) => setPhone(event.currentTarget.value)}
+          onValue={setPhone}
+          error={fieldError('phone')}
         />
-        {fieldError('phone')}
-        <label for="edit-skills">{t('edit.skills')}</label>
-        <input
-          id="edit-skills"
-          value={skills}
-          aria-describedby={described('skills')}
-          onInput={(event) => setSkills(event.currentTarget.value)}
-        />
-        {fieldError('skills')}
-        <label for="edit-languages">{t('edit.languages')}</label>
-        <input
+        <Field id="edit-skills" label={t('edit.skills')} value={skills} onValue={setSkills} error={fieldError('skills')} />
+        <Field
           id="edit-languages"
+          label={t('edit.languages')}
           value={languages}
-          aria-describedby={described('languages')}
-          onInput={(event) => setLanguages(event.currentTarget.value)}
+          onValue={setLanguages}
+          error={fieldError('languages')}
         />
-        {fieldError('languages')}
-        <label for="edit-bio">{t('edit.bio')}</label>
-        <textarea
+        <Field
           id="edit-bio"
-          rows={6}
+          label={t('edit.bio')}
+          multiline
           maxLength={2000}
           value={bio}
-          aria-describedby={described('bio')}
-          onInput={(event) => setBio(event.currentTarget.value)}
+          onValue={setBio}
+          error={fieldError('bio')}
         />
-        {fieldError('bio')}
         <div class="form-actions">
           <button type="submit" disabled={saving}>
             {saving ? t('common.saving') : t('common.save')}

@@ -3,7 +3,10 @@ import { useLocation } from 'preact-iso';
 import { api } from '../api/client';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
+import { useSubmit } from '../lib/useSubmit';
+import { safeNext } from '../lib/navigation';
 import { ErrorMessage } from '../components/ErrorMessage';
+import { Field } from '../components/Field';
 
 export function LoginPage() {
   const { t } = useI18n();
@@ -11,24 +14,11 @@ export function LoginPage() {
   const { signedIn } = useSession();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const answer = await api.login(email, password);
-      signedIn(answer.person);
-      const next = query.next && query.next.startsWith('/') && !query.next.startsWith('//') ? query.next : '/';
-      route(next, true);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    const answer = await api.login(email, password);
+    signedIn(answer.person);
+    route(safeNext(query.next), true);
+  });
 
   return (
     <section class="narrow" aria-labelledby="login-title">
@@ -45,23 +35,15 @@ export function LoginPage() {
       )}
       {error !== null && <ErrorMessage error={error} />}
       <form onSubmit={submit} class="form">
-        <label for="login-email">{t('login.email')}</label>
-        <input
-          id="login-email"
-          type="email"
-          autocomplete="username"
-          required
-          value={email}
-          onInput={(event) => setEmail(event.currentTarget.value)}
-        />
-        <label for="login-password">{t('login.password')}</label>
-        <input
+        <Field id="login-email" label={t('login.email')} type="email" autocomplete="username" required value={email} onValue={setEmail} />
+        <Field
           id="login-password"
+          label={t('login.password')}
           type="password"
           autocomplete="current-password"
           required
           value={password}
-          onInput={(event) => setPassword(event.currentTarget.value)}
+          onValue={setPassword}
         />
         <button type="submit" disabled={busy}>
           {t('login.submit')}

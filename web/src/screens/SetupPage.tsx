@@ -1,10 +1,11 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api } from '../api/client';
-import { ApiError } from '../api/http';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
+import { useSubmit } from '../lib/useSubmit';
 import { ErrorMessage } from '../components/ErrorMessage';
+import { Field } from '../components/Field';
 
 /** First run: the link Plein prints at start carries a one-time token. */
 export function SetupPage() {
@@ -15,31 +16,11 @@ export function SetupPage() {
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const answer = await api.setup({ token, name, email, password });
-      signedIn(answer.person);
-      route('/', true);
-    } catch (failure) {
-      setError(failure);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const fields = error instanceof ApiError ? error.fields : {};
-  const fieldError = (field: string) =>
-    fields[field] ? (
-      <p id={`setup-${field}-error`} class="field-error">
-        {fields[field]}
-      </p>
-    ) : null;
+  const { busy, error, submit, fieldError } = useSubmit(async () => {
+    const answer = await api.setup({ token, name, email, password });
+    signedIn(answer.person);
+    route('/', true);
+  });
 
   return (
     <section class="narrow" aria-labelledby="setup-title">
@@ -52,39 +33,28 @@ export function SetupPage() {
       )}
       {error !== null && <ErrorMessage error={error} />}
       <form onSubmit={submit} class="form">
-        <label for="setup-name">{t('setup.name')}</label>
-        <input
-          id="setup-name"
-          autocomplete="name"
-          required
-          value={name}
-          aria-describedby={fields.name ? 'setup-name-error' : undefined}
-          onInput={(event) => setName(event.currentTarget.value)}
-        />
-        {fieldError('name')}
-        <label for="setup-email">{t('setup.email')}</label>
-        <input
+        <Field id="setup-name" label={t('setup.name')} autocomplete="name" required value={name} onValue={setName} error={fieldError('name')} />
+        <Field
           id="setup-email"
+          label={t('setup.email')}
           type="email"
           autocomplete="username"
           required
           value={email}
-          aria-describedby={fields.email ? 'setup-email-error' : undefined}
-          onInput={(event) => setEmail(event.currentTarget.value)}
+          onValue={setEmail}
+          error={fieldError('email')}
         />
-        {fieldError('email')}
-        <label for="setup-password">{t('setup.password')}</label>
-        <input
+        <Field
           id="setup-password"
+          label={t('setup.password')}
           type="password"
           autocomplete="new-password"
           required
           minLength={12}
           value={password}
-          aria-describedby={fields.password ? 'setup-password-error' : undefined}
-          onInput={(event) => setPassword(event.currentTarget.value)}
+          onValue={setPassword}
+          error={fieldError('password')}
         />
-        {fieldError('password')}
         <button type="submit" disabled={busy || !token}>
           {t('setup.submit')}
         </button>

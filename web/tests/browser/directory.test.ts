@@ -240,6 +240,18 @@ describe('directory in the browser', () => {
     expect(await page.evaluate(() => document.documentElement.lang)).toBe('nl');
     await axe(page, 'search results (nl)');
     await context.close();
+
+    // The choice belongs to the person: a fresh browser speaking English starts in Dutch once
+    // they log in.
+    const laptop = await newPage(browser, { locale: 'en-US' });
+    await laptop.page.goto(`${site.url}/login`);
+    await laptop.page.getByRole('heading', { name: 'Log in to Plein' }).waitFor();
+    await laptop.page.getByLabel('Email address').fill(ADMIN.email);
+    await laptop.page.getByLabel('Password').fill(ADMIN.password);
+    await laptop.page.getByRole('button', { name: 'Log in' }).click();
+    await laptop.page.getByRole('button', { name: 'Uitloggen' }).waitFor();
+    expect(await laptop.page.evaluate(() => document.documentElement.lang)).toBe('nl');
+    await laptop.context.close();
   });
 
   it('works at 375 px wide', async () => {
