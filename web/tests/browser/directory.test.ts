@@ -87,6 +87,17 @@ async function axe(page: Page, screen: string) {
   ).toEqual([]);
 }
 
+/** GETs a JSON API path with the page's session. */
+async function api(page: Page, path: string) {
+  return page.evaluate(async (url) => (await fetch(url)).json(), path);
+}
+
+async function typeaheadTyping(page: Page, text: string) {
+  const box = page.getByRole('combobox', { name: /search colleagues|collega’s zoeken/i });
+  await box.fill('');
+  await box.pressSequentially(text, { delay: 20 });
+}
+
 async function typeahead(page: Page, text: string) {
   const box = page.getByRole('combobox', { name: /search colleagues|collega’s zoeken/i });
   await box.fill('');
@@ -252,6 +263,52 @@ describe('directory in the browser', () => {
     await laptop.page.getByRole('button', { name: 'Uitloggen' }).waitFor();
     expect(await laptop.page.evaluate(() => document.documentElement.lang)).toBe('nl');
     await laptop.context.close();
+  });
+
+  it('lets an admin change roles, deactivate people and manage API tokens', async () => {
+    const { context, page } = await newPage(browser);
+    await page.goto(`${site.url}/login`);
+    await page.getByLabel(/Email address|E-mailadres/).fill(ADMIN.email);
+    await page.getByLabel(/^(Password|Wachtwoord)$/).fill(ADMIN.password);
+    await page.getByRole('button', { name: /Log in|Inloggen/ }).click();
+    await page.locator('#people-search').waitFor();
+    // The first test left this person's screens in Dutch; English for the checks below.
+    await page.getByLabel(/Language|Taal/).selectOption('en');
+    await page.getByRole('button', { name: 'Log out' }).waitFor();
+    await page.goto(`${site.url}/admin`);
+
+    // Pieter becomes HR; the change is what the server now says.
+    const role = page.getByLabel('Role of Pieter Dijkstra');
+    await role.selectOption('hr');
+    await expect.poll(async () => (await api(page, '/api/v1/admin/people?limit=100')).items.find((person: { email: string }) => person.email === 'pieter.dijkstra@plein.example')?.role).toBe('hr');
+
+    // Deactivating Joris takes him out of search at once; reactivating brings him back.
+    await page.getByRole('button', { name: 'Deactivate Joris in ’t Veld' }).click();
+    await page.getByRole('button', { name: 'Reactivate Joris in ’t Veld' }).waitFor();
+    await expect.poll(async () => (await api(page, '/api/v1/people/search?q=joris')).total).toBe(0);
+    await page.getByRole('button', { name: 'Reactivate Joris in ’t Veld' }).click();
+    await page.getByRole('button', { name: 'Deactivate Joris in ’t Veld' }).waitFor();
+    await expect.poll(async () => (await api(page, '/api/v1/people/search?q=joris')).total).toBe(1);
+
+    // A token's secret is shown once; revoking it turns it away.
+    await page.getByLabel('Name', { exact: true }).fill('Entra ID');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.locator('code.secret').textContent()) ?? '';
+    expect(secret.length).toBeGreaterThan(20);
+    const scim = await fetch(`${site.url}/scim/v2/Users?count=1`, { headers: { Authorization: `Bearer ${secret}` } });
+    expect(scim.status).toBe(200);
+    await axe(page, 'admin with a new token');
+    await page.getByRole('button', { name: 'Revoke Entra ID' }).click();
+    await page.getByRole('cell', { name: 'Revoked' }).waitFor();
+    const revoked = await fetch(`${site.url}/scim/v2/Users?count=1`, { headers: { Authorization: `Bearer ${secret}` } });
+    expect(revoked.status).toBe(401);
+
+    // A session ended elsewhere sends the next action back to the login page, with a message.
+    await page.context().clearCookies();
+    await typeaheadTyping(page, 'sanne');
+    await page.getByText('Your session has ended. Please log in again.').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await context.close();
   });
 
   it('works at 375 px wide', async () => {
