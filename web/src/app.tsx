@@ -120,6 +120,7 @@ function SessionRoot() {
 function Shell({ children }: { children: preact.ComponentChildren }) {
   const { t, language, setLanguage } = useI18n();
   const { person, signOut } = useSession();
+  const [languageError, setLanguageError] = useState<unknown>(null);
   return (
     <>
       <a class="skip-link" href="#main">
@@ -143,8 +144,9 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
               const chosen = event.currentTarget.value as Language;
               setLanguage(chosen);
               // Remembered for the person too, so their other devices follow; if that fails the
-              // choice still holds on this one.
-              if (person) void api.setLanguage(chosen).catch(() => undefined);
+              // choice still holds on this one, and the header says why it was not saved.
+              setLanguageError(null);
+              if (person) void api.setLanguage(chosen).catch(setLanguageError);
             }}
           >
             {LANGUAGES.map((code) => (
@@ -161,6 +163,7 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
         </nav>
       </header>
       <main id="main" tabIndex={-1}>
+        {languageError !== null && <ErrorMessage error={languageError} />}
         {children}
       </main>
     </>
