@@ -14,7 +14,7 @@ use super::dto::{
 use super::{photos, service};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::Page;
-use crate::http::{AppJson, AppPath, AppQuery, Auth, CurrentPerson, Upload};
+use crate::http::{AppJson, AppPath, AppQuery, Auth, CurrentPerson, Upload, etag_matches};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -122,10 +122,7 @@ async fn get_photo(
     } else {
         "private, no-cache"
     };
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
+    let fresh = etag_matches(&headers, &etag);
     let common = [
         (header::CACHE_CONTROL, cache_control.to_owned()),
         (header::ETAG, etag),

@@ -5,7 +5,7 @@
 //! picked up at once. Any other path that is not the API's is a client route (`/people/…`,
 //! `/search?q=…`) and gets `index.html`, which routes in the browser.
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
@@ -67,10 +67,7 @@ fn respond(headers: &HeaderMap, file: rust_embed::EmbeddedFile, cache: &'static 
             .collect::<String>()
     );
     let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
-    let matches = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.split(',').any(|tag| tag.trim() == etag));
+    let matches = super::etag_matches(headers, &etag);
     let content_type = HeaderValue::from_str(file.metadata.mimetype())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let cache = HeaderValue::from_static(cache);

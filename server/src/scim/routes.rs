@@ -251,10 +251,7 @@ async fn get_user(
 ) -> ScimResult<Response> {
     let person = service::get(&state.db, &id).await?;
     let current = version(&person);
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == current));
+    let unchanged = crate::http::etag_matches(&headers, &current);
     if unchanged {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
         if let Ok(etag) = HeaderValue::from_str(&current) {
