@@ -19,10 +19,7 @@ export type ApiToken = Schemas['ApiTokenDto'];
 export type CreatedToken = Schemas['CreatedToken'];
 export type Role = Schemas['Role'];
 export type Scope = Schemas['Scope'];
-export interface Page<T> {
-  items: T[];
-  next_cursor?: string | null;
-}
+
 
 export interface SearchParams {
   q: string;
@@ -57,11 +54,11 @@ export const api = {
       query: { dry_run: options.dryRun, deactivate_missing: options.deactivateMissing },
     }),
   adminPeople: (cursor?: string, signal?: AbortSignal) =>
-    request<Page<Person>>('GET', '/api/v1/admin/people', { query: { cursor, limit: 50 }, signal }),
+    request<Schemas['Page_PersonDto']>('GET', '/api/v1/admin/people', { query: { cursor, limit: 50 }, signal }),
   setRole: (id: string, role: Role) => request<Person>('PUT', `/api/v1/admin/people/${id}/role`, { body: { role } }),
   deactivate: (id: string) => request<Person>('POST', `/api/v1/admin/people/${id}/deactivate`),
   reactivate: (id: string) => request<Person>('POST', `/api/v1/admin/people/${id}/reactivate`),
-  tokens: (signal?: AbortSignal) => request<Page<ApiToken>>('GET', '/api/v1/admin/tokens', { query: { limit: 100 }, signal }),
+  tokens: (signal?: AbortSignal) => request<Schemas['Page_ApiTokenDto']>('GET', '/api/v1/admin/tokens', { query: { limit: 100 }, signal }),
   createToken: (name: string, scopes: Scope[]) =>
     request<CreatedToken>('POST', '/api/v1/admin/tokens', { body: { name, scopes } }),
   revokeToken: (id: string) => request<void>('DELETE', `/api/v1/admin/tokens/${id}`),
