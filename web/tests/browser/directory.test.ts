@@ -244,7 +244,9 @@ describe('directory in the browser', () => {
     await page.getByText('3 colleagues').waitFor();
 
     // Dutch, remembered across a reload.
+    const savedNl = page.waitForResponse((response) => response.url().endsWith('/api/v1/me/language') && response.ok());
     await page.getByLabel('Language').selectOption('nl');
+    await savedNl;
     await page.getByRole('button', { name: 'Uitloggen' }).waitFor();
     await page.reload();
     await page.getByText('3 collega’s').waitFor();
@@ -273,7 +275,10 @@ describe('directory in the browser', () => {
     await page.getByRole('button', { name: /Log in|Inloggen/ }).click();
     await page.locator('#people-search').waitFor();
     // The first test left this person's screens in Dutch; English for the checks below.
+    // The choice is saved for the person before the next page load asks for it.
+    const saved = page.waitForResponse((response) => response.url().endsWith('/api/v1/me/language') && response.ok());
     await page.getByLabel(/Language|Taal/).selectOption('en');
+    await saved;
     await page.getByRole('button', { name: 'Log out' }).waitFor();
     await page.goto(`${site.url}/admin`);
 
