@@ -168,6 +168,15 @@ impl Application {
     /// Connects, migrates, opens (or rebuilds) the search index, starts the tailer and binds
     /// (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        Self::build_on(config, listener).await
+    }
+
+    /// As [`Application::build`], serving on a listener the caller has already bound (so that
+    /// `public_url` can name its port without a window in which another process takes it).
+    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
         let shutdown = CancellationToken::new();
@@ -204,9 +213,6 @@ impl Application {
         };
         tasks.push(spawn_housekeeping(state.clone(), shutdown.child_token()));
 
-        let listener = TcpListener::bind(state.config.bind)
-            .await
-            .with_context(|| format!("cannot listen on {}", state.config.bind))?;
         let router = router(state.clone())?;
         Ok(Application {
             listener,

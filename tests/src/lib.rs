@@ -135,16 +135,19 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut RawConfig)) -> anyhow::Result<TestApp> {
         let dir = Arc::new(tempfile::tempdir()?);
         let database = TestDatabase::create(dir.clone()).await?;
-        // Bind first so the public URL can name the real port.
-        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let port = probe.local_addr()?.port();
-        drop(probe);
+        // Bind first and keep the socket, so the public URL names the real port.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let mut raw = test_raw_config(&dir, &database.url);
-        raw.bind = format!("127.0.0.1:{port}").parse()?;
+        raw.bind = listener.local_addr()?;
         adjust(&mut raw);
         let config = Config::from_raw(raw)?;
         plein_server::telemetry::init(&config.log, config.log_format)?;
-        let application = Application::build(config.clone()).await?;
+        let application = if config.bind == listener.local_addr()? {
+            Application::build_on(config.clone(), listener).await?
+        } else {
+            drop(listener);
+            Application::build(config.clone()).await?
+        };
         let address = format!("http://127.0.0.1:{}", application.port());
         let handle = application.handle();
         let server = tokio::spawn(application.run_until_stopped());
