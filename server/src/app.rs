@@ -165,18 +165,20 @@ pub struct AppHandle {
 }
 
 impl Application {
-    /// Connects, migrates, opens (or rebuilds) the search index, starts the tailer and binds
-    /// (port 0 picks a free port).
-    pub async fn build(config: Config) -> anyhow::Result<Application> {
+    /// Binds, connects, migrates, opens (or rebuilds) the search index and starts the tailer.
+    /// Port 0 picks a free port; a `public_url` derived from `bind` then names that port.
+    pub async fn build(mut config: Config) -> anyhow::Result<Application> {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("cannot listen on {}", config.bind))?;
-        Self::build_on(config, listener).await
-    }
-
-    /// As [`Application::build`], serving on a listener the caller has already bound (so that
-    /// `public_url` can name its port without a window in which another process takes it).
-    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
+        let bound = listener.local_addr()?;
+        if config.public_url.port() == Some(0) {
+            config
+                .public_url
+                .set_port(Some(bound.port()))
+                .map_err(|()| anyhow::anyhow!("cannot put port {bound} in `public_url`"))?;
+        }
+        config.bind = bound;
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
         let shutdown = CancellationToken::new();

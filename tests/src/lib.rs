@@ -131,25 +131,19 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
-    /// Spawns with adjusted settings. `public_url` is derived from the bound port unless set.
+    /// Spawns with adjusted settings on a free port. `public_url` names that port unless set.
     pub async fn spawn_with(adjust: impl FnOnce(&mut RawConfig)) -> anyhow::Result<TestApp> {
         let dir = Arc::new(tempfile::tempdir()?);
         let database = TestDatabase::create(dir.clone()).await?;
-        // Bind first and keep the socket, so the public URL names the real port.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let mut raw = test_raw_config(&dir, &database.url);
-        raw.bind = listener.local_addr()?;
         adjust(&mut raw);
         let config = Config::from_raw(raw)?;
         plein_server::telemetry::init(&config.log, config.log_format)?;
-        let application = if config.bind == listener.local_addr()? {
-            Application::build_on(config.clone(), listener).await?
-        } else {
-            drop(listener);
-            Application::build(config.clone()).await?
-        };
+        let application = Application::build(config).await?;
         let address = format!("http://127.0.0.1:{}", application.port());
         let handle = application.handle();
+        // The configuration as served: port 0 became the bound port, in `public_url` too.
+        let config = Config::clone(&handle.state.config);
         let server = tokio::spawn(application.run_until_stopped());
         let client = new_client()?;
         Ok(TestApp {

@@ -366,3 +366,21 @@ async fn a_request_that_stalls_is_answered_408_in_the_error_format() -> anyhow::
     assert!(text.to_lowercase().contains("x-request-id:"), "{text}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_server_told_to_take_any_free_port_names_that_port_in_its_public_url()
+-> anyhow::Result<()> {
+    // The test configuration binds 127.0.0.1:0 and leaves `public_url` to be derived.
+    let app = TestApp::spawn().await?;
+    let served = &app.handle.state.config;
+    assert_ne!(served.bind.port(), 0);
+    assert_eq!(served.public_origin(), app.address);
+    // A configured public URL is the address people use, whatever port the node took.
+    let configured =
+        TestApp::spawn_with(|raw| raw.public_url = Some("https://plein.example.nl".into())).await?;
+    assert_eq!(
+        configured.handle.state.config.public_url.as_str(),
+        "https://plein.example.nl/"
+    );
+    Ok(())
+}

@@ -3,7 +3,6 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,18 +21,6 @@ export function pleinBinary(): string {
   return join(ROOT, 'target', 'debug', 'plein');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
-
 export interface Site {
   url: string;
   dataDir: string;
@@ -50,14 +37,13 @@ export interface Site {
 export async function startSite(prepare?: (site: Omit<Site, 'url' | 'setupLink' | 'stop'>) => void): Promise<Site> {
   const binary = pleinBinary();
   const dataDir = mkdtempSync(join(tmpdir(), 'plein-browser-'));
-  const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PLEIN_DATA_DIR: dataDir,
     PLEIN_DATABASE_URL: `sqlite://${join(dataDir, 'plein.db')}?mode=rwc`,
-    PLEIN_BIND: `127.0.0.1:${port}`,
-    PLEIN_PUBLIC_URL: `http://127.0.0.1:${port}/`,
-    PLEIN_LOG: 'warn',
+    // Port 0: the server takes a free port and logs the address it serves on.
+    PLEIN_BIND: '127.0.0.1:0',
+    PLEIN_LOG: 'warn,plein_server::app=info',
     NO_COLOR: '1',
   };
   const command = (args: string[]) => {
@@ -67,19 +53,24 @@ export async function startSite(prepare?: (site: Omit<Site, 'url' | 'setupLink' 
   prepare?.({ dataDir, env, binary, command });
   const child: ChildProcess = spawn(binary, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const setupLink = await new Promise<string | null>((done, fail) => {
+  const started = await new Promise<{ url: string; setupLink: string | null }>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`plein did not start:\n${output}`)), 120_000);
     const check = async () => {
-      try {
-        const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-        if (ready.ok) {
-          clearTimeout(timer);
-          const link = /(http:\/\/\S+\/setup\?token=[\w-]+)/.exec(output);
-          done(link?.[1] ?? null);
-          return;
+      const text = output.replace(/\x1b\[[0-9;]*m/g, '');
+      const serving = /serving address=(\S+)/.exec(text);
+      if (serving) {
+        const url = `http://${serving[1]}`;
+        try {
+          const ready = await fetch(`${url}/readyz`);
+          if (ready.ok) {
+            clearTimeout(timer);
+            const link = /(http:\/\/\S+\/setup\?token=[\w-]+)/.exec(text);
+            done({ url, setupLink: link?.[1] ?? null });
+            return;
+          }
+        } catch {
+          // not answering yet
         }
-      } catch {
-        // not listening yet
       }
       setTimeout(check, 50);
     };
@@ -89,9 +80,9 @@ export async function startSite(prepare?: (site: Omit<Site, 'url' | 'setupLink' 
     void check();
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: started.url,
     dataDir,
-    setupLink,
+    setupLink: started.setupLink,
     env,
     binary,
     command,
