@@ -6,6 +6,7 @@ mod m20261127_000001_foundation;
 mod m20261127_000002_profiles;
 mod m20261127_000003_provisioning;
 mod m20261127_000004_language;
+mod m20261130_000005_outbox_order;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_profiles::Migration),
             Box::new(m20261127_000003_provisioning::Migration),
             Box::new(m20261127_000004_language::Migration),
+            Box::new(m20261130_000005_outbox_order::Migration),
         ]
     }
 }

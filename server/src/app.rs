@@ -184,9 +184,18 @@ impl Application {
         let shutdown = CancellationToken::new();
         let doorbell = Doorbell::new();
         let mut tasks = Vec::new();
+        let mut listener_status = None;
         if db.get_database_backend() == DbBackend::Postgres {
-            tasks.push(events::spawn_postgres_listener(
-                &db,
+            let (status, task) = events::spawn_postgres_listener(
+                config.database_url.clone(),
+                db.clone(),
+                doorbell.clone(),
+                shutdown.child_token(),
+            );
+            listener_status = Some(status);
+            tasks.push(task);
+            tasks.push(events::spawn_notifier(
+                db.clone(),
                 doorbell.clone(),
                 shutdown.child_token(),
             ));
@@ -196,8 +205,8 @@ impl Application {
             directory::indexer::open(&db, &config.data_dir.join("search")).await?;
         let indexer = SearchIndexer::new(db.clone(), search.clone(), search_position);
         let tailer = Tailer::new(db.clone(), doorbell.clone()).with_consumer(Arc::new(indexer));
-        let (tailer_handle, tailer_task) = tailer.spawn(shutdown.child_token()).await?;
-        tasks.push(tailer_task);
+        let (tailer_handle, consumer_tasks) = tailer.spawn(shutdown.child_token()).await?;
+        tasks.extend(consumer_tasks);
 
         let state = AppState {
             db: db.clone(),
@@ -208,6 +217,7 @@ impl Application {
             ),
             doorbell,
             tailer: tailer_handle,
+            listener: listener_status,
             metrics: telemetry::prometheus()?,
             search,
             startup_head,
@@ -328,6 +338,12 @@ fn spawn_housekeeping(state: AppState, shutdown: CancellationToken) -> tokio::ta
                         Ok(removed) if removed > 0 => tracing::info!(removed, "expired sessions removed"),
                         Ok(_) => {}
                         Err(error) => tracing::warn!(%error, "housekeeping failed"),
+                    }
+                    let cutoff = chrono::Utc::now() - state.config.event_retention;
+                    match events::prune(&state.db, cutoff).await {
+                        Ok(removed) if removed > 0 => tracing::info!(removed, "old events pruned"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "cannot prune old events"),
                     }
                 }
             }

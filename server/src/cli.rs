@@ -157,10 +157,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let (index, _) = crate::directory::indexer::open(&db, &directory)
                 .await
                 .context("is the server still running? stop it before reindexing")?;
-            let seq = crate::directory::indexer::rebuild(&db, &index).await?;
+            let head = crate::directory::indexer::rebuild(&db, &index).await?;
             println!(
-                "search index rebuilt with {} people (up to event {seq})",
-                index.len()
+                "search index rebuilt with {} people (up to event {})",
+                index.len(),
+                head.seq
             );
             Ok(())
         }
@@ -178,6 +179,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let person = create_person_unchecked(&db, &Doorbell::new(), &hasher, account)
                 .await
                 .map_err(describe)?;
+            tell_running_nodes(&db).await;
             println!(
                 "created admin {} <{}> ({})",
                 person.display_name, person.email, person.id
@@ -273,6 +275,7 @@ async fn import_with_progress(
     };
     let outcome = import::import(db, &Doorbell::new(), data, options, &progress).await;
     bar.finish_and_clear();
+    tell_running_nodes(db).await;
     match outcome {
         Ok(summary) => Ok(summary),
         Err(error) if !error.rows.is_empty() => {
@@ -329,6 +332,7 @@ async fn demo_logins(
             set_role_unchecked(db, &Doorbell::new(), person.id, Role::Admin)
                 .await
                 .map_err(describe)?;
+            tell_running_nodes(db).await;
         }
         let password = format!("demo-{}", hex::encode(rand::random::<[u8; 6]>()));
         let hash = hasher.hash(&password).await?;
@@ -366,4 +370,12 @@ fn describe(error: ApiError) -> anyhow::Error {
         message.push_str(&format!("\n  {field}: {problem}"));
     }
     anyhow::anyhow!(message)
+}
+
+/// Running servers on PostgreSQL hear of this command's events at once instead of at their
+/// next poll; on SQLite they poll.
+async fn tell_running_nodes(db: &sea_orm::DatabaseConnection) {
+    if let Err(error) = crate::events::notify_other_nodes(db).await {
+        tracing::warn!(%error, "cannot notify running servers; they pick the change up by polling");
+    }
 }

@@ -42,6 +42,9 @@ pub struct RawConfig {
     pub trust_proxy_headers: bool,
     pub password_hash_concurrency: Option<usize>,
     pub database_max_connections: u32,
+    /// Events older than this are pruned from the outbox; a socket or node that was away
+    /// longer resynchronises.
+    pub event_retention_hours: u32,
 }
 
 impl Default for RawConfig {
@@ -63,6 +66,7 @@ impl Default for RawConfig {
             trust_proxy_headers: false,
             password_hash_concurrency: None,
             database_max_connections: 16,
+            event_retention_hours: 72,
         }
     }
 }
@@ -89,6 +93,7 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     pub password_hash_concurrency: usize,
     pub database_max_connections: u32,
+    pub event_retention: chrono::Duration,
 }
 
 impl Config {
@@ -181,6 +186,9 @@ impl Config {
         {
             bail!("invalid configuration: login attempt limits must be at least 1");
         }
+        if raw.event_retention_hours == 0 {
+            bail!("invalid configuration: key `event_retention_hours` must be at least 1");
+        }
         if raw.database_max_connections == 0 {
             bail!("invalid configuration: key `database_max_connections` must be at least 1");
         }
@@ -210,6 +218,7 @@ impl Config {
             trust_proxy_headers: raw.trust_proxy_headers,
             password_hash_concurrency,
             database_max_connections: raw.database_max_connections,
+            event_retention: chrono::Duration::hours(i64::from(raw.event_retention_hours)),
         })
     }
 

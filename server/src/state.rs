@@ -9,7 +9,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::Config;
 use crate::directory::indexer::SharedIndex;
-use crate::events::{Doorbell, TailerHandle};
+use crate::events::{Doorbell, ListenerStatus, Position, TailerHandle};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,8 +19,10 @@ pub struct AppState {
     pub login_limiter: LoginLimiter,
     pub doorbell: Doorbell,
     pub tailer: TailerHandle,
+    /// The PostgreSQL listener that hears other nodes' commits (none on SQLite).
+    pub listener: Option<tokio::sync::watch::Receiver<ListenerStatus>>,
     pub metrics: PrometheusHandle,
     pub search: SharedIndex,
     /// The outbox head when this node started; it is ready once it has delivered that far.
-    pub startup_head: i64,
+    pub startup_head: Position,
 }

@@ -112,6 +112,20 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// An event about a made-up person, for exercising the outbox: writer `writer`'s `n`th.
+pub fn sample_event(writer: u64, n: u64) -> plein_server::events::Event {
+    use plein_server::directory::dto::{PersonEvent, Role};
+    plein_server::events::Event::PersonUpdated {
+        person: PersonEvent {
+            id: uuid::Uuid::now_v7(),
+            email: format!("writer{writer}.{n}@plein.example"),
+            display_name: format!("Writer {writer} event {n}"),
+            role: Role::Employee,
+            active: true,
+        },
+    }
+}
+
 /// Settings every test server starts from.
 pub fn test_raw_config(dir: &tempfile::TempDir, database_url: &str) -> RawConfig {
     RawConfig {

@@ -99,8 +99,8 @@ impl From<people::Model> for PersonDto {
     }
 }
 
-/// The payload of `person.*` events.
-#[derive(Debug, Clone, Serialize)]
+/// The person named by `person.*` events, as they are after the change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonEvent {
     pub id: Uuid,
     pub email: String,

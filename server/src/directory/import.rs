@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::dto::Role;
+use super::dto::{PersonEvent, Role};
 use super::repo;
 use super::service::{
     MAX_HR_TEXT_CHARS, check_email, check_phone, check_text, clean_tags, normalize_email, sort_name,
@@ -22,7 +22,7 @@ use crate::auth::repo as auth_repo;
 use crate::db;
 use crate::entities::people;
 use crate::error::{ApiError, ApiResult, RowProblem};
-use crate::events::{self, Audience, Doorbell, NewEvent, kinds};
+use crate::events::{self, Doorbell, Event};
 
 /// The columns a file may have, in the documented order.
 pub const COLUMNS: [&str; 11] = [
@@ -50,8 +50,6 @@ const WRITE_CHUNK_POSTGRES: usize = 10_000;
 const MAX_LOOP_MEMBERS_NAMED: usize = 8;
 /// A file that is wrong throughout needs no list of every line.
 const MAX_LISTED_PROBLEMS: usize = 500;
-/// People named per `people.imported` event.
-const EVENT_CHUNK: usize = 1_000;
 
 /// One checked row of the file.
 #[derive(Debug, Clone)]
@@ -436,6 +434,9 @@ struct Plan {
     /// Existing people whose new address is, until this import, someone else's.
     email_moves: Vec<Uuid>,
     deactivate: Vec<Uuid>,
+    /// One per person created, changed, deactivated or reactivated, in the import's
+    /// transaction.
+    events: Vec<Event>,
     summary: ImportSummary,
 }
 
@@ -591,6 +592,7 @@ async fn plan(
         deactivated: deactivate.len(),
     };
     let mut upserts = Vec::new();
+    let mut events = Vec::new();
     for row in rows {
         let id = ids[row.employee_id.as_str()];
         let manager_id = managers.get(&id).copied().flatten();
@@ -631,12 +633,18 @@ async fn plan(
                 } else {
                     person.updated_at = now;
                     summary.updated += 1;
+                    let changed = PersonEvent::from(&person);
+                    events.push(if existing.active {
+                        Event::PersonUpdated { person: changed }
+                    } else {
+                        Event::PersonReactivated { person: changed }
+                    });
                     upserts.push(person);
                 }
             }
             None => {
                 summary.created += 1;
-                upserts.push(people::Model {
+                let person = people::Model {
                     email: row.email.clone(),
                     email_normalized: normalize_email(&row.email),
                     display_name: format!("{} {}", row.given_name, row.family_name)
@@ -654,14 +662,24 @@ async fn plan(
                     languages,
                     sort_name: sort_name(&row.given_name, None, &row.family_name),
                     ..repo::blank_person(id, now)
+                };
+                events.push(Event::PersonCreated {
+                    person: PersonEvent::from(&person),
                 });
+                upserts.push(person);
             }
         }
+    }
+    for person in &deactivate {
+        let mut summary = PersonEvent::from(*person);
+        summary.active = false;
+        events.push(Event::PersonDeactivated { person: summary });
     }
     Ok(Plan {
         upserts,
         email_moves,
         deactivate: deactivate.iter().map(|person| person.id).collect(),
+        events,
         summary,
     })
 }
@@ -798,25 +816,10 @@ pub async fn import(
         auth_repo::delete_sessions_of_many(&tx, chunk).await?;
         progress(Progress::Advance(chunk.len() as u64));
     }
-    let changed: Vec<Uuid> = plan
-        .upserts
-        .iter()
-        .map(|person| person.id)
-        .chain(plan.deactivate.iter().copied())
-        .collect();
-    let imported = changed
-        .chunks(EVENT_CHUNK)
-        .map(|chunk| {
-            NewEvent::new(
-                kinds::PEOPLE_IMPORTED,
-                Audience::Everyone,
-                serde_json::json!({ "ids": chunk }),
-            )
-        })
-        .collect();
-    events::append_many(&tx, imported).await?;
+    let changed = !plan.events.is_empty();
+    events::append_many(&tx, plan.events).await?;
     tx.commit().await?;
-    if !changed.is_empty() {
+    if changed {
         doorbell.ring();
     }
     tracing::info!(

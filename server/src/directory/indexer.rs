@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::dto::PersonCard;
 use super::repo;
 use crate::entities::people;
-use crate::events::{self, EventConsumer, StoredEvent, kinds};
+use crate::events::{self, EventConsumer, Position, StoredEvent};
 
 /// The search index as the rest of the server sees it: the tantivy index, and the cards of
 /// everyone in it, so answering a search needs no database round trip.
@@ -116,15 +116,16 @@ pub async fn open(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<(Shared
             index.cards.replace_all(&repo::all_active(db).await?);
             seq
         }
-        OpenState::NeedsRebuild => rebuild(db, &index).await?,
+        OpenState::NeedsRebuild => rebuild(db, &index).await?.seq,
     };
     Ok((index, position))
 }
 
-/// Replaces the index's content with every active person. Events after the returned sequence
+/// Replaces the index's content with every active person. Events after the returned position
 /// are applied by the tailer; applying one twice is harmless.
-pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Result<i64> {
-    let head = events::head(db).await?;
+pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Result<Position> {
+    // Read before the people: everything up to here is in what they show.
+    let head = events::safe_head(db).await?;
     let people = repo::all_active(db).await?;
     let count = people.len();
     let documents: Vec<PersonDocument> = people.iter().map(document).collect();
@@ -132,7 +133,7 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Re
     blocking(move || {
         writer.people.clear()?;
         writer.people.upsert(&documents)?;
-        writer.people.commit(head)?;
+        writer.people.commit(head.seq)?;
         writer.people.merge_segments()?;
         Ok(())
     })
@@ -142,31 +143,10 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Re
     Ok(head)
 }
 
-/// The people an event is about.
-fn person_ids(event: &StoredEvent) -> Vec<Uuid> {
-    let parse = |value: &serde_json::Value| value.as_str().and_then(|text| text.parse().ok());
-    if event.kind == kinds::PEOPLE_IMPORTED {
-        return event
-            .payload
-            .get("ids")
-            .and_then(|ids| ids.as_array())
-            .map(|ids| ids.iter().filter_map(parse).collect())
-            .unwrap_or_default();
-    }
-    if !event.kind.starts_with("person.") {
-        return Vec::new();
-    }
-    let id = event.payload.get("id").or_else(|| {
-        event
-            .payload
-            .get("person")
-            .and_then(|person| person.get("id"))
-    });
-    id.and_then(parse).into_iter().collect()
-}
-
 /// Batches naming more people than this rebuild the index instead.
 const REBUILD_ABOVE: usize = 5_000;
+/// Large enough that an HR import of a whole company arrives as one batch, and one rebuild.
+const BATCH_SIZE: u64 = 50_000;
 
 pub struct SearchIndexer {
     db: DatabaseConnection,
@@ -194,13 +174,24 @@ impl EventConsumer for SearchIndexer {
         Ok(self.position)
     }
 
+    async fn resync(&self) -> anyhow::Result<Position> {
+        rebuild(&self.db, &self.index).await
+    }
+
+    fn batch_size(&self) -> u64 {
+        BATCH_SIZE
+    }
+
     /// Re-reads the people the batch touched and indexes them as they are now: active ones are
     /// (re)indexed, everyone else removed.
     async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()> {
         let Some(last) = batch.last().map(|event| event.seq) else {
             return Ok(());
         };
-        let ids: BTreeSet<Uuid> = batch.iter().flat_map(person_ids).collect();
+        let ids: BTreeSet<Uuid> = batch
+            .iter()
+            .filter_map(|stored| stored.event.person_id())
+            .collect();
         if ids.len() > REBUILD_ABOVE {
             // A large HR import: reading everyone once beats thousands of lookups by id.
             rebuild(&self.db, &self.index).await?;

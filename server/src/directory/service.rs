@@ -16,7 +16,7 @@ use crate::auth::Principal;
 use crate::auth::repo as auth_repo;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
-use crate::events::{self, Audience, Doorbell, NewEvent, kinds};
+use crate::events::{self, Doorbell, Event};
 use crate::http::pagination::{Cursor, Page};
 use crate::markdown;
 
@@ -163,11 +163,9 @@ pub async fn create_in<C: sea_orm::ConnectionTrait>(
     .map_err(email_taken_or_internal)?;
     events::append(
         tx,
-        NewEvent::new(
-            kinds::PERSON_CREATED,
-            Audience::Everyone,
-            PersonEvent::from(&row),
-        ),
+        Event::PersonCreated {
+            person: PersonEvent::from(&row),
+        },
     )
     .await?;
     Ok(PersonDto::from(row))
@@ -389,11 +387,9 @@ pub async fn update_hr_fields(
         .map_err(email_taken_or_internal)?;
     events::append(
         &tx,
-        NewEvent::new(
-            kinds::PERSON_UPDATED,
-            Audience::Everyone,
-            PersonEvent::from(&updated),
-        ),
+        Event::PersonUpdated {
+            person: PersonEvent::from(&updated),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -444,11 +440,10 @@ pub async fn set_role_unchecked(
     let updated = repo::set_role(&tx, person, role.as_str()).await?;
     events::append(
         &tx,
-        NewEvent::new(
-            kinds::PERSON_ROLE_CHANGED,
-            Audience::Everyone,
-            serde_json::json!({ "person": PersonEvent::from(&updated), "previous_role": previous }),
-        ),
+        Event::PersonRoleChanged {
+            person: PersonEvent::from(&updated),
+            previous_role: Role::parse(&previous).unwrap_or(Role::Employee),
+        },
     )
     .await?;
     tx.commit().await?;
@@ -481,16 +476,13 @@ pub async fn set_active(
     if !active {
         auth_repo::delete_sessions_of(&tx, updated.id).await?;
     }
-    let kind = if active {
-        kinds::PERSON_REACTIVATED
+    let person = PersonEvent::from(&updated);
+    let event = if active {
+        Event::PersonReactivated { person }
     } else {
-        kinds::PERSON_DEACTIVATED
+        Event::PersonDeactivated { person }
     };
-    events::append(
-        &tx,
-        NewEvent::new(kind, Audience::Everyone, PersonEvent::from(&updated)),
-    )
-    .await?;
+    events::append(&tx, event).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(PersonDto::from(updated))
@@ -711,11 +703,9 @@ pub async fn update_own_profile(
         let updated = repo::set_own_profile(&tx, person, profile).await?;
         events::append(
             &tx,
-            NewEvent::new(
-                kinds::PERSON_UPDATED,
-                Audience::Everyone,
-                PersonEvent::from(&updated),
-            ),
+            Event::PersonUpdated {
+                person: PersonEvent::from(&updated),
+            },
         )
         .await?;
         updated
@@ -788,11 +778,9 @@ async fn replace_photo_version(
     let updated = repo::set_photo_version(&tx, person, version).await?;
     events::append(
         &tx,
-        NewEvent::new(
-            kinds::PERSON_UPDATED,
-            Audience::Everyone,
-            PersonEvent::from(&updated),
-        ),
+        Event::PersonUpdated {
+            person: PersonEvent::from(&updated),
+        },
     )
     .await?;
     tx.commit().await?;

@@ -7,9 +7,16 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub seq: i64,
+    /// The writing transaction on PostgreSQL (set by the column default); 0 on SQLite.
+    pub xid: i64,
+    /// The version of the payload's encoding.
+    pub version: i16,
+    /// The event's `type`, repeated from the payload for filtering and metrics.
     pub kind: String,
-    pub audience: String,
-    /// JSON text.
+    /// Whom the event concerns: `everyone`, `person`, `group` or `conversation`.
+    pub scope: String,
+    pub scope_id: Option<Uuid>,
+    /// JSON text of the tagged event.
     pub payload: String,
     pub created_at: ChronoDateTimeUtc,
 }

@@ -1,58 +1,52 @@
-//! The per-node tailer: reads outbox rows after its cursor in `seq` order and hands them to every
-//! registered consumer, each from its own position.
+//! The per-node tailer: every consumer runs on its own task from its own position, reading the
+//! outbox in delivery order. One that fails retries with backoff and is reported, while the
+//! others go on; one that fell behind retention resynchronises.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
+use futures::FutureExt;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set};
+use serde::Serialize;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
 
-use super::Doorbell;
-use crate::entities::{event_cursors, events};
+use super::{Doorbell, Position, StoredEvent};
+use crate::entities::event_cursors;
 
-const BATCH_SIZE: u64 = 500;
+const DEFAULT_BATCH: u64 = 500;
 /// A safety net: even if a doorbell is lost, new events are found within this time.
 const IDLE_POLL: Duration = Duration::from_secs(2);
-const RETRY_DELAY: Duration = Duration::from_millis(500);
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+/// An older transaction still running holds later events back; look again soon.
+const HELD_BACK_FIRST: Duration = Duration::from_millis(1);
+const HELD_BACK_MAX: Duration = Duration::from_millis(50);
 
-/// An event as read back from the outbox.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredEvent {
-    pub seq: i64,
-    pub kind: String,
-    pub audience: String,
-    pub payload: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<events::Model> for StoredEvent {
-    fn from(row: events::Model) -> Self {
-        StoredEvent {
-            seq: row.seq,
-            kind: row.kind,
-            audience: row.audience,
-            payload: serde_json::from_str(&row.payload).unwrap_or(serde_json::Value::Null),
-            created_at: row.created_at,
-        }
-    }
-}
-
-/// Something fed from the outbox: the search index, the realtime hub, metrics.
+/// Something fed from the outbox: a search index, the realtime hub, notifications.
 #[async_trait::async_trait]
 pub trait EventConsumer: Send + Sync {
     fn name(&self) -> &str;
 
-    /// The last sequence this consumer has applied; it receives only later events.
+    /// The sequence of the last event this consumer has applied (0: none); it receives only
+    /// later events.
     async fn position(&self) -> anyhow::Result<i64>;
 
-    /// Applies a batch in order. On error the batch is offered again later.
+    /// Applies a batch in delivery order. On error the batch is offered again later.
     async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()>;
+
+    /// The events after this consumer's position were pruned: rebuild from the tables (or
+    /// tell clients to), and return the position the rebuilt state reflects.
+    async fn resync(&self) -> anyhow::Result<Position>;
+
+    /// Events per read; a consumer that works best on large batches asks for more.
+    fn batch_size(&self) -> u64 {
+        DEFAULT_BATCH
+    }
 }
 
 /// A consumer cursor persisted in `event_cursors`, for consumers without a store of their own.
@@ -98,23 +92,66 @@ impl DurableCursor {
     }
 }
 
-/// What the rest of the node sees of the tailer: how far it has delivered.
+/// One consumer as `/readyz` and `/metrics` show it.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConsumerStatus {
+    pub name: String,
+    /// The sequence of the last event it applied.
+    pub seq: i64,
+    #[serde(skip)]
+    pub position: Position,
+    /// Failures in a row; 0 when its last attempt worked.
+    pub failures: u64,
+    pub last_error: Option<String>,
+    /// How often it had to rebuild because events it needed had been pruned.
+    pub resyncs: u64,
+}
+
+/// Every consumer's progress on this node.
+#[derive(Clone, Debug, Default)]
+pub struct TailerProgress {
+    pub consumers: Vec<ConsumerStatus>,
+    /// Where the node stood when it had no consumers to ask.
+    start: Position,
+}
+
+impl TailerProgress {
+    /// The position every consumer has reached.
+    pub fn delivered(&self) -> Position {
+        self.consumers
+            .iter()
+            .map(|consumer| consumer.position)
+            .min()
+            .unwrap_or(self.start)
+    }
+}
+
+/// What the rest of the node sees of the tailer: how far each consumer has got.
 #[derive(Clone)]
 pub struct TailerHandle {
-    delivered: watch::Receiver<i64>,
+    progress: watch::Receiver<TailerProgress>,
 }
 
 impl TailerHandle {
-    /// The highest sequence delivered to every consumer.
-    pub fn delivered(&self) -> i64 {
-        *self.delivered.borrow()
+    /// The position every consumer has reached.
+    pub fn delivered(&self) -> Position {
+        self.progress.borrow().delivered()
     }
 
-    /// Waits until every consumer has received `seq` (or the tailer stopped).
-    pub async fn wait_for(&self, seq: i64) -> bool {
-        let mut receiver = self.delivered.clone();
+    pub fn progress(&self) -> TailerProgress {
+        self.progress.borrow().clone()
+    }
+
+    /// Waits for the next change of any consumer's progress.
+    pub async fn changed(&mut self) {
+        let _ = self.progress.changed().await;
+    }
+
+    /// Waits until every consumer has passed `position` (false if the tailer stopped).
+    pub async fn wait_for(&self, position: Position) -> bool {
+        let mut receiver = self.progress.clone();
         receiver
-            .wait_for(|delivered| *delivered >= seq)
+            .wait_for(|progress| progress.delivered() >= position)
             .await
             .is_ok()
     }
@@ -125,11 +162,6 @@ pub struct Tailer {
     doorbell: Doorbell,
     consumers: Vec<Arc<dyn EventConsumer>>,
     idle_poll: Duration,
-}
-
-struct Registered {
-    consumer: Arc<dyn EventConsumer>,
-    position: i64,
 }
 
 impl Tailer {
@@ -153,107 +185,204 @@ impl Tailer {
         self
     }
 
-    /// Loads every consumer's position and starts the loop.
+    /// Finds every consumer's place in the outbox (resynchronising those whose events were
+    /// pruned) and starts one task each.
     pub async fn spawn(
         self,
         shutdown: CancellationToken,
-    ) -> anyhow::Result<(TailerHandle, tokio::task::JoinHandle<()>)> {
-        let mut registered = Vec::with_capacity(self.consumers.len());
-        for consumer in self.consumers {
-            let position = consumer.position().await?;
-            registered.push(Registered { consumer, position });
+    ) -> anyhow::Result<(TailerHandle, Vec<tokio::task::JoinHandle<()>>)> {
+        let mut statuses = Vec::with_capacity(self.consumers.len());
+        for consumer in &self.consumers {
+            let seq = consumer.position().await?;
+            let (position, resyncs) = match super::resolve(&self.db, seq).await? {
+                Some(position) => (position, 0),
+                None => {
+                    tracing::warn!(
+                        consumer = consumer.name(),
+                        seq,
+                        "events after this consumer's position were pruned, resynchronising"
+                    );
+                    (consumer.resync().await?, 1)
+                }
+            };
+            statuses.push(ConsumerStatus {
+                name: consumer.name().to_owned(),
+                seq: position.seq,
+                position,
+                failures: 0,
+                last_error: None,
+                resyncs,
+            });
         }
-        // Without consumers there is nothing to replay: start at the head.
-        let start = match registered.iter().map(|entry| entry.position).min() {
-            Some(position) => position,
-            None => super::head(&self.db).await?,
-        };
-        let (sender, receiver) = watch::channel(start);
-        let db = self.db;
-        let doorbell = self.doorbell;
-        let idle_poll = self.idle_poll;
-        let task = tokio::spawn(async move {
-            run(db, doorbell, idle_poll, registered, start, sender, shutdown).await;
+        let start = super::head(&self.db).await?;
+        let (sender, receiver) = watch::channel(TailerProgress {
+            consumers: statuses,
+            start,
         });
-        Ok((
-            TailerHandle {
-                delivered: receiver,
-            },
-            task,
-        ))
+        let sender = Arc::new(sender);
+        let mut tasks = Vec::with_capacity(self.consumers.len());
+        for (index, consumer) in self.consumers.into_iter().enumerate() {
+            let task = ConsumerTask {
+                db: self.db.clone(),
+                rings: self.doorbell.subscribe(),
+                idle_poll: self.idle_poll,
+                consumer,
+                index,
+                progress: sender.clone(),
+                shutdown: shutdown.clone(),
+            };
+            tasks.push(tokio::spawn(task.run()));
+        }
+        Ok((TailerHandle { progress: receiver }, tasks))
     }
 }
 
-async fn run(
+struct ConsumerTask {
     db: DatabaseConnection,
-    doorbell: Doorbell,
+    rings: watch::Receiver<u64>,
     idle_poll: Duration,
-    mut registered: Vec<Registered>,
-    mut cursor: i64,
-    delivered: watch::Sender<i64>,
+    consumer: Arc<dyn EventConsumer>,
+    index: usize,
+    progress: Arc<watch::Sender<TailerProgress>>,
     shutdown: CancellationToken,
-) {
-    loop {
-        if shutdown.is_cancelled() {
-            return;
-        }
-        let batch = events::Entity::find()
-            .filter(events::Column::Seq.gt(cursor))
-            .order_by_asc(events::Column::Seq)
-            .limit(BATCH_SIZE)
-            .all(&db)
-            .await;
-        let batch: Vec<StoredEvent> = match batch {
-            Ok(rows) => rows.into_iter().map(StoredEvent::from).collect(),
-            Err(error) => {
-                tracing::warn!(%error, "cannot read the outbox, retrying");
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(RETRY_DELAY) => continue,
+}
+
+/// What one step of a consumer's loop did.
+enum Step {
+    /// Events were applied (or read past); read on at once.
+    Advanced,
+    /// Nothing new: wait for the doorbell.
+    Idle,
+    /// Newer events wait for an older transaction to finish.
+    HeldBack,
+}
+
+impl ConsumerTask {
+    async fn run(mut self) {
+        let name = self.consumer.name().to_owned();
+        let mut position = self.status().position;
+        let mut retry = RETRY_FIRST;
+        let mut held_back = HELD_BACK_FIRST;
+        let mut failed = false;
+        loop {
+            if self.shutdown.is_cancelled() {
+                return;
+            }
+            // Mark the doorbell seen before reading, so a ring during the read is not lost.
+            self.rings.borrow_and_update();
+            let step = AssertUnwindSafe(self.step(&mut position, failed))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("consumer panicked")));
+            let wait = match step {
+                Ok(step) => {
+                    if failed {
+                        tracing::info!(consumer = %name, "event consumer recovered");
+                        metrics::gauge!("plein_outbox_consumer_failing", "consumer" => name.clone())
+                            .set(0.0);
+                    }
+                    failed = false;
+                    retry = RETRY_FIRST;
+                    self.update(|status| {
+                        status.failures = 0;
+                        status.last_error = None;
+                    });
+                    match step {
+                        Step::Advanced => {
+                            held_back = HELD_BACK_FIRST;
+                            continue;
+                        }
+                        Step::HeldBack => {
+                            let wait = held_back;
+                            held_back = (held_back * 2).min(HELD_BACK_MAX);
+                            wait
+                        }
+                        Step::Idle => {
+                            held_back = HELD_BACK_FIRST;
+                            tokio::select! {
+                                () = self.shutdown.cancelled() => return,
+                                _ = self.rings.changed() => {}
+                                () = tokio::time::sleep(self.idle_poll) => {}
+                            }
+                            continue;
+                        }
+                    }
                 }
-            }
-        };
-        let Some(last) = batch.last().map(|event| event.seq) else {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = doorbell.wait() => {}
-                () = tokio::time::sleep(idle_poll) => {}
-            }
-            continue;
-        };
-        let mut all_applied = true;
-        for entry in &mut registered {
-            let unseen: Vec<StoredEvent> = batch
-                .iter()
-                .filter(|event| event.seq > entry.position)
-                .cloned()
-                .collect();
-            if unseen.is_empty() {
-                continue;
-            }
-            match entry.consumer.apply(&unseen).await {
-                Ok(()) => entry.position = last,
                 Err(error) => {
-                    all_applied = false;
-                    tracing::error!(consumer = entry.consumer.name(), %error, "event consumer failed, will retry");
+                    failed = true;
+                    let message = format!("{error:#}");
+                    tracing::error!(consumer = %name, error = %message, retry_in_ms = retry.as_millis() as u64, "event consumer failed, will retry");
+                    metrics::counter!("plein_outbox_consumer_failures_total", "consumer" => name.clone())
+                        .increment(1);
+                    metrics::gauge!("plein_outbox_consumer_failing", "consumer" => name.clone())
+                        .set(1.0);
+                    self.update(|status| {
+                        status.failures += 1;
+                        status.last_error = Some(message);
+                    });
+                    let wait = retry;
+                    retry = (retry * 2).min(RETRY_MAX);
+                    wait
                 }
-            }
-        }
-        if all_applied {
-            cursor = last;
-            delivered.send_replace(cursor);
-            metrics::gauge!("plein_outbox_delivered_seq").set(cursor as f64);
-        } else {
-            // Rewind to the slowest consumer; the others skip what they have already applied.
-            cursor = registered
-                .iter()
-                .map(|entry| entry.position)
-                .min()
-                .unwrap_or(cursor);
+            };
             tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(RETRY_DELAY) => {}
+                () = self.shutdown.cancelled() => return,
+                () = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// Reads one batch after `position` and applies it. After a failure the consumer may have
+    /// been down long enough for its events to be pruned, so retention is checked first.
+    async fn step(&self, position: &mut Position, after_failure: bool) -> anyhow::Result<Step> {
+        if after_failure && *position < super::pruned_through(&self.db).await? {
+            tracing::warn!(
+                consumer = self.consumer.name(),
+                "events this consumer needs were pruned, resynchronising"
+            );
+            *position = self.consumer.resync().await?;
+            self.update(|status| status.resyncs += 1);
+            self.publish(*position);
+            return Ok(Step::Advanced);
+        }
+        let batch = super::read_after(&self.db, *position, self.consumer.batch_size()).await?;
+        let Some(end) = batch.end else {
+            return Ok(if batch.held_back {
+                Step::HeldBack
+            } else {
+                Step::Idle
+            });
+        };
+        if !batch.events.is_empty() {
+            self.consumer.apply(&batch.events).await?;
+        }
+        *position = end;
+        self.publish(end);
+        Ok(Step::Advanced)
+    }
+
+    fn status(&self) -> ConsumerStatus {
+        self.progress.borrow().consumers[self.index].clone()
+    }
+
+    fn update(&self, change: impl FnOnce(&mut ConsumerStatus)) {
+        let index = self.index;
+        self.progress.send_if_modified(|progress| {
+            let status = &mut progress.consumers[index];
+            let before = (status.failures, status.last_error.clone(), status.resyncs);
+            change(status);
+            before != (status.failures, status.last_error.clone(), status.resyncs)
+        });
+    }
+
+    fn publish(&self, position: Position) {
+        let index = self.index;
+        self.progress.send_modify(|progress| {
+            let status = &mut progress.consumers[index];
+            status.position = position;
+            status.seq = position.seq;
+        });
+        metrics::gauge!("plein_outbox_consumer_seq", "consumer" => self.consumer.name().to_owned())
+            .set(position.seq as f64);
     }
 }

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::db;
 use crate::error::{ApiError, ErrorBody};
-use crate::events;
+use crate::events::{self, ConsumerStatus, ListenerStatus};
 use crate::http::AppJson;
 use crate::state::AppState;
 
@@ -29,11 +29,18 @@ pub struct Health {
 
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
+    /// `ready`, or `degraded` while an event consumer fails or the listener for other nodes'
+    /// events is down (the node serves, but what those feed may be stale).
     pub status: &'static str,
     pub database: bool,
-    /// Highest event in the outbox and the highest this node has delivered to its consumers.
+    /// The sequence of the last event in the outbox, and of the last one every consumer on
+    /// this node has applied.
     pub outbox_head: i64,
     pub outbox_delivered: i64,
+    /// Each consumer of the outbox on this node.
+    pub consumers: Vec<ConsumerStatus>,
+    /// The listener for other nodes' events (PostgreSQL only).
+    pub listener: Option<ListenerStatus>,
 }
 
 /// The process is alive.
@@ -57,7 +64,8 @@ async fn readyz(State(state): State<AppState>) -> Result<AppJson<Readiness>, Api
         ));
     }
     let head = events::head(&state.db).await.map_err(ApiError::from)?;
-    let delivered = state.tailer.delivered();
+    let progress = state.tailer.progress();
+    let delivered = progress.delivered();
     if delivered < state.startup_head {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -65,11 +73,24 @@ async fn readyz(State(state): State<AppState>) -> Result<AppJson<Readiness>, Api
             "still catching up with the event log",
         ));
     }
+    let listener = state
+        .listener
+        .as_ref()
+        .map(|listener| listener.borrow().clone());
+    let failing = progress
+        .consumers
+        .iter()
+        .any(|consumer| consumer.failures > 0);
+    let deaf = listener
+        .as_ref()
+        .is_some_and(|listener| !listener.connected);
     Ok(AppJson(Readiness {
-        status: "ready",
+        status: if failing || deaf { "degraded" } else { "ready" },
         database: true,
-        outbox_head: head,
-        outbox_delivered: delivered,
+        outbox_head: head.seq,
+        outbox_delivered: delivered.seq,
+        consumers: progress.consumers,
+        listener,
     }))
 }
 
@@ -101,8 +122,12 @@ async fn record_gauges(state: &AppState) {
     metrics::gauge!("plein_db_pool_connections").set(f64::from(size));
     metrics::gauge!("plein_db_pool_idle_connections").set(idle as f64);
     if let Ok(head) = events::head(&state.db).await {
-        let delivered = state.tailer.delivered();
-        metrics::gauge!("plein_outbox_head_seq").set(head as f64);
-        metrics::gauge!("plein_outbox_lag_events").set((head - delivered).max(0) as f64);
+        metrics::gauge!("plein_outbox_head_seq").set(head.seq as f64);
+        for consumer in state.tailer.progress().consumers {
+            // Sequence distance: exact on SQLite, close on PostgreSQL.
+            let lag = (head.seq - consumer.seq).max(0);
+            metrics::gauge!("plein_outbox_consumer_lag_events", "consumer" => consumer.name)
+                .set(lag as f64);
+        }
     }
 }

@@ -19,7 +19,7 @@ use crate::directory::service::{
     check_display_name, check_email, creates_cycle, normalize_email, sort_name, split_display_name,
 };
 use crate::entities::people;
-use crate::events::{self, Audience, Doorbell, NewEvent, kinds};
+use crate::events::{self, Doorbell, Event};
 
 const MAX_TEXT_CHARS: usize = 200;
 const MAX_EXTERNAL_ID_CHARS: usize = 255;
@@ -334,20 +334,17 @@ async fn save(
     }
     person.updated_at = now;
     repo::upsert_many(&tx, vec![person.clone()]).await?;
-    let kind = match (existing.is_some(), was_active, person.active) {
-        (false, _, _) => kinds::PERSON_CREATED,
-        (true, true, false) => kinds::PERSON_DEACTIVATED,
-        (true, false, true) => kinds::PERSON_REACTIVATED,
-        _ => kinds::PERSON_UPDATED,
+    let summary = PersonEvent::from(&person);
+    let event = match (existing.is_some(), was_active, person.active) {
+        (false, _, _) => Event::PersonCreated { person: summary },
+        (true, true, false) => Event::PersonDeactivated { person: summary },
+        (true, false, true) => Event::PersonReactivated { person: summary },
+        _ => Event::PersonUpdated { person: summary },
     };
     if !person.active {
         auth_repo::delete_sessions_of(&tx, person.id).await?;
     }
-    events::append(
-        &tx,
-        NewEvent::new(kind, Audience::Everyone, PersonEvent::from(&person)),
-    )
-    .await?;
+    events::append(&tx, event).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(person)
@@ -430,11 +427,9 @@ pub async fn delete(
     auth_repo::delete_sessions_of(&tx, deleted.id).await?;
     events::append(
         &tx,
-        NewEvent::new(
-            kinds::PERSON_DEACTIVATED,
-            Audience::Everyone,
-            PersonEvent::from(&deleted),
-        ),
+        Event::PersonDeactivated {
+            person: PersonEvent::from(&deleted),
+        },
     )
     .await?;
     tx.commit().await?;

@@ -328,7 +328,8 @@ async fn health_readiness_and_metrics_report_the_node() -> anyhow::Result<()> {
         "plein_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}",
         "plein_http_request_duration_seconds_bucket",
         "plein_db_pool_connections",
-        "plein_outbox_lag_events",
+        "plein_outbox_consumer_lag_events{consumer=\"search-index\"}",
+        "plein_outbox_consumer_seq{consumer=\"search-index\"}",
         "plein_events_appended_total{kind=\"person.created\"}",
     ] {
         assert!(metrics.contains(needle), "missing {needle} in metrics");

@@ -104,12 +104,37 @@ async fn importing_the_same_file_again_changes_nothing_and_a_dry_run_only_counts
     assert_eq!(person_by_employee_id(&app, "E2").await?["title"], "Inkoper");
     assert_eq!(people_count(&app).await?, 3, "admin, Anne and Bas only");
 
+    let before_apply = plein_server::events::head(&app.handle.state.db).await?;
     let applied = imported(&app, "", &changed).await?;
     assert_eq!(applied["updated"], 1);
     assert_eq!(applied["created"], 1);
+    let bas = person_by_employee_id(&app, "E2").await?;
+    assert_eq!(bas["title"], "Hoofd inkoop");
+
+    // One event about each person changed, and none about the unchanged one.
+    let announced =
+        plein_server::events::read_after(&app.handle.state.db, before_apply, 100).await?;
+    let about: Vec<(&str, String)> = announced
+        .events
+        .iter()
+        .map(|stored| {
+            let person = stored.event.person_id().map(|id| id.to_string());
+            (stored.event.kind(), person.unwrap_or_default())
+        })
+        .collect();
+    let cor = person_by_employee_id(&app, "E3").await?;
     assert_eq!(
-        person_by_employee_id(&app, "E2").await?["title"],
-        "Hoofd inkoop"
+        about,
+        [
+            (
+                "person.updated",
+                bas["id"].as_str().unwrap_or_default().to_owned()
+            ),
+            (
+                "person.created",
+                cor["id"].as_str().unwrap_or_default().to_owned()
+            ),
+        ]
     );
     Ok(())
 }
@@ -240,8 +265,21 @@ async fn people_missing_from_the_file_are_deactivated_only_when_asked() -> anyho
         StatusCode::OK
     );
 
+    let before_apply = plein_server::events::head(&app.handle.state.db).await?;
     let applied = imported(&app, "?deactivate_missing=true", &csv).await?;
     assert_eq!(applied["deactivated"], 1);
+    let announced =
+        plein_server::events::read_after(&app.handle.state.db, before_apply, 100).await?;
+    match announced.events.as_slice() {
+        [only] => match &only.event {
+            plein_server::events::Event::PersonDeactivated { person } => {
+                assert_eq!(person.id.to_string(), leaver_id);
+                assert!(!person.active);
+            }
+            other => anyhow::bail!("expected a deactivation, got {other:?}"),
+        },
+        other => anyhow::bail!("expected one event about Lisa, got {other:?}"),
+    }
     let me = lisa.get(app.url("/api/v1/me")).send().await?;
     expect_error(me, StatusCode::UNAUTHORIZED, "unauthenticated").await?;
     assert!(app.search_names("lisa").await?.is_empty());

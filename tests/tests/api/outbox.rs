@@ -1,17 +1,23 @@
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plein_server::Config;
 use plein_server::db;
+use plein_server::directory::dto::Role;
 use plein_server::entities::events as event_rows;
 use plein_server::events::{
-    self, Audience, Doorbell, DurableCursor, EventConsumer, NewEvent, StoredEvent, Tailer,
+    self, Doorbell, DurableCursor, Event, EventConsumer, Position, Scope, StoredEvent, Tailer,
 };
-use plein_tests::{TestApp, TestDatabase, test_raw_config};
+use plein_tests::{TestApp, TestDatabase, sample_event, test_raw_config};
 use reqwest::Method;
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryOrder, Set,
+    Statement,
+};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 const WRITERS: usize = 16;
 const EVENTS_PER_WRITER: usize = 200;
@@ -19,14 +25,18 @@ const EVENTS_PER_WRITER: usize = 200;
 const GIVE_UP_AFTER: Duration = Duration::from_secs(120);
 
 struct Collector {
+    name: String,
     seen: Mutex<Vec<i64>>,
     cursor: DurableCursor,
+    /// While set, every batch fails.
+    failing: AtomicBool,
+    resyncs: Mutex<u32>,
 }
 
 #[async_trait::async_trait]
 impl EventConsumer for Collector {
     fn name(&self) -> &str {
-        "test-collector"
+        &self.name
     }
 
     async fn position(&self) -> anyhow::Result<i64> {
@@ -34,27 +44,48 @@ impl EventConsumer for Collector {
     }
 
     async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.failing.load(Ordering::SeqCst),
+            "the collector is told to fail"
+        );
         {
             let mut seen = self.seen.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
             seen.extend(batch.iter().map(|event| event.seq));
         }
         if let Some(last) = batch.last() {
-            self.cursor.store(&self.cursor_db(), last.seq).await?;
+            self.cursor
+                .store(&self.cursor.connection(), last.seq)
+                .await?;
         }
         Ok(())
+    }
+
+    async fn resync(&self) -> anyhow::Result<Position> {
+        *self
+            .resyncs
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))? += 1;
+        let head = events::safe_head(&self.cursor.connection()).await?;
+        self.cursor
+            .store(&self.cursor.connection(), head.seq)
+            .await?;
+        Ok(head)
     }
 }
 
 impl Collector {
     fn new(db: &DatabaseConnection) -> Arc<Collector> {
-        Arc::new(Collector {
-            seen: Mutex::new(Vec::new()),
-            cursor: DurableCursor::new(db.clone(), "test-collector"),
-        })
+        Self::named(db, "test-collector")
     }
 
-    fn cursor_db(&self) -> DatabaseConnection {
-        self.cursor.connection()
+    fn named(db: &DatabaseConnection, name: &str) -> Arc<Collector> {
+        Arc::new(Collector {
+            name: name.to_owned(),
+            seen: Mutex::new(Vec::new()),
+            cursor: DurableCursor::new(db.clone(), name),
+            failing: AtomicBool::new(false),
+            resyncs: Mutex::new(0),
+        })
     }
 
     fn seen(&self) -> Vec<i64> {
@@ -62,6 +93,10 @@ impl Collector {
             .lock()
             .map(|seen| seen.clone())
             .unwrap_or_default()
+    }
+
+    fn resyncs(&self) -> u32 {
+        self.resyncs.lock().map(|count| *count).unwrap_or_default()
     }
 }
 
@@ -76,8 +111,10 @@ async fn open_database() -> anyhow::Result<(TestDatabase, DatabaseConnection)> {
     Ok((database, connection))
 }
 
+/// Every event's sequence, in delivery order.
 async fn all_seqs(db: &DatabaseConnection) -> anyhow::Result<Vec<i64>> {
     Ok(event_rows::Entity::find()
+        .order_by_asc(event_rows::Column::Xid)
         .order_by_asc(event_rows::Column::Seq)
         .all(db)
         .await?
@@ -94,17 +131,9 @@ async fn write_events(
 ) -> anyhow::Result<()> {
     for n in 0..count {
         let tx = db::begin_write(db).await?;
-        events::append(
-            &tx,
-            NewEvent::new(
-                "test.event",
-                Audience::Everyone,
-                json!({"writer": writer, "n": n}),
-            ),
-        )
-        .await?;
-        // Hold some transactions open after taking a sequence number, so that without
-        // serialised commits a later number would commit first.
+        events::append(&tx, sample_event(writer as u64, n as u64)).await?;
+        // Hold some transactions open after taking a sequence number, so that a later number
+        // commits first.
         if (writer + n).is_multiple_of(7) {
             tokio::time::sleep(Duration::from_millis(2)).await;
         } else {
@@ -116,6 +145,15 @@ async fn write_events(
     Ok(())
 }
 
+async fn caught_up(handle: &events::TailerHandle, db: &DatabaseConnection) -> anyhow::Result<()> {
+    let head = events::head(db).await?;
+    anyhow::ensure!(
+        tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?,
+        "tailer stopped"
+    );
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_are_seen_by_the_tailer_exactly_once_and_in_order() -> anyhow::Result<()>
 {
@@ -123,7 +161,7 @@ async fn concurrent_writers_are_seen_by_the_tailer_exactly_once_and_in_order() -
     let doorbell = Doorbell::new();
     let shutdown = CancellationToken::new();
     let collector = Collector::new(&db);
-    let (handle, _task) = Tailer::new(db.clone(), doorbell.clone())
+    let (handle, _tasks) = Tailer::new(db.clone(), doorbell.clone())
         .with_consumer(collector.clone())
         .spawn(shutdown.clone())
         .await?;
@@ -141,17 +179,13 @@ async fn concurrent_writers_are_seen_by_the_tailer_exactly_once_and_in_order() -
     }
     let committed = all_seqs(&db).await?;
     assert_eq!(committed.len(), WRITERS * EVENTS_PER_WRITER);
-    let head = *committed.last().unwrap_or(&0);
-    assert!(
-        tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?,
-        "tailer stopped"
-    );
+    caught_up(&handle, &db).await?;
     shutdown.cancel();
 
     let seen = collector.seen();
     assert_eq!(
         seen, committed,
-        "the tailer must deliver every committed event once, in seq order"
+        "the tailer must deliver every committed event once, in delivery order"
     );
     Ok(())
 }
@@ -164,14 +198,15 @@ async fn a_tailer_resumes_from_its_durable_cursor_after_a_restart() -> anyhow::R
 
     let first_run = CancellationToken::new();
     let first = Collector::new(&db);
-    let (handle, task) = Tailer::new(db.clone(), doorbell.clone())
+    let (handle, tasks) = Tailer::new(db.clone(), doorbell.clone())
         .with_consumer(first.clone())
         .spawn(first_run.clone())
         .await?;
-    let head = events::head(&db).await?;
-    assert!(tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?);
+    caught_up(&handle, &db).await?;
     first_run.cancel();
-    task.await?;
+    for task in tasks {
+        task.await?;
+    }
     assert_eq!(first.seen().len(), 10);
 
     // Written while no tailer runs.
@@ -179,12 +214,11 @@ async fn a_tailer_resumes_from_its_durable_cursor_after_a_restart() -> anyhow::R
 
     let second_run = CancellationToken::new();
     let second = Collector::new(&db);
-    let (handle, _task) = Tailer::new(db.clone(), doorbell.clone())
+    let (handle, _tasks) = Tailer::new(db.clone(), doorbell.clone())
         .with_consumer(second.clone())
         .spawn(second_run.clone())
         .await?;
-    let head = events::head(&db).await?;
-    assert!(tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?);
+    caught_up(&handle, &db).await?;
     second_run.cancel();
 
     let all = all_seqs(&db).await?;
@@ -193,11 +227,187 @@ async fn a_tailer_resumes_from_its_durable_cursor_after_a_restart() -> anyhow::R
         all[10..].to_vec(),
         "the restarted tailer delivers only what came after its cursor"
     );
+    assert_eq!(second.resyncs(), 0);
     Ok(())
 }
 
 #[tokio::test]
-async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Result<()> {
+async fn a_failing_consumer_retries_and_is_reported_while_the_others_go_on() -> anyhow::Result<()> {
+    let (_database, db) = open_database().await?;
+    let doorbell = Doorbell::new();
+    let broken = Collector::named(&db, "broken");
+    broken.failing.store(true, Ordering::SeqCst);
+    let healthy = Collector::named(&db, "healthy");
+    let shutdown = CancellationToken::new();
+    let (handle, _tasks) = Tailer::new(db.clone(), doorbell.clone())
+        .with_consumer(broken.clone())
+        .with_consumer(healthy.clone())
+        .spawn(shutdown.clone())
+        .await?;
+
+    write_events(&db, &doorbell, 0, 5).await?;
+    let all = all_seqs(&db).await?;
+    let last = events::head(&db).await?;
+    // The healthy consumer gets everything while the other one fails.
+    let mut progress = handle.clone();
+    let reported = tokio::time::timeout(GIVE_UP_AFTER, async {
+        loop {
+            let now = progress.progress();
+            let healthy_done = now
+                .consumers
+                .iter()
+                .any(|status| status.name == "healthy" && status.position >= last);
+            let broken_reported = now
+                .consumers
+                .iter()
+                .any(|status| status.name == "broken" && status.failures >= 2);
+            if healthy_done && broken_reported {
+                return now;
+            }
+            progress.changed().await;
+        }
+    })
+    .await?;
+    assert_eq!(healthy.seen(), all);
+    assert!(broken.seen().is_empty());
+    let broken_status = reported
+        .consumers
+        .iter()
+        .find(|status| status.name == "broken")
+        .cloned();
+    let broken_status = broken_status.ok_or_else(|| anyhow::anyhow!("no status for broken"))?;
+    assert!(
+        broken_status
+            .last_error
+            .as_deref()
+            .is_some_and(|error| error.contains("told to fail")),
+        "the failure is reported: {broken_status:?}"
+    );
+    assert!(
+        handle.delivered() < last,
+        "the node is not caught up while one consumer fails"
+    );
+
+    broken.failing.store(false, Ordering::SeqCst);
+    caught_up(&handle, &db).await?;
+    shutdown.cancel();
+    assert_eq!(
+        broken.seen(),
+        all,
+        "after recovering it gets every event once"
+    );
+    let recovered = handle.progress();
+    assert!(
+        recovered
+            .consumers
+            .iter()
+            .all(|status| status.failures == 0)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_event_that_does_not_decode_is_read_past_not_delivered_as_null() -> anyhow::Result<()> {
+    let (_database, db) = open_database().await?;
+    let doorbell = Doorbell::new();
+    write_events(&db, &doorbell, 0, 2).await?;
+    let tx = db::begin_write(&db).await?;
+    let garbage = event_rows::ActiveModel {
+        version: Set(1),
+        kind: Set("person.updated".to_owned()),
+        scope: Set("everyone".to_owned()),
+        scope_id: Set(None),
+        payload: Set("{\"type\": \"person.updated\", \"person\": 42}".to_owned()),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+    write_events(&db, &doorbell, 1, 2).await?;
+
+    let batch = events::read_after(&db, Position::START, 100).await?;
+    let delivered: Vec<i64> = batch.events.iter().map(|event| event.seq).collect();
+    let mut expected = all_seqs(&db).await?;
+    expected.retain(|seq| *seq != garbage.seq);
+    assert_eq!(delivered, expected);
+    assert_eq!(
+        batch.end.map(|end| end.seq),
+        expected.last().copied(),
+        "the reader moves past the bad row"
+    );
+
+    let collector = Collector::new(&db);
+    let shutdown = CancellationToken::new();
+    let (handle, _tasks) = Tailer::new(db.clone(), doorbell.clone())
+        .with_consumer(collector.clone())
+        .spawn(shutdown.clone())
+        .await?;
+    caught_up(&handle, &db).await?;
+    shutdown.cancel();
+    assert_eq!(collector.seen(), expected);
+    Ok(())
+}
+
+#[tokio::test]
+async fn pruned_events_make_a_reader_that_needed_them_resynchronise() -> anyhow::Result<()> {
+    let (_database, db) = open_database().await?;
+    let doorbell = Doorbell::new();
+    write_events(&db, &doorbell, 0, 6).await?;
+    let all = all_seqs(&db).await?;
+    let early = all[1];
+    let last = all[5];
+
+    // Everything written so far is older than a cutoff in the future.
+    let cutoff = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let removed = events::prune(&db, cutoff).await?;
+    assert_eq!(removed, 6);
+    assert!(all_seqs(&db).await?.is_empty());
+    assert_eq!(events::pruned_through(&db).await?.seq, last);
+    assert_eq!(
+        events::resolve(&db, early).await?,
+        None,
+        "a reader that last saw an early event must resync"
+    );
+    assert_eq!(
+        events::resolve(&db, last)
+            .await?
+            .map(|position| position.seq),
+        Some(last),
+        "a reader that saw the last pruned event missed nothing"
+    );
+    assert_eq!(events::head(&db).await?.seq, last);
+
+    // A consumer whose cursor points at a pruned event resynchronises, then follows new ones.
+    let stale = Collector::named(&db, "stale");
+    stale.cursor.store(&db, early).await?;
+    let current = Collector::named(&db, "current");
+    current.cursor.store(&db, last).await?;
+    let shutdown = CancellationToken::new();
+    let (handle, _tasks) = Tailer::new(db.clone(), doorbell.clone())
+        .with_consumer(stale.clone())
+        .with_consumer(current.clone())
+        .spawn(shutdown.clone())
+        .await?;
+    write_events(&db, &doorbell, 1, 3).await?;
+    caught_up(&handle, &db).await?;
+    shutdown.cancel();
+    assert_eq!(stale.resyncs(), 1);
+    assert_eq!(current.resyncs(), 0);
+    let after = all_seqs(&db).await?;
+    assert_eq!(stale.seen(), after);
+    assert_eq!(current.seen(), after);
+
+    // Recent events are kept.
+    let kept = events::prune(&db, chrono::Utc::now() - chrono::Duration::seconds(3600)).await?;
+    assert_eq!(kept, 0);
+    assert_eq!(all_seqs(&db).await?, after);
+    Ok(())
+}
+
+#[tokio::test]
+async fn person_changes_append_typed_events_about_that_person_in_the_same_transaction()
+-> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
     let person = app
@@ -243,11 +453,12 @@ async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Resul
     )
     .await?;
 
-    let rows = event_rows::Entity::find()
-        .order_by_asc(event_rows::Column::Seq)
-        .all(&app.handle.state.db)
-        .await?;
-    let kinds: Vec<&str> = rows.iter().map(|row| row.kind.as_str()).collect();
+    let batch = events::read_after(&app.handle.state.db, Position::START, 100).await?;
+    let kinds: Vec<&str> = batch
+        .events
+        .iter()
+        .map(|stored| stored.event.kind())
+        .collect();
     assert_eq!(
         kinds,
         [
@@ -259,49 +470,133 @@ async fn person_changes_append_events_in_the_same_transaction() -> anyhow::Resul
             "person.updated"
         ]
     );
-    let role_change: serde_json::Value = serde_json::from_str(&rows[2].payload)?;
-    assert_eq!(role_change["person"]["id"], id);
-    assert_eq!(role_change["person"]["role"], "hr");
-    assert_eq!(role_change["previous_role"], "employee");
+    let fenna: Uuid = id.parse()?;
+    for stored in &batch.events[1..] {
+        assert_eq!(stored.scope, Scope::Person(fenna), "{:?}", stored.event);
+    }
+    match &batch.events[2].event {
+        Event::PersonRoleChanged {
+            person,
+            previous_role,
+        } => {
+            assert_eq!(person.role, Role::Hr);
+            assert_eq!(*previous_role, Role::Employee);
+        }
+        other => anyhow::bail!("expected a role change, got {other:?}"),
+    }
+    match &batch.events[5].event {
+        Event::PersonUpdated { person } => assert_eq!(person.display_name, "Fenna Visser"),
+        other => anyhow::bail!("expected an update, got {other:?}"),
+    }
+    let rows = event_rows::Entity::find().all(&app.handle.state.db).await?;
+    assert!(
+        rows.iter()
+            .skip(1)
+            .all(|row| row.scope == "person" && row.scope_id == Some(fenna))
+    );
 
-    let update: serde_json::Value = serde_json::from_str(&rows[5].payload)?;
-    assert_eq!(update["display_name"], "Fenna Visser");
-
-    let head = rows.last().map_or(0, |row| row.seq);
+    let head = events::head(&app.handle.state.db).await?;
     assert!(tokio::time::timeout(GIVE_UP_AFTER, app.handle.state.tailer.wait_for(head)).await?);
+    let ready: serde_json::Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["consumers"][0]["name"], "search-index");
+    assert_eq!(ready["consumers"][0]["failures"], 0);
+    assert_eq!(ready["outbox_delivered"], head.seq);
     Ok(())
 }
 
-#[tokio::test]
-async fn on_postgres_a_commit_on_one_node_wakes_the_tailer_of_another() -> anyhow::Result<()> {
-    let (database, writer_db) = open_database().await?;
-    if !database.is_postgres() {
-        // SQLite has one node by definition; the in-process doorbell is covered above.
-        return Ok(());
-    }
-    // The second node: its own pool, its own doorbell, rung only by LISTEN/NOTIFY. Its idle
-    // poll is far beyond the failure bound, so only a notification can wake it.
+/// A second node: its own pool and doorbell, rung only by LISTEN/NOTIFY. Its idle poll is far
+/// beyond the failure bound, so only a notification can wake it.
+async fn second_node(
+    database: &TestDatabase,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(
+    DatabaseConnection,
+    Arc<Collector>,
+    events::TailerHandle,
+    tokio::sync::watch::Receiver<events::ListenerStatus>,
+)> {
     let mut raw = test_raw_config(&tempfile::tempdir()?, &database.url);
     raw.database_max_connections = 4;
     let reader_db = db::connect(&Config::from_raw(raw)?).await?;
     let reader_doorbell = Doorbell::new();
-    let shutdown = CancellationToken::new();
-    let _listener =
-        events::spawn_postgres_listener(&reader_db, reader_doorbell.clone(), shutdown.clone());
+    let (status, _listener) = events::spawn_postgres_listener(
+        database.url.clone(),
+        reader_db.clone(),
+        reader_doorbell.clone(),
+        shutdown.clone(),
+    );
     let collector = Collector::new(&reader_db);
-    let (handle, _task) = Tailer::new(reader_db.clone(), reader_doorbell)
+    let (handle, _tasks) = Tailer::new(reader_db.clone(), reader_doorbell)
         .with_idle_poll(Duration::from_secs(3600))
         .with_consumer(collector.clone())
         .spawn(shutdown.clone())
         .await?;
+    Ok((reader_db, collector, handle, status))
+}
 
-    // The writing node rings only its own doorbell, which nobody on the reader listens to.
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn on_postgres_a_commit_on_one_node_wakes_the_tailer_of_another() -> anyhow::Result<()> {
+    let (database, writer_db) = open_database().await?;
+    anyhow::ensure!(database.is_postgres(), "this test needs PostgreSQL");
+    let shutdown = CancellationToken::new();
+    let (_reader_db, collector, handle, _status) = second_node(&database, &shutdown).await?;
+    // The writing node's notifier tells the others; the reader's own doorbell is never rung.
+    let writer_doorbell = Doorbell::new();
+    let _notifier =
+        events::spawn_notifier(writer_db.clone(), writer_doorbell.clone(), shutdown.clone());
     // Several rounds: after the first, the reader is idle and only a notification can wake it.
     for round in 0..4 {
-        write_events(&writer_db, &Doorbell::new(), round, 3).await?;
-        let head = events::head(&writer_db).await?;
-        assert!(tokio::time::timeout(GIVE_UP_AFTER, handle.wait_for(head)).await?);
+        write_events(&writer_db, &writer_doorbell, round, 3).await?;
+        caught_up(&handle, &writer_db).await?;
     }
+    shutdown.cancel();
+    assert_eq!(collector.seen(), all_seqs(&writer_db).await?);
+    Ok(())
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn on_postgres_a_listener_whose_connection_is_killed_is_rebuilt_and_catches_up()
+-> anyhow::Result<()> {
+    let (database, writer_db) = open_database().await?;
+    anyhow::ensure!(database.is_postgres(), "this test needs PostgreSQL");
+    let shutdown = CancellationToken::new();
+    let (_reader_db, collector, handle, mut status) = second_node(&database, &shutdown).await?;
+    tokio::time::timeout(GIVE_UP_AFTER, status.wait_for(|status| status.connected)).await??;
+
+    let killed = writer_db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() \
+             AND query ILIKE 'LISTEN%'",
+        ))
+        .await?;
+    assert_eq!(killed.len(), 1, "one listener connection to kill");
+    // Written while the listener may be down, and announced only once: the rebuilt listener
+    // must catch up from the table.
+    write_events(&writer_db, &Doorbell::new(), 0, 3).await?;
+    events::notify_other_nodes(&writer_db).await?;
+    tokio::time::timeout(
+        GIVE_UP_AFTER,
+        status.wait_for(|status| status.rebuilds >= 1 && status.connected),
+    )
+    .await??;
+    caught_up(&handle, &writer_db).await?;
     shutdown.cancel();
     assert_eq!(collector.seen(), all_seqs(&writer_db).await?);
     Ok(())

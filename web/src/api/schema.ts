@@ -494,6 +494,26 @@ export interface components {
             current_password: string;
             new_password: string;
         };
+        /** @description One consumer as `/readyz` and `/metrics` show it. */
+        ConsumerStatus: {
+            /**
+             * Format: int64
+             * @description Failures in a row; 0 when its last attempt worked.
+             */
+            failures: number;
+            last_error?: string | null;
+            name: string;
+            /**
+             * Format: int64
+             * @description How often it had to rebuild because events it needed had been pruned.
+             */
+            resyncs: number;
+            /**
+             * Format: int64
+             * @description The sequence of the last event it applied.
+             */
+            seq: number;
+        };
         CreatePersonRequest: {
             email: string;
             name: string;
@@ -571,6 +591,16 @@ export interface components {
         /** @description `PUT /api/v1/me/language`. */
         LanguageRequest: {
             language?: components["schemas"]["Language"] | null;
+        };
+        /** @description The listener's state, for `/readyz` and `/metrics`. */
+        ListenerStatus: {
+            connected: boolean;
+            last_error?: string | null;
+            /**
+             * Format: int64
+             * @description How many times the listener was rebuilt after an error or a missed heartbeat.
+             */
+            rebuilds: number;
         };
         LoginRequest: {
             email: string;
@@ -712,14 +742,22 @@ export interface components {
             skills?: string[] | null;
         };
         Readiness: {
+            /** @description Each consumer of the outbox on this node. */
+            consumers: components["schemas"]["ConsumerStatus"][];
             database: boolean;
+            listener?: components["schemas"]["ListenerStatus"] | null;
             /** Format: int64 */
             outbox_delivered: number;
             /**
              * Format: int64
-             * @description Highest event in the outbox and the highest this node has delivered to its consumers.
+             * @description The sequence of the last event in the outbox, and of the last one every consumer on
+             *     this node has applied.
              */
             outbox_head: number;
+            /**
+             * @description `ready`, or `degraded` while an event consumer fails or the listener for other nodes'
+             *     events is down (the node serves, but what those feed may be stale).
+             */
             status: string;
         };
         /**

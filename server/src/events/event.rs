@@ -1,0 +1,177 @@
+//! The events themselves: one tagged enum, whom each concerns, and their stored encoding.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::directory::dto::{PersonEvent, Role};
+
+/// The encoding written by this build. A reader meeting a newer version logs and counts the
+/// event instead of guessing at it.
+pub const EVENT_VERSION: i16 = 1;
+
+/// Everything that happens in Plein that another part of the system must learn about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    #[serde(rename = "person.created")]
+    PersonCreated { person: PersonEvent },
+    /// Profile or HR fields changed (also through SCIM or an HR import).
+    #[serde(rename = "person.updated")]
+    PersonUpdated { person: PersonEvent },
+    /// Their sessions are gone; sockets must close.
+    #[serde(rename = "person.deactivated")]
+    PersonDeactivated { person: PersonEvent },
+    #[serde(rename = "person.reactivated")]
+    PersonReactivated { person: PersonEvent },
+    #[serde(rename = "person.role_changed")]
+    PersonRoleChanged {
+        person: PersonEvent,
+        previous_role: Role,
+    },
+}
+
+impl Event {
+    /// The `type` tag, as stored in the `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::PersonCreated { .. } => "person.created",
+            Event::PersonUpdated { .. } => "person.updated",
+            Event::PersonDeactivated { .. } => "person.deactivated",
+            Event::PersonReactivated { .. } => "person.reactivated",
+            Event::PersonRoleChanged { .. } => "person.role_changed",
+        }
+    }
+
+    /// Whom the event concerns, for routing without a query per recipient.
+    pub fn scope(&self) -> Scope {
+        match self {
+            Event::PersonCreated { person }
+            | Event::PersonUpdated { person }
+            | Event::PersonDeactivated { person }
+            | Event::PersonReactivated { person }
+            | Event::PersonRoleChanged { person, .. } => Scope::Person(person.id),
+        }
+    }
+
+    /// The person the event is about, if it is about one.
+    pub fn person_id(&self) -> Option<Uuid> {
+        match self.scope() {
+            Scope::Person(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// Whom an event concerns. Stored as `scope` (the kind) and `scope_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Everyone,
+    Person(Uuid),
+    Group(Uuid),
+    Conversation(Uuid),
+}
+
+impl Scope {
+    pub fn columns(self) -> (&'static str, Option<Uuid>) {
+        match self {
+            Scope::Everyone => ("everyone", None),
+            Scope::Person(id) => ("person", Some(id)),
+            Scope::Group(id) => ("group", Some(id)),
+            Scope::Conversation(id) => ("conversation", Some(id)),
+        }
+    }
+
+    pub fn from_columns(kind: &str, id: Option<Uuid>) -> Option<Scope> {
+        match (kind, id) {
+            ("everyone", None) => Some(Scope::Everyone),
+            ("person", Some(id)) => Some(Scope::Person(id)),
+            ("group", Some(id)) => Some(Scope::Group(id)),
+            ("conversation", Some(id)) => Some(Scope::Conversation(id)),
+            _ => None,
+        }
+    }
+}
+
+/// Why a stored event could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event version {0} is newer than this build understands ({EVENT_VERSION})")]
+    NewerVersion(i16),
+    #[error("event payload does not parse: {0}")]
+    Payload(#[from] serde_json::Error),
+    #[error("event scope `{0}` with id {1:?} is not valid")]
+    Scope(String, Option<Uuid>),
+}
+
+pub fn encode(event: &Event) -> Result<String, serde_json::Error> {
+    serde_json::to_string(event)
+}
+
+pub fn decode(version: i16, payload: &str) -> Result<Event, DecodeError> {
+    if version > EVENT_VERSION {
+        return Err(DecodeError::NewerVersion(version));
+    }
+    Ok(serde_json::from_str(payload)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person() -> PersonEvent {
+        PersonEvent {
+            id: Uuid::now_v7(),
+            email: "fenna@plein.example".to_owned(),
+            display_name: "Fenna".to_owned(),
+            role: Role::Hr,
+            active: true,
+        }
+    }
+
+    #[test]
+    fn an_event_is_stored_with_its_type_tag_and_reads_back_equal() -> anyhow::Result<()> {
+        let event = Event::PersonRoleChanged {
+            person: person(),
+            previous_role: Role::Employee,
+        };
+        let text = encode(&event)?;
+        let json: serde_json::Value = serde_json::from_str(&text)?;
+        assert_eq!(json["type"], "person.role_changed");
+        assert_eq!(json["type"], event.kind());
+        assert_eq!(json["previous_role"], "employee");
+        assert_eq!(decode(EVENT_VERSION, &text)?, event);
+        Ok(())
+    }
+
+    #[test]
+    fn an_unknown_type_or_a_newer_version_is_an_error_not_a_null() {
+        assert!(matches!(
+            decode(EVENT_VERSION, r#"{"type":"person.teleported"}"#),
+            Err(DecodeError::Payload(_))
+        ));
+        assert!(matches!(
+            decode(EVENT_VERSION, "not json"),
+            Err(DecodeError::Payload(_))
+        ));
+        assert!(matches!(
+            decode(EVENT_VERSION + 1, r#"{"type":"person.created"}"#),
+            Err(DecodeError::NewerVersion(_))
+        ));
+    }
+
+    #[test]
+    fn a_scope_round_trips_through_its_columns() {
+        let id = Uuid::now_v7();
+        for scope in [
+            Scope::Everyone,
+            Scope::Person(id),
+            Scope::Group(id),
+            Scope::Conversation(id),
+        ] {
+            let (kind, scope_id) = scope.columns();
+            assert_eq!(Scope::from_columns(kind, scope_id), Some(scope));
+        }
+        assert_eq!(Scope::from_columns("person", None), None);
+        assert_eq!(Scope::from_columns("planet", Some(id)), None);
+    }
+}
