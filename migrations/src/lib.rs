@@ -7,6 +7,7 @@ mod m20261127_000002_profiles;
 mod m20261127_000003_provisioning;
 mod m20261127_000004_language;
 mod m20261130_000005_outbox_order;
+mod m20261130_000006_login_failures;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_provisioning::Migration),
             Box::new(m20261127_000004_language::Migration),
             Box::new(m20261130_000005_outbox_order::Migration),
+            Box::new(m20261130_000006_login_failures::Migration),
         ]
     }
 }

@@ -151,6 +151,8 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 /// A built application: bound to its port, state ready, background tasks running.
 pub struct Application {
     listener: TcpListener,
+    /// `metrics_bind`, when set: `/metrics` without a token, nothing else.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
     shutdown: CancellationToken,
@@ -179,6 +181,14 @@ impl Application {
                 .map_err(|()| anyhow::anyhow!("cannot put port {bound} in `public_url`"))?;
         }
         config.bind = bound;
+        let metrics_listener = match config.metrics_bind {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address} (`metrics_bind`)"))?,
+            ),
+            None => None,
+        };
         let db = db::connect(&config).await?;
         db::migrate(&db).await?;
         let shutdown = CancellationToken::new();
@@ -213,7 +223,7 @@ impl Application {
             passwords: PasswordHasher::new(config.password_hash_concurrency)?,
             login_limiter: LoginLimiter::new(
                 config.login_attempts_per_ip_per_minute,
-                config.login_attempts_per_account_per_minute,
+                config.login_policy,
             ),
             doorbell,
             tailer: tailer_handle,
@@ -228,6 +238,7 @@ impl Application {
         let router = router(state.clone())?;
         Ok(Application {
             listener,
+            metrics_listener,
             router,
             state,
             shutdown,
@@ -240,6 +251,14 @@ impl Application {
             .local_addr()
             .map(|address| address.port())
             .unwrap_or(0)
+    }
+
+    /// The port of `metrics_bind`, when set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+            .map(|address| address.port())
     }
 
     pub fn handle(&self) -> AppHandle {
@@ -262,6 +281,22 @@ impl Application {
             tracing::info!("shutting down");
             signal_token.cancel();
         });
+        if let Some(metrics_listener) = self.metrics_listener {
+            let metrics_address = metrics_listener.local_addr()?;
+            tracing::info!(address = %metrics_address, "serving metrics");
+            let metrics_router = Router::new()
+                .route("/metrics", axum::routing::get(http::ops::open_metrics))
+                .with_state(self.state.clone());
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(metrics_listener, metrics_router)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "metrics listener failed");
+                }
+            });
+        }
         let graceful = shutdown.clone();
         axum::serve(
             self.listener,

@@ -101,6 +101,8 @@ pub enum AdminCommand {
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ScopeArg {
     Scim,
+    Read,
+    Metrics,
     Admin,
 }
 
@@ -108,6 +110,8 @@ impl From<ScopeArg> for Scope {
     fn from(scope: ScopeArg) -> Self {
         match scope {
             ScopeArg::Scim => Scope::Scim,
+            ScopeArg::Read => Scope::Read,
+            ScopeArg::Metrics => Scope::Metrics,
             ScopeArg::Admin => Scope::Admin,
         }
     }

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+use crate::auth::rate_limit::LoginPolicy;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,10 +39,20 @@ pub struct RawConfig {
     /// Largest CSV file the HR import accepts over HTTP.
     pub import_limit_bytes: usize,
     pub request_timeout_secs: u64,
+    /// Sign-in requests per client address per minute on one node, before the database is asked.
     pub login_attempts_per_ip_per_minute: u32,
-    pub login_attempts_per_account_per_minute: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
-    pub trust_proxy_headers: bool,
+    /// Failed sign-ins within an hour before each further attempt waits: for one account from
+    /// one address, for one account from anywhere, and for one address across accounts.
+    pub login_failures_per_account_and_address: u32,
+    pub login_failures_per_account: u32,
+    pub login_failures_per_address: u32,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed: the client is the right-most
+    /// address not among them. In the environment: comma-separated.
+    pub trusted_proxies: Vec<String>,
+    /// Replaced by `trusted_proxies`; kept only to explain that at start-up.
+    pub trust_proxy_headers: Option<bool>,
+    /// Serve `/metrics` without a token on this separate address (e.g. `127.0.0.1:9090`).
+    pub metrics_bind: Option<SocketAddr>,
     pub password_hash_concurrency: Option<usize>,
     pub database_max_connections: u32,
     /// Events older than this are pruned from the outbox; a socket or node that was away
@@ -62,13 +75,29 @@ impl Default for RawConfig {
             import_limit_bytes: 64 * 1024 * 1024,
             request_timeout_secs: 30,
             login_attempts_per_ip_per_minute: 30,
-            login_attempts_per_account_per_minute: 5,
-            trust_proxy_headers: false,
+            login_failures_per_account_and_address: 5,
+            login_failures_per_account: 50,
+            login_failures_per_address: 100,
+            trusted_proxies: Vec::new(),
+            trust_proxy_headers: None,
+            metrics_bind: None,
             password_hash_concurrency: None,
             database_max_connections: 16,
             event_retention_hours: 72,
         }
     }
+}
+
+/// A proxy address or network: `10.0.0.0/8`, `192.168.1.7`, `::1`.
+fn parse_proxy(text: &str) -> anyhow::Result<IpNet> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "invalid configuration: key `trusted_proxies` has {text:?}, which is not an address or CIDR network"
+            )
+        })
 }
 
 /// Environment variables that configure the process but are not settings of `RawConfig`.
@@ -89,8 +118,9 @@ pub struct Config {
     pub import_limit_bytes: usize,
     pub request_timeout: std::time::Duration,
     pub login_attempts_per_ip_per_minute: u32,
-    pub login_attempts_per_account_per_minute: u32,
-    pub trust_proxy_headers: bool,
+    pub login_policy: LoginPolicy,
+    pub trusted_proxies: Vec<IpNet>,
+    pub metrics_bind: Option<SocketAddr>,
     pub password_hash_concurrency: usize,
     pub database_max_connections: u32,
     pub event_retention: chrono::Duration,
@@ -113,9 +143,19 @@ impl Config {
             }
             None => {}
         }
-        figment = figment.merge(
-            Env::prefixed("PLEIN_").filter(|key| !NON_SETTING_VARIABLES.contains(&key.as_str())),
-        );
+        figment = figment.merge(Env::prefixed("PLEIN_").filter(|key| {
+            !NON_SETTING_VARIABLES.contains(&key.as_str()) && key.as_str() != "trusted_proxies"
+        }));
+        // A list in one variable: `PLEIN_TRUSTED_PROXIES=10.0.0.0/8,192.168.0.0/16`.
+        if let Ok(list) = std::env::var("PLEIN_TRUSTED_PROXIES") {
+            let proxies: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(str::to_owned)
+                .collect();
+            figment = figment.merge(Serialized::default("trusted_proxies", proxies));
+        }
         let raw: RawConfig = figment
             .extract()
             .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
@@ -182,10 +222,23 @@ impl Config {
             bail!("invalid configuration: key `request_timeout_secs` must be at least 1");
         }
         if raw.login_attempts_per_ip_per_minute == 0
-            || raw.login_attempts_per_account_per_minute == 0
+            || raw.login_failures_per_account_and_address == 0
+            || raw.login_failures_per_account == 0
+            || raw.login_failures_per_address == 0
         {
             bail!("invalid configuration: login attempt limits must be at least 1");
         }
+        if raw.trust_proxy_headers.is_some() {
+            bail!(
+                "invalid configuration: key `trust_proxy_headers` was replaced by `trusted_proxies`, \
+                 the addresses of your reverse proxies (e.g. trusted_proxies = [\"10.0.0.0/8\"])"
+            );
+        }
+        let trusted_proxies = raw
+            .trusted_proxies
+            .iter()
+            .map(|text| parse_proxy(text))
+            .collect::<anyhow::Result<Vec<IpNet>>>()?;
         if raw.event_retention_hours == 0 {
             bail!("invalid configuration: key `event_retention_hours` must be at least 1");
         }
@@ -214,8 +267,13 @@ impl Config {
             import_limit_bytes: raw.import_limit_bytes.max(raw.body_limit_bytes),
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
             login_attempts_per_ip_per_minute: raw.login_attempts_per_ip_per_minute,
-            login_attempts_per_account_per_minute: raw.login_attempts_per_account_per_minute,
-            trust_proxy_headers: raw.trust_proxy_headers,
+            login_policy: LoginPolicy {
+                per_account_and_address: raw.login_failures_per_account_and_address,
+                per_account: raw.login_failures_per_account,
+                per_address: raw.login_failures_per_address,
+            },
+            trusted_proxies,
+            metrics_bind: raw.metrics_bind,
             password_hash_concurrency,
             database_max_connections: raw.database_max_connections,
             event_retention: chrono::Duration::hours(i64::from(raw.event_retention_hours)),

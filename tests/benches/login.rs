@@ -46,7 +46,9 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let app = TestApp::spawn_with(|raw| {
-            raw.login_attempts_per_account_per_minute = 10_000;
+            raw.login_failures_per_account_and_address = 10_000;
+            raw.login_failures_per_account = 10_000;
+            raw.login_failures_per_address = 10_000;
             raw.login_attempts_per_ip_per_minute = 10_000;
         })
         .await?;

@@ -104,6 +104,8 @@ impl Drop for TestDatabase {
 /// A running server and a cookie-keeping client for it.
 pub struct TestApp {
     pub address: String,
+    /// `metrics_bind`'s address, when the test set one.
+    pub metrics_address: Option<String>,
     pub handle: AppHandle,
     pub client: reqwest::Client,
     pub config: Config,
@@ -155,6 +157,9 @@ impl TestApp {
         plein_server::telemetry::init(&config.log, config.log_format)?;
         let application = Application::build(config).await?;
         let address = format!("http://127.0.0.1:{}", application.port());
+        let metrics_address = application
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         let handle = application.handle();
         // The configuration as served: port 0 became the bound port, in `public_url` too.
         let config = Config::clone(&handle.state.config);
@@ -162,6 +167,7 @@ impl TestApp {
         let client = new_client()?;
         Ok(TestApp {
             address,
+            metrics_address,
             handle,
             client,
             config,
@@ -303,6 +309,27 @@ impl TestApp {
     }
 
     /// GET with the app's own client, parsed as JSON.
+    /// Creates an API token with `scopes` as the admin and returns its secret.
+    pub async fn create_token(&self, scopes: &[&str]) -> anyhow::Result<String> {
+        let response = self
+            .send_json(
+                reqwest::Method::POST,
+                "/api/v1/admin/tokens",
+                &json!({"name": format!("test {}", scopes.join("+")), "scopes": scopes}),
+            )
+            .await?;
+        anyhow::ensure!(
+            response.status() == StatusCode::CREATED,
+            "token creation failed: {}",
+            response.text().await?
+        );
+        let created: Value = response.json().await?;
+        created["secret"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no secret in the answer")
+    }
+
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
         Ok(self.client.get(self.url(path)).send().await?.json().await?)
     }

@@ -19,7 +19,7 @@ use crate::directory::import::{self, ImportOptions, ImportSummary};
 use crate::directory::service as people_service;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::{Page, PageQuery};
-use crate::http::{AppJson, AppPath, AppQuery, Auth, ClientIp, Upload};
+use crate::http::{AdminCaller, AppJson, AppPath, AppQuery, ClientIp, Upload};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -73,7 +73,7 @@ pub struct ImportParams {
 )]
 async fn import_people(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppQuery(params): AppQuery<ImportParams>,
     headers: HeaderMap,
     body: axum::body::Body,
@@ -160,7 +160,7 @@ async fn complete_setup(
 )]
 async fn list_people(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> ApiResult<AppJson<Page<PersonDto>>> {
     let limit = query.limit()?;
@@ -183,7 +183,7 @@ async fn list_people(
 )]
 async fn create_person(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppJson(request): AppJson<CreatePersonRequest>,
 ) -> ApiResult<(StatusCode, AppJson<PersonDto>)> {
     let account = NewAccount {
@@ -212,7 +212,7 @@ async fn create_person(
 )]
 async fn get_person(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<PersonDto>> {
     Ok(AppJson(people_service::get(&state.db, &actor, id).await?))
@@ -234,7 +234,7 @@ async fn get_person(
 )]
 async fn update_person(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppPath(id): AppPath<Uuid>,
     AppJson(request): AppJson<HrPatch>,
 ) -> ApiResult<AppJson<PersonDto>> {
@@ -258,7 +258,7 @@ async fn update_person(
 )]
 async fn set_role(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppPath(id): AppPath<Uuid>,
     AppJson(request): AppJson<SetRoleRequest>,
 ) -> ApiResult<AppJson<PersonDto>> {
@@ -281,7 +281,7 @@ async fn set_role(
 )]
 async fn deactivate(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<PersonDto>> {
     Ok(AppJson(
@@ -298,7 +298,7 @@ async fn deactivate(
 )]
 async fn reactivate(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<PersonDto>> {
     Ok(AppJson(
@@ -315,7 +315,7 @@ async fn reactivate(
 )]
 async fn list_tokens(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppQuery(query): AppQuery<PageQuery>,
 ) -> ApiResult<AppJson<Page<ApiTokenDto>>> {
     let limit = query.limit()?;
@@ -333,7 +333,7 @@ async fn list_tokens(
 )]
 async fn create_token(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppJson(request): AppJson<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedToken>)> {
     let created =
@@ -350,7 +350,7 @@ async fn create_token(
 )]
 async fn revoke_token(
     State(state): State<AppState>,
-    Auth(actor): Auth,
+    AdminCaller(actor): AdminCaller,
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<AppJson<ApiTokenDto>> {
     Ok(AppJson(

@@ -61,26 +61,31 @@ pub struct SessionList {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
-    /// SCIM 2.0 provisioning.
+    /// SCIM 2.0 provisioning under `/scim/v2`, and nothing else.
     Scim,
+    /// Reading the directory (`GET` under `/api/v1`, outside `/api/v1/admin`), for integrations
+    /// such as a phone book or a chat bot.
+    Read,
+    /// Scraping `/metrics`.
+    Metrics,
     /// Everything an admin can do over the API.
     Admin,
 }
 
 impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::Scim, Scope::Read, Scope::Metrics, Scope::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Scim => "scim",
+            Scope::Read => "read",
+            Scope::Metrics => "metrics",
             Scope::Admin => "admin",
         }
     }
 
     pub fn parse(text: &str) -> Option<Scope> {
-        match text {
-            "scim" => Some(Scope::Scim),
-            "admin" => Some(Scope::Admin),
-            _ => None,
-        }
+        Scope::ALL.into_iter().find(|scope| scope.as_str() == text)
     }
 
     pub fn parse_list(text: &str) -> Vec<Scope> {

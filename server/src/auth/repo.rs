@@ -1,4 +1,4 @@
-//! Queries on `sessions`, `api_tokens` and `settings`.
+//! Queries on `sessions`, `api_tokens`, `login_failures` and `settings`.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entities::{api_tokens, sessions, settings};
+use crate::entities::{api_tokens, login_failures, sessions, settings};
 
 pub struct NewSession {
     pub person_id: Uuid,
@@ -254,4 +254,110 @@ pub async fn delete_setting(db: &impl ConnectionTrait, key: &str) -> Result<(), 
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// Failed sign-ins since a moment, for one account and address, the account, and the address.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FailureCounts {
+    pub pair: u32,
+    pub pair_last_ms: Option<i64>,
+    pub account: u32,
+    pub account_last_ms: Option<i64>,
+    pub address: u32,
+    pub address_last_ms: Option<i64>,
+}
+
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct FailureRow {
+    pair: Option<i64>,
+    pair_last_ms: Option<i64>,
+    account: Option<i64>,
+    account_last_ms: Option<i64>,
+    address: Option<i64>,
+    address_last_ms: Option<i64>,
+}
+
+/// One indexed pass over the failures of `account` or `address` since `since_ms`.
+pub async fn count_login_failures(
+    db: &impl ConnectionTrait,
+    account: &str,
+    address: &str,
+    since_ms: i64,
+) -> Result<FailureCounts, DbErr> {
+    use sea_orm::{DbBackend, FromQueryResult, Statement};
+    let backend = db.get_database_backend();
+    let placeholder = |n: u8| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    };
+    let (p1, p2, p3) = (placeholder(1), placeholder(2), placeholder(3));
+    let sql = format!(
+        "SELECT \
+           SUM(CASE WHEN account = {p1} AND address = {p2} THEN 1 ELSE 0 END) AS pair, \
+           MAX(CASE WHEN account = {p1} AND address = {p2} THEN failed_at_ms END) AS pair_last_ms, \
+           SUM(CASE WHEN account = {p1} THEN 1 ELSE 0 END) AS account, \
+           MAX(CASE WHEN account = {p1} THEN failed_at_ms END) AS account_last_ms, \
+           SUM(CASE WHEN address = {p2} THEN 1 ELSE 0 END) AS address, \
+           MAX(CASE WHEN address = {p2} THEN failed_at_ms END) AS address_last_ms \
+         FROM login_failures WHERE failed_at_ms > {p3} AND (account = {p1} OR address = {p2})"
+    );
+    let statement = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [account.into(), address.into(), since_ms.into()],
+    );
+    let row = FailureRow::find_by_statement(statement).one(db).await?;
+    let count = |value: Option<i64>| u32::try_from(value.unwrap_or(0)).unwrap_or(u32::MAX);
+    Ok(
+        row.map_or_else(FailureCounts::default, |row| FailureCounts {
+            pair: count(row.pair),
+            pair_last_ms: row.pair_last_ms,
+            account: count(row.account),
+            account_last_ms: row.account_last_ms,
+            address: count(row.address),
+            address_last_ms: row.address_last_ms,
+        }),
+    )
+}
+
+pub async fn record_login_failure(
+    db: &impl ConnectionTrait,
+    account: &str,
+    address: &str,
+    at_ms: i64,
+) -> Result<(), DbErr> {
+    login_failures::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account: Set(account.to_owned()),
+        address: Set(address.to_owned()),
+        failed_at_ms: Set(at_ms),
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+/// A successful sign-in forgives that account's failures from that address.
+pub async fn clear_login_failures(
+    db: &impl ConnectionTrait,
+    account: &str,
+    address: &str,
+) -> Result<(), DbErr> {
+    login_failures::Entity::delete_many()
+        .filter(login_failures::Column::Account.eq(account))
+        .filter(login_failures::Column::Address.eq(address))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+pub async fn delete_login_failures_before(
+    db: &impl ConnectionTrait,
+    before_ms: i64,
+) -> Result<u64, DbErr> {
+    Ok(login_failures::Entity::delete_many()
+        .filter(login_failures::Column::FailedAtMs.lt(before_ms))
+        .exec(db)
+        .await?
+        .rows_affected)
 }

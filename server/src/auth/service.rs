@@ -37,6 +37,23 @@ pub struct AuthenticatedToken {
     pub scopes: Vec<Scope>,
 }
 
+impl AuthenticatedToken {
+    /// Whether this token's scopes reach `path` with `method` at all; what it may do there is
+    /// for the service to decide. `scim` tokens reach only `/scim/v2` (checked there), `read`
+    /// tokens only reads outside the admin area, `metrics` tokens only `/metrics`.
+    pub fn reaches(&self, method: &axum::http::Method, path: &str) -> bool {
+        let reading = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
+        self.scopes.iter().any(|scope| match scope {
+            Scope::Admin => true,
+            Scope::Read => {
+                reading && path.starts_with("/api/v1/") && !path.starts_with("/api/v1/admin/")
+            }
+            Scope::Metrics => path == "/metrics",
+            Scope::Scim => false,
+        })
+    }
+}
+
 /// The caller of a request.
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -55,6 +72,24 @@ impl Principal {
             Ok(())
         } else {
             Err(ApiError::forbidden("only admins may do this"))
+        }
+    }
+
+    /// Who may scrape `/metrics` on the main port: admins, and `metrics` or `admin` tokens.
+    pub fn require_metrics(&self) -> ApiResult<()> {
+        let allowed = match self {
+            Principal::Person(person) => person.role == Role::Admin,
+            Principal::Token(token) => token
+                .scopes
+                .iter()
+                .any(|scope| matches!(scope, Scope::Metrics | Scope::Admin)),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "metrics are for admins and tokens with the metrics scope",
+            ))
         }
     }
 
@@ -151,12 +186,15 @@ pub async fn login(
     password: &str,
 ) -> ApiResult<LoginOutcome> {
     let email_normalized = people_service::normalize_email(email);
-    state.login_limiter.check(client.ip, &email_normalized)?;
     if password.len() > MAX_PASSWORD_BYTES
         || email_normalized.len() > people_service::MAX_EMAIL_CHARS
     {
         return Err(ApiError::invalid_credentials());
     }
+    let limiter = &state.login_limiter;
+    limiter
+        .check(&state.db, client.ip, &email_normalized)
+        .await?;
     let person = people_repo::find_by_email(&state.db, &email_normalized)
         .await?
         .filter(|person| person.active);
@@ -168,9 +206,15 @@ pub async fn login(
         Some(person) if matches => person,
         _ => {
             tracing::info!(ip = %client.ip, "sign-in refused");
+            limiter
+                .failed(&state.db, client.ip, &email_normalized)
+                .await?;
             return Err(ApiError::invalid_credentials());
         }
     };
+    limiter
+        .succeeded(&state.db, client.ip, &email_normalized)
+        .await?;
     let secret = random_secret();
     let session = repo::insert_session(
         &state.db,
@@ -293,7 +337,7 @@ fn validate_token_request(name: &str, scopes: &[Scope]) -> ApiResult<()> {
     if scopes.is_empty() {
         fields.insert(
             "scopes".to_owned(),
-            "name at least one scope (scim, admin)".to_owned(),
+            "name at least one scope (scim, read, metrics, admin)".to_owned(),
         );
     }
     if fields.is_empty() {
@@ -380,6 +424,9 @@ pub async fn revoke_token(
 
 /// Removes expired sessions and idle rate-limit keys; run periodically.
 pub async fn housekeeping(state: &AppState) -> ApiResult<u64> {
-    state.login_limiter.prune();
+    let forgotten = state.login_limiter.prune(&state.db).await?;
+    if forgotten > 0 {
+        tracing::debug!(forgotten, "old sign-in failures forgotten");
+    }
     Ok(repo::delete_expired_sessions(&state.db).await?)
 }

@@ -3,6 +3,7 @@
 pub mod api_tokens;
 pub mod event_cursors;
 pub mod events;
+pub mod login_failures;
 pub mod people;
 pub mod sessions;
 pub mod settings;

@@ -198,8 +198,9 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// The client's address: the socket peer, or the first `X-Forwarded-For` hop when
-/// `trust_proxy_headers` is on.
+/// The client's address. Behind trusted proxies (`trusted_proxies`) it is the right-most
+/// `X-Forwarded-For` address that is not one of them: everything left of that was written by
+/// the client and proves nothing. Otherwise it is the socket peer.
 pub struct ClientIp(pub IpAddr);
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -209,16 +210,6 @@ impl FromRequestParts<AppState> for ClientIp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if state.config.trust_proxy_headers
-            && let Some(forwarded) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.split(',').next())
-                .and_then(|first| first.trim().parse::<IpAddr>().ok())
-        {
-            return Ok(ClientIp(forwarded));
-        }
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -226,8 +217,46 @@ impl FromRequestParts<AppState> for ClientIp {
             .ok_or_else(|| {
                 ApiError::internal(anyhow::anyhow!("server started without connect info"))
             })?;
-        Ok(ClientIp(peer))
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok());
+        Ok(ClientIp(client_address(
+            peer,
+            forwarded,
+            &state.config.trusted_proxies,
+        )))
     }
+}
+
+/// Walks from the socket peer leftwards through `X-Forwarded-For` while the hop is a trusted
+/// proxy; the first untrusted hop is the client. A hop that is not an address stops the walk
+/// at the last trusted one.
+pub fn client_address<'a>(
+    peer: IpAddr,
+    forwarded: impl Iterator<Item = &'a str>,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let is_trusted = |address: &IpAddr| trusted.iter().any(|net| net.contains(address));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded
+        .flat_map(|header| header.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Ok(address) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client = address;
+        if !is_trusted(&address) {
+            break;
+        }
+    }
+    client
 }
 
 /// Whoever is calling: a signed-in person (session cookie) or an integration (bearer token).
@@ -261,7 +290,16 @@ impl FromRequestParts<AppState> for Auth {
                         "the Authorization header must be `Bearer <token>`",
                     )
                 })?;
-            auth_service::authenticate_token(&state.db, token).await?
+            let principal = auth_service::authenticate_token(&state.db, token).await?;
+            if let Principal::Token(token) = &principal
+                && !token.reaches(&parts.method, parts.uri.path())
+            {
+                return Err(ApiError::forbidden_code(
+                    "insufficient_scope",
+                    "this API token's scopes do not reach this route",
+                ));
+            }
+            principal
         } else {
             let jar = CookieJar::from_headers(&parts.headers);
             let token = jar
@@ -272,6 +310,24 @@ impl FromRequestParts<AppState> for Auth {
         };
         parts.extensions.insert(principal.clone());
         Ok(Auth(principal))
+    }
+}
+
+/// A caller allowed into the admin area (an admin, or an `admin` token), checked before the
+/// body is read: someone else sending a malformed body learns only that the route is not theirs.
+/// The services check again.
+pub struct AdminCaller(pub Principal);
+
+impl FromRequestParts<AppState> for AdminCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Auth(principal) = Auth::from_request_parts(parts, state).await?;
+        principal.require_admin()?;
+        Ok(AdminCaller(principal))
     }
 }
 
@@ -292,5 +348,59 @@ impl FromRequestParts<AppState> for CurrentPerson {
                 "this route is for signed-in people, not API tokens",
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(text: &str) -> IpAddr {
+        text.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
+
+    fn nets(list: &[&str]) -> Vec<ipnet::IpNet> {
+        list.iter().filter_map(|text| text.parse().ok()).collect()
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_hop_that_is_not_a_trusted_proxy() {
+        let proxies = nets(&["10.0.0.0/8", "127.0.0.1/32"]);
+        let via = |peer: &str, header: &str| {
+            client_address(address(peer), [header].into_iter(), &proxies)
+        };
+        // The client wrote the first hop itself; the proxy appended what it saw.
+        assert_eq!(
+            via("10.0.0.2", "6.6.6.6, 203.0.113.9"),
+            address("203.0.113.9")
+        );
+        // Two proxies in a row.
+        assert_eq!(
+            via("127.0.0.1", "6.6.6.6, 203.0.113.9, 10.1.2.3"),
+            address("203.0.113.9")
+        );
+        // A peer that is no proxy: its header means nothing.
+        assert_eq!(via("198.51.100.1", "203.0.113.9"), address("198.51.100.1"));
+        // Garbage stops the walk at the last trusted hop.
+        assert_eq!(
+            via("10.0.0.2", "203.0.113.9, not-an-ip"),
+            address("10.0.0.2")
+        );
+        // Every hop trusted: the left-most is as far as we can see.
+        assert_eq!(via("10.0.0.2", "10.3.3.3"), address("10.3.3.3"));
+        // Several header lines count as one list.
+        assert_eq!(
+            client_address(
+                address("10.0.0.2"),
+                ["6.6.6.6", "203.0.113.9"].into_iter(),
+                &proxies
+            ),
+            address("203.0.113.9")
+        );
+        // No proxies configured: the header is ignored.
+        assert_eq!(
+            client_address(address("127.0.0.1"), ["6.6.6.6"].into_iter(), &[]),
+            address("127.0.0.1")
+        );
     }
 }

@@ -7,7 +7,9 @@ pub mod ops;
 pub mod pagination;
 pub mod web;
 
-pub use extractors::{AppJson, AppPath, AppQuery, Auth, ClientIp, CurrentPerson, Upload};
+pub use extractors::{
+    AdminCaller, AppJson, AppPath, AppQuery, Auth, ClientIp, CurrentPerson, Upload,
+};
 
 /// Whether the client's `If-None-Match` names `etag` (a list of tags, compared exactly), so the
 /// answer can be `304 Not Modified`.

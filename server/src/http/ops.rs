@@ -13,6 +13,7 @@ use crate::db;
 use crate::error::{ApiError, ErrorBody};
 use crate::events::{self, ConsumerStatus, ListenerStatus};
 use crate::http::AppJson;
+use crate::http::extractors::Auth;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -95,12 +96,29 @@ async fn readyz(State(state): State<AppState>) -> Result<AppJson<Readiness>, Api
 }
 
 /// Prometheus metrics: requests by route and status with latency histograms, database pool,
-/// outbox head and lag.
+/// the outbox and its consumers. On the main port for admins and `metrics` tokens; without a
+/// token on `metrics_bind` when that is set.
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"))
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)
+    )
 )]
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics_text(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> Result<impl IntoResponse, ApiError> {
+    principal.require_metrics()?;
+    Ok(metrics_body(state).await)
+}
+
+/// `/metrics` on the separate `metrics_bind` address, which only the operator's network reaches.
+pub async fn open_metrics(State(state): State<AppState>) -> impl IntoResponse {
+    metrics_body(state).await
+}
+
+async fn metrics_body(state: AppState) -> impl IntoResponse {
     record_gauges(&state).await;
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -358,7 +358,7 @@ async fn api_tokens_are_shown_once_work_by_scope_and_stop_working_when_revoked()
         .bearer_auth(scim_secret)
         .send()
         .await?;
-    expect_error(refused, StatusCode::FORBIDDEN, "forbidden").await?;
+    expect_error(refused, StatusCode::FORBIDDEN, "insufficient_scope").await?;
 
     let id = created["token"]["id"].as_str().unwrap_or_default();
     let revoked: Value = app

@@ -10,4 +10,5 @@ mod outbox;
 mod photos;
 mod scim;
 mod search;
+mod security;
 mod setup;

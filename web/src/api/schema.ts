@@ -444,7 +444,8 @@ export interface paths {
         };
         /**
          * Prometheus metrics: requests by route and status with latency histograms, database pool,
-         *     outbox head and lag.
+         *     the outbox and its consumers. On the main port for admins and `metrics` tokens; without a
+         *     token on `metrics_bind` when that is set.
          */
         get: operations["metrics_text"];
         put?: never;
@@ -782,7 +783,7 @@ export interface components {
          * @description What an API token may do.
          * @enum {string}
          */
-        Scope: "scim" | "admin";
+        Scope: "scim" | "read" | "metrics" | "admin";
         SearchFacets: {
             department: components["schemas"]["FacetCount"][];
             location: components["schemas"]["FacetCount"][];
@@ -1996,6 +1997,22 @@ export interface operations {
                 };
                 content: {
                     "text/plain": unknown;
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -6,7 +6,7 @@ import { useSession } from '../session';
 import { ErrorMessage, Loading } from '../components/ErrorMessage';
 
 const ROLES: Role[] = ['employee', 'hr', 'admin'];
-const SCOPES: Scope[] = ['scim', 'admin'];
+const SCOPES: Scope[] = ['scim', 'read', 'metrics', 'admin'];
 
 /** Admins: HR import, roles and (de)activation, API tokens. */
 export function AdminPage() {
