@@ -244,14 +244,38 @@ async fn paced(label: &str, writer: &Node, reader: &Node, place: &str) -> anyhow
     report(label, &load, place, started, writer, reader, &committed).await
 }
 
+/// Opens every pooled connection and runs each statement once, so the figures are of a
+/// running node rather than of connection set-up.
+async fn warm_up(node: &Node) -> anyhow::Result<()> {
+    let mut tasks = Vec::new();
+    for writer in 0..THROUGHPUT_WRITERS as u64 {
+        let db = node.db.clone();
+        let doorbell = node.doorbell.clone();
+        tasks.push(tokio::spawn(async move {
+            for n in 0..20 {
+                commit_one(&db, &doorbell, 1_000 + writer, n).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    node.handle.wait_for(events::head(&node.db).await?).await;
+    Ok(())
+}
+
 async fn run(label: &str, database: &TestDatabase) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let dir = tempfile::tempdir()?;
     let node = Node::start(database, &dir, &shutdown).await?;
+    warm_up(&node).await?;
     throughput(label, &node).await?;
     if database.is_postgres() {
         let other_dir = tempfile::tempdir()?;
         let other = Node::start(database, &other_dir, &shutdown).await?;
+        warm_up(&other).await?;
+        node.handle.wait_for(events::head(&node.db).await?).await;
         paced(label, &node, &other, "another node").await?;
     } else {
         paced(label, &node, &node, "same node (one writer process)").await?;

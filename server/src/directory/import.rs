@@ -12,17 +12,16 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::dto::{PersonEvent, Role};
-use super::repo;
+use super::dto::Role;
 use super::service::{
     MAX_HR_TEXT_CHARS, check_email, check_phone, check_text, clean_tags, normalize_email, sort_name,
 };
+use super::{repo, writer};
 use crate::auth::Principal;
-use crate::auth::repo as auth_repo;
 use crate::db;
 use crate::entities::people;
 use crate::error::{ApiError, ApiResult, RowProblem};
-use crate::events::{self, Doorbell, Event};
+use crate::events::Doorbell;
 
 /// The columns a file may have, in the documented order.
 pub const COLUMNS: [&str; 11] = [
@@ -429,14 +428,10 @@ fn without_duplicates(rows: Vec<ImportRow>, problems: &mut Problems) -> Vec<Impo
 
 /// What the checked file means for the directory.
 struct Plan {
-    /// New and changed people, as they will be stored.
-    upserts: Vec<people::Model>,
+    /// New, changed and deactivated people, before and after, for the people writer.
+    changes: Vec<writer::Change>,
     /// Existing people whose new address is, until this import, someone else's.
     email_moves: Vec<Uuid>,
-    deactivate: Vec<Uuid>,
-    /// One per person created, changed, deactivated or reactivated, in the import's
-    /// transaction.
-    events: Vec<Event>,
     summary: ImportSummary,
 }
 
@@ -591,8 +586,7 @@ async fn plan(
         unchanged: 0,
         deactivated: deactivate.len(),
     };
-    let mut upserts = Vec::new();
-    let mut events = Vec::new();
+    let mut changes = Vec::new();
     for row in rows {
         let id = ids[row.employee_id.as_str()];
         let manager_id = managers.get(&id).copied().flatten();
@@ -633,13 +627,10 @@ async fn plan(
                 } else {
                     person.updated_at = now;
                     summary.updated += 1;
-                    let changed = PersonEvent::from(&person);
-                    events.push(if existing.active {
-                        Event::PersonUpdated { person: changed }
-                    } else {
-                        Event::PersonReactivated { person: changed }
+                    changes.push(writer::Change {
+                        before: Some(existing.clone()),
+                        after: person,
                     });
-                    upserts.push(person);
                 }
             }
             None => {
@@ -663,23 +654,25 @@ async fn plan(
                     sort_name: sort_name(&row.given_name, None, &row.family_name),
                     ..repo::blank_person(id, now)
                 };
-                events.push(Event::PersonCreated {
-                    person: PersonEvent::from(&person),
+                changes.push(writer::Change {
+                    before: None,
+                    after: person,
                 });
-                upserts.push(person);
             }
         }
     }
     for person in &deactivate {
-        let mut summary = PersonEvent::from(*person);
-        summary.active = false;
-        events.push(Event::PersonDeactivated { person: summary });
+        let mut after = (*person).clone();
+        after.active = false;
+        after.updated_at = now;
+        changes.push(writer::Change {
+            before: Some((*person).clone()),
+            after,
+        });
     }
     Ok(Plan {
-        upserts,
+        changes,
         email_moves,
-        deactivate: deactivate.iter().map(|person| person.id).collect(),
-        events,
         summary,
     })
 }
@@ -792,12 +785,14 @@ pub async fn import(
     if options.dry_run {
         return Ok(plan(db, checked, options).await?.summary);
     }
-    // Planned inside the write transaction so nobody changes the directory in between.
+    // Planned inside the write transaction, with the manager graph locked, so nobody changes
+    // the directory in between and the plan's loop check holds when it is written.
     let started = std::time::Instant::now();
     let tx = db::begin_write(db).await?;
+    writer::lock_org_chart(&tx).await?;
     let plan = plan(&tx, checked, options).await?;
     let planned = started.elapsed();
-    let total = (plan.upserts.len() + plan.deactivate.len()) as u64;
+    let total = plan.changes.len() as u64;
     progress(Progress::Stage {
         name: "writing",
         total,
@@ -807,19 +802,17 @@ pub async fn import(
         sea_orm::DbBackend::Postgres => WRITE_CHUNK_POSTGRES,
         _ => WRITE_CHUNK_SQLITE,
     };
-    for chunk in plan.upserts.chunks(write_chunk) {
-        repo::upsert_many(&tx, chunk.to_vec()).await?;
+    // Chunk by chunk through the one writer: each chunk sees the ones before it in this
+    // transaction, so the last-admin rule holds over the whole file.
+    let prechecked = writer::Prechecked { managers: true };
+    for chunk in plan.changes.chunks(write_chunk) {
+        writer::write(&tx, chunk.to_vec(), prechecked)
+            .await
+            .map_err(super::service::write_refused)?;
         progress(Progress::Advance(chunk.len() as u64));
     }
-    for chunk in plan.deactivate.chunks(WRITE_CHUNK_SQLITE) {
-        repo::deactivate_many(&tx, chunk).await?;
-        auth_repo::delete_sessions_of_many(&tx, chunk).await?;
-        progress(Progress::Advance(chunk.len() as u64));
-    }
-    let changed = !plan.events.is_empty();
-    events::append_many(&tx, plan.events).await?;
     tx.commit().await?;
-    if changed {
+    if total > 0 {
         doorbell.ring();
     }
     tracing::info!(

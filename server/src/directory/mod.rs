@@ -7,3 +7,4 @@ pub mod photos;
 pub mod repo;
 pub mod routes;
 pub mod service;
+pub mod writer;

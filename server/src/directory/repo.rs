@@ -9,17 +9,6 @@ use uuid::Uuid;
 
 use crate::entities::people;
 
-pub struct NewPersonRow {
-    pub email: String,
-    pub email_normalized: String,
-    pub display_name: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub sort_name: String,
-    pub role: &'static str,
-    pub password_hash: Option<String>,
-}
-
 /// An active employee with nothing else known yet; callers fill in what they have.
 pub fn blank_person(id: Uuid, now: chrono::DateTime<Utc>) -> people::Model {
     people::Model {
@@ -51,21 +40,6 @@ pub fn blank_person(id: Uuid, now: chrono::DateTime<Utc>) -> people::Model {
         deleted_at: None,
         ui_language: None,
     }
-}
-
-pub async fn insert(db: &impl ConnectionTrait, row: NewPersonRow) -> Result<people::Model, DbErr> {
-    let person = people::Model {
-        email: row.email,
-        email_normalized: row.email_normalized,
-        display_name: row.display_name,
-        role: row.role.to_owned(),
-        password_hash: row.password_hash,
-        given_name: row.given_name,
-        family_name: row.family_name,
-        sort_name: row.sort_name,
-        ..blank_person(Uuid::now_v7(), Utc::now())
-    };
-    people::ActiveModel::from(person).insert(db).await
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<people::Model>, DbErr> {
@@ -250,22 +224,6 @@ pub async fn park_emails(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), 
     Ok(())
 }
 
-pub async fn deactivate_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
-    people::Entity::update_many()
-        .col_expr(
-            people::Column::Active,
-            sea_orm::sea_query::Expr::value(false),
-        )
-        .col_expr(
-            people::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(Utc::now()),
-        )
-        .filter(people::Column::Id.is_in(ids.iter().copied()))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 pub async fn all_active(db: &impl ConnectionTrait) -> Result<Vec<people::Model>, DbErr> {
     people::Entity::find()
         .filter(people::Column::Active.eq(true))
@@ -306,42 +264,6 @@ pub async fn list_after(
     query.all(db).await
 }
 
-/// Every HR-owned field, as it should be after an update.
-pub struct HrFields {
-    pub email: String,
-    pub email_normalized: String,
-    pub display_name: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub sort_name: String,
-    pub employee_id: Option<String>,
-    pub title: Option<String>,
-    pub department: Option<String>,
-    pub location: Option<String>,
-    pub manager_id: Option<Uuid>,
-}
-
-pub async fn set_hr_fields(
-    db: &impl ConnectionTrait,
-    person: people::Model,
-    fields: HrFields,
-) -> Result<people::Model, DbErr> {
-    let mut active: people::ActiveModel = person.into();
-    active.email = Set(fields.email);
-    active.email_normalized = Set(fields.email_normalized);
-    active.display_name = Set(fields.display_name);
-    active.given_name = Set(fields.given_name);
-    active.family_name = Set(fields.family_name);
-    active.sort_name = Set(fields.sort_name);
-    active.employee_id = Set(fields.employee_id);
-    active.title = Set(fields.title);
-    active.department = Set(fields.department);
-    active.location = Set(fields.location);
-    active.manager_id = Set(fields.manager_id);
-    active.updated_at = Set(Utc::now());
-    active.update(db).await
-}
-
 pub async fn find_by_employee_id(
     db: &impl ConnectionTrait,
     employee_id: &str,
@@ -350,32 +272,6 @@ pub async fn find_by_employee_id(
         .filter(people::Column::EmployeeId.eq(employee_id))
         .one(db)
         .await
-}
-
-pub async fn set_role(
-    db: &impl ConnectionTrait,
-    person: people::Model,
-    role: &'static str,
-) -> Result<people::Model, DbErr> {
-    let mut active: people::ActiveModel = person.into();
-    active.role = Set(role.to_owned());
-    active.updated_at = Set(Utc::now());
-    active.update(db).await
-}
-
-pub async fn set_active(
-    db: &impl ConnectionTrait,
-    person: people::Model,
-    is_active: bool,
-) -> Result<people::Model, DbErr> {
-    let mut active: people::ActiveModel = person.into();
-    active.active = Set(is_active);
-    if is_active {
-        // Back at work: no longer deleted by a provider either.
-        active.deleted_at = Set(None);
-    }
-    active.updated_at = Set(Utc::now());
-    active.update(db).await
 }
 
 pub async fn set_password_hash(
@@ -542,19 +438,6 @@ pub async fn count_provisioned(db: &impl ConnectionTrait) -> Result<u64, DbErr> 
 /// Every person an identity provider has not deleted, in creation order.
 pub async fn all_provisioned(db: &impl ConnectionTrait) -> Result<Vec<people::Model>, DbErr> {
     provisioned().all(db).await
-}
-
-/// Marks a person deleted by their identity provider and deactivates them.
-pub async fn mark_deleted(
-    db: &impl ConnectionTrait,
-    person: people::Model,
-) -> Result<people::Model, DbErr> {
-    let now = Utc::now();
-    let mut active: people::ActiveModel = person.into();
-    active.active = Set(false);
-    active.deleted_at = Set(Some(now));
-    active.updated_at = Set(now);
-    active.update(db).await
 }
 
 /// Sets the language a person chose for the screens (`None`: follow the browser).

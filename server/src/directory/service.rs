@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::dto::{
@@ -11,10 +11,10 @@ use super::dto::{
     ProfileDto, ProfilePatch, Role, SearchFacets, SearchQuery, SearchResponse,
 };
 use super::indexer::SharedIndex;
-use super::{photos, repo};
+use super::{photos, repo, writer};
 use crate::auth::Principal;
-use crate::auth::repo as auth_repo;
 use crate::db;
+use crate::entities::people;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
 use crate::http::pagination::{Cursor, Page};
@@ -126,14 +126,6 @@ fn email_taken() -> ApiError {
     error
 }
 
-/// A concurrent insert can still hit the unique index after our check.
-fn email_taken_or_internal(error: DbErr) -> ApiError {
-    match error.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => email_taken(),
-        _ => ApiError::from(error),
-    }
-}
-
 /// Inserts a person inside an open transaction and appends `person.created`.
 pub async fn create_in<C: sea_orm::ConnectionTrait>(
     tx: &C,
@@ -141,33 +133,20 @@ pub async fn create_in<C: sea_orm::ConnectionTrait>(
 ) -> ApiResult<PersonDto> {
     validate_new_person(&person.email, &person.display_name)?;
     let email_normalized = normalize_email(&person.email);
-    if repo::find_by_email(tx, &email_normalized).await?.is_some() {
-        return Err(email_taken());
-    }
     let display_name = person.display_name.trim().to_owned();
     let (given_name, family_name) = split_display_name(&display_name);
-    let row = repo::insert(
-        tx,
-        repo::NewPersonRow {
-            email: person.email.trim().to_owned(),
-            email_normalized,
-            sort_name: sort_name(&given_name, None, &family_name),
-            given_name,
-            family_name,
-            display_name,
-            role: person.role.as_str(),
-            password_hash: person.password_hash,
-        },
-    )
-    .await
-    .map_err(email_taken_or_internal)?;
-    events::append(
-        tx,
-        Event::PersonCreated {
-            person: PersonEvent::from(&row),
-        },
-    )
-    .await?;
+    let row = people::Model {
+        email: person.email.trim().to_owned(),
+        email_normalized,
+        sort_name: sort_name(&given_name, None, &family_name),
+        given_name,
+        family_name,
+        display_name,
+        role: person.role.as_str().to_owned(),
+        password_hash: person.password_hash,
+        ..repo::blank_person(Uuid::now_v7(), chrono::Utc::now())
+    };
+    let row = write_one(tx, None, row).await?;
     Ok(PersonDto::from(row))
 }
 
@@ -213,27 +192,6 @@ pub(super) const MAX_HR_TEXT_CHARS: usize = 200;
 const MAX_EMPLOYEE_ID_CHARS: usize = 64;
 /// Manager chains longer than this are treated as broken data.
 const MAX_MANAGER_CHAIN: usize = 10_000;
-
-/// True when making `manager_id` the manager of `person_id` would close a loop.
-pub(crate) async fn creates_cycle<C: sea_orm::ConnectionTrait>(
-    tx: &C,
-    person_id: Uuid,
-    manager_id: Uuid,
-) -> ApiResult<bool> {
-    let mut current = Some(manager_id);
-    let mut steps = 0;
-    while let Some(id) = current {
-        if id == person_id {
-            return Ok(true);
-        }
-        steps += 1;
-        if steps > MAX_MANAGER_CHAIN {
-            return Ok(true);
-        }
-        current = repo::find(tx, id).await?.and_then(|row| row.manager_id);
-    }
-    Ok(false)
-}
 
 /// Changes HR-owned fields (names, email, employee number, title, department, location,
 /// manager) and appends `person.updated`. A manager change that would create a loop is refused.
@@ -294,46 +252,12 @@ pub async fn update_hr_fields(
     }
 
     let tx = db::begin_write(db).await?;
-    let person = repo::find(&tx, id)
+    let person = writer::load_for_update(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("person"))?;
     let email = patch
         .email
         .map_or_else(|| person.email.clone(), |email| email.trim().to_owned());
-    let email_normalized = normalize_email(&email);
-    if email_normalized != person.email_normalized
-        && repo::find_by_email(&tx, &email_normalized).await?.is_some()
-    {
-        return Err(email_taken());
-    }
-    let employee_id = employee_id.unwrap_or_else(|| person.employee_id.clone());
-    if let Some(number) = employee_id.as_deref()
-        && Some(number) != person.employee_id.as_deref()
-        && repo::find_by_employee_id(&tx, number).await?.is_some()
-    {
-        let mut error = ApiError::conflict(
-            "employee_id_taken",
-            "another person has this employee number",
-        );
-        error
-            .fields
-            .insert("employee_id".to_owned(), "is already in use".to_owned());
-        return Err(error);
-    }
-    let manager_id = patch.manager_id.unwrap_or(person.manager_id);
-    if let Some(manager) = manager_id
-        && Some(manager) != person.manager_id
-    {
-        if repo::find(&tx, manager).await?.is_none() {
-            return Err(ApiError::field("manager_id", "no such person"));
-        }
-        if creates_cycle(&tx, id, manager).await? {
-            return Err(ApiError::field(
-                "manager_id",
-                "this would make a loop of managers",
-            ));
-        }
-    }
     let (given_name, family_name, display_name) = match (patch.name, patch.given_name, family_name)
     {
         (Some(name), None, None) if name.trim() != person.display_name => {
@@ -357,44 +281,63 @@ pub async fn update_hr_fields(
             (given, family, display)
         }
     };
-    let hr = repo::HrFields {
-        sort_name: sort_name(&given_name, person.preferred_name.as_deref(), &family_name),
-        email,
-        email_normalized,
-        display_name,
-        given_name,
-        family_name,
-        employee_id,
-        title: title.unwrap_or_else(|| person.title.clone()),
-        department: department.unwrap_or_else(|| person.department.clone()),
-        location: location.unwrap_or_else(|| person.location.clone()),
-        manager_id,
-    };
-    let unchanged = hr.email == person.email
-        && hr.display_name == person.display_name
-        && hr.given_name == person.given_name
-        && hr.family_name == person.family_name
-        && hr.employee_id == person.employee_id
-        && hr.title == person.title
-        && hr.department == person.department
-        && hr.location == person.location
-        && hr.manager_id == person.manager_id;
-    if unchanged {
+    let mut after = person.clone();
+    after.sort_name = sort_name(&given_name, person.preferred_name.as_deref(), &family_name);
+    after.email_normalized = normalize_email(&email);
+    after.email = email;
+    after.display_name = display_name;
+    after.given_name = given_name;
+    after.family_name = family_name;
+    after.employee_id = employee_id.unwrap_or_else(|| person.employee_id.clone());
+    after.title = title.unwrap_or_else(|| person.title.clone());
+    after.department = department.unwrap_or_else(|| person.department.clone());
+    after.location = location.unwrap_or_else(|| person.location.clone());
+    after.manager_id = patch.manager_id.unwrap_or(person.manager_id);
+    if after == person {
         return Ok(PersonDto::from(person));
     }
-    let updated = repo::set_hr_fields(&tx, person, hr)
-        .await
-        .map_err(email_taken_or_internal)?;
-    events::append(
-        &tx,
-        Event::PersonUpdated {
-            person: PersonEvent::from(&updated),
-        },
-    )
-    .await?;
+    let updated = write_one(&tx, Some(person), after).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(PersonDto::from(updated))
+}
+
+/// Hands one change to the people writer and answers its refusals in the API's terms.
+pub(crate) async fn write_one(
+    tx: &impl sea_orm::ConnectionTrait,
+    before: Option<people::Model>,
+    after: people::Model,
+) -> ApiResult<people::Model> {
+    let change = writer::Change { before, after };
+    let mut written = writer::write(tx, vec![change], writer::Prechecked::default())
+        .await
+        .map_err(write_refused)?;
+    written
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the people writer returned nothing")))
+}
+
+/// A refusal of the people writer as the admin API answers it.
+pub(crate) fn write_refused(error: writer::WriteError) -> ApiError {
+    let rule = match error {
+        writer::WriteError::Db(error) => return ApiError::from(error),
+        writer::WriteError::Refused { rule, .. } => rule,
+    };
+    match rule {
+        writer::Broken::EmailTaken => email_taken(),
+        writer::Broken::EmployeeIdTaken => {
+            let mut error = ApiError::conflict(
+                "employee_id_taken",
+                "another person has this employee number",
+            );
+            error
+                .fields
+                .insert("employee_id".to_owned(), "is already in use".to_owned());
+            error
+        }
+        writer::Broken::LastAdmin => last_admin(),
+        other => ApiError::field(other.field(), other.message()),
+    }
 }
 
 fn last_admin() -> ApiError {
@@ -424,28 +367,15 @@ pub async fn set_role_unchecked(
     role: Role,
 ) -> ApiResult<PersonDto> {
     let tx = db::begin_write(db).await?;
-    let person = repo::find(&tx, id)
+    let person = writer::load_for_update(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("person"))?;
     if person.role == role.as_str() {
         return Ok(PersonDto::from(person));
     }
-    if person.role == Role::Admin.as_str()
-        && person.active
-        && repo::count_active_admins(&tx).await? <= 1
-    {
-        return Err(last_admin());
-    }
-    let previous = person.role.clone();
-    let updated = repo::set_role(&tx, person, role.as_str()).await?;
-    events::append(
-        &tx,
-        Event::PersonRoleChanged {
-            person: PersonEvent::from(&updated),
-            previous_role: Role::parse(&previous).unwrap_or(Role::Employee),
-        },
-    )
-    .await?;
+    let mut after = person.clone();
+    after.role = role.as_str().to_owned();
+    let updated = write_one(&tx, Some(person), after).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(PersonDto::from(updated))
@@ -462,27 +392,19 @@ pub async fn set_active(
 ) -> ApiResult<PersonDto> {
     actor.require_admin()?;
     let tx = db::begin_write(db).await?;
-    let person = repo::find(&tx, id)
+    let person = writer::load_for_update(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("person"))?;
     if person.active == active {
         return Ok(PersonDto::from(person));
     }
-    if !active && person.role == Role::Admin.as_str() && repo::count_active_admins(&tx).await? <= 1
-    {
-        return Err(last_admin());
+    let mut after = person.clone();
+    after.active = active;
+    if active {
+        // Back at work: no longer deleted by a provider either.
+        after.deleted_at = None;
     }
-    let updated = repo::set_active(&tx, person, active).await?;
-    if !active {
-        auth_repo::delete_sessions_of(&tx, updated.id).await?;
-    }
-    let person = PersonEvent::from(&updated);
-    let event = if active {
-        Event::PersonReactivated { person }
-    } else {
-        Event::PersonDeactivated { person }
-    };
-    events::append(&tx, event).await?;
+    let updated = write_one(&tx, Some(person), after).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(PersonDto::from(updated))
@@ -530,7 +452,7 @@ async fn manager_ref(
         }))
 }
 
-fn profile_dto(person: crate::entities::people::Model, manager: Option<PersonRef>) -> ProfileDto {
+fn profile_dto(person: people::Model, manager: Option<PersonRef>) -> ProfileDto {
     ProfileDto {
         id: person.id,
         bio_html: person.bio.as_deref().map(markdown::render),
@@ -898,7 +820,7 @@ async fn visible_person(
     db: &DatabaseConnection,
     actor: &Principal,
     id: Uuid,
-) -> ApiResult<crate::entities::people::Model> {
+) -> ApiResult<people::Model> {
     let person = repo::find(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("person"))?;
@@ -913,12 +835,11 @@ async fn active_cards_in_order(
     db: &DatabaseConnection,
     ids: Vec<Uuid>,
 ) -> ApiResult<Vec<PersonCard>> {
-    let mut rows: std::collections::HashMap<Uuid, crate::entities::people::Model> =
-        repo::find_many(db, ids.clone())
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row))
-            .collect();
+    let mut rows: std::collections::HashMap<Uuid, people::Model> = repo::find_many(db, ids.clone())
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
     Ok(ids
         .iter()
         .filter_map(|id| rows.remove(id))
@@ -927,7 +848,7 @@ async fn active_cards_in_order(
         .collect())
 }
 
-fn encode_browse_cursor(row: &crate::entities::people::Model) -> String {
+fn encode_browse_cursor(row: &people::Model) -> String {
     use base64::Engine as _;
     let json = serde_json::json!([row.sort_name, row.id]).to_string();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)

@@ -22,6 +22,8 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 /// Silence for this long (three heartbeats) rebuilds the listener.
 const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(30);
 const RETRY_FIRST: Duration = Duration::from_millis(200);
+/// The shortest gap between two notifications from one node.
+const NOTIFY_GATHER: Duration = Duration::from_millis(1);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
@@ -79,6 +81,12 @@ pub fn spawn_notifier(
             if let Err(error) = notify_other_nodes(&db).await {
                 metrics::counter!("plein_outbox_notify_failures_total").increment(1);
                 tracing::warn!(%error, "cannot notify other nodes of new events; they find them by polling");
+            }
+            // Each notification is a small commit of its own; under load, gather the rings of
+            // the next moment into one.
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(NOTIFY_GATHER) => {}
             }
         }
     })

@@ -23,9 +23,12 @@ const DEFAULT_BATCH: u64 = 500;
 const IDLE_POLL: Duration = Duration::from_secs(2);
 const RETRY_FIRST: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(30);
-/// An older transaction still running holds later events back; look again soon.
+/// After the doorbell rings, wait this long for more commits before reading.
+const READ_GATHER: Duration = Duration::from_millis(1);
+/// An older transaction still running holds later events back: look again when the doorbell
+/// rings (it committed events) or soon (it wrote something else).
 const HELD_BACK_FIRST: Duration = Duration::from_millis(1);
-const HELD_BACK_MAX: Duration = Duration::from_millis(50);
+const HELD_BACK_MAX: Duration = Duration::from_millis(5);
 
 /// Something fed from the outbox: a search index, the realtime hub, notifications.
 #[async_trait::async_trait]
@@ -295,13 +298,22 @@ impl ConsumerTask {
                         Step::HeldBack => {
                             let wait = held_back;
                             held_back = (held_back * 2).min(HELD_BACK_MAX);
-                            wait
+                            tokio::select! {
+                                () = self.shutdown.cancelled() => return,
+                                _ = self.rings.changed() => {}
+                                () = tokio::time::sleep(wait) => {}
+                            }
+                            continue;
                         }
                         Step::Idle => {
                             held_back = HELD_BACK_FIRST;
                             tokio::select! {
                                 () = self.shutdown.cancelled() => return,
-                                _ = self.rings.changed() => {}
+                                _ = self.rings.changed() => {
+                                    // Under a stream of commits, one read per moment instead
+                                    // of one per commit.
+                                    tokio::time::sleep(READ_GATHER).await;
+                                }
                                 () = tokio::time::sleep(self.idle_poll) => {}
                             }
                             continue;

@@ -11,15 +11,13 @@ use uuid::Uuid;
 use super::error::{ScimError, ScimResult};
 use super::filter::{Attribute, Filter, Operator, Value as FilterValue};
 use super::user::{UserState, apply_patch, version};
-use crate::auth::repo as auth_repo;
 use crate::db;
-use crate::directory::dto::{PersonEvent, Role};
-use crate::directory::repo;
 use crate::directory::service::{
-    check_display_name, check_email, creates_cycle, normalize_email, sort_name, split_display_name,
+    check_display_name, check_email, normalize_email, sort_name, split_display_name,
 };
+use crate::directory::{repo, writer};
 use crate::entities::people;
-use crate::events::{self, Doorbell, Event};
+use crate::events::Doorbell;
 
 const MAX_TEXT_CHARS: usize = 200;
 const MAX_EXTERNAL_ID_CHARS: usize = 255;
@@ -115,6 +113,15 @@ pub async fn list(
 pub async fn get(db: &impl ConnectionTrait, id: &str) -> ScimResult<people::Model> {
     let parsed: Uuid = id.parse().map_err(|_| ScimError::not_found(id))?;
     repo::find(db, parsed)
+        .await?
+        .filter(|person| person.deleted_at.is_none())
+        .ok_or_else(|| ScimError::not_found(id))
+}
+
+/// Like [`get`], with the row locked until the transaction ends.
+async fn get_for_update(tx: &impl ConnectionTrait, id: &str) -> ScimResult<people::Model> {
+    let parsed: Uuid = id.parse().map_err(|_| ScimError::not_found(id))?;
+    writer::load_for_update(tx, parsed)
         .await?
         .filter(|person| person.deleted_at.is_none())
         .ok_or_else(|| ScimError::not_found(id))
@@ -223,7 +230,7 @@ async fn save(
     let holder = repo::find_by_email(&tx, &email_normalized).await?;
     let existing = match existing_id {
         Some(id) => {
-            let person = get(&tx, &id.to_string()).await?;
+            let person = get_for_update(&tx, &id.to_string()).await?;
             check_version(&person, if_match)?;
             Some(person)
         }
@@ -256,33 +263,6 @@ async fn save(
         )));
     }
     let id = own_id.unwrap_or_else(Uuid::now_v7);
-    if let Some(manager) = state.manager {
-        if manager == id {
-            return Err(ScimError::invalid_value(
-                "a user cannot be their own manager",
-            ));
-        }
-        let manager_row = repo::find(&tx, manager).await?;
-        if manager_row.is_none_or(|row| row.deleted_at.is_some()) {
-            return Err(ScimError::invalid_value(format!(
-                "manager: no user has id {manager}"
-            )));
-        }
-        let changed = existing
-            .as_ref()
-            .is_none_or(|person| person.manager_id != Some(manager));
-        if changed
-            && existing.is_some()
-            && creates_cycle(&tx, id, manager)
-                .await
-                .map_err(ScimError::from)?
-        {
-            return Err(ScimError::invalid_value(
-                "manager: this would make a loop of managers",
-            ));
-        }
-    }
-
     let (given_name, family_name) =
         match (&state.given_name, &state.family_name, &state.display_name) {
             (None, None, Some(display)) => split_display_name(display),
@@ -319,9 +299,6 @@ async fn save(
         person.phone = state.phone.clone();
     }
 
-    let was_active = existing
-        .as_ref()
-        .is_some_and(|old| old.active && old.deleted_at.is_none());
     if let Some(old) = &existing {
         let mut compare = person.clone();
         compare.updated_at = old.updated_at;
@@ -329,43 +306,49 @@ async fn save(
             return Ok(old.clone());
         }
     }
-    if was_active && !person.active {
-        refuse_losing_last_admin(&tx, existing.as_ref()).await?;
-    }
     person.updated_at = now;
-    repo::upsert_many(&tx, vec![person.clone()]).await?;
-    let summary = PersonEvent::from(&person);
-    let event = match (existing.is_some(), was_active, person.active) {
-        (false, _, _) => Event::PersonCreated { person: summary },
-        (true, true, false) => Event::PersonDeactivated { person: summary },
-        (true, false, true) => Event::PersonReactivated { person: summary },
-        _ => Event::PersonUpdated { person: summary },
+    let change = writer::Change {
+        before: existing,
+        after: person,
     };
-    if !person.active {
-        auth_repo::delete_sessions_of(&tx, person.id).await?;
-    }
-    events::append(&tx, event).await?;
+    let mut written = writer::write(&tx, vec![change], writer::Prechecked::default())
+        .await
+        .map_err(|error| refused(error, &state))?;
+    let person = written.pop().ok_or_else(|| {
+        ScimError::from(crate::error::ApiError::internal(anyhow::anyhow!(
+            "the people writer returned nothing"
+        )))
+    })?;
     tx.commit().await?;
     doorbell.ring();
     Ok(person)
 }
 
-async fn refuse_losing_last_admin(
-    tx: &impl ConnectionTrait,
-    person: Option<&people::Model>,
-) -> ScimResult<()> {
-    if let Some(person) = person
-        && person.role == Role::Admin.as_str()
-        && person.active
-        && repo::count_active_admins(tx).await? <= 1
-    {
-        return Err(ScimError::new(
+/// A refusal of the people writer in SCIM's terms.
+fn refused(error: writer::WriteError, state: &UserState) -> ScimError {
+    let rule = match error {
+        writer::WriteError::Db(error) => return ScimError::from(error),
+        writer::WriteError::Refused { rule, .. } => rule,
+    };
+    match rule {
+        writer::Broken::EmailTaken => {
+            ScimError::uniqueness(format!("userName {} is already in use", state.user_name))
+        }
+        writer::Broken::EmployeeIdTaken => ScimError::uniqueness(format!(
+            "employeeNumber {} is already in use",
+            state.employee_number.as_deref().unwrap_or_default()
+        )),
+        writer::Broken::ExternalIdTaken => ScimError::uniqueness(format!(
+            "externalId {} is already in use",
+            state.external_id.as_deref().unwrap_or_default()
+        )),
+        writer::Broken::LastAdmin => ScimError::new(
             StatusCode::CONFLICT,
             None,
             "this would leave Plein without an active admin",
-        ));
+        ),
+        manager => ScimError::invalid_value(format!("manager: {}", manager.message())),
     }
-    Ok(())
 }
 
 /// Reads a resource body, refusing what is not a JSON object.
@@ -420,18 +403,20 @@ pub async fn delete(
     if_match: Option<&str>,
 ) -> ScimResult<()> {
     let tx = db::begin_write(db).await?;
-    let person = get(&tx, id).await?;
+    let person = get_for_update(&tx, id).await?;
     check_version(&person, if_match)?;
-    refuse_losing_last_admin(&tx, Some(&person)).await?;
-    let deleted = repo::mark_deleted(&tx, person).await?;
-    auth_repo::delete_sessions_of(&tx, deleted.id).await?;
-    events::append(
-        &tx,
-        Event::PersonDeactivated {
-            person: PersonEvent::from(&deleted),
-        },
-    )
-    .await?;
+    let state = UserState::of(&person);
+    let mut after = person.clone();
+    let now = Utc::now().trunc_subsecs(6);
+    after.active = false;
+    after.deleted_at = Some(now);
+    let change = writer::Change {
+        before: Some(person),
+        after,
+    };
+    writer::write(&tx, vec![change], writer::Prechecked::default())
+        .await
+        .map_err(|error| refused(error, &state))?;
     tx.commit().await?;
     doorbell.ring();
     Ok(())

@@ -7,6 +7,7 @@ mod directory;
 mod import;
 mod orgchart;
 mod outbox;
+mod people_writer;
 mod photos;
 mod scim;
 mod search;

@@ -35,4 +35,25 @@ describe('i18n', () => {
     expect(formatDate('nl', '2024-03-01')).toBe('1 maart 2024');
     expect(formatDate('en', '2024-03-01')).toBe('March 1, 2024');
   });
+
+  it('shows a calendar date as the same day in every time zone', () => {
+    const original = process.env.TZ;
+    try {
+      for (const zone of ['America/Los_Angeles', 'Pacific/Pago_Pago', 'Europe/Amsterdam', 'Pacific/Kiritimati']) {
+        process.env.TZ = zone;
+        expect(new Intl.DateTimeFormat().resolvedOptions().timeZone).toBe(zone);
+        expect(formatDate('nl', '2024-03-01')).toBe('1 maart 2024');
+        expect(formatDate('en', '2024-01-01')).toBe('January 1, 2024');
+      }
+    } finally {
+      process.env.TZ = original;
+    }
+  });
+
+  it('shows a moment on the day it was where the reader is', () => {
+    const lateEvening = '2024-03-01T23:30:00Z';
+    expect(formatDate('en', lateEvening, 'Europe/Amsterdam')).toBe('March 2, 2024');
+    expect(formatDate('en', lateEvening, 'America/Los_Angeles')).toBe('March 1, 2024');
+    expect(formatDate('en', 'not a date')).toBe('not a date');
+  });
 });

@@ -53,10 +53,23 @@ export function translator(language: Language): Translate {
     });
 }
 
-export function formatDate(language: Language, isoDate: string): string {
-  const date = new Date(isoDate);
-  if (Number.isNaN(date.getTime())) return isoDate;
-  return new Intl.DateTimeFormat(language, { dateStyle: 'long' }).format(date);
+const CALENDAR_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * A calendar date (`2024-03-01`, a start date) is the same day everywhere; a moment
+ * (`2024-03-01T08:00:00Z`) is shown on the day it was where the reader is, or in `timeZone`.
+ */
+export function formatDate(language: Language, isoDate: string, timeZone?: string): string {
+  const calendar = CALENDAR_DATE.exec(isoDate);
+  if (calendar) {
+    const [, year, month, day] = calendar;
+    const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+    if (Number.isNaN(date.getTime())) return isoDate;
+    return new Intl.DateTimeFormat(language, { dateStyle: 'long', timeZone: 'UTC' }).format(date);
+  }
+  const moment = new Date(isoDate);
+  if (Number.isNaN(moment.getTime())) return isoDate;
+  return new Intl.DateTimeFormat(language, { dateStyle: 'long', timeZone }).format(moment);
 }
 
 export interface I18n {
