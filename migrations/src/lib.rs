@@ -8,6 +8,7 @@ mod m20261127_000003_provisioning;
 mod m20261127_000004_language;
 mod m20261130_000005_outbox_order;
 mod m20261130_000006_login_failures;
+mod m20261130_000007_blobs;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_language::Migration),
             Box::new(m20261130_000005_outbox_order::Migration),
             Box::new(m20261130_000006_login_failures::Migration),
+            Box::new(m20261130_000007_blobs::Migration),
         ]
     }
 }

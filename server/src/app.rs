@@ -218,7 +218,11 @@ impl Application {
         let (tailer_handle, consumer_tasks) = tailer.spawn(shutdown.child_token()).await?;
         tasks.extend(consumer_tasks);
 
+        let blobs = Arc::new(
+            crate::blobs::Blobs::open(&config, db.clone()).context("cannot open the blob store")?,
+        );
         let state = AppState {
+            blobs,
             db: db.clone(),
             passwords: PasswordHasher::new(config.password_hash_concurrency)?,
             login_limiter: LoginLimiter::new(

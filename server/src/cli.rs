@@ -55,6 +55,9 @@ pub enum Command {
     /// Import data from other systems.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Manage stored files (photos, attachments).
+    #[command(subcommand)]
+    Blobs(BlobsCommand),
     /// Load a generated Dutch demo company through the HR import, print demo logins, and serve.
     Demo {
         /// How many people the company has.
@@ -66,6 +69,20 @@ pub enum Command {
         /// Load the company and exit instead of serving.
         #[arg(long)]
         no_serve: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlobsCommand {
+    /// Copy every file into another store (`fs`, `postgres`, `s3`), one at a time, each checked
+    /// against its hash before the old copy goes; stopped, it resumes where it was. Nodes keep
+    /// serving every file meanwhile. Afterwards set `blob_store` to the new store.
+    Migrate {
+        #[arg(long, value_enum)]
+        to: crate::blobs::Kind,
+        /// Move at most this many files, then stop.
+        #[arg(long)]
+        limit: Option<u64>,
     },
 }
 
@@ -152,6 +169,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = db::connect(&config).await?;
             db::migrate(&db).await?;
             println!("database is up to date");
+            Ok(())
+        }
+        Command::Blobs(BlobsCommand::Migrate { to, limit }) => {
+            let db = db::connect(&config).await?;
+            db::migrate(&db).await?;
+            let blobs = crate::blobs::Blobs::open(&config, db)?;
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("moving [{bar:40}] {pos}/{len} files ({eta})")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
+            let summary = blobs
+                .migrate(to, limit, &|moved, total| {
+                    bar.set_length(total);
+                    bar.set_position(moved);
+                })
+                .await;
+            bar.finish_and_clear();
+            let summary = summary?;
+            println!(
+                "moved {} files ({} bytes) to {}; {} still elsewhere",
+                summary.moved,
+                summary.bytes,
+                to.as_str(),
+                summary.remaining
+            );
+            if summary.remaining == 0 && config.blob_store != to {
+                println!(
+                    "every file is in {0} now: set blob_store = \"{0}\" (PLEIN_BLOB_STORE={0}) and restart the nodes",
+                    to.as_str()
+                );
+            }
             Ok(())
         }
         Command::Reindex => {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::auth::rate_limit::LoginPolicy;
+use crate::blobs::Kind;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +59,18 @@ pub struct RawConfig {
     /// Events older than this are pruned from the outbox; a socket or node that was away
     /// longer resynchronises.
     pub event_retention_hours: u32,
+    /// Where files go: `fs`, `postgres` or `s3`. Default: `fs` with SQLite, `postgres` with
+    /// PostgreSQL.
+    pub blob_store: Option<Kind>,
+    /// The S3-compatible service (`blob_store = "s3"`, or the source or target of
+    /// `plein blobs migrate`). Without an endpoint, AWS itself.
+    pub s3_endpoint: Option<String>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    /// Allow `http://` endpoints (default: only when the endpoint is one).
+    pub s3_allow_http: Option<bool>,
 }
 
 impl Default for RawConfig {
@@ -84,6 +97,13 @@ impl Default for RawConfig {
             password_hash_concurrency: None,
             database_max_connections: 16,
             event_retention_hours: 72,
+            blob_store: None,
+            s3_endpoint: None,
+            s3_bucket: None,
+            s3_region: "us-east-1".to_owned(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_allow_http: None,
         }
     }
 }
@@ -124,6 +144,36 @@ pub struct Config {
     pub password_hash_concurrency: usize,
     pub database_max_connections: u32,
     pub event_retention: chrono::Duration,
+    pub blob_store: Kind,
+    pub s3: Option<S3Settings>,
+}
+
+/// An S3-compatible blob store.
+#[derive(Clone)]
+pub struct S3Settings {
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub allow_http: bool,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
 }
 
 impl Config {
@@ -239,6 +289,33 @@ impl Config {
             .iter()
             .map(|text| parse_proxy(text))
             .collect::<anyhow::Result<Vec<IpNet>>>()?;
+        let postgres = !database_url.starts_with("sqlite:");
+        let blob_store = raw
+            .blob_store
+            .unwrap_or(if postgres { Kind::Postgres } else { Kind::Fs });
+        if blob_store == Kind::Postgres && !postgres {
+            bail!(
+                "invalid configuration: key `blob_store` is `postgres` but the database is SQLite; use `fs` or `s3`"
+            );
+        }
+        let s3 = match raw.s3_bucket.filter(|bucket| !bucket.trim().is_empty()) {
+            Some(bucket) => Some(S3Settings {
+                allow_http: raw.s3_allow_http.unwrap_or_else(|| {
+                    raw.s3_endpoint
+                        .as_deref()
+                        .is_some_and(|endpoint| endpoint.starts_with("http://"))
+                }),
+                endpoint: raw.s3_endpoint,
+                bucket,
+                region: raw.s3_region,
+                access_key_id: raw.s3_access_key_id,
+                secret_access_key: raw.s3_secret_access_key,
+            }),
+            None => None,
+        };
+        if blob_store == Kind::S3 && s3.is_none() {
+            bail!("invalid configuration: key `blob_store` is `s3`, which needs `s3_bucket`");
+        }
         if raw.event_retention_hours == 0 {
             bail!("invalid configuration: key `event_retention_hours` must be at least 1");
         }
@@ -277,6 +354,8 @@ impl Config {
             password_hash_concurrency,
             database_max_connections: raw.database_max_connections,
             event_retention: chrono::Duration::hours(i64::from(raw.event_retention_hours)),
+            blob_store,
+            s3,
         })
     }
 

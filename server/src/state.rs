@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordHasher;
 use crate::auth::rate_limit::LoginLimiter;
+use crate::blobs::SharedBlobs;
 use crate::config::Config;
 use crate::directory::indexer::SharedIndex;
 use crate::events::{Doorbell, ListenerStatus, Position, TailerHandle};
@@ -23,6 +24,7 @@ pub struct AppState {
     pub listener: Option<tokio::sync::watch::Receiver<ListenerStatus>>,
     pub metrics: PrometheusHandle,
     pub search: SharedIndex,
+    pub blobs: SharedBlobs,
     /// The outbox head when this node started; it is ready once it has delivered that far.
     pub startup_head: Position,
 }

@@ -1,6 +1,7 @@
 //! Profile photos: an upload is decoded under limits (no decompression bombs), turned upright,
 //! cropped square and re-encoded as JPEG thumbnails. Re-encoding from pixels drops EXIF and
-//! anything else the file carried. Thumbnails live in `<data_dir>/photos/<person id>/`.
+//! anything else the file carried. Thumbnails live in the blob store under
+//! `photos/<person id>/<version>-<size>.jpg`.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,9 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
 use uuid::Uuid;
 
+use anyhow::Context;
+
+use crate::blobs::{BlobInfo, Blobs};
 use crate::error::{ApiError, ApiResult};
 
 /// Largest upload accepted.
@@ -128,42 +132,68 @@ fn flatten_on_white(picture: &DynamicImage) -> RgbImage {
     })
 }
 
-/// Where a person's thumbnails live.
-pub fn directory(data_dir: &Path, person_id: Uuid) -> PathBuf {
-    data_dir.join("photos").join(person_id.to_string())
+/// The blob key of one size of one version of a person's photo.
+pub fn key(person_id: Uuid, version: &str, size: u32) -> String {
+    format!("photos/{person_id}/{version}-{size}.jpg")
 }
 
-pub fn file(data_dir: &Path, person_id: Uuid, version: &str, size: u32) -> PathBuf {
-    directory(data_dir, person_id).join(format!("{version}-{size}.jpg"))
+/// Where photos were kept before the blob store: `<data_dir>/photos/<person>/<version>-<size>.jpg`.
+fn legacy_file(data_dir: &Path, person_id: Uuid, version: &str, size: u32) -> PathBuf {
+    data_dir
+        .join("photos")
+        .join(person_id.to_string())
+        .join(format!("{version}-{size}.jpg"))
 }
 
-/// Writes a new version's thumbnails; each file appears whole or not at all.
+/// Stores a new version's thumbnails in the blob store.
 pub async fn store(
-    data_dir: &Path,
+    blobs: &Blobs,
     person_id: Uuid,
     version: &str,
     thumbnails: &[(u32, Vec<u8>)],
 ) -> anyhow::Result<()> {
-    let folder = directory(data_dir, person_id);
-    tokio::fs::create_dir_all(&folder).await?;
     for (size, bytes) in thumbnails {
-        let target = file(data_dir, person_id, version, *size);
-        let partial = target.with_extension("partial");
-        tokio::fs::write(&partial, bytes).await?;
-        tokio::fs::rename(&partial, &target).await?;
+        blobs
+            .put_bytes(&key(person_id, version, *size), "image/jpeg", bytes.clone())
+            .await?;
     }
     Ok(())
 }
 
-/// Removes one version's thumbnails; missing files are fine.
-pub async fn discard(data_dir: &Path, person_id: Uuid, version: &str) {
+/// Removes one version's thumbnails; missing ones are fine.
+pub async fn discard(blobs: &Blobs, person_id: Uuid, version: &str) {
     for size in SIZES {
-        let path = file(data_dir, person_id, version, size);
-        if let Err(error) = tokio::fs::remove_file(&path).await
-            && error.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(path = %path.display(), %error, "cannot remove an old photo");
+        let key = key(person_id, version, size);
+        if let Err(error) = blobs.delete(&key).await {
+            tracing::warn!(%key, error = %format!("{error:#}"), "cannot remove an old photo");
         }
+    }
+}
+
+/// One size of a photo as stored. A photo uploaded before the blob store existed is taken into
+/// it the first time it is asked for.
+pub async fn find(
+    blobs: &Blobs,
+    data_dir: &Path,
+    person_id: Uuid,
+    version: &str,
+    size: u32,
+) -> anyhow::Result<Option<BlobInfo>> {
+    let key = key(person_id, version, size);
+    if let Some(info) = blobs.info(&key).await? {
+        return Ok(Some(info));
+    }
+    let legacy = legacy_file(data_dir, person_id, version, size);
+    match tokio::fs::read(&legacy).await {
+        Ok(bytes) => {
+            let info = blobs.put_bytes(&key, "image/jpeg", bytes).await?;
+            if let Err(error) = tokio::fs::remove_file(&legacy).await {
+                tracing::warn!(path = %legacy.display(), %error, "cannot remove a photo moved into the blob store");
+            }
+            Ok(Some(info))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).context("cannot read a photo from before the blob store"),
     }
 }
 

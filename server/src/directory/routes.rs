@@ -1,8 +1,8 @@
 //! Directory routes: colleague search, profiles, and editing your own.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use super::dto::{
 use super::{photos, service};
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::Page;
-use crate::http::{AppJson, AppPath, AppQuery, Auth, CurrentPerson, Upload, etag_matches};
+use crate::http::{AppJson, AppPath, AppQuery, Auth, CurrentPerson, Upload};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -55,14 +55,7 @@ async fn upload_my_photo(
 ) -> ApiResult<AppJson<ProfileDto>> {
     let upload = Upload::read(&headers, body, photos::MAX_UPLOAD_BYTES).await?;
     Ok(AppJson(
-        service::set_photo(
-            &state.db,
-            &state.doorbell,
-            &state.config.data_dir,
-            person.id,
-            upload,
-        )
-        .await?,
+        service::set_photo(&state.db, &state.doorbell, &state.blobs, person.id, upload).await?,
     ))
 }
 
@@ -77,13 +70,7 @@ async fn remove_my_photo(
     CurrentPerson(person): CurrentPerson,
 ) -> ApiResult<AppJson<ProfileDto>> {
     Ok(AppJson(
-        service::remove_photo(
-            &state.db,
-            &state.doorbell,
-            &state.config.data_dir,
-            person.id,
-        )
-        .await?,
+        service::remove_photo(&state.db, &state.doorbell, &state.blobs, person.id).await?,
     ))
 }
 
@@ -93,7 +80,9 @@ async fn remove_my_photo(
     params(("id" = Uuid, Path), PhotoQuery),
     responses(
         (status = 200, description = "The picture", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 206, description = "The requested byte range", content_type = "image/jpeg", body = Vec<u8>),
         (status = 304, description = "Not modified"),
+        (status = 416, description = "The range is outside the picture", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody),
     ),
@@ -109,6 +98,7 @@ async fn get_photo(
     let size = query.size.unwrap_or(photos::SIZES[0]);
     let photo = service::photo(
         &state.db,
+        &state.blobs,
         &state.config.data_dir,
         &actor,
         id,
@@ -116,21 +106,21 @@ async fn get_photo(
         query.v.as_deref(),
     )
     .await?;
-    let etag = format!("\"{}-{size}\"", photo.version);
     let cache_control = if photo.requested_version {
         "private, max-age=31536000, immutable"
     } else {
         "private, no-cache"
     };
-    let fresh = etag_matches(&headers, &etag);
-    let common = [
-        (header::CACHE_CONTROL, cache_control.to_owned()),
-        (header::ETAG, etag),
-    ];
-    if fresh {
-        return Ok((StatusCode::NOT_MODIFIED, common).into_response());
-    }
-    Ok((common, [(header::CONTENT_TYPE, "image/jpeg")], photo.bytes).into_response())
+    crate::blobs::respond(
+        &state.blobs,
+        &photo.blob,
+        &headers,
+        vec![(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        )],
+    )
+    .await
 }
 
 /// A colleague's profile. Deactivated people are not found, except by admins.

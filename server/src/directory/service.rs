@@ -13,6 +13,7 @@ use super::dto::{
 use super::indexer::SharedIndex;
 use super::{photos, repo, writer};
 use crate::auth::Principal;
+use crate::blobs::{BlobInfo, Blobs};
 use crate::db;
 use crate::entities::people;
 use crate::error::{ApiError, ApiResult};
@@ -644,24 +645,26 @@ pub async fn update_own_profile(
 pub async fn set_photo(
     db: &DatabaseConnection,
     doorbell: &Doorbell,
-    data_dir: &std::path::Path,
+    blobs: &Blobs,
     person_id: Uuid,
     upload: crate::http::Upload,
 ) -> ApiResult<ProfileDto> {
     upload.require(&photos::ACCEPTED_TYPES, "a JPEG, PNG or WebP picture")?;
     let thumbnails = photos::make_thumbnails(upload.bytes).await?;
     let version = hex::encode(rand::random::<[u8; 8]>());
-    photos::store(data_dir, person_id, &version, &thumbnails).await?;
+    photos::store(blobs, person_id, &version, &thumbnails)
+        .await
+        .map_err(ApiError::internal)?;
     let stored = replace_photo_version(db, doorbell, person_id, Some(version.clone())).await;
     let (profile, previous) = match stored {
         Ok(done) => done,
         Err(error) => {
-            photos::discard(data_dir, person_id, &version).await;
+            photos::discard(blobs, person_id, &version).await;
             return Err(error);
         }
     };
     if let Some(previous) = previous {
-        photos::discard(data_dir, person_id, &previous).await;
+        photos::discard(blobs, person_id, &previous).await;
     }
     Ok(profile)
 }
@@ -670,12 +673,12 @@ pub async fn set_photo(
 pub async fn remove_photo(
     db: &DatabaseConnection,
     doorbell: &Doorbell,
-    data_dir: &std::path::Path,
+    blobs: &Blobs,
     person_id: Uuid,
 ) -> ApiResult<ProfileDto> {
     let (profile, previous) = replace_photo_version(db, doorbell, person_id, None).await?;
     if let Some(previous) = previous {
-        photos::discard(data_dir, person_id, &previous).await;
+        photos::discard(blobs, person_id, &previous).await;
     }
     Ok(profile)
 }
@@ -713,7 +716,7 @@ async fn replace_photo_version(
 
 /// A photo as stored, with the version it belongs to.
 pub struct PhotoFile {
-    pub bytes: Vec<u8>,
+    pub blob: BlobInfo,
     pub version: String,
     /// True when the caller asked for this exact version (so it may be cached for good).
     pub requested_version: bool,
@@ -722,6 +725,7 @@ pub struct PhotoFile {
 /// A colleague's photo thumbnail, for anyone who may see them.
 pub async fn photo(
     db: &DatabaseConnection,
+    blobs: &Blobs,
     data_dir: &std::path::Path,
     actor: &Principal,
     id: Uuid,
@@ -739,15 +743,16 @@ pub async fn photo(
     let Some(current) = person.photo_version else {
         return Err(ApiError::not_found("photo"));
     };
-    let path = photos::file(data_dir, id, &current, size);
-    let bytes = tokio::fs::read(&path).await.map_err(|error| {
-        ApiError::internal(anyhow::anyhow!(
-            "cannot read photo {}: {error}",
-            path.display()
-        ))
-    })?;
+    let blob = photos::find(blobs, data_dir, id, &current, size)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!(
+                "photo {current} of {id} is missing from the blob store"
+            ))
+        })?;
     Ok(PhotoFile {
-        bytes,
+        blob,
         requested_version: version == Some(current.as_str()),
         version: current,
     })

@@ -1,6 +1,8 @@
 //! sea-orm entities, one file per table.
 
 pub mod api_tokens;
+pub mod blob_chunks;
+pub mod blobs;
 pub mod event_cursors;
 pub mod events;
 pub mod login_failures;

@@ -112,6 +112,8 @@ async fn importing_the_same_file_again_changes_nothing_and_a_dry_run_only_counts
     assert_eq!(bas["title"], "Hoofd inkoop");
 
     // One event about each person changed, and none about the unchanged one.
+    // Once this node has delivered them, no running transaction holds them back.
+    app.caught_up().await?;
     let announced =
         plein_server::events::read_after(&app.handle.state.db, before_apply, 100).await?;
     let about: Vec<(&str, String)> = announced
@@ -268,6 +270,8 @@ async fn people_missing_from_the_file_are_deactivated_only_when_asked() -> anyho
     let before_apply = plein_server::events::head(&app.handle.state.db).await?;
     let applied = imported(&app, "?deactivate_missing=true", &csv).await?;
     assert_eq!(applied["deactivated"], 1);
+    // Once this node has delivered them, no running transaction holds them back.
+    app.caught_up().await?;
     let announced =
         plein_server::events::read_after(&app.handle.state.db, before_apply, 100).await?;
     match announced.events.as_slice() {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod blobs;
 mod conventions;
 mod directory;
 mod import;

@@ -326,6 +326,16 @@ async fn an_event_that_does_not_decode_is_read_past_not_delivered_as_null() -> a
     tx.commit().await?;
     write_events(&db, &doorbell, 1, 2).await?;
 
+    // Delivered first: then no running transaction holds any of them back from a reader.
+    let collector = Collector::new(&db);
+    let shutdown = CancellationToken::new();
+    let (handle, _tasks) = Tailer::new(db.clone(), doorbell.clone())
+        .with_consumer(collector.clone())
+        .spawn(shutdown.clone())
+        .await?;
+    caught_up(&handle, &db).await?;
+    shutdown.cancel();
+
     let batch = events::read_after(&db, Position::START, 100).await?;
     let delivered: Vec<i64> = batch.events.iter().map(|event| event.seq).collect();
     let mut expected = all_seqs(&db).await?;
@@ -336,15 +346,6 @@ async fn an_event_that_does_not_decode_is_read_past_not_delivered_as_null() -> a
         expected.last().copied(),
         "the reader moves past the bad row"
     );
-
-    let collector = Collector::new(&db);
-    let shutdown = CancellationToken::new();
-    let (handle, _tasks) = Tailer::new(db.clone(), doorbell.clone())
-        .with_consumer(collector.clone())
-        .spawn(shutdown.clone())
-        .await?;
-    caught_up(&handle, &db).await?;
-    shutdown.cancel();
     assert_eq!(collector.seen(), expected);
     Ok(())
 }
@@ -453,6 +454,8 @@ async fn person_changes_append_typed_events_about_that_person_in_the_same_transa
     )
     .await?;
 
+    let head = events::head(&app.handle.state.db).await?;
+    assert!(tokio::time::timeout(GIVE_UP_AFTER, app.handle.state.tailer.wait_for(head)).await?);
     let batch = events::read_after(&app.handle.state.db, Position::START, 100).await?;
     let kinds: Vec<&str> = batch
         .events

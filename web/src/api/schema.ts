@@ -1867,6 +1867,15 @@ export interface operations {
                     "image/jpeg": number[];
                 };
             };
+            /** @description The requested byte range */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": number[];
+                };
+            };
             /** @description Not modified */
             304: {
                 headers: {
@@ -1883,6 +1892,15 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The range is outside the picture */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };
