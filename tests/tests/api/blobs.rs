@@ -363,3 +363,153 @@ async fn a_photo_download_answers_its_etag_and_byte_ranges() -> anyhow::Result<(
     .await?;
     Ok(())
 }
+
+/// A `plein serve` process of its own; killed when dropped.
+struct ServerProcess {
+    child: std::process::Child,
+    address: String,
+    /// The first-run setup token, when the process printed one.
+    setup_token: Option<String>,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `plein` binary next to this test binary (`cargo test --workspace` builds it).
+fn plein_binary() -> anyhow::Result<std::path::PathBuf> {
+    let test_binary = std::env::current_exe()?;
+    let profile_dir = test_binary
+        .parent()
+        .and_then(|deps| deps.parent())
+        .ok_or_else(|| anyhow::anyhow!("no target directory"))?;
+    let binary = profile_dir.join("plein");
+    anyhow::ensure!(
+        binary.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        binary.display()
+    );
+    Ok(binary)
+}
+
+/// Starts `plein serve` on `database_url` with a data dir of its own and reads its log until
+/// it serves (and, with no admin yet, printed its setup link).
+fn start_server(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    expect_setup: bool,
+) -> anyhow::Result<ServerProcess> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(plein_binary()?)
+        .arg("serve")
+        .env_remove("PLEIN_CONFIG")
+        .env("PLEIN_DATABASE_URL", database_url)
+        .env("PLEIN_DATA_DIR", data_dir)
+        .env("PLEIN_BIND", "127.0.0.1:0")
+        .env("PLEIN_LOG", "info")
+        .env("PLEIN_LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
+    let mut server = ServerProcess {
+        child,
+        address: String::new(),
+        setup_token: None,
+    };
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        let entry: serde_json::Value = serde_json::from_str(&line?).unwrap_or_default();
+        let message = entry["message"].as_str().unwrap_or_default();
+        if message == "serving"
+            && let Some(address) = entry["address"].as_str()
+        {
+            server.address = format!("http://{address}");
+        }
+        if let Some(start) = message.find("/setup?token=") {
+            let token = &message[start + "/setup?token=".len()..];
+            server.setup_token = token.split_whitespace().next().map(str::to_owned);
+        }
+        if !server.address.is_empty() && (!expect_setup || server.setup_token.is_some()) {
+            break;
+        }
+    }
+    anyhow::ensure!(
+        !server.address.is_empty(),
+        "the server never said it was serving"
+    );
+    // Keep draining the log so the process never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Ok(server)
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn on_postgres_a_photo_uploaded_on_one_server_process_is_served_by_another()
+-> anyhow::Result<()> {
+    let dir = Arc::new(tempfile::tempdir()?);
+    let database = TestDatabase::create(dir.clone()).await?;
+    anyhow::ensure!(database.is_postgres(), "this test needs PostgreSQL");
+    let first = start_server(&database.url, &dir.path().join("first"), true)?;
+    let token = first
+        .setup_token
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("no setup link printed"))?;
+    let client = new_client()?;
+    let setup = client
+        .post(format!("{}/api/v1/setup", first.address))
+        .json(&serde_json::json!({"token": token, "email": "beheer@plein.example", "name": "Beheer", "password": "een heel lang wachtwoord"}))
+        .send()
+        .await?;
+    assert_eq!(setup.status(), StatusCode::CREATED);
+    let picture = image::DynamicImage::new_rgb8(90, 60);
+    let mut png = Vec::new();
+    picture.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+    let uploaded: serde_json::Value = client
+        .put(format!("{}/api/v1/me/photo", first.address))
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let path = uploaded["photo_url"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no photo url: {uploaded}"))?
+        .to_owned();
+    let from_first = client
+        .get(format!("{}{path}", first.address))
+        .send()
+        .await?;
+    assert_eq!(from_first.status(), StatusCode::OK);
+    let etag = from_first.headers()["etag"].clone();
+    let bytes = from_first.bytes().await?;
+
+    // Another process with a data dir of its own: only the database is shared.
+    let second = start_server(&database.url, &dir.path().join("second"), false)?;
+    let from_second = client
+        .get(format!("{}{path}", second.address))
+        .send()
+        .await?;
+    assert_eq!(from_second.status(), StatusCode::OK);
+    assert_eq!(from_second.headers()["etag"], etag);
+    assert_eq!(from_second.bytes().await?, bytes);
+    assert!(
+        !dir.path()
+            .join("second")
+            .join("blobs")
+            .join("photos")
+            .exists(),
+        "served from the database, not from a disk"
+    );
+    Ok(())
+}
