@@ -223,6 +223,7 @@ impl Application {
         );
         let state = AppState {
             blobs,
+            photo_uploads: directory::photos::UploadLimiter::new(config.photo_uploads_per_hour),
             db: db.clone(),
             passwords: PasswordHasher::new(config.password_hash_concurrency)?,
             login_limiter: LoginLimiter::new(

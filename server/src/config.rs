@@ -47,6 +47,8 @@ pub struct RawConfig {
     pub login_failures_per_account_and_address: u32,
     pub login_failures_per_account: u32,
     pub login_failures_per_address: u32,
+    /// Profile photos one person may upload per hour (each is decoded, which costs CPU).
+    pub photo_uploads_per_hour: u32,
     /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed: the client is the right-most
     /// address not among them. In the environment: comma-separated.
     pub trusted_proxies: Vec<String>,
@@ -91,6 +93,7 @@ impl Default for RawConfig {
             login_failures_per_account_and_address: 5,
             login_failures_per_account: 50,
             login_failures_per_address: 100,
+            photo_uploads_per_hour: 20,
             trusted_proxies: Vec::new(),
             trust_proxy_headers: None,
             metrics_bind: None,
@@ -139,6 +142,7 @@ pub struct Config {
     pub request_timeout: std::time::Duration,
     pub login_attempts_per_ip_per_minute: u32,
     pub login_policy: LoginPolicy,
+    pub photo_uploads_per_hour: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub metrics_bind: Option<SocketAddr>,
     pub password_hash_concurrency: usize,
@@ -278,6 +282,9 @@ impl Config {
         {
             bail!("invalid configuration: login attempt limits must be at least 1");
         }
+        if raw.photo_uploads_per_hour == 0 {
+            bail!("invalid configuration: key `photo_uploads_per_hour` must be at least 1");
+        }
         if raw.trust_proxy_headers.is_some() {
             bail!(
                 "invalid configuration: key `trust_proxy_headers` was replaced by `trusted_proxies`, \
@@ -349,6 +356,7 @@ impl Config {
                 per_account: raw.login_failures_per_account,
                 per_address: raw.login_failures_per_address,
             },
+            photo_uploads_per_hour: raw.photo_uploads_per_hour,
             trusted_proxies,
             metrics_bind: raw.metrics_bind,
             password_hash_concurrency,

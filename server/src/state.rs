@@ -25,6 +25,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub search: SharedIndex,
     pub blobs: SharedBlobs,
+    pub photo_uploads: crate::directory::photos::UploadLimiter,
     /// The outbox head when this node started; it is ready once it has delivered that far.
     pub startup_head: Position,
 }

@@ -34,41 +34,99 @@ impl SearchIndex {
     }
 }
 
-/// The card of every active person, kept in step with the index by the same consumer.
+/// The card of every active person, kept in step with the index by the same consumer, and
+/// the exact keys a search may name someone by: the whole email address, the employee number.
 #[derive(Default)]
 pub struct CardCache {
-    cards: RwLock<HashMap<Uuid, PersonCard>>,
+    state: RwLock<Cards>,
+}
+
+#[derive(Default)]
+struct Cards {
+    cards: HashMap<Uuid, PersonCard>,
+    by_key: HashMap<String, Uuid>,
+    keys_of: HashMap<Uuid, Vec<String>>,
+}
+
+impl Cards {
+    fn insert(&mut self, person: &people::Model) {
+        self.remove(person.id);
+        let keys = exact_keys(person);
+        for key in &keys {
+            self.by_key.insert(key.clone(), person.id);
+        }
+        self.keys_of.insert(person.id, keys);
+        self.cards
+            .insert(person.id, PersonCard::from(person.clone()));
+    }
+
+    fn remove(&mut self, id: Uuid) {
+        self.cards.remove(&id);
+        for key in self.keys_of.remove(&id).unwrap_or_default() {
+            if self.by_key.get(&key) == Some(&id) {
+                self.by_key.remove(&key);
+            }
+        }
+    }
+}
+
+/// How a person can be named exactly: `email:<normalised address>`, `employee:<number>`.
+fn exact_keys(person: &people::Model) -> Vec<String> {
+    let mut keys = vec![format!("email:{}", person.email_normalized)];
+    if let Some(number) = &person.employee_id {
+        keys.push(format!("employee:{}", number.trim().to_lowercase()));
+    }
+    keys
 }
 
 impl CardCache {
     fn replace_all(&self, people: &[people::Model]) {
-        let cards = people
-            .iter()
-            .filter(|person| person.active)
-            .map(|person| (person.id, PersonCard::from(person.clone())))
-            .collect();
-        if let Ok(mut current) = self.cards.write() {
-            *current = cards;
+        let mut fresh = Cards::default();
+        for person in people.iter().filter(|person| person.active) {
+            fresh.insert(person);
+        }
+        if let Ok(mut current) = self.state.write() {
+            *current = fresh;
         }
     }
 
     fn apply(&self, active: &[people::Model], removed: &[Uuid]) {
-        if let Ok(mut current) = self.cards.write() {
+        if let Ok(mut current) = self.state.write() {
             for id in removed {
-                current.remove(id);
+                current.remove(*id);
             }
             for person in active {
-                current.insert(person.id, PersonCard::from(person.clone()));
+                current.insert(person);
             }
         }
     }
 
     /// The cards of `ids` that are known, in the order given.
     pub fn in_order(&self, ids: &[Uuid]) -> Vec<PersonCard> {
-        let Ok(cards) = self.cards.read() else {
+        let Ok(state) = self.state.read() else {
             return Vec::new();
         };
-        ids.iter().filter_map(|id| cards.get(id).cloned()).collect()
+        ids.iter()
+            .filter_map(|id| state.cards.get(id).cloned())
+            .collect()
+    }
+
+    /// The active person a query names exactly by email address or employee number.
+    pub fn named_exactly(&self, query: &str) -> Option<Uuid> {
+        let query = query.trim();
+        if query.is_empty() || query.contains(char::is_whitespace) {
+            return None;
+        }
+        let state = self.state.read().ok()?;
+        let key = if query.contains('@') {
+            format!(
+                "email:{}",
+                crate::directory::service::normalize_email(query)
+            )
+        } else {
+            format!("employee:{}", query.to_lowercase())
+        };
+        state.by_key.get(&key).copied()
     }
 }
 

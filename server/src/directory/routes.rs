@@ -55,7 +55,15 @@ async fn upload_my_photo(
 ) -> ApiResult<AppJson<ProfileDto>> {
     let upload = Upload::read(&headers, body, photos::MAX_UPLOAD_BYTES).await?;
     Ok(AppJson(
-        service::set_photo(&state.db, &state.doorbell, &state.blobs, person.id, upload).await?,
+        service::set_photo(
+            &state.db,
+            &state.doorbell,
+            &state.blobs,
+            &state.photo_uploads,
+            person.id,
+            upload,
+        )
+        .await?,
     ))
 }
 

@@ -646,10 +646,12 @@ pub async fn set_photo(
     db: &DatabaseConnection,
     doorbell: &Doorbell,
     blobs: &Blobs,
+    limiter: &photos::UploadLimiter,
     person_id: Uuid,
     upload: crate::http::Upload,
 ) -> ApiResult<ProfileDto> {
     upload.require(&photos::ACCEPTED_TYPES, "a JPEG, PNG or WebP picture")?;
+    limiter.check(person_id)?;
     let thumbnails = photos::make_thumbnails(upload.bytes).await?;
     let version = hex::encode(rand::random::<[u8; 8]>());
     photos::store(blobs, person_id, &version, &thumbnails)
@@ -791,8 +793,9 @@ pub async fn search(index: &SharedIndex, query: SearchQuery) -> ApiResult<Search
             format!("must be at most {MAX_QUERY_CHARS} characters"),
         ));
     }
+    let filtered = query.department.is_some() || query.location.is_some() || query.skill.is_some();
     let request = plein_search::SearchRequest {
-        query: text,
+        query: text.clone(),
         department: query.department,
         location: query.location,
         skill: query.skill,
@@ -803,15 +806,29 @@ pub async fn search(index: &SharedIndex, query: SearchQuery) -> ApiResult<Search
         .await
         .map_err(|error| ApiError::internal(anyhow::anyhow!("search task failed: {error}")))?
         .map_err(ApiError::internal)?;
-    let ids: Vec<Uuid> = results
+    let mut ids: Vec<Uuid> = results
         .ids
         .iter()
         .filter_map(|id| id.parse().ok())
         .collect();
+    let mut total = results.total;
+    // A whole email address or an employee number names one person: them first.
+    if !filtered && let Some(named) = index.cards.named_exactly(&text) {
+        match ids.iter().position(|id| *id == named) {
+            Some(found) => {
+                ids.remove(found);
+            }
+            None => {
+                total += 1;
+                ids.truncate(limit.saturating_sub(1));
+            }
+        }
+        ids.insert(0, named);
+    }
     let hits = index.cards.in_order(&ids);
     Ok(SearchResponse {
         hits,
-        total: results.total,
+        total,
         facets: SearchFacets {
             department: facet_counts(results.facets.department),
             location: facet_counts(results.facets.location),

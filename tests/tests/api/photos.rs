@@ -350,3 +350,24 @@ async fn a_deactivated_colleagues_photo_is_not_served() -> anyhow::Result<()> {
     expect_error(hidden, StatusCode::NOT_FOUND, "not_found").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn photo_uploads_per_person_are_limited() -> anyhow::Result<()> {
+    let app = TestApp::spawn_with(|raw| raw.photo_uploads_per_hour = 2).await?;
+    let (_sanne_id, sanne) = with_sanne(&app).await?;
+    let png = encode(&DynamicImage::new_rgb8(30, 30), ImageFormat::Png)?;
+    for _ in 0..2 {
+        let response = upload(&sanne, &app, "image/png", png.clone()).await?;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let limited = upload(&sanne, &app, "image/png", png.clone()).await?;
+    assert!(limited.headers().contains_key("retry-after"));
+    expect_error(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await?;
+    // Someone else is not held back by Sanne's uploads.
+    app.create_person("koen@plein.example", "Koen Bakker", "employee", PASSWORD)
+        .await?;
+    let koen = app.login("koen@plein.example", PASSWORD).await?;
+    let response = upload(&koen, &app, "image/png", png).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    Ok(())
+}

@@ -204,3 +204,64 @@ async fn on_postgres_a_change_on_one_node_is_found_by_search_on_another() -> any
     assert_eq!(names(&results), ["Lotte van der Berg"]);
     Ok(())
 }
+
+#[tokio::test]
+async fn a_whole_email_address_or_an_employee_number_finds_that_person_first() -> anyhow::Result<()>
+{
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    for (email, name) in [
+        ("tess.wooning@plein-acme.nl", "Tess Wooning"),
+        ("tess.wouters@plein-acme.nl", "Tess Wouters"),
+        ("wooning.bas@plein-acme.nl", "Bas Wooning"),
+    ] {
+        app.create_person(email, name, "employee", PASSWORD).await?;
+    }
+    let tess = search(&app.client, &app, "Tess Wooning").await?;
+    let tess_id = tess["hits"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let response = app
+        .send_json(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/admin/people/{tess_id}"),
+            &serde_json::json!({"employee_id": "NL-04711"}),
+        )
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    caught_up(&app).await?;
+
+    for query in [
+        "tess.wooning@plein-acme.nl",
+        "Tess.Wooning@Plein-Acme.NL",
+        "NL-04711",
+        "nl-04711",
+    ] {
+        let found = search(&app.client, &app, query).await?;
+        assert_eq!(
+            names(&found).first().map(String::as_str),
+            Some("Tess Wooning"),
+            "{query}: {found}"
+        );
+        assert!(found["total"].as_u64().unwrap_or(0) >= 1);
+    }
+    // Someone else's address is not hers; an address nobody has finds no one in particular.
+    let other = search(&app.client, &app, "tess.wouters@plein-acme.nl").await?;
+    assert_eq!(
+        names(&other).first().map(String::as_str),
+        Some("Tess Wouters")
+    );
+
+    // Deactivated, she is not found by her address either.
+    let deactivated = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/people/{tess_id}/deactivate")))
+        .send()
+        .await?;
+    assert_eq!(deactivated.status(), StatusCode::OK);
+    caught_up(&app).await?;
+    let gone = search(&app.client, &app, "tess.wooning@plein-acme.nl").await?;
+    assert!(!names(&gone).contains(&"Tess Wooning".to_owned()), "{gone}");
+    Ok(())
+}
