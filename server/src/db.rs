@@ -33,10 +33,6 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .with_context(|| format!("cannot create directory {}", parent.display()))?;
         }
     }
-    let postgres_port = url::Url::parse(&config.database_url)
-        .ok()
-        .and_then(|url| url.port())
-        .unwrap_or(5432);
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(config.database_max_connections)
@@ -54,14 +50,6 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
-        })
-        .map_sqlx_postgres_pool_opts(move |pool| {
-            pool.after_connect(move |_connection, _metadata| {
-                Box::pin(async move {
-                    tcp_nodelay::on_database_connections(postgres_port);
-                    Ok(())
-                })
-            })
         });
     let db = Database::connect(options).await.with_context(|| {
         format!(
@@ -145,75 +133,5 @@ pub fn redact(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
-    }
-}
-
-/// The PostgreSQL driver (sqlx 0.9.0) leaves Nagle's algorithm on for its TCP connections. Every
-/// statement longer than a packet then waits for the server's delayed ACK, about 40 ms: an HR
-/// import on PostgreSQL spent a quarter of its time so. Libpq and earlier sqlx releases turn it
-/// off, and a later sqlx release will again; until then each new pool connection gets
-/// `TCP_NODELAY` here. The socket is the driver's own, so its descriptor is borrowed through a
-/// pidfd: the process's TCP sockets whose peer is a PostgreSQL server port are found in
-/// `/proc/self/fd` and have the option set (an already set option is left alone). Only sockets
-/// whose peer is the configured server port are touched.
-mod tcp_nodelay {
-    #[cfg(target_os = "linux")]
-    pub fn on_database_connections(port: u16) {
-        if let Err(error) = set_on_sockets_to(port) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY on database connections");
-        }
-    }
-
-    #[cfg(not(target_os = "linux"))]
-    pub fn on_database_connections(_port: u16) {}
-
-    #[cfg(target_os = "linux")]
-    fn set_on_sockets_to(port: u16) -> std::io::Result<()> {
-        use rustix::net::sockopt;
-        use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
-
-        let pidfd = pidfd_open(getpid(), PidfdFlags::empty())?;
-        for entry in std::fs::read_dir("/proc/self/fd")? {
-            let Some(number) = entry?
-                .file_name()
-                .to_str()
-                .and_then(|name| name.parse::<i32>().ok())
-            else {
-                continue;
-            };
-            // A duplicate shares the socket, and so its options. Descriptors closed meanwhile
-            // and those that are no sockets fail here and are skipped.
-            let Ok(socket) = pidfd_getfd(&pidfd, number, PidfdGetfdFlags::empty()) else {
-                continue;
-            };
-            let Ok(Some(peer)) = rustix::net::getpeername(&socket) else {
-                continue;
-            };
-            let Ok(peer) = std::net::SocketAddr::try_from(peer) else {
-                continue;
-            };
-            if peer.port() == port && sockopt::tcp_nodelay(&socket) == Ok(false) {
-                sockopt::set_tcp_nodelay(&socket, true)?;
-            }
-        }
-        Ok(())
-    }
-
-    #[cfg(all(test, target_os = "linux"))]
-    mod tests {
-        use std::net::{TcpListener, TcpStream};
-
-        #[test]
-        fn sets_nodelay_on_connections_to_the_port_only() -> std::io::Result<()> {
-            let database = TcpListener::bind("127.0.0.1:0")?;
-            let other = TcpListener::bind("127.0.0.1:0")?;
-            let to_database = TcpStream::connect(database.local_addr()?)?;
-            let to_other = TcpStream::connect(other.local_addr()?)?;
-            assert!(!to_database.nodelay()?);
-            super::set_on_sockets_to(database.local_addr()?.port())?;
-            assert!(to_database.nodelay()?);
-            assert!(!to_other.nodelay()?);
-            Ok(())
-        }
     }
 }

@@ -123,15 +123,18 @@ impl LoginLimiter {
     }
 }
 
+/// The wait after the last failure allowed.
+const FIRST_WAIT_SECS: u64 = 5;
+
 /// Seconds still to wait after `count` failures, the last at `last_ms`, when `free` are allowed:
-/// 1 s after the first one over, doubling with each, at most `cap`.
+/// 5 s once the allowance is used up, doubling with each further failure, at most `cap`.
 fn wait_secs(count: u32, free: u32, last_ms: Option<i64>, cap: u64, now_ms: i64) -> Option<u64> {
     if count < free {
         return None;
     }
     let last_ms = last_ms?;
     let doublings = (count - free).min(20);
-    let delay_secs = (1u64 << doublings).min(cap);
+    let delay_secs = (FIRST_WAIT_SECS << doublings).min(cap);
     let ready_ms = last_ms + (delay_secs as i64) * 1000;
     let remaining_ms = ready_ms - now_ms;
     (remaining_ms > 0).then(|| (remaining_ms as u64).div_ceil(1000))
@@ -145,13 +148,13 @@ mod tests {
     fn delays_start_at_the_allowance_and_double_up_to_the_cap() {
         let now = 1_000_000;
         assert_eq!(wait_secs(4, 5, Some(now), 900, now), None);
-        assert_eq!(wait_secs(5, 5, Some(now), 900, now), Some(1));
-        assert_eq!(wait_secs(6, 5, Some(now), 900, now), Some(2));
-        assert_eq!(wait_secs(9, 5, Some(now), 900, now), Some(16));
+        assert_eq!(wait_secs(5, 5, Some(now), 900, now), Some(5));
+        assert_eq!(wait_secs(6, 5, Some(now), 900, now), Some(10));
+        assert_eq!(wait_secs(9, 5, Some(now), 900, now), Some(80));
         assert_eq!(wait_secs(40, 5, Some(now), 900, now), Some(900));
         assert_eq!(wait_secs(40, 5, Some(now), 60, now), Some(60));
         // Time since the last failure counts.
-        assert_eq!(wait_secs(9, 5, Some(now - 10_000), 900, now), Some(6));
-        assert_eq!(wait_secs(9, 5, Some(now - 16_000), 900, now), None);
+        assert_eq!(wait_secs(9, 5, Some(now - 30_000), 900, now), Some(50));
+        assert_eq!(wait_secs(9, 5, Some(now - 80_000), 900, now), None);
     }
 }

@@ -385,3 +385,54 @@ async fn a_server_told_to_take_any_free_port_names_that_port_in_its_public_url()
     );
     Ok(())
 }
+
+/// The ports of this process's TCP connections to `port`, and whether each has TCP_NODELAY.
+#[cfg(target_os = "linux")]
+fn nodelay_of_connections_to(port: u16) -> anyhow::Result<Vec<bool>> {
+    use rustix::net::sockopt;
+    use rustix::process::{PidfdFlags, PidfdGetfdFlags, getpid, pidfd_getfd, pidfd_open};
+    let pidfd = pidfd_open(getpid(), PidfdFlags::empty())?;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd")? {
+        let Some(number) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(socket) = pidfd_getfd(&pidfd, number, PidfdGetfdFlags::empty()) else {
+            continue;
+        };
+        let Ok(Some(peer)) = rustix::net::getpeername(&socket) else {
+            continue;
+        };
+        let Ok(peer) = std::net::SocketAddr::try_from(peer) else {
+            continue;
+        };
+        if peer.port() == port {
+            found.push(sockopt::tcp_nodelay(&socket)?);
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn postgres_connections_have_nagle_turned_off() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    anyhow::ensure!(app.database.is_postgres(), "this test needs PostgreSQL");
+    app.setup_admin().await?;
+    let port = url::Url::parse(&app.database.url)?.port().unwrap_or(5432);
+    let connections = nodelay_of_connections_to(port)?;
+    assert!(!connections.is_empty(), "no database connection found");
+    assert!(
+        connections.iter().all(|nodelay| *nodelay),
+        "some connections have Nagle on: {connections:?}"
+    );
+    Ok(())
+}
