@@ -16,6 +16,8 @@ export class ApiError extends Error {
     message: string,
     readonly fields: Record<string, string> = {},
     readonly rows: RowProblem[] = [],
+    /** Seconds to wait before trying again (`Retry-After`), when the server said. */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -83,7 +85,9 @@ export async function errorFrom(response: Response): Promise<ApiError> {
   } catch {
     // Not JSON (a proxy's error page): the status line is all there is.
   }
-  return new ApiError(response.status, code, message, fields, rows);
+  const retryHeader = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+  const retryAfter = Number.isFinite(retryHeader) ? retryHeader : undefined;
+  return new ApiError(response.status, code, message, fields, rows, retryAfter);
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

@@ -1,11 +1,12 @@
 import { ApiError, OfflineError } from '../api/http';
-import { useI18n } from '../i18n';
+import { errorText, useI18n } from '../i18n';
 
-/** Says what went wrong in the server's own words; offline and unknown failures get ours. */
+/** Says what went wrong in the reader's language (by the server's error code); offline and
+ * unknown failures get ours. */
 export function ErrorMessage({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
   const { t } = useI18n();
   let message = t('common.error');
-  if (error instanceof ApiError) message = error.message;
+  if (error instanceof ApiError) message = errorText(t, error);
   else if (error instanceof OfflineError) message = t('common.offline');
   return (
     <div class="notice notice-error" role="alert">

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { en } from './en';
 import { nl } from './nl';
-import { browserLanguage, formatDate, translator } from './index';
+import { browserLanguage, errorText, formatDate, translator } from './index';
 
 describe('i18n', () => {
   it('has the same keys in Dutch and English, none empty', () => {
@@ -55,5 +55,18 @@ describe('i18n', () => {
     expect(formatDate('en', lateEvening, 'Europe/Amsterdam')).toBe('March 2, 2024');
     expect(formatDate('en', lateEvening, 'America/Los_Angeles')).toBe('March 1, 2024');
     expect(formatDate('en', 'not a date')).toBe('not a date');
+  });
+  it('says a server error in the reader’s language by its code, the server’s words only as a fallback', () => {
+    const limited = { code: 'rate_limited', message: 'too many attempts, try again in 12 seconds', retryAfter: 12 };
+    expect(errorText(translator('nl'), limited)).toBe('Te veel pogingen. Probeer het over 12 seconden opnieuw.');
+    expect(errorText(translator('en'), limited)).toBe('Too many attempts. Try again in 12 seconds.');
+    const taken = { code: 'email_taken', message: 'a person with this email address already exists' };
+    expect(errorText(translator('nl'), taken)).toBe('Iemand anders heeft dit e-mailadres al.');
+    const unknown = { code: 'brand_new_code', message: 'something the client does not know yet' };
+    expect(errorText(translator('nl'), unknown)).toBe('something the client does not know yet');
+    // Every code the Dutch screens can show has a Dutch text of its own.
+    const codes = (Object.keys(en) as (keyof typeof en)[]).filter((key) => key.startsWith('error.'));
+    expect(codes.length).toBeGreaterThan(20);
+    for (const key of codes) expect(nl[key]).not.toBe(en[key]);
   });
 });

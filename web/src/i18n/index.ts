@@ -42,6 +42,20 @@ export function rememberLanguage(language: Language): void {
 
 export type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
 
+function isMessageKey(key: string): key is MessageKey {
+  return Object.prototype.hasOwnProperty.call(en, key);
+}
+
+/**
+ * An error from the server in the reader's language, chosen by its stable code; the server's
+ * own (English) message only for a code this client does not know.
+ */
+export function errorText(t: Translate, error: { code: string; message: string; retryAfter?: number }): string {
+  const key = `error.${error.code}`;
+  if (!isMessageKey(key)) return error.message;
+  return t(key, { seconds: error.retryAfter ?? 60 });
+}
+
 export function translator(language: Language): Translate {
   const catalogue = CATALOGUES[language];
   const numbers = new Intl.NumberFormat(language);
