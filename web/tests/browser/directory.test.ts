@@ -146,7 +146,8 @@ describe('directory in the browser', () => {
     await page.getByLabel('Password').fill('wrong password!');
     await page.getByRole('button', { name: 'Log in' }).click();
     // The client's own words for the server's `invalid_credentials`.
-    await expect(page.getByRole('alert')).toContainText('The email address or password is wrong.');
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toContain('The email address or password is wrong.');
     await page.getByLabel('Password').fill(ADMIN.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: ADMIN.name }).waitFor();
