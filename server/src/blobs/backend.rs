@@ -41,7 +41,7 @@ pub fn filesystem(root: &Path) -> anyhow::Result<Arc<dyn Backend>> {
 
 /// Any S3-compatible service.
 pub fn s3(settings: &S3Settings) -> anyhow::Result<Arc<dyn Backend>> {
-    let mut builder = object_store::aws::AmazonS3Builder::new()
+    let mut builder = object_store::aws::AmazonS3Builder::from_env()
         .with_bucket_name(&settings.bucket)
         .with_region(&settings.region)
         .with_allow_http(settings.allow_http);
