@@ -68,7 +68,7 @@ pub struct RawConfig {
     /// `plein blobs migrate`). Without an endpoint, AWS itself.
     pub s3_endpoint: Option<String>,
     pub s3_bucket: Option<String>,
-    pub s3_region: String,
+    pub s3_region: Option<String>,
     pub s3_access_key_id: Option<String>,
     pub s3_secret_access_key: Option<String>,
     /// Allow `http://` endpoints (default: only when the endpoint is one).
@@ -103,7 +103,7 @@ impl Default for RawConfig {
             blob_store: None,
             s3_endpoint: None,
             s3_bucket: None,
-            s3_region: "us-east-1".to_owned(),
+            s3_region: None,
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_allow_http: None,
@@ -157,7 +157,7 @@ pub struct Config {
 pub struct S3Settings {
     pub endpoint: Option<String>,
     pub bucket: String,
-    pub region: String,
+    pub region: Option<String>,
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub allow_http: bool,

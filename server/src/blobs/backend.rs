@@ -43,8 +43,10 @@ pub fn filesystem(root: &Path) -> anyhow::Result<Arc<dyn Backend>> {
 pub fn s3(settings: &S3Settings) -> anyhow::Result<Arc<dyn Backend>> {
     let mut builder = object_store::aws::AmazonS3Builder::from_env()
         .with_bucket_name(&settings.bucket)
-        .with_region(&settings.region)
         .with_allow_http(settings.allow_http);
+    if let Some(region) = &settings.region {
+        builder = builder.with_region(region);
+    }
     if let Some(endpoint) = &settings.endpoint {
         // MinIO, Ceph, Garage and most others address buckets by path.
         builder = builder
