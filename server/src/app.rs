@@ -48,12 +48,14 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data: 
 /// The API router with its OpenAPI document; every route is registered through it, so the
 /// document lists every route.
 pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes::router())
         .merge(admin::routes::router())
         .merge(directory::routes::router())
-        .merge(http::ops::router())
-        .split_for_parts()
+        .merge(http::ops::router());
+    let (router, mut openapi) = router.split_for_parts();
+    http::openapi::declare_common_answers(&mut openapi);
+    (router, openapi)
 }
 
 /// Builds the full router with its layers.

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, assembled from the routes' annotations.
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -36,4 +37,72 @@ impl Modify for SecurityAddon {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
+}
+
+/// Routes anyone may call without signing in.
+const OPEN_ROUTES: [&str; 2] = ["/api/v1/auth/login", "/api/v1/setup"];
+
+/// Declares the answers every route of a kind gives through the shared extractors and layers,
+/// so no route's annotation can forget them: 401 for routes that need a caller, 403 in the
+/// admin area, 404 for an unknown id, and 400, 413, 415 and 422 for JSON bodies.
+pub fn declare_common_answers(openapi: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in &mut openapi.paths.paths {
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            let takes_json = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|body| match body {
+                    RefOr::T(body) => body.content.contains_key("application/json"),
+                    RefOr::Ref(_) => true,
+                });
+            let mut add = |status: &str, description: &str| {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(error_answer(description)));
+            };
+            if path.starts_with("/api/v1/") && !OPEN_ROUTES.contains(&path.as_str()) {
+                add(
+                    "401",
+                    "Not signed in, the session ended, or the API token is not valid",
+                );
+            }
+            if path.starts_with("/api/v1/admin/") {
+                add(
+                    "403",
+                    "Only admins and `admin` tokens; checked before the body is read",
+                );
+            }
+            if path.contains('{') {
+                add("404", "No such thing, or not one the caller may see");
+            }
+            if takes_json {
+                add("400", "The body is not JSON");
+                add("413", "The body is larger than `body_limit_bytes`");
+                add("415", "The body is not `application/json`");
+                add(
+                    "422",
+                    "The body does not have the fields and types this route takes",
+                );
+            }
+        }
+    }
+}
+
+fn error_answer(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+        )
+        .build()
 }

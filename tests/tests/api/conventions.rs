@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use plein_tests::{TestApp, expect_error};
+use plein_tests::{TestApp, expect_error, new_client};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -434,5 +434,83 @@ async fn postgres_connections_have_nagle_turned_off() -> anyhow::Result<()> {
         connections.iter().all(|nodelay| *nodelay),
         "some connections have Nagle on: {connections:?}"
     );
+    Ok(())
+}
+
+/// Every status a route answers in a round of likely and unlikely requests (anonymous, as an
+/// employee, as an admin; with an empty, a malformed and a non-JSON body; with unknown ids) is
+/// declared for that route in the OpenAPI document, so generated clients and fuzzers agree with
+/// the server.
+#[tokio::test]
+async fn every_status_a_route_answers_is_declared_in_the_openapi_document() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    app.create_person(
+        "piet@plein.example",
+        "Piet",
+        "employee",
+        "een lang genoeg wachtwoord",
+    )
+    .await?;
+    let employee = app
+        .login("piet@plein.example", "een lang genoeg wachtwoord")
+        .await?;
+    let document: Value = app.get_json("/api/openapi.json").await?;
+    let anonymous = new_client()?;
+    let callers = [
+        ("anonymous", &anonymous),
+        ("employee", &employee),
+        ("admin", &app.client),
+    ];
+    let mut undeclared = Vec::new();
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().into_iter().flatten() {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let declared: Vec<&str> = operation["responses"]
+                .as_object()
+                .map(|responses| responses.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+            let bodies: &[(&str, &str)] = if method == "get" || method == "delete" {
+                &[("", "")]
+            } else {
+                &[
+                    ("application/json", "{}"),
+                    ("application/json", "{\"name\": "),
+                    ("text/plain", "hallo"),
+                ]
+            };
+            for (who, client) in callers {
+                for (content_type, body) in bodies {
+                    // Logging out would end the session the next calls need.
+                    if path == "/api/v1/auth/logout" && who != "anonymous" {
+                        continue;
+                    }
+                    let mut request =
+                        client.request(method.to_uppercase().parse()?, app.url(&concrete));
+                    if !content_type.is_empty() {
+                        request = request
+                            .header("content-type", *content_type)
+                            .body(body.to_string());
+                    }
+                    let status = request.send().await?.status();
+                    checked += 1;
+                    if status.is_server_error() || !declared.contains(&status.as_str()) {
+                        undeclared.push(format!(
+                            "{} {path} as {who} with {content_type:?}: {status}",
+                            method.to_uppercase()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 150, "only {checked} requests");
+    undeclared.sort();
+    undeclared.dedup();
+    assert!(undeclared.is_empty(), "{}", undeclared.join("\n"));
     Ok(())
 }
