@@ -9,8 +9,11 @@ use crate::directory::dto::Role;
 pub struct SetupRequest {
     /// The token from the setup link printed in the server log.
     pub token: String,
+    #[schema(max_length = 320)]
     pub email: String,
     pub name: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12)]
     pub password: String,
 }
 
@@ -26,7 +29,8 @@ pub struct CreatePersonRequest {
     pub name: String,
     #[serde(default = "default_role")]
     pub role: Role,
-    /// Optional: people provisioned for single sign-on have none.
+    /// Optional: people provisioned for single sign-on have none. At least 12 characters.
+    #[schema(min_length = 12)]
     pub password: Option<String>,
 }
 

@@ -23,6 +23,8 @@ pub struct LoginResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12)]
     pub new_password: String,
 }
 

@@ -188,11 +188,13 @@ where
 #[into_params(parameter_in = Query)]
 pub struct SearchQuery {
     /// What was typed: names, title, department, location, skills, email. Empty browses.
+    #[param(max_length = 200)]
     pub q: Option<String>,
     pub department: Option<String>,
     pub location: Option<String>,
     pub skill: Option<String>,
     /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
@@ -296,6 +298,7 @@ pub struct BrowseQuery {
     /// Opaque cursor from a previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u64>,
 }
 

@@ -493,6 +493,7 @@ export interface components {
         };
         ChangePasswordRequest: {
             current_password: string;
+            /** @description At least 12 characters. */
             new_password: string;
         };
         /** @description One consumer as `/readyz` and `/metrics` show it. */
@@ -518,7 +519,7 @@ export interface components {
         CreatePersonRequest: {
             email: string;
             name: string;
-            /** @description Optional: people provisioned for single sign-on have none. */
+            /** @description Optional: people provisioned for single sign-on have none. At least 12 characters. */
             password?: string | null;
             role?: components["schemas"]["Role"];
         };
@@ -818,6 +819,7 @@ export interface components {
         SetupRequest: {
             email: string;
             name: string;
+            /** @description At least 12 characters. */
             password: string;
             /** @description The token from the setup link printed in the server log. */
             token: string;
