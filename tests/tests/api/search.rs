@@ -217,6 +217,7 @@ async fn a_whole_email_address_or_an_employee_number_finds_that_person_first() -
     ] {
         app.create_person(email, name, "employee", PASSWORD).await?;
     }
+    caught_up(&app).await?;
     let tess = search(&app.client, &app, "Tess Wooning").await?;
     let tess_id = tess["hits"][0]["id"]
         .as_str()
