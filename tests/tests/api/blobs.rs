@@ -227,6 +227,15 @@ impl Drop for Moto {
     }
 }
 
+/// Settings for the S3 store on the test's own moto server.
+fn use_moto(raw: &mut RawConfig, endpoint: &str) {
+    raw.blob_store = Some(Kind::S3);
+    raw.s3_endpoint = Some(endpoint.to_owned());
+    raw.s3_bucket = Some("plein-test".to_owned());
+    raw.s3_access_key_id = Some("test".to_owned());
+    raw.s3_secret_access_key = Some("test".to_owned());
+}
+
 async fn start_moto() -> anyhow::Result<Moto> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
@@ -267,14 +276,7 @@ async fn start_moto() -> anyhow::Result<Moto> {
 async fn the_s3_store_streams_files_in_and_out_of_an_s3_server() -> anyhow::Result<()> {
     let moto = start_moto().await?;
     let endpoint = moto.endpoint.clone();
-    let (_database, blobs, _dir) = open_store(move |raw| {
-        raw.blob_store = Some(Kind::S3);
-        raw.s3_endpoint = Some(endpoint);
-        raw.s3_bucket = Some("plein-test".to_owned());
-        raw.s3_access_key_id = Some("test".to_owned());
-        raw.s3_secret_access_key = Some("test".to_owned());
-    })
-    .await?;
+    let (_database, blobs, _dir) = open_store(move |raw| use_moto(raw, &endpoint)).await?;
     round_trip(&blobs).await?;
     // And a migration from this node's disk into S3.
     let (database, on_disk, dir) = open_store(|raw| raw.blob_store = Some(Kind::Fs)).await?;
@@ -282,11 +284,7 @@ async fn the_s3_store_streams_files_in_and_out_of_an_s3_server() -> anyhow::Resu
         .put_bytes("files/a.txt", "text/plain", b"van schijf".to_vec())
         .await?;
     let mut raw = test_raw_config(&dir, &database.url);
-    raw.blob_store = Some(Kind::S3);
-    raw.s3_endpoint = Some(moto.endpoint.clone());
-    raw.s3_bucket = Some("plein-test".to_owned());
-    raw.s3_access_key_id = Some("test".to_owned());
-    raw.s3_secret_access_key = Some("test".to_owned());
+    use_moto(&mut raw, &moto.endpoint);
     let config = Config::from_raw(raw)?;
     let to_s3 = Blobs::open(&config, db::connect(&config).await?)?;
     let moved = to_s3.migrate(Kind::S3, None, &|_, _| {}).await?;
