@@ -211,7 +211,8 @@ describe('directory in the browser', () => {
     await page.getByRole('heading', { level: 1, name: ADMIN.name }).waitFor();
     const photo = page.getByRole('img', { name: `Photo of ${ADMIN.name}` });
     expect(await photo.getAttribute('src')).toMatch(/\/api\/v1\/people\/[0-9a-f-]+\/photo\?v=.+&size=256$/);
-    expect(await photo.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(256);
+    // decode() settles once the image has loaded (and rejects if it cannot), so this waits without guessing a time.
+    expect(await photo.evaluate(async (image: HTMLImageElement) => { await image.decode(); return image.naturalWidth; })).toBe(256);
     expect(await page.locator('.tags').first().allTextContents()).toEqual(['KubernetesPrivacy']);
     expect(await page.locator('.markdown strong').textContent()).toBe('Plein');
     expect(await page.locator('.markdown script').count()).toBe(0);
