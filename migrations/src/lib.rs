@@ -9,6 +9,7 @@ mod m20261127_000004_language;
 mod m20261130_000005_outbox_order;
 mod m20261130_000006_login_failures;
 mod m20261130_000007_blobs;
+mod m20261130_000008_user_names;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_outbox_order::Migration),
             Box::new(m20261130_000006_login_failures::Migration),
             Box::new(m20261130_000007_blobs::Migration),
+            Box::new(m20261130_000008_user_names::Migration),
         ]
     }
 }

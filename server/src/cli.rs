@@ -236,7 +236,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tell_running_nodes(&db).await;
             println!(
                 "created admin {} <{}> ({})",
-                person.display_name, person.email, person.id
+                person.display_name,
+                person.email.as_deref().unwrap_or_default(),
+                person.id
             );
             Ok(())
         }

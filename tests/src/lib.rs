@@ -120,7 +120,7 @@ pub fn sample_event(writer: u64, n: u64) -> plein_server::events::Event {
     plein_server::events::Event::PersonUpdated {
         person: PersonEvent {
             id: uuid::Uuid::now_v7(),
-            email: format!("writer{writer}.{n}@plein.example"),
+            email: Some(format!("writer{writer}.{n}@plein.example")),
             display_name: format!("Writer {writer} event {n}"),
             role: Role::Employee,
             active: true,

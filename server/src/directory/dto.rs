@@ -38,7 +38,8 @@ impl Role {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PersonDto {
     pub id: Uuid,
-    pub email: String,
+    /// None for someone provisioned without an address (they sign in through single sign-on).
+    pub email: Option<String>,
     pub display_name: String,
     pub role: Role,
     pub active: bool,
@@ -103,7 +104,7 @@ impl From<people::Model> for PersonDto {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonEvent {
     pub id: Uuid,
-    pub email: String,
+    pub email: Option<String>,
     pub display_name: String,
     pub role: Role,
     pub active: bool,
@@ -137,7 +138,8 @@ pub struct ProfileDto {
     /// With its particle, as written: "van Rijnsoever".
     pub family_name: String,
     pub preferred_name: Option<String>,
-    pub email: String,
+    /// None for someone provisioned without an address.
+    pub email: Option<String>,
     pub employee_id: Option<String>,
     pub title: Option<String>,
     pub department: Option<String>,

@@ -459,7 +459,7 @@ async fn plan(
         .collect();
     let by_email: HashMap<&str, &people::Model> = everyone
         .iter()
-        .map(|person| (person.email_normalized.as_str(), person))
+        .filter_map(|person| person.email_normalized.as_deref().map(|email| (email, person)))
         .collect();
     let in_file: HashMap<&str, &ImportRow> = rows
         .iter()
@@ -595,8 +595,8 @@ async fn plan(
         match by_employee.get(row.employee_id.as_str()) {
             Some(&existing) => {
                 let mut person = existing.clone();
-                person.email = row.email.clone();
-                person.email_normalized = normalize_email(&row.email);
+                person.email = Some(row.email.clone());
+                person.email_normalized = Some(normalize_email(&row.email));
                 person.given_name = row.given_name.clone();
                 person.family_name = row.family_name.clone();
                 person.title = row.title.clone();
@@ -636,8 +636,8 @@ async fn plan(
             None => {
                 summary.created += 1;
                 let person = people::Model {
-                    email: row.email.clone(),
-                    email_normalized: normalize_email(&row.email),
+                    email: Some(row.email.clone()),
+                    email_normalized: Some(normalize_email(&row.email)),
                     display_name: format!("{} {}", row.given_name, row.family_name)
                         .trim()
                         .to_owned(),

@@ -72,7 +72,11 @@ impl Cards {
 
 /// How a person can be named exactly: `email:<normalised address>`, `employee:<number>`.
 fn exact_keys(person: &people::Model) -> Vec<String> {
-    let mut keys = vec![format!("email:{}", person.email_normalized)];
+    let mut keys: Vec<String> = person
+        .email_normalized
+        .iter()
+        .map(|email| format!("email:{email}"))
+        .collect();
     if let Some(number) = &person.employee_id {
         keys.push(format!("employee:{}", number.trim().to_lowercase()));
     }
@@ -138,7 +142,7 @@ pub fn document(person: &people::Model) -> PersonDocument {
         given_name: person.given_name.clone(),
         preferred_name: person.preferred_name.clone(),
         family_name: person.family_name.clone(),
-        email: person.email.clone(),
+        email: person.email.clone().unwrap_or_default(),
         title: person.title.clone(),
         department: person.department.clone(),
         location: person.location.clone(),

@@ -13,8 +13,8 @@ use crate::entities::people;
 pub fn blank_person(id: Uuid, now: chrono::DateTime<Utc>) -> people::Model {
     people::Model {
         id,
-        email: String::new(),
-        email_normalized: String::new(),
+        email: None,
+        email_normalized: None,
         display_name: String::new(),
         role: super::dto::Role::Employee.as_str().to_owned(),
         active: true,
@@ -39,6 +39,8 @@ pub fn blank_person(id: Uuid, now: chrono::DateTime<Utc>) -> people::Model {
         external_id: None,
         deleted_at: None,
         ui_language: None,
+        user_name: None,
+        user_name_normalized: None,
     }
 }
 
@@ -237,6 +239,24 @@ pub async fn find_by_email(
 ) -> Result<Option<people::Model>, DbErr> {
     people::Entity::find()
         .filter(people::Column::EmailNormalized.eq(email_normalized))
+        .one(db)
+        .await
+}
+
+/// The expression SCIM's `userName` is looked up by: the given name, else the address (the
+/// unique index `idx_people_user_name` is over the same expression).
+pub fn user_name_key() -> sea_orm::sea_query::Expr {
+    sea_orm::sea_query::Expr::cust("coalesce(user_name_normalized, email_normalized)")
+}
+
+/// The person whose SCIM `userName`, folded, is `key`.
+pub async fn find_by_user_name(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<people::Model>, DbErr> {
+    use sea_orm::sea_query::ExprTrait as _;
+    people::Entity::find()
+        .filter(user_name_key().eq(key))
         .one(db)
         .await
 }

@@ -137,8 +137,8 @@ pub async fn create_in<C: sea_orm::ConnectionTrait>(
     let display_name = person.display_name.trim().to_owned();
     let (given_name, family_name) = split_display_name(&display_name);
     let row = people::Model {
-        email: person.email.trim().to_owned(),
-        email_normalized,
+        email: Some(person.email.trim().to_owned()),
+        email_normalized: Some(email_normalized),
         sort_name: sort_name(&given_name, None, &family_name),
         given_name,
         family_name,
@@ -258,7 +258,8 @@ pub async fn update_hr_fields(
         .ok_or_else(|| ApiError::not_found("person"))?;
     let email = patch
         .email
-        .map_or_else(|| person.email.clone(), |email| email.trim().to_owned());
+        .map(|email| email.trim().to_owned())
+        .or_else(|| person.email.clone());
     let (given_name, family_name, display_name) = match (patch.name, patch.given_name, family_name)
     {
         (Some(name), None, None) if name.trim() != person.display_name => {
@@ -284,7 +285,7 @@ pub async fn update_hr_fields(
     };
     let mut after = person.clone();
     after.sort_name = sort_name(&given_name, person.preferred_name.as_deref(), &family_name);
-    after.email_normalized = normalize_email(&email);
+    after.email_normalized = email.as_deref().map(normalize_email);
     after.email = email;
     after.display_name = display_name;
     after.given_name = given_name;
@@ -326,6 +327,12 @@ pub(crate) fn write_refused(error: writer::WriteError) -> ApiError {
     };
     match rule {
         writer::Broken::EmailTaken => email_taken(),
+        writer::Broken::UserNameTaken => {
+            // Someone provisioned by SCIM goes by this address as their user name.
+            let mut error = email_taken();
+            error.message = writer::Broken::UserNameTaken.message();
+            error
+        }
         writer::Broken::EmployeeIdTaken => {
             let mut error = ApiError::conflict(
                 "employee_id_taken",

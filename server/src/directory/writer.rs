@@ -37,6 +37,9 @@ const PRECHECK_UNIQUE_UP_TO: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Broken {
     EmailTaken,
+    /// A SCIM `userName` (or an address, which is the user name of people without one) that
+    /// another person goes by.
+    UserNameTaken,
     EmployeeIdTaken,
     /// An identity provider's own id (SCIM `externalId`) that another person has.
     ExternalIdTaken,
@@ -52,6 +55,7 @@ impl Broken {
     pub fn field(&self) -> &'static str {
         match self {
             Broken::EmailTaken => "email",
+            Broken::UserNameTaken => "user_name",
             Broken::EmployeeIdTaken => "employee_id",
             Broken::ExternalIdTaken => "external_id",
             Broken::OwnManager
@@ -65,6 +69,9 @@ impl Broken {
     pub fn message(&self) -> String {
         match self {
             Broken::EmailTaken => "another person has this email address".to_owned(),
+            Broken::UserNameTaken => {
+                "another person goes by this name in the identity provider".to_owned()
+            }
             Broken::EmployeeIdTaken => "another person has this employee number".to_owned(),
             Broken::ExternalIdTaken => "another person has this identity provider id".to_owned(),
             Broken::OwnManager => "a person cannot be their own manager".to_owned(),
@@ -194,6 +201,11 @@ pub async fn write(
     changes: Vec<Change>,
     prechecked: Prechecked,
 ) -> Result<Vec<people::Model>, WriteError> {
+    let mut changes = changes;
+    for change in &mut changes {
+        change.after.user_name_normalized =
+            change.after.user_name.as_deref().map(normalize_user_name);
+    }
     check(tx, &changes, prechecked).await?;
     let mut written = Vec::with_capacity(changes.len());
     let mut deactivated = Vec::new();
@@ -234,7 +246,9 @@ pub async fn write(
 fn refused_or_db(index: usize, error: DbErr) -> WriteError {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(detail)) => {
-            let rule = if detail.contains("employee") {
+            let rule = if detail.contains("user_name") {
+                Broken::UserNameTaken
+            } else if detail.contains("employee") {
                 Broken::EmployeeIdTaken
             } else if detail.contains("external") {
                 Broken::ExternalIdTaken
@@ -318,18 +332,43 @@ async fn check_admins(tx: &impl ConnectionTrait, changes: &[Change]) -> Result<(
     Ok(())
 }
 
+/// A SCIM `userName` folded for comparison (RFC 7643: not case-exact).
+pub fn normalize_user_name(user_name: &str) -> String {
+    user_name.trim().to_lowercase()
+}
+
+/// What a person is looked up by as a SCIM `userName`: the given name, else the address.
+fn user_name_key(person: &people::Model) -> Option<&str> {
+    person
+        .user_name_normalized
+        .as_deref()
+        .or(person.email_normalized.as_deref())
+}
+
 async fn check_unique(tx: &impl ConnectionTrait, changes: &[Change]) -> Result<(), WriteError> {
     for (index, change) in changes.iter().enumerate() {
         let before = change.before.as_ref();
         let after = &change.after;
-        if before.map(|row| &row.email_normalized) != Some(&after.email_normalized)
-            && repo::find_by_email(tx, &after.email_normalized)
+        if let Some(email) = after.email_normalized.as_deref()
+            && before.and_then(|row| row.email_normalized.as_deref()) != Some(email)
+            && repo::find_by_email(tx, email)
                 .await?
                 .is_some_and(|other| other.id != after.id)
         {
             return Err(WriteError::Refused {
                 index,
                 rule: Broken::EmailTaken,
+            });
+        }
+        if let Some(key) = user_name_key(after)
+            && before.and_then(user_name_key) != Some(key)
+            && repo::find_by_user_name(tx, key)
+                .await?
+                .is_some_and(|other| other.id != after.id)
+        {
+            return Err(WriteError::Refused {
+                index,
+                rule: Broken::UserNameTaken,
             });
         }
         if let Some(number) = after.employee_id.as_deref()

@@ -7,9 +7,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub email: String,
+    /// The work address; a person provisioned without one signs in through single sign-on.
+    pub email: Option<String>,
     #[sea_orm(unique)]
-    pub email_normalized: String,
+    pub email_normalized: Option<String>,
     pub display_name: String,
     pub role: String,
     pub active: bool,
@@ -43,6 +44,10 @@ pub struct Model {
     pub deleted_at: Option<ChronoDateTimeUtc>,
     /// The language chosen for the screens (`nl`, `en`); none follows the browser.
     pub ui_language: Option<String>,
+    /// The name an identity provider gave (SCIM `userName`); without one it is the address.
+    pub user_name: Option<String>,
+    /// `user_name` folded for comparison; unique together with the addresses.
+    pub user_name_normalized: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

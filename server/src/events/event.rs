@@ -121,7 +121,7 @@ mod tests {
     fn person() -> PersonEvent {
         PersonEvent {
             id: Uuid::now_v7(),
-            email: "fenna@plein.example".to_owned(),
+            email: Some("fenna@plein.example".to_owned()),
             display_name: "Fenna".to_owned(),
             role: Role::Hr,
             active: true,

@@ -86,7 +86,7 @@ pub fn user_schema(base: &str) -> Value {
         "name": "User",
         "description": "A person in the Plein directory",
         "attributes": [
-            with(attribute("userName", "string", true, "The person's email address, unique"), "uniqueness", json!("server")),
+            with(attribute("userName", "string", true, "Any name the identity provider gives, unique without regard to case; without emails, a userName that is an address is the person's address"), "uniqueness", json!("server")),
             with(
                 with(attribute("externalId", "string", false, "The identity provider's id"), "caseExact", json!(true)),
                 "uniqueness",
@@ -95,12 +95,12 @@ pub fn user_schema(base: &str) -> Value {
             with(attribute("name", "complex", false, "The person's name"), "subAttributes", json!([
                 attribute("givenName", "string", false, "Given name"),
                 attribute("familyName", "string", false, "Family name with its particle, e.g. van Rijnsoever"),
-                with(attribute("formatted", "string", false, "The full name as shown"), "mutability", json!("readOnly")),
+                attribute("formatted", "string", false, "The full name; shown when there is no displayName"),
             ])),
-            attribute("displayName", "string", false, "The name shown in Plein"),
+            attribute("displayName", "string", false, "The name shown in Plein; without it name.formatted, the given and family names, or the userName"),
             attribute("title", "string", false, "Job title"),
             attribute("active", "boolean", false, "Inactive people cannot sign in and are not listed"),
-            multi("emails", "The work address; the same as userName", vec![
+            multi("emails", "The person's one address: the primary entry, else the work one; optional (people without one sign in through single sign-on)", vec![
                 attribute("value", "string", false, "Address"),
                 kind(),
                 attribute("primary", "boolean", false, "Primary address"),

@@ -4,6 +4,7 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod query;
 pub mod routes;
 pub mod service;
 pub mod user;

@@ -9,20 +9,21 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::discovery::{self, MAX_RESULTS};
 use super::error::{SCIM_JSON, ScimError, ScimResult};
 use super::filter;
 use super::service;
-use super::user::{ENTERPRISE_SCHEMA, LIST_SCHEMA, USER_SCHEMA, resource, version};
+use super::user::{ENTERPRISE_SCHEMA, LIST_SCHEMA, Projection, USER_SCHEMA, resource, version};
 use crate::auth::dto::Scope;
 use crate::auth::{Principal, service as auth_service};
 use crate::entities::people;
 use crate::state::AppState;
 
 const DEFAULT_COUNT: u64 = 100;
+const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/scim/v2/Schemas", get(schemas))
         .route("/scim/v2/Schemas/{id}", get(schema))
         .route("/scim/v2/Users", get(list_users).post(create_user))
+        .route("/scim/v2/Users/.search", post(search_users))
         .route(
             "/scim/v2/Users/{id}",
             get(get_user)
@@ -108,8 +110,13 @@ fn scim_json(status: StatusCode, body: &Value) -> Response {
 }
 
 /// One user, with its ETag (and its Location when just created).
-fn user_response(status: StatusCode, person: &people::Model, base: &str) -> Response {
-    let body = resource(person, base);
+fn user_response(
+    status: StatusCode,
+    person: &people::Model,
+    base: &str,
+    projection: &Projection,
+) -> Response {
+    let body = projection.apply(resource(person, base));
     let mut response = scim_json(status, &body);
     if let Ok(etag) = HeaderValue::from_str(&version(person)) {
         response.headers_mut().insert(header::ETAG, etag);
@@ -213,23 +220,37 @@ fn number(params: &HashMap<String, String>, name: &str) -> ScimResult<Option<i64
         .transpose()
 }
 
-async fn list_users(
-    State(state): State<AppState>,
-    _client: ScimClient,
-    Query(params): Query<HashMap<String, String>>,
+/// `attributes` and `excludedAttributes` from the query string (comma-separated).
+fn projection(params: &HashMap<String, String>) -> Projection {
+    let named = |name: &'static str| {
+        params
+            .iter()
+            .filter(move |(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    };
+    Projection::new(named("attributes"), named("excludedAttributes"))
+}
+
+/// A page of users as a ListResponse.
+async fn list_response(
+    state: &AppState,
+    filter: Option<&str>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    projection: &Projection,
 ) -> ScimResult<Response> {
-    let filter = filter::parse(params.get("filter").map_or("", String::as_str))?;
+    let filter = filter::parse(filter.unwrap_or(""))?;
     // RFC 7644 §3.4.2.4: below 1 means 1; a negative count means 0.
-    let start_index = number(&params, "startIndex")?.unwrap_or(1).max(1) as u64;
-    let count = number(&params, "count")?
+    let start_index = start_index.unwrap_or(1).max(1) as u64;
+    let count = count
         .map_or(DEFAULT_COUNT, |count| count.max(0) as u64)
         .min(MAX_RESULTS);
-    let listed = service::list(&state.db, &filter, start_index, count).await?;
-    let base = base(&state);
+    let listed = service::list(&state.db, filter.as_ref(), start_index, count).await?;
+    let base = base(state);
     let resources: Vec<Value> = listed
         .people
         .iter()
-        .map(|person| resource(person, &base))
+        .map(|person| projection.apply(resource(person, &base)))
         .collect();
     Ok(scim_json(
         StatusCode::OK,
@@ -243,10 +264,97 @@ async fn list_users(
     ))
 }
 
+async fn list_users(
+    State(state): State<AppState>,
+    _client: ScimClient,
+    Query(params): Query<HashMap<String, String>>,
+) -> ScimResult<Response> {
+    list_response(
+        &state,
+        params.get("filter").map(String::as_str),
+        number(&params, "startIndex")?,
+        number(&params, "count")?,
+        &projection(&params),
+    )
+    .await
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the query in a SearchRequest body, so filters with
+/// personal data stay out of URLs and logs.
+async fn search_users(
+    State(state): State<AppState>,
+    _client: ScimClient,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult<Response> {
+    let body = json_body(&headers, &body)?;
+    let request = service::object(&body)?;
+    let field = |name: &str| {
+        request
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    };
+    let schemas_ok = field("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|schemas| schemas.iter().any(|schema| schema == SEARCH_SCHEMA));
+    if !schemas_ok {
+        return Err(ScimError::invalid_syntax(format!(
+            "a search body names the schema {SEARCH_SCHEMA}"
+        )));
+    }
+    let text = |name: &str| -> ScimResult<Option<&str>> {
+        match field(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text.as_str())),
+            Some(_) => Err(ScimError::invalid_value(format!("{name} must be a string"))),
+        }
+    };
+    let whole = |name: &str| -> ScimResult<Option<i64>> {
+        match field(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| ScimError::invalid_value(format!("{name} must be a whole number"))),
+        }
+    };
+    let names = |name: &str| -> ScimResult<Vec<&str>> {
+        match field(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| {
+                    item.as_str().ok_or_else(|| {
+                        ScimError::invalid_value(format!("{name} must be a list of strings"))
+                    })
+                })
+                .collect(),
+            Some(Value::String(text)) => Ok(vec![text.as_str()]),
+            Some(_) => Err(ScimError::invalid_value(format!(
+                "{name} must be a list of strings"
+            ))),
+        }
+    };
+    if text("sortBy")?.is_some() {
+        return Err(ScimError::invalid_value("Plein does not sort SCIM results"));
+    }
+    let projection = Projection::new(names("attributes")?, names("excludedAttributes")?);
+    list_response(
+        &state,
+        text("filter")?,
+        whole("startIndex")?,
+        whole("count")?,
+        &projection,
+    )
+    .await
+}
+
 async fn get_user(
     State(state): State<AppState>,
     _client: ScimClient,
     Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> ScimResult<Response> {
     let person = service::get(&state.db, &id).await?;
@@ -259,43 +367,66 @@ async fn get_user(
         }
         return Ok(response);
     }
-    Ok(user_response(StatusCode::OK, &person, &base(&state)))
+    Ok(user_response(
+        StatusCode::OK,
+        &person,
+        &base(&state),
+        &projection(&params),
+    ))
 }
 
 async fn create_user(
     State(state): State<AppState>,
     _client: ScimClient,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult<Response> {
     let body = json_body(&headers, &body)?;
     let person = service::create(&state.db, &state.doorbell, &body).await?;
-    Ok(user_response(StatusCode::CREATED, &person, &base(&state)))
+    Ok(user_response(
+        StatusCode::CREATED,
+        &person,
+        &base(&state),
+        &projection(&params),
+    ))
 }
 
 async fn replace_user(
     State(state): State<AppState>,
     _client: ScimClient,
     Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult<Response> {
     let body = json_body(&headers, &body)?;
     let person =
         service::replace(&state.db, &state.doorbell, &id, &body, if_match(&headers)).await?;
-    Ok(user_response(StatusCode::OK, &person, &base(&state)))
+    Ok(user_response(
+        StatusCode::OK,
+        &person,
+        &base(&state),
+        &projection(&params),
+    ))
 }
 
 async fn patch_user(
     State(state): State<AppState>,
     _client: ScimClient,
     Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ScimResult<Response> {
     let body = json_body(&headers, &body)?;
     let person = service::patch(&state.db, &state.doorbell, &id, &body, if_match(&headers)).await?;
-    Ok(user_response(StatusCode::OK, &person, &base(&state)))
+    Ok(user_response(
+        StatusCode::OK,
+        &person,
+        &base(&state),
+        &projection(&params),
+    ))
 }
 
 async fn delete_user(

@@ -4,22 +4,28 @@
 
 use axum::http::StatusCode;
 use chrono::{SubsecRound as _, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::{
+    ColumnTrait as _, ConnectionTrait, DatabaseConnection, EntityTrait as _, PaginatorTrait as _,
+    QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::error::{ScimError, ScimResult};
-use super::filter::{Attribute, Filter, Operator, Value as FilterValue};
+use super::filter::Filter;
+use super::query;
 use super::user::{UserState, apply_patch, version};
 use crate::db;
 use crate::directory::service::{
     check_display_name, check_email, normalize_email, sort_name, split_display_name,
 };
+use crate::directory::writer::normalize_user_name;
 use crate::directory::{repo, writer};
 use crate::entities::people;
 use crate::events::Doorbell;
 
 const MAX_TEXT_CHARS: usize = 200;
+const MAX_USER_NAME_CHARS: usize = 320;
 const MAX_EXTERNAL_ID_CHARS: usize = 255;
 const MAX_EMPLOYEE_NUMBER_CHARS: usize = 64;
 
@@ -29,83 +35,29 @@ pub struct Listed {
     pub people: Vec<people::Model>,
 }
 
-/// Whether a person satisfies every comparison of a filter.
-fn matches(filter: &Filter, person: &people::Model) -> bool {
-    filter.all.iter().all(|comparison| {
-        let text = |value: Option<&String>| {
-            value.map_or(FilterValue::Null, |text| FilterValue::Text(text.clone()))
-        };
-        let actual = match comparison.attribute {
-            Attribute::Id => FilterValue::Text(person.id.to_string()),
-            Attribute::UserName | Attribute::Email => FilterValue::Text(person.email.clone()),
-            Attribute::ExternalId => text(person.external_id.as_ref()),
-            Attribute::DisplayName => FilterValue::Text(person.display_name.clone()),
-            Attribute::GivenName => FilterValue::Text(person.given_name.clone()),
-            Attribute::FamilyName => FilterValue::Text(person.family_name.clone()),
-            Attribute::Title => text(person.title.as_ref()),
-            Attribute::Active => FilterValue::Bool(person.active),
-            Attribute::EmployeeNumber => text(person.employee_id.as_ref()),
-            Attribute::Department => text(person.department.as_ref()),
-        };
-        comparison.holds(&actual)
-    })
-}
-
-/// Lists people for a SCIM client: `start_index` counts from 1. An `eq` on a unique attribute
-/// is answered from its index; other filters are checked person by person.
+/// Lists people for a SCIM client: `start_index` counts from 1. The filter becomes a condition
+/// of the query, so the database returns the matching page and its count, in creation order.
 pub async fn list(
     db: &DatabaseConnection,
-    filter: &Filter,
+    filter: Option<&Filter>,
     start_index: u64,
     count: u64,
 ) -> ScimResult<Listed> {
-    let offset = start_index.saturating_sub(1);
-    if filter.all.is_empty() {
-        let total = repo::count_provisioned(db).await?;
-        let people = if count == 0 {
-            Vec::new()
-        } else {
-            repo::provisioned_page(db, offset, count).await?
-        };
-        return Ok(Listed { total, people });
+    let mut select = people::Entity::find().filter(people::Column::DeletedAt.is_null());
+    if let Some(filter) = filter {
+        select = select.filter(query::condition(filter, db.get_database_backend())?);
     }
-    let unique = filter.all.iter().find_map(|comparison| {
-        let FilterValue::Text(value) = &comparison.value else {
-            return None;
-        };
-        (comparison.operator == Operator::Eq).then_some((comparison.attribute, value))
-    });
-    let candidates = match unique {
-        Some((Attribute::UserName | Attribute::Email, value)) => {
-            repo::find_by_email(db, &normalize_email(value))
-                .await?
-                .into_iter()
-                .collect()
-        }
-        Some((Attribute::ExternalId, value)) => repo::find_by_external_id(db, value)
+    let total = select.clone().count(db).await?;
+    let people = if count == 0 || start_index > total {
+        Vec::new()
+    } else {
+        select
+            .order_by_asc(people::Column::Id)
+            .offset(start_index.saturating_sub(1))
+            .limit(count)
+            .all(db)
             .await?
-            .into_iter()
-            .collect(),
-        Some((Attribute::EmployeeNumber, value)) => repo::find_by_employee_id(db, value)
-            .await?
-            .into_iter()
-            .collect(),
-        Some((Attribute::Id, value)) => match value.parse::<Uuid>() {
-            Ok(id) => repo::find(db, id).await?.into_iter().collect(),
-            Err(_) => Vec::new(),
-        },
-        _ => repo::all_provisioned(db).await?,
     };
-    let matching: Vec<people::Model> = candidates
-        .into_iter()
-        .filter(|person| person.deleted_at.is_none() && matches(filter, person))
-        .collect();
-    let total = matching.len() as u64;
-    let people = matching
-        .into_iter()
-        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(count).unwrap_or(usize::MAX))
-        .collect();
     Ok(Listed { total, people })
 }
 
@@ -157,9 +109,24 @@ fn too_long(field: &str, value: Option<&str>, max: usize, problems: &mut Vec<Str
 /// Checks the values a client sent, all at once.
 fn validate(state: &UserState) -> ScimResult<()> {
     let mut problems = Vec::new();
-    if let Err(problem) = check_email(&state.user_name) {
-        problems.push(format!("userName {problem}"));
+    if state.user_name.trim().is_empty() {
+        problems.push("userName is required".to_owned());
     }
+    too_long(
+        "userName",
+        Some(&state.user_name),
+        MAX_USER_NAME_CHARS,
+        &mut problems,
+    );
+    if let Some(Err(problem)) = state.email.as_deref().map(check_email) {
+        problems.push(format!("emails value {problem}"));
+    }
+    too_long(
+        "name.formatted",
+        state.formatted.as_deref(),
+        MAX_TEXT_CHARS,
+        &mut problems,
+    );
     if let Some(Err(problem)) = state.display_name.as_deref().map(check_display_name) {
         problems.push(format!("displayName {problem}"));
     }
@@ -205,9 +172,6 @@ fn validate(state: &UserState) -> ScimResult<()> {
         MAX_EMPLOYEE_NUMBER_CHARS,
         &mut problems,
     );
-    if state.given_name.is_none() && state.family_name.is_none() && state.display_name.is_none() {
-        problems.push("name.givenName or displayName is required".to_owned());
-    }
     if problems.is_empty() {
         Ok(())
     } else {
@@ -226,8 +190,8 @@ async fn save(
 ) -> ScimResult<people::Model> {
     validate(&state)?;
     let tx = db::begin_write(db).await?;
-    let email_normalized = normalize_email(&state.user_name);
-    let holder = repo::find_by_email(&tx, &email_normalized).await?;
+    let user_name = state.user_name.trim().to_owned();
+    let holder = repo::find_by_user_name(&tx, &normalize_user_name(&user_name)).await?;
     let existing = match existing_id {
         Some(id) => {
             let person = get_for_update(&tx, &id.to_string()).await?;
@@ -263,25 +227,43 @@ async fn save(
         )));
     }
     let id = own_id.unwrap_or_else(Uuid::now_v7);
-    let (given_name, family_name) =
-        match (&state.given_name, &state.family_name, &state.display_name) {
-            (None, None, Some(display)) => split_display_name(display),
-            (given, family, _) => (
-                given.clone().unwrap_or_default(),
-                family.clone().unwrap_or_default(),
-            ),
-        };
     // PostgreSQL keeps microseconds; the version in this answer must equal the one read back.
     let now = Utc::now().trunc_subsecs(6);
     let mut person = existing
         .clone()
         .unwrap_or_else(|| repo::blank_person(id, now));
-    let display_name = state.display_name.clone().unwrap_or_else(|| {
-        let shown = person.preferred_name.as_deref().unwrap_or(&given_name);
-        format!("{shown} {family_name}").trim().to_owned()
-    });
-    person.email = state.user_name.clone();
-    person.email_normalized = email_normalized;
+    let address = state
+        .email
+        .clone()
+        .or_else(|| check_email(&user_name).is_ok().then(|| user_name.clone()));
+    // A preferred name the person chose stands in for the given name.
+    let first = state
+        .given_name
+        .as_deref()
+        .map(|given| person.preferred_name.as_deref().unwrap_or(given));
+    let joined = [first, state.family_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // The shown name: displayName, else name.formatted, else the given and family names, else
+    // the userName.
+    let display_name = state
+        .display_name
+        .clone()
+        .or_else(|| state.formatted.clone())
+        .or_else(|| (!joined.trim().is_empty()).then(|| joined.trim().to_owned()))
+        .unwrap_or_else(|| user_name.clone());
+    let (given_name, family_name) = match (&state.given_name, &state.family_name) {
+        (None, None) => split_display_name(&display_name),
+        (given, family) => (
+            given.clone().unwrap_or_default(),
+            family.clone().unwrap_or_default(),
+        ),
+    };
+    person.email_normalized = address.as_deref().map(normalize_email);
+    person.email = address;
+    person.user_name = Some(user_name);
     person.sort_name = sort_name(&given_name, person.preferred_name.as_deref(), &family_name);
     person.given_name = given_name;
     person.family_name = family_name;
@@ -331,9 +313,17 @@ fn refused(error: writer::WriteError, state: &UserState) -> ScimError {
         writer::WriteError::Refused { rule, .. } => rule,
     };
     match rule {
-        writer::Broken::EmailTaken => {
+        writer::Broken::UserNameTaken => {
             ScimError::uniqueness(format!("userName {} is already in use", state.user_name))
         }
+        writer::Broken::EmailTaken => ScimError::uniqueness(format!(
+            "the address {} is already someone else's",
+            state
+                .email
+                .as_deref()
+                .unwrap_or(state.user_name.as_str())
+                .trim()
+        )),
         writer::Broken::EmployeeIdTaken => ScimError::uniqueness(format!(
             "employeeNumber {} is already in use",
             state.employee_number.as_deref().unwrap_or_default()

@@ -1,12 +1,15 @@
 //! The SCIM User resource (RFC 7643 §4.1 plus the enterprise extension, §4.3) as Plein maps it:
-//! `userName` and the work email are the person's email, `addresses[work].locality` the location,
-//! `employeeNumber`, `department` and `manager` from the extension. Attribute names are matched
-//! without regard to case, as the RFC asks.
+//! `userName` is any unique name (compared without case); the person's one address comes from
+//! `emails` (the primary entry, else the `work` one) or, failing that, from a `userName` that
+//! is an address, and may be absent. `addresses[work].locality` is the location;
+//! `employeeNumber`, `department` and `manager` come from the extension. Attribute names are
+//! matched without regard to case, as the RFC asks.
 
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::error::{ScimError, ScimResult};
+use crate::directory::service::normalize_email;
 use crate::entities::people;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -33,7 +36,6 @@ const IGNORED: &[&str] = &[
     "entitlements",
     "roles",
     "x509certificates",
-    "name.formatted",
     "name.middlename",
     "name.honorificprefix",
     "name.honorificsuffix",
@@ -46,6 +48,10 @@ const IGNORED: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserState {
     pub user_name: String,
+    /// The address `emails` gave (primary, else work); without one the address is the
+    /// `userName` when that is an address.
+    pub email: Option<String>,
+    pub formatted: Option<String>,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
     pub given_name: Option<String>,
@@ -69,8 +75,16 @@ impl UserState {
     }
 
     pub fn of(person: &people::Model) -> Self {
+        let user_name = shown_user_name(person);
+        // An address that is just the user name follows it when the user name changes.
+        let email = person
+            .email
+            .clone()
+            .filter(|email| normalize_email(email) != normalize_email(&user_name));
         UserState {
-            user_name: person.email.clone(),
+            user_name,
+            email,
+            formatted: None,
             external_id: person.external_id.clone(),
             display_name: Some(person.display_name.clone()),
             given_name: Some(person.given_name.clone()),
@@ -108,6 +122,9 @@ impl UserState {
         match key.as_str() {
             "username" => match text(path, value)? {
                 Some(user_name) => self.user_name = user_name,
+                None if value.is_some() => {
+                    return Err(ScimError::invalid_value("userName must not be blank"));
+                }
                 None => {
                     return Err(ScimError::new(
                         axum::http::StatusCode::BAD_REQUEST,
@@ -125,23 +142,22 @@ impl UserState {
                 None => {
                     self.given_name = None;
                     self.family_name = None;
+                    self.formatted = None;
                 }
                 Some(_) => return Err(wrong_type(path, "an object")),
             },
             "name.givenname" => self.given_name = text(path, value)?,
+            "name.formatted" => self.formatted = text(path, value)?,
             "name.familyname" => self.family_name = text(path, value)?,
             "emails" => {
-                // The person's one address is their userName; a client may send it here too.
-                if let Some(email) =
-                    pick(path, value, "work")?.and_then(|entry| text_of(&entry, "value"))
-                {
-                    self.user_name = email;
-                }
+                self.email = pick_address(path, value)?.and_then(|entry| text_of(&entry, "value"));
             }
-            "emails.value" | "emails[work].value" => {
-                if let Some(email) = text(path, value)? {
-                    self.user_name = email;
-                }
+            "emails.value" | "emails[work].value" => self.email = text(path, value)?,
+            "emails[work]" => {
+                self.email = match value {
+                    None => None,
+                    Some(entry) => text_of(entry, "value"),
+                };
             }
             "phonenumbers" => {
                 self.phone = pick(path, value, "work")?.and_then(|entry| text_of(&entry, "value"));
@@ -173,7 +189,10 @@ impl UserState {
             "enterprise:department" => self.department = text(path, value)?,
             "enterprise:manager" => self.manager = manager_id(path, value)?,
             "enterprise:manager.value" => self.manager = manager_id(path, value)?,
-            _ if key.starts_with("phonenumbers[") || key.starts_with("addresses[") => {
+            _ if key.starts_with("phonenumbers[")
+                || key.starts_with("addresses[")
+                || key.starts_with("emails[") =>
+            {
                 // Other kinds (mobile, fax, home) are not part of a work directory.
             }
             _ => {
@@ -208,7 +227,13 @@ fn normalise_path(path: &str) -> String {
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '"')
             .collect();
-        let kind = inside.strip_prefix("typeeq").unwrap_or(&inside).to_owned();
+        // The one address, phone number and location Plein keeps is both `work` and primary.
+        let kind = match inside.as_str() {
+            "primaryeqtrue" | "typeeqworkandprimaryeqtrue" | "primaryeqtrueandtypeeqwork" => {
+                "work".to_owned()
+            }
+            _ => inside.strip_prefix("typeeq").unwrap_or(&inside).to_owned(),
+        };
         lower = format!("{}[{kind}]{}", &lower[..open], &lower[close + 1..]);
     }
     lower
@@ -283,6 +308,42 @@ fn pick(path: &str, value: Option<&Value>, kind: &str) -> ScimResult<Option<Valu
     Ok(of_kind.or(primary).or(entries.first()).cloned())
 }
 
+/// From `emails`, the primary entry, else the `work` one (RFC 7643 §4.1.2).
+fn pick_address(path: &str, value: Option<&Value>) -> ScimResult<Option<Value>> {
+    let entries = match value {
+        None => return Ok(None),
+        Some(Value::Array(entries)) => entries.clone(),
+        Some(entry @ Value::Object(_)) => vec![entry.clone()],
+        Some(_) => return Err(wrong_type(path, "a list of objects")),
+    };
+    let primary = entries.iter().find(|entry| {
+        let flag = entry
+            .as_object()
+            .and_then(|object| {
+                object
+                    .iter()
+                    .find(|(key, _)| key.eq_ignore_ascii_case("primary"))
+            })
+            .map(|(_, flag)| flag);
+        matches!(flag, Some(Value::Bool(true)))
+            || matches!(flag, Some(Value::String(text)) if text.eq_ignore_ascii_case("true"))
+    });
+    let work = entries
+        .iter()
+        .find(|entry| text_of(entry, "type").is_some_and(|t| t.eq_ignore_ascii_case("work")));
+    Ok(primary.or(work).cloned())
+}
+
+/// The name a SCIM client knows a person by: the one it gave, else their address (a person
+/// has one or the other).
+pub fn shown_user_name(person: &people::Model) -> String {
+    person
+        .user_name
+        .clone()
+        .or_else(|| person.email.clone())
+        .unwrap_or_else(|| person.id.to_string())
+}
+
 /// The version of a person for ETags: it changes whenever the row does.
 pub fn version(person: &people::Model) -> String {
     format!("W/\"{:x}\"", person.updated_at.timestamp_micros())
@@ -294,7 +355,7 @@ pub fn resource(person: &people::Model, base: &str) -> Value {
     let mut user = json!({
         "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
         "id": person.id,
-        "userName": person.email,
+        "userName": shown_user_name(person),
         "name": {
             "givenName": person.given_name,
             "familyName": person.family_name,
@@ -302,7 +363,6 @@ pub fn resource(person: &people::Model, base: &str) -> Value {
         },
         "displayName": person.display_name,
         "active": person.active,
-        "emails": [{"value": person.email, "type": "work", "primary": true}],
         "meta": {
             "resourceType": "User",
             "created": person.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -311,6 +371,9 @@ pub fn resource(person: &people::Model, base: &str) -> Value {
             "version": version(person),
         },
     });
+    if let Some(email) = &person.email {
+        user["emails"] = json!([{"value": email, "type": "work", "primary": true}]);
+    }
     if let Some(external_id) = &person.external_id {
         user["externalId"] = json!(external_id);
     }
@@ -338,6 +401,128 @@ pub fn resource(person: &people::Model, base: &str) -> Value {
     }
     user[ENTERPRISE_SCHEMA] = Value::Object(enterprise);
     user
+}
+
+/// Which attributes an answer carries (RFC 7644 §3.4.2.5, §3.9): `attributes` names the only
+/// ones wanted, `excludedAttributes` the ones not wanted; `id` and `schemas` always come.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Projection {
+    /// Paths as lower-cased segments from the resource's root, e.g. `["name", "givenname"]`.
+    only: Option<Vec<Vec<String>>>,
+    without: Vec<Vec<String>>,
+}
+
+const ALWAYS_RETURNED: &[&str] = &["id", "schemas"];
+
+impl Projection {
+    /// From the two parameters as lists of attribute paths; `attributes` wins when both come.
+    pub fn new<'a>(
+        attributes: impl IntoIterator<Item = &'a str>,
+        excluded: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let paths = |names: &mut dyn Iterator<Item = &'a str>| -> Vec<Vec<String>> {
+            names
+                .flat_map(|names| names.split(','))
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(segments)
+                .collect()
+        };
+        let only = paths(&mut attributes.into_iter());
+        Projection {
+            without: if only.is_empty() {
+                paths(&mut excluded.into_iter())
+            } else {
+                Vec::new()
+            },
+            only: (!only.is_empty()).then_some(only),
+        }
+    }
+
+    /// The resource with only the wanted attributes.
+    pub fn apply(&self, mut resource: Value) -> Value {
+        if let Some(only) = &self.only {
+            let mut paths = only.clone();
+            paths.extend(ALWAYS_RETURNED.iter().map(|name| vec![(*name).to_owned()]));
+            keep(&mut resource, &paths);
+        } else if !self.without.is_empty() {
+            let paths: Vec<Vec<String>> = self
+                .without
+                .iter()
+                .filter(|path| !(path.len() == 1 && ALWAYS_RETURNED.contains(&path[0].as_str())))
+                .cloned()
+                .collect();
+            drop_paths(&mut resource, &paths);
+        }
+        resource
+    }
+}
+
+/// `name.givenName` → `["name", "givenname"]`; the core schema's URN is dropped; the enterprise
+/// extension's URN is one segment.
+fn segments(path: &str) -> Vec<String> {
+    let lower = path.to_ascii_lowercase();
+    let core = format!("{}:", USER_SCHEMA.to_ascii_lowercase());
+    let enterprise = ENTERPRISE_SCHEMA.to_ascii_lowercase();
+    if lower == enterprise {
+        return vec![enterprise];
+    }
+    if let Some(rest) = lower.strip_prefix(&format!("{enterprise}:")) {
+        let mut segments = vec![enterprise];
+        segments.extend(rest.split('.').map(str::to_owned));
+        return segments;
+    }
+    let rest = lower.strip_prefix(&core).unwrap_or(&lower);
+    rest.split('.').map(str::to_owned).collect()
+}
+
+/// The paths that continue below `key`; `None` when one of them is `key` itself (keep it all).
+fn below(paths: &[Vec<String>], key: &str) -> Option<Vec<Vec<String>>> {
+    let mut tails = Vec::new();
+    for path in paths {
+        if path.first().is_some_and(|first| first.eq_ignore_ascii_case(key)) {
+            if path.len() == 1 {
+                return None;
+            }
+            tails.push(path[1..].to_vec());
+        }
+    }
+    Some(tails)
+}
+
+fn keep(value: &mut Value, paths: &[Vec<String>]) {
+    match value {
+        Value::Object(object) => {
+            object.retain(|key, inner| match below(paths, key) {
+                None => true,
+                Some(tails) if tails.is_empty() => false,
+                Some(tails) => {
+                    keep(inner, &tails);
+                    true
+                }
+            });
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| keep(item, paths)),
+        _ => {}
+    }
+}
+
+fn drop_paths(value: &mut Value, paths: &[Vec<String>]) {
+    match value {
+        Value::Object(object) => {
+            object.retain(|key, inner| match below(paths, key) {
+                None => false,
+                Some(tails) => {
+                    if !tails.is_empty() {
+                        drop_paths(inner, &tails);
+                    }
+                    true
+                }
+            });
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| drop_paths(item, paths)),
+        _ => {}
+    }
 }
 
 /// Applies a PatchOp request body (RFC 7644 §3.5.2) in order: `add`, `replace` and `remove`,
@@ -442,7 +627,8 @@ mod tests {
         });
         apply_patch(&mut user, &body).expect("applies");
         assert!(!user.active);
-        assert_eq!(user.user_name, "anne.devries@example.nl");
+        assert_eq!(user.email.as_deref(), Some("anne.devries@example.nl"));
+        assert_eq!(user.user_name, "anne@example.nl", "the userName stays");
         assert_eq!(user.department.as_deref(), Some("Netwerk"));
         assert!(user.manager.is_some());
         assert_eq!(user.family_name.as_deref(), Some("van Rijnsoever"));
