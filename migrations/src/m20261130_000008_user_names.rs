@@ -169,7 +169,9 @@ async fn sqlite_make_email_optional(manager: &SchemaManager<'_>) -> Result<(), D
             .await?;
         let steps = async {
             // The table's own definition read back from SQLite, with two constraints relaxed.
-            sqlx::query(sqlx::AssertSqlSafe(new_sql.as_str())).execute(&mut *connection).await?;
+            sqlx::query(sqlx::AssertSqlSafe(new_sql.as_str()))
+                .execute(&mut *connection)
+                .await?;
             sqlx::query("INSERT INTO people_rebuilt SELECT * FROM people")
                 .execute(&mut *connection)
                 .await?;
@@ -181,7 +183,8 @@ async fn sqlite_make_email_optional(manager: &SchemaManager<'_>) -> Result<(), D
                 .await?;
             for sql in &index_sql {
                 sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                    .execute(&mut *connection).await?;
+                    .execute(&mut *connection)
+                    .await?;
             }
             let broken = sqlx::query("PRAGMA foreign_key_check")
                 .fetch_all(&mut *connection)

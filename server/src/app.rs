@@ -52,7 +52,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::routes::router())
         .merge(admin::routes::router())
         .merge(directory::routes::router())
-        .merge(http::ops::router());
+        .merge(http::ops::router())
+        .merge(crate::scim::routes::router());
     let (router, mut openapi) = router.split_for_parts();
     http::openapi::declare_common_answers(&mut openapi);
     (router, openapi)
@@ -115,7 +116,6 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
 
     let mut router: Router = api
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
-        .merge(crate::scim::routes::router())
         // The browser client, and its routes; a JSON 404 under /api and for other methods.
         .fallback(http::web::serve)
         .with_state(state)

@@ -459,7 +459,12 @@ async fn plan(
         .collect();
     let by_email: HashMap<&str, &people::Model> = everyone
         .iter()
-        .filter_map(|person| person.email_normalized.as_deref().map(|email| (email, person)))
+        .filter_map(|person| {
+            person
+                .email_normalized
+                .as_deref()
+                .map(|email| (email, person))
+        })
         .collect();
     let in_file: HashMap<&str, &ImportRow> = rows
         .iter()

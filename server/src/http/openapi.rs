@@ -19,6 +19,7 @@ use utoipa::{Modify, OpenApi};
         (name = "directory", description = "Colleagues' profiles"),
         (name = "admin", description = "People, roles and API tokens (admins)"),
         (name = "operations", description = "Health and metrics"),
+        (name = "scim", description = "SCIM 2.0 provisioning (RFC 7643, RFC 7644) for identity providers: a bearer token with the `scim` scope; answers and errors in `application/scim+json`"),
     )
 )]
 pub struct ApiDoc;
@@ -81,7 +82,7 @@ pub fn declare_common_answers(openapi: &mut utoipa::openapi::OpenApi) {
                     "Only admins and `admin` tokens; checked before the body is read",
                 );
             }
-            if path.contains('{') {
+            if path.starts_with("/api/") && path.contains('{') {
                 add("404", "No such thing, or not one the caller may see");
             }
             if takes_json {

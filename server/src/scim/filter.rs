@@ -104,7 +104,10 @@ pub enum Filter {
     Not(Box<Filter>),
     /// `attr[filter]`: some value of the multi-valued `attr` satisfies `filter`, whose paths
     /// name its sub-attributes (`type`, `value`, `primary`).
-    ValuePath { path: AttrPath, filter: Box<Filter> },
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -403,10 +406,7 @@ impl Parser {
                 )));
             }
             None => {
-                return Err(invalid(format!(
-                    "{path} {} needs a value",
-                    operator.name()
-                )));
+                return Err(invalid(format!("{path} {} needs a value", operator.name())));
             }
         };
         Ok(Filter::Compare {
@@ -539,7 +539,10 @@ mod tests {
         );
         assert_eq!(
             parsed(r#"not (a eq "1") and not(b eq "2" or c eq "3")"#),
-            and(Filter::Not(Box::new(a())), Filter::Not(Box::new(or(b(), c()))))
+            and(
+                Filter::Not(Box::new(a())),
+                Filter::Not(Box::new(or(b(), c())))
+            )
         );
         assert_eq!(parsed(r#"((a eq "1"))"#), a(), "redundant parentheses");
     }

@@ -40,9 +40,14 @@ enum Target {
     Id(Column),
     /// A sub-attribute with one value (`emails.type` is `work`) on an entry present when
     /// `present` holds.
-    Constant { value: Value, present: Expr },
+    Constant {
+        value: Value,
+        present: Expr,
+    },
     /// A complex attribute without a value of its own: only `pr` applies.
-    Complex { present: Expr },
+    Complex {
+        present: Expr,
+    },
     /// Part of the SCIM schema that Plein does not keep.
     Absent,
 }
@@ -147,9 +152,7 @@ fn target(key: &str, shown: &dyn std::fmt::Display) -> ScimResult<Target> {
             value: Value::Bool(true),
             present: has(Column::EmailNormalized),
         },
-        "phonenumbers" | "phonenumbers.value" => {
-            Target::Text(column(Column::Phone), Fold::Lower)
-        }
+        "phonenumbers" | "phonenumbers.value" => Target::Text(column(Column::Phone), Fold::Lower),
         "phonenumbers.type" => Target::Constant {
             value: work(),
             present: has(Column::Phone),
@@ -209,9 +212,7 @@ struct Builder {
 impl Builder {
     fn build(&self, filter: &Filter, parent: Option<&AttrPath>) -> ScimResult<Expr> {
         Ok(match filter {
-            Filter::And(left, right) => self
-                .build(left, parent)?
-                .and(self.build(right, parent)?),
+            Filter::And(left, right) => self.build(left, parent)?.and(self.build(right, parent)?),
             Filter::Or(left, right) => self.build(left, parent)?.or(self.build(right, parent)?),
             Filter::Not(inner) => self.build(inner, parent)?.not(),
             Filter::Present(path) => {
@@ -306,7 +307,9 @@ impl Builder {
                     return match (operator, value) {
                         (Operator::Eq, Value::Null) => Ok(never()),
                         (Operator::Ne, Value::Null) => Ok(always()),
-                        _ => refuse("compare a time with a string such as \"2026-11-30T12:00:00Z\""),
+                        _ => {
+                            refuse("compare a time with a string such as \"2026-11-30T12:00:00Z\"")
+                        }
                     };
                 };
                 let Ok(at) = DateTime::parse_from_rfc3339(text.trim()) else {
@@ -401,17 +404,24 @@ impl Builder {
 
     /// `co`, `sw` and `ew` with case kept (SQLite's LIKE ignores ASCII case).
     fn exact_substring(&self, expr: Expr, operator: Operator, text: &str) -> Expr {
-        let length = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
+        // PostgreSQL's left() and right() take an int4.
+        let length = i32::try_from(text.chars().count()).unwrap_or(i32::MAX);
         let wanted = Expr::val(text.to_owned());
         let postgres = self.backend == DbBackend::Postgres;
         match operator {
-            Operator::Co if postgres => Expr::from(Func::cust("strpos").arg(expr).arg(wanted)).gt(0),
+            Operator::Co if postgres => {
+                Expr::from(Func::cust("strpos").arg(expr).arg(wanted)).gt(0)
+            }
             Operator::Co => Expr::from(Func::cust("instr").arg(expr).arg(wanted)).gt(0),
-            Operator::Sw if postgres => Expr::from(Func::cust("left").arg(expr).arg(length)).eq(wanted),
+            Operator::Sw if postgres => {
+                Expr::from(Func::cust("left").arg(expr).arg(length)).eq(wanted)
+            }
             Operator::Ew if postgres => {
                 Expr::from(Func::cust("right").arg(expr).arg(length)).eq(wanted)
             }
-            Operator::Sw => Expr::from(Func::cust("substr").arg(expr).arg(1).arg(length)).eq(wanted),
+            Operator::Sw => {
+                Expr::from(Func::cust("substr").arg(expr).arg(1).arg(length)).eq(wanted)
+            }
             _ => Expr::from(Func::cust("substr").arg(expr).arg(-length)).eq(wanted),
         }
     }

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use serde_json::{Value, json};
 
 use super::discovery::{self, MAX_RESULTS};
@@ -20,30 +20,22 @@ use super::user::{ENTERPRISE_SCHEMA, LIST_SCHEMA, Projection, USER_SCHEMA, resou
 use crate::auth::dto::Scope;
 use crate::auth::{Principal, service as auth_service};
 use crate::entities::people;
+use crate::error::ErrorBody;
 use crate::state::AppState;
 
 const DEFAULT_COUNT: u64 = 100;
 const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/scim/v2/ServiceProviderConfig",
-            get(service_provider_config),
-        )
-        .route("/scim/v2/ResourceTypes", get(resource_types))
-        .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
-        .route("/scim/v2/Schemas", get(schemas))
-        .route("/scim/v2/Schemas/{id}", get(schema))
-        .route("/scim/v2/Users", get(list_users).post(create_user))
-        .route("/scim/v2/Users/.search", post(search_users))
-        .route(
-            "/scim/v2/Users/{id}",
-            get(get_user)
-                .put(replace_user)
-                .patch(patch_user)
-                .delete(delete_user),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(service_provider_config))
+        .routes(routes!(resource_types))
+        .routes(routes!(resource_type))
+        .routes(routes!(schemas))
+        .routes(routes!(schema))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(search_users))
+        .routes(routes!(get_user, replace_user, patch_user, delete_user))
         .route("/scim/v2", axum::routing::any(not_found))
         .route("/scim/v2/{*rest}", axum::routing::any(not_found))
 }
@@ -154,6 +146,11 @@ fn if_match(headers: &HeaderMap) -> Option<&str> {
         .and_then(|value| value.to_str().ok())
 }
 
+/// What Plein's SCIM service supports (RFC 7644 §5); open, as discovery is.
+#[utoipa::path(
+    get, path = "/scim/v2/ServiceProviderConfig", tag = "scim",
+    responses((status = 200, description = "The configuration", content_type = "application/scim+json", body = Object)),
+)]
 async fn service_provider_config(State(state): State<AppState>) -> Response {
     scim_json(
         StatusCode::OK,
@@ -171,6 +168,11 @@ fn list_of(resources: Vec<Value>) -> Value {
     })
 }
 
+/// The resource types: `User`.
+#[utoipa::path(
+    get, path = "/scim/v2/ResourceTypes", tag = "scim",
+    responses((status = 200, description = "A ListResponse of resource types", content_type = "application/scim+json", body = Object)),
+)]
 async fn resource_types(State(state): State<AppState>) -> Response {
     scim_json(
         StatusCode::OK,
@@ -178,6 +180,15 @@ async fn resource_types(State(state): State<AppState>) -> Response {
     )
 }
 
+/// One resource type by name.
+#[utoipa::path(
+    get, path = "/scim/v2/ResourceTypes/{id}", tag = "scim",
+    params(("id" = String, Path, description = "`User`")),
+    responses(
+        (status = 200, description = "The resource type", content_type = "application/scim+json", body = Object),
+        (status = 404, description = "No such resource type (SCIM error)", content_type = "application/scim+json", body = Object),
+    ),
+)]
 async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     if id == "User" {
         scim_json(
@@ -189,6 +200,11 @@ async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) ->
     }
 }
 
+/// The User schema and the enterprise extension, with what each attribute means in Plein.
+#[utoipa::path(
+    get, path = "/scim/v2/Schemas", tag = "scim",
+    responses((status = 200, description = "A ListResponse of schemas", content_type = "application/scim+json", body = Object)),
+)]
 async fn schemas(State(state): State<AppState>) -> Response {
     let base = base(&state);
     scim_json(
@@ -200,6 +216,15 @@ async fn schemas(State(state): State<AppState>) -> Response {
     )
 }
 
+/// One schema by its URN.
+#[utoipa::path(
+    get, path = "/scim/v2/Schemas/{id}", tag = "scim",
+    params(("id" = String, Path, description = "The schema's URN")),
+    responses(
+        (status = 200, description = "The schema", content_type = "application/scim+json", body = Object),
+        (status = 404, description = "No such schema (SCIM error)", content_type = "application/scim+json", body = Object),
+    ),
+)]
 async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let base = base(&state);
     match id.as_str() {
@@ -264,6 +289,25 @@ async fn list_response(
     ))
 }
 
+/// Lists users, filtered (RFC 7644 §3.4.2.2, the whole grammar) and paged. Needs a token with
+/// the `scim` scope; errors answer in SCIM's format.
+#[utoipa::path(
+    get, path = "/scim/v2/Users", tag = "scim",
+    params(
+        ("filter" = Option<String>, Query, description = "e.g. `userName eq \"anne\"`, `emails[type eq \"work\"].value co \"@example.nl\" and not (active eq false)`, `meta.lastModified gt \"2026-11-30T12:00:00Z\"`"),
+        ("startIndex" = Option<i64>, Query, description = "1-based; below 1 counts as 1"),
+        ("count" = Option<i64>, Query, description = "At most 200; negative counts as 0"),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return (besides `id` and `schemas`)"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out"),
+    ),
+    responses(
+        (status = 200, description = "A ListResponse of users", content_type = "application/scim+json", body = Object),
+        (status = 400, description = "A bad filter (`invalidFilter`) or number (`invalidValue`)", content_type = "application/scim+json", body = Object),
+        (status = 401, description = "No bearer token, or not a valid one", content_type = "application/scim+json", body = Object),
+        (status = 403, description = "The token does not have the `scim` scope", content_type = "application/scim+json", body = Object),
+    ),
+    security(("token" = ["scim"]))
+)]
 async fn list_users(
     State(state): State<AppState>,
     _client: ScimClient,
@@ -279,8 +323,20 @@ async fn list_users(
     .await
 }
 
-/// `POST /Users/.search` (RFC 7644 §3.4.3): the query in a SearchRequest body, so filters with
-/// personal data stay out of URLs and logs.
+/// The same list with the query in a SearchRequest body (RFC 7644 §3.4.3).
+#[utoipa::path(
+    post, path = "/scim/v2/Users/.search", tag = "scim",
+    request_body(content = Object, content_type = "application/scim+json", description = "`{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:SearchRequest\"], \"filter\", \"startIndex\", \"count\", \"attributes\", \"excludedAttributes\"}`"),
+    responses(
+        (status = 200, description = "A ListResponse of users", content_type = "application/scim+json", body = Object),
+        (status = 400, description = "Not a SearchRequest (`invalidSyntax`), a bad filter or value", content_type = "application/scim+json", body = Object),
+        (status = 401, description = "No bearer token, or not a valid one", content_type = "application/scim+json", body = Object),
+        (status = 403, description = "The token does not have the `scim` scope", content_type = "application/scim+json", body = Object),
+        (status = 413, description = "The body is too large", content_type = "application/json", body = ErrorBody),
+        (status = 415, description = "The body is not `application/scim+json` or `application/json`", content_type = "application/scim+json", body = Object),
+    ),
+    security(("token" = ["scim"]))
+)]
 async fn search_users(
     State(state): State<AppState>,
     _client: ScimClient,
@@ -350,6 +406,23 @@ async fn search_users(
     .await
 }
 
+/// One user, with its version as ETag (`If-None-Match` answers 304).
+#[utoipa::path(
+    get, path = "/scim/v2/Users/{id}", tag = "scim",
+    params(
+        ("id" = String, Path),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out"),
+    ),
+    responses(
+        (status = 200, description = "The user", content_type = "application/scim+json", body = Object),
+        (status = 304, description = "Not modified"),
+        (status = 401, description = "No bearer token, or not a valid one", content_type = "application/scim+json", body = Object),
+        (status = 403, description = "The token does not have the `scim` scope", content_type = "application/scim+json", body = Object),
+        (status = 404, description = "No such user", content_type = "application/scim+json", body = Object),
+    ),
+    security(("token" = ["scim"]))
+)]
 async fn get_user(
     State(state): State<AppState>,
     _client: ScimClient,
@@ -375,6 +448,26 @@ async fn get_user(
     ))
 }
 
+/// Creates a user: `userName` is required (any unique name); the address comes from `emails`
+/// (primary, else work) or a `userName` that is one, and may be absent.
+#[utoipa::path(
+    post, path = "/scim/v2/Users", tag = "scim",
+    params(
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out"),
+    ),
+    request_body(content = Object, content_type = "application/scim+json", description = "A User resource"),
+    responses(
+        (status = 201, description = "Created; `Location` and `ETag` name it", content_type = "application/scim+json", body = Object),
+        (status = 400, description = "Bad JSON (`invalidSyntax`), attribute (`invalidPath`) or value (`invalidValue`)", content_type = "application/scim+json", body = Object),
+        (status = 401, description = "No bearer token, or not a valid one", content_type = "application/scim+json", body = Object),
+        (status = 403, description = "The token does not have the `scim` scope", content_type = "application/scim+json", body = Object),
+        (status = 409, description = "userName, address, externalId or employeeNumber in use (`uniqueness`)", content_type = "application/scim+json", body = Object),
+        (status = 413, description = "The body is too large", content_type = "application/json", body = ErrorBody),
+        (status = 415, description = "The body is not `application/scim+json` or `application/json`", content_type = "application/scim+json", body = Object),
+    ),
+    security(("token" = ["scim"]))
+)]
 async fn create_user(
     State(state): State<AppState>,
     _client: ScimClient,
@@ -392,6 +485,28 @@ async fn create_user(
     ))
 }
 
+/// Replaces a user (PUT): what the body leaves out is cleared. `If-Match` guards the version.
+#[utoipa::path(
+    put, path = "/scim/v2/Users/{id}", tag = "scim",
+    params(
+        ("id" = String, Path),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out"),
+    ),
+    request_body(content = Object, content_type = "application/scim+json", description = "The whole User resource"),
+    responses(
+        (status = 200, description = "The user as stored", content_type = "application/scim+json", body = Object),
+        (status = 400, description = "Bad JSON, attribute or value", content_type = "application/scim+json", body = Object),
+        (status = 401, description = "No bearer token, or not a valid one", content_type = "application/scim+json", body = Object),
+        (status = 403, description = "The token does not have the `scim` scope", content_type = "application/scim+json", body = Object),
+        (status = 404, description = "No such user", content_type = "application/scim+json", body = Object),
+        (status = 409, description = "A unique value in use, or the last admin", content_type = "application/scim+json", body = Object),
+        (status = 412, description = "`If-Match` names another version", content_type = "application/scim+json", body = Object),
+        (status = 413, description = "The body is too large", content_type = "application/json", body = ErrorBody),
+        (status = 415, description = "The body is not `application/scim+json` or `application/json`", content_type = "application/scim+json", body = Object),
+    ),
+    security(("token" = ["scim"]))
+)]
 async fn replace_user(
     State(state): State<AppState>,
     _client: ScimClient,
@@ -411,6 +526,28 @@ async fn replace_user(
     ))
 }
 
+/// Changes a user with a PatchOp (`add`, `replace`, `remove`, with or without a path).
+#[utoipa::path(
+    patch, path = "/scim/v2/Users/{id}", tag = "scim",
+    params(
+        ("id" = String, Path),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out"),
+    ),
+    request_body(content = Object, content_type = "application/scim+json", description = "A PatchOp message"),
+    responses(
+        (status = 200, description = "The user as stored", content_type = "application/scim+json", body = Object),
+        (status = 400, description = "Bad JSON, operation, path or value", content_type = "application/scim+json", body = Object),
+        (status = 401, description = "No bearer token, or not a valid one", content_type = "application/scim+json", body = Object),
+        (status = 403, description = "The token does not have the `scim` scope", content_type = "application/scim+json", body = Object),
+        (status = 404, description = "No such user", content_type = "application/scim+json", body = Object),
+        (status = 409, description = "A unique value in use, or the last admin", content_type = "application/scim+json", body = Object),
+        (status = 412, description = "`If-Match` names another version", content_type = "application/scim+json", body = Object),
+        (status = 413, description = "The body is too large", content_type = "application/json", body = ErrorBody),
+        (status = 415, description = "The body is not `application/scim+json` or `application/json`", content_type = "application/scim+json", body = Object),
+    ),
+    security(("token" = ["scim"]))
+)]
 async fn patch_user(
     State(state): State<AppState>,
     _client: ScimClient,
@@ -429,6 +566,20 @@ async fn patch_user(
     ))
 }
 
+/// Deletes a user for SCIM: in Plein they are deactivated (sessions end) and kept for history.
+#[utoipa::path(
+    delete, path = "/scim/v2/Users/{id}", tag = "scim",
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No bearer token, or not a valid one", content_type = "application/scim+json", body = Object),
+        (status = 403, description = "The token does not have the `scim` scope", content_type = "application/scim+json", body = Object),
+        (status = 404, description = "No such user", content_type = "application/scim+json", body = Object),
+        (status = 409, description = "The last admin", content_type = "application/scim+json", body = Object),
+        (status = 412, description = "`If-Match` names another version", content_type = "application/scim+json", body = Object),
+    ),
+    security(("token" = ["scim"]))
+)]
 async fn delete_user(
     State(state): State<AppState>,
     _client: ScimClient,

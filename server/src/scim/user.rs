@@ -480,7 +480,10 @@ fn segments(path: &str) -> Vec<String> {
 fn below(paths: &[Vec<String>], key: &str) -> Option<Vec<Vec<String>>> {
     let mut tails = Vec::new();
     for path in paths {
-        if path.first().is_some_and(|first| first.eq_ignore_ascii_case(key)) {
+        if path
+            .first()
+            .is_some_and(|first| first.eq_ignore_ascii_case(key))
+        {
             if path.len() == 1 {
                 return None;
             }

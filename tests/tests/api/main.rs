@@ -6,6 +6,7 @@ mod blobs;
 mod conventions;
 mod directory;
 mod import;
+mod migrations;
 mod orgchart;
 mod outbox;
 mod people_writer;

@@ -272,8 +272,7 @@ async fn the_rfc_create_example_round_trips_with_etag_and_location() -> anyhow::
         .await?;
     assert_eq!(not_modified.status(), StatusCode::NOT_MODIFIED);
 
-    let again =
-        json!({"schemas": [USER], "userName": "BJENSEN", "name": {"givenName": "B"}});
+    let again = json!({"schemas": [USER], "userName": "BJENSEN", "name": {"givenName": "B"}});
     scim.expect_error(
         Method::POST,
         "/scim/v2/Users",
@@ -641,7 +640,10 @@ async fn bad_requests_get_scim_errors_and_change_nothing() -> anyhow::Result<()>
     assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let cases = [
         (json!({"schemas": [USER], "userName": "  "}), "invalidValue"),
-        (json!({"schemas": [USER], "userName": "bell\u{7}"}), "invalidValue"),
+        (
+            json!({"schemas": [USER], "userName": "bell\u{7}"}),
+            "invalidValue",
+        ),
         (
             json!({"schemas": [USER], "userName": "x".repeat(321)}),
             "invalidValue",
@@ -707,5 +709,436 @@ async fn bad_requests_get_scim_errors_and_change_nothing() -> anyhow::Result<()>
         .expect(Method::GET, "/scim/v2/Users", None, StatusCode::OK)
         .await?;
     assert_eq!(listed["totalResults"], 1, "only the admin: {listed}");
+    Ok(())
+}
+
+/// The userNames (lower-cased, sorted) a filter finds.
+async fn found(scim: &Scim<'_>, filter: &str) -> anyhow::Result<Vec<String>> {
+    let listed = scim
+        .expect(Method::GET, &users_where(filter), None, StatusCode::OK)
+        .await?;
+    let mut names: Vec<String> = listed["Resources"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|user| user["userName"].as_str().unwrap_or_default().to_lowercase())
+        .collect();
+    names.sort();
+    anyhow::ensure!(
+        listed["totalResults"] == json!(names.len()),
+        "{filter}: totalResults disagrees with the page: {listed}"
+    );
+    Ok(names)
+}
+
+fn sorted(names: &[&str]) -> Vec<String> {
+    let mut names: Vec<String> = names.iter().map(|name| (*name).to_owned()).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn user_names_need_not_be_addresses_and_addresses_come_from_emails() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let create = |body: Value| {
+        let scim = &scim;
+        async move {
+            scim.expect(
+                Method::POST,
+                "/scim/v2/Users",
+                Some(&body),
+                StatusCode::CREATED,
+            )
+            .await
+        }
+    };
+    // Only a userName: created, shown by that name, without an address.
+    let only = create(json!({"schemas": [USER], "userName": "only"})).await?;
+    assert_eq!(only["displayName"], "only");
+    assert!(only.get("emails").is_none(), "{only}");
+    let person = app
+        .get_json(&format!(
+            "/api/v1/people/{}",
+            only["id"].as_str().unwrap_or_default()
+        ))
+        .await?;
+    assert_eq!(person["email"], Value::Null, "{person}");
+    assert_eq!(person["display_name"], "only");
+
+    // The primary address wins over the work one; names fall back to given + family.
+    let kees = create(json!({"schemas": [USER], "userName": "kees", "name": {"givenName": "Kees", "familyName": "Kok"},
+        "emails": [{"value": "kees@thuis.example", "type": "home", "primary": true}, {"value": "kees@work.example", "type": "work"}]}))
+    .await?;
+    assert_eq!(kees["emails"][0]["value"], "kees@thuis.example");
+    assert_eq!(kees["displayName"], "Kees Kok");
+    // Without a primary entry the work one; a home-only list gives no address.
+    let piet = create(json!({"schemas": [USER], "userName": "PIET",
+        "emails": [{"value": "piet@thuis.example", "type": "home"}, {"value": "piet@work.example", "type": "work"}]}))
+    .await?;
+    assert_eq!(piet["emails"][0]["value"], "piet@work.example");
+    let home = create(json!({"schemas": [USER], "userName": "home-only",
+        "emails": [{"value": "h@thuis.example", "type": "home"}]}))
+    .await?;
+    assert!(home.get("emails").is_none(), "{home}");
+    // A userName that is an address is the address when emails gives none.
+    let anne = create(json!({"schemas": [USER], "userName": "Anne@Example.nl", "name": {"formatted": "Anne de Vries"}})).await?;
+    assert_eq!(anne["emails"][0]["value"], "Anne@Example.nl");
+    assert_eq!(anne["displayName"], "Anne de Vries");
+
+    // userNames are unique without regard to case, and so are addresses.
+    for body in [
+        json!({"schemas": [USER], "userName": "piet"}),
+        json!({"schemas": [USER], "userName": "anne@example.NL"}),
+        json!({"schemas": [USER], "userName": "other", "emails": [{"value": "PIET@work.example", "primary": true}]}),
+    ] {
+        scim.expect_error(
+            Method::POST,
+            "/scim/v2/Users",
+            Some(&body),
+            StatusCode::CONFLICT,
+            Some("uniqueness"),
+        )
+        .await?;
+    }
+
+    // Renaming someone whose address was their userName moves the address along.
+    let anne_path = format!("/scim/v2/Users/{}", anne["id"].as_str().unwrap_or_default());
+    let renamed = scim
+        .expect(
+            Method::PATCH,
+            &anne_path,
+            Some(&json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "userName", "value": "anne.smit@example.nl"}]})),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(renamed["emails"][0]["value"], "anne.smit@example.nl");
+    // An address given through a value path, and taken away again.
+    let only_path = format!("/scim/v2/Users/{}", only["id"].as_str().unwrap_or_default());
+    let given = scim
+        .expect(
+            Method::PATCH,
+            &only_path,
+            Some(&json!({"schemas": [PATCH], "Operations": [{"op": "add", "path": "emails[type eq \"work\" and primary eq true].value", "value": "only@work.example"}]})),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(given["emails"][0]["value"], "only@work.example");
+    assert_eq!(given["userName"], "only");
+    let removed = scim
+        .expect(
+            Method::PATCH,
+            &only_path,
+            Some(&json!({"schemas": [PATCH], "Operations": [{"op": "remove", "path": "emails"}]})),
+            StatusCode::OK,
+        )
+        .await?;
+    assert!(removed.get("emails").is_none(), "{removed}");
+    assert_eq!(found(&scim, "userName eq \"ONLY\"").await?, ["only"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_whole_filter_grammar_is_answered_by_the_database() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let mut created = Vec::new();
+    for body in [
+        json!({"schemas": [USER], "userName": "jdoe", "name": {"givenName": "John", "familyName": "Doe"}}),
+        json!({"schemas": [USER, ENTERPRISE], "userName": "anne@example.nl", "title": "Engineer",
+            ENTERPRISE: {"department": "Netwerk", "employeeNumber": "E1"}}),
+        json!({"schemas": [USER], "userName": "piet", "title": "Designer", "active": false,
+            "emails": [{"value": "piet@work.example", "type": "work"}]}),
+        json!({"schemas": [USER], "userName": "kees", "name": {"formatted": "Kees K. 50%_off"},
+            "externalId": "Kees-X", "emails": [{"value": "kees@thuis.example", "type": "home", "primary": true}]}),
+        json!({"schemas": [USER], "userName": "only"}),
+    ] {
+        created.push(
+            scim.expect(
+                Method::POST,
+                "/scim/v2/Users",
+                Some(&body),
+                StatusCode::CREATED,
+            )
+            .await?,
+        );
+    }
+    let admin = "beheer@plein.example";
+    let everyone = sorted(&["jdoe", "anne@example.nl", "piet", "kees", "only", admin]);
+    let cases: &[(&str, &[&str])] = &[
+        ("userName eq \"PIET\"", &["piet"]),
+        (
+            "userName eq \"jdoe\" or userName eq \"kees\"",
+            &["jdoe", "kees"],
+        ),
+        ("userName sw \"J\" or userName ew \"ES\"", &["jdoe", "kees"]),
+        (
+            "not (userName sw \"j\") and title pr",
+            &["anne@example.nl", "piet"],
+        ),
+        (
+            "(title eq \"engineer\" or title eq \"Designer\") and active eq true",
+            &["anne@example.nl"],
+        ),
+        (
+            "title eq \"Engineer\" or title eq \"Designer\" and active eq true",
+            &["anne@example.nl"],
+        ),
+        ("active eq false", &["piet"]),
+        ("active ne true", &["piet"]),
+        (
+            "title ne \"Engineer\"",
+            &["jdoe", "piet", "kees", "only", admin],
+        ),
+        (
+            "emails[type eq \"work\" and primary eq true].value eq \"PIET@work.example\"",
+            &["piet"],
+        ),
+        (
+            "emails[ type eq \"work\" ]",
+            &["anne@example.nl", "piet", "kees", admin],
+        ),
+        (
+            "emails[value ew \"@work.example\" or value co \"thuis\"]",
+            &["piet", "kees"],
+        ),
+        ("not (emails pr)", &["jdoe", "only"]),
+        ("emails.value ew \"example.nl\"", &["anne@example.nl"]),
+        ("displayName co \"k. 50%_\"", &["kees"]),
+        ("displayName co \"%\" and not (displayName co \"k\")", &[]),
+        ("name.formatted eq \"John Doe\"", &["jdoe"]),
+        (
+            "name.familyName eq \"doe\" and name.givenName sw \"jo\"",
+            &["jdoe"],
+        ),
+        ("externalId eq \"Kees-X\"", &["kees"]),
+        ("externalId eq \"kees-x\"", &[]),
+        (
+            "externalId sw \"Kees\" and not (externalId co \"kees\")",
+            &["kees"],
+        ),
+        (
+            "externalId ew \"-X\" and not (externalId ew \"-x\")",
+            &["kees"],
+        ),
+        (
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"netwerk\"",
+            &["anne@example.nl"],
+        ),
+        (
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber pr",
+            &["anne@example.nl"],
+        ),
+        (
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName eq \"only\"",
+            &["only"],
+        ),
+        ("userName gt \"only\"", &["piet"]),
+        (
+            "userName ge \"only\" and userName le \"piet\"",
+            &["only", "piet"],
+        ),
+        ("userName lt \"b\"", &["anne@example.nl"]),
+        ("nickName pr", &[]),
+        (
+            "meta.resourceType eq \"User\" and id pr",
+            &["jdoe", "anne@example.nl", "piet", "kees", "only", admin],
+        ),
+        ("id eq \"not-an-id\"", &[]),
+        (
+            "meta.created ge \"2000-01-01T00:00:00Z\" and meta.created lt \"2100-01-01T01:00:00+01:00\"",
+            &["jdoe", "anne@example.nl", "piet", "kees", "only", admin],
+        ),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(found(&scim, filter).await?, sorted(expected), "{filter}");
+    }
+    let id = created[2]["id"].as_str().unwrap_or_default();
+    assert_eq!(found(&scim, &format!("id eq \"{id}\"")).await?, ["piet"]);
+    assert_eq!(found(&scim, "not (nickName pr)").await?, everyone);
+
+    // Times compare at the precision they are shown with, against what the server said.
+    let modified: Vec<(String, String)> = created
+        .iter()
+        .map(|user| {
+            (
+                user["userName"].as_str().unwrap_or_default().to_lowercase(),
+                user["meta"]["lastModified"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let (_, anne_modified) = &modified[1];
+    for (operator, holds) in [
+        ("gt", (|a: &str, b: &str| a > b) as fn(&str, &str) -> bool),
+        ("ge", |a, b| a >= b),
+        ("lt", |a, b| a < b),
+        ("le", |a, b| a <= b),
+        ("eq", |a, b| a == b),
+    ] {
+        let expected: Vec<&str> = modified
+            .iter()
+            .filter(|(_, at)| holds(at, anne_modified))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let filter = format!(
+            "meta.lastModified {operator} \"{anne_modified}\" and not (userName eq \"{admin}\")"
+        );
+        assert_eq!(found(&scim, &filter).await?, sorted(&expected), "{filter}");
+    }
+
+    // A filtered list is paged like any other, its total counting every match.
+    let page = scim
+        .expect(
+            Method::GET,
+            &format!("{}&startIndex=2&count=2", users_where("emails pr")),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(page["totalResults"], 4);
+    assert_eq!(page["startIndex"], 2);
+    assert_eq!(page["Resources"].as_array().map(Vec::len), Some(2));
+    Ok(())
+}
+
+#[tokio::test]
+async fn attributes_and_excluded_attributes_shape_every_answer() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let scim = Scim::connect(&app).await?;
+    let keys = |value: &Value| {
+        let mut keys: Vec<String> = value
+            .as_object()
+            .map(|object| object.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    };
+    let body = entra_user("sanne@plein.example", "x-1", "E7");
+    let created = scim
+        .expect(
+            Method::POST,
+            "/scim/v2/Users?attributes=userName,name.givenName",
+            Some(&body),
+            StatusCode::CREATED,
+        )
+        .await?;
+    assert_eq!(keys(&created), ["id", "name", "schemas", "userName"]);
+    assert_eq!(keys(&created["name"]), ["givenName"]);
+    let path = format!(
+        "/scim/v2/Users/{}",
+        created["id"].as_str().unwrap_or_default()
+    );
+
+    let got = scim
+        .expect(
+            Method::GET,
+            &format!("{path}?attributes=emails.value,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(keys(&got), ["emails", "id", "schemas", ENTERPRISE]);
+    assert_eq!(got["emails"], json!([{"value": "sanne@plein.example"}]));
+    assert_eq!(keys(&got[ENTERPRISE]), ["department"]);
+
+    let without = scim
+        .expect(
+            Method::GET,
+            &format!("{path}?excludedAttributes=meta,emails,ID,name.familyName,{ENTERPRISE}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert!(without.get("id").is_some(), "id is always returned");
+    for gone in ["meta", "emails", ENTERPRISE] {
+        assert!(without.get(gone).is_none(), "{gone}: {without}");
+    }
+    assert!(without["name"].get("familyName").is_none());
+    assert!(without["name"].get("givenName").is_some());
+    assert!(without.get("userName").is_some());
+
+    let patched = scim
+        .expect(
+            Method::PATCH,
+            &format!("{path}?attributes=title"),
+            Some(&json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Architect"}]})),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(keys(&patched), ["id", "schemas", "title"]);
+
+    let listed = scim
+        .expect(
+            Method::GET,
+            "/scim/v2/Users?attributes=userName",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    let resources = listed["Resources"].as_array().cloned().unwrap_or_default();
+    assert_eq!(resources.len(), 2);
+    for user in &resources {
+        assert_eq!(keys(user), ["id", "schemas", "userName"]);
+    }
+
+    // The same through POST /Users/.search, the filter in the body.
+    let search = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "emails[type eq \"work\"].value eq \"SANNE@plein.example\"",
+        "attributes": ["displayName"],
+        "startIndex": 1,
+        "count": 10
+    });
+    let found = scim
+        .expect(
+            Method::POST,
+            "/scim/v2/Users/.search",
+            Some(&search),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(found["totalResults"], 1);
+    assert_eq!(
+        keys(&found["Resources"][0]),
+        ["displayName", "id", "schemas"]
+    );
+    let excluded = scim
+        .expect(
+            Method::POST,
+            "/scim/v2/Users/.search",
+            Some(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "excludedAttributes": ["meta"]})),
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(excluded["totalResults"], 2);
+    assert!(excluded["Resources"][0].get("meta").is_none());
+    for (bad, scim_type) in [
+        (json!({"filter": "userName pr"}), "invalidSyntax"),
+        (
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName eq"}),
+            "invalidFilter",
+        ),
+        (
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": "ten"}),
+            "invalidValue",
+        ),
+        (
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "attributes": [1]}),
+            "invalidValue",
+        ),
+    ] {
+        scim.expect_error(
+            Method::POST,
+            "/scim/v2/Users/.search",
+            Some(&bad),
+            StatusCode::BAD_REQUEST,
+            Some(scim_type),
+        )
+        .await?;
+    }
     Ok(())
 }

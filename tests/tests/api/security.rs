@@ -218,7 +218,7 @@ async fn on_postgres_login_failures_on_one_node_count_on_another() -> anyhow::Re
     Ok(())
 }
 
-/// Every route Plein serves: the OpenAPI document's, and SCIM's.
+/// Every route Plein serves, as the OpenAPI document lists them (SCIM's included).
 async fn every_route(app: &TestApp) -> anyhow::Result<Vec<(Method, String)>> {
     let document: Value = app.get_json("/api/openapi.json").await?;
     let mut routes = Vec::new();
@@ -229,17 +229,13 @@ async fn every_route(app: &TestApp) -> anyhow::Result<Vec<(Method, String)>> {
             }
         }
     }
-    for (method, path) in [
-        ("GET", "/scim/v2/Users"),
-        ("POST", "/scim/v2/Users"),
-        ("GET", "/scim/v2/Users/{id}"),
-        ("PUT", "/scim/v2/Users/{id}"),
-        ("PATCH", "/scim/v2/Users/{id}"),
-        ("DELETE", "/scim/v2/Users/{id}"),
-    ] {
-        routes.push((method.parse()?, path.to_owned()));
-    }
     anyhow::ensure!(routes.len() > 30, "the route list looks short: {routes:?}");
+    anyhow::ensure!(
+        routes
+            .iter()
+            .any(|(method, path)| *method == Method::PATCH && path == "/scim/v2/Users/{id}"),
+        "the document lists SCIM's routes too: {routes:?}"
+    );
     Ok(routes)
 }
 

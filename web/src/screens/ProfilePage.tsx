@@ -77,10 +77,14 @@ export function ProfilePage({ id }: { id: string }) {
         <section aria-labelledby="contact-title">
           <h2 id="contact-title">{t('profile.contact')}</h2>
           <dl>
-            <dt>{t('profile.email')}</dt>
-            <dd>
-              <a href={`mailto:${profile.email}`}>{profile.email}</a>
-            </dd>
+            {profile.email && (
+              <>
+                <dt>{t('profile.email')}</dt>
+                <dd>
+                  <a href={`mailto:${profile.email}`}>{profile.email}</a>
+                </dd>
+              </>
+            )}
             {profile.phone && (
               <>
                 <dt>{t('profile.phone')}</dt>
