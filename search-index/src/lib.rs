@@ -23,7 +23,7 @@ use schema::Fields;
 
 /// Bumped whenever the schema or the text folding changes; an index of another version is
 /// rebuilt from the database.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 const WRITER_MEMORY_BYTES: usize = 50_000_000;
 pub const MAX_LIMIT: usize = 100;
 const FACET_VALUES: usize = 20;
@@ -55,6 +55,22 @@ pub struct PersonDocument {
     pub department: Option<String>,
     pub location: Option<String>,
     pub skills: Vec<String>,
+    /// Deactivated people are indexed for admins; colleague search leaves them out.
+    #[serde(default)]
+    pub inactive: bool,
+    /// `employee`, `hr` or `admin`, for the admins' people list.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+
+/// Whom a search looks among.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Audience {
+    /// Active people only: colleague search.
+    #[default]
+    Active,
+    Inactive,
+    Everyone,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,7 +79,11 @@ pub struct SearchRequest {
     pub department: Option<String>,
     pub location: Option<String>,
     pub skill: Option<String>,
+    pub audience: Audience,
+    pub role: Option<String>,
     pub limit: usize,
+    /// Results to skip, for pages after the first.
+    pub offset: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -282,7 +302,7 @@ impl PeopleIndex {
         let segments = self.segments.snapshot();
         let query = query::build(&self.fields, &segments, request);
         let mut collectors = MultiCollector::new();
-        let top = collectors.add_collector(query::top_docs(limit, &segments));
+        let top = collectors.add_collector(query::top_docs(limit, request.offset, &segments));
         let count = collectors.add_collector(Count);
         let facet_counts = collectors.add_collector(facets::FacetCounter::new(segments.clone()));
         let mut fruit = searcher.search(&*query, &collectors)?;

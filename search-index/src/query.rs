@@ -18,12 +18,12 @@ use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, Term
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, SegmentReader, Term};
 
-use crate::SearchRequest;
 use crate::automaton::Fuzzy;
-use crate::schema::{Fields, facet};
+use crate::schema::{Fields, STATUS_ACTIVE, STATUS_INACTIVE, facet};
 use crate::segments::Snapshot;
 use crate::text::tokens;
 use crate::word::{AllWordsQuery, FieldScores, WordQuery};
+use crate::{Audience, SearchRequest};
 
 const MAX_WORDS: usize = 8;
 /// (name fields, other fields)
@@ -114,6 +114,18 @@ pub fn build(fields: &Fields, segments: &Snapshot, request: &SearchRequest) -> B
             clauses.push((Occur::Must, filter(field, value)));
         }
     }
+    match request.audience {
+        Audience::Active => clauses.push((Occur::Must, filter(fields.status, STATUS_ACTIVE))),
+        Audience::Inactive => clauses.push((Occur::Must, filter(fields.status, STATUS_INACTIVE))),
+        Audience::Everyone => {}
+    }
+    if let Some(role) = request
+        .role
+        .as_deref()
+        .filter(|role| !role.trim().is_empty())
+    {
+        clauses.push((Occur::Must, filter(fields.role, role)));
+    }
     if browse {
         clauses.push((Occur::Must, constant(Box::new(AllQuery), 0.0)));
     }
@@ -123,14 +135,17 @@ pub fn build(fields: &Fields, segments: &Snapshot, request: &SearchRequest) -> B
 /// Best score first; equal scores in name order (surname without particle, then given name).
 pub fn top_docs(
     limit: usize,
+    offset: usize,
     segments: &Snapshot,
 ) -> impl Collector<Fruit = Vec<((Score, u64), DocAddress)>> {
     let segments = segments.clone();
-    TopDocs::with_limit(limit).tweak_score(move |segment_reader: &SegmentReader| {
-        let data = segments.data(segment_reader).ok();
-        move |doc: DocId, score: Score| {
-            let key = data.as_ref().map_or(u64::MAX, |data| data.sort_key(doc));
-            (score, u64::MAX - key)
-        }
-    })
+    TopDocs::with_limit(limit).and_offset(offset).tweak_score(
+        move |segment_reader: &SegmentReader| {
+            let data = segments.data(segment_reader).ok();
+            move |doc: DocId, score: Score| {
+                let key = data.as_ref().map_or(u64::MAX, |data| data.sort_key(doc));
+                (score, u64::MAX - key)
+            }
+        },
+    )
 }

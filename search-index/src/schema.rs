@@ -33,7 +33,13 @@ pub struct Fields {
     pub skill: Field,
     /// The first eight bytes of "surname-without-particle given-name", for ordering ties.
     pub sort_key: Field,
+    /// [`STATUS_ACTIVE`] or [`STATUS_INACTIVE`].
+    pub status: Field,
+    pub role: Field,
 }
+
+pub const STATUS_ACTIVE: &str = "active";
+pub const STATUS_INACTIVE: &str = "inactive";
 
 pub fn build() -> (Schema, Fields) {
     let mut builder = Schema::builder();
@@ -51,6 +57,8 @@ pub fn build() -> (Schema, Fields) {
         location: builder.add_text_field(LOCATION_FACET, STRING | FAST),
         skill: builder.add_text_field(SKILL_FACET, STRING | FAST),
         sort_key: builder.add_u64_field(SORT_KEY_FIELD, INDEXED | FAST),
+        status: builder.add_text_field("status", STRING),
+        role: builder.add_text_field("role", STRING),
     };
     (builder.build(), fields)
 }
@@ -135,5 +143,16 @@ pub fn document(fields: &Fields, person: &PersonDocument) -> TantivyDocument {
         document.add_text(fields.skill, facet(skill));
     }
     document.add_u64(fields.sort_key, sort_key(person));
+    document.add_text(
+        fields.status,
+        if person.inactive {
+            STATUS_INACTIVE
+        } else {
+            STATUS_ACTIVE
+        },
+    );
+    if let Some(role) = person.role.as_deref() {
+        document.add_text(fields.role, facet(role));
+    }
     document
 }

@@ -352,6 +352,7 @@ fn document(person: &Person) -> PersonDocument {
             .iter()
             .map(|skill| (*skill).to_owned())
             .collect(),
+        ..PersonDocument::default()
     }
 }
 

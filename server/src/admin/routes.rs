@@ -14,7 +14,7 @@ use super::service::{self, NewAccount};
 use crate::auth::dto::{ApiTokenDto, CreateTokenRequest, CreatedToken, LoginResponse};
 use crate::auth::routes::session_cookie;
 use crate::auth::service::{self as auth_service, ClientInfo};
-use crate::directory::dto::{HrPatch, PersonDto};
+use crate::directory::dto::{AdminPeoplePage, AdminPeopleQuery, HrPatch, PersonDto};
 use crate::directory::import::{self, ImportOptions, ImportSummary};
 use crate::directory::service as people_service;
 use crate::error::{ApiResult, ErrorBody};
@@ -151,21 +151,25 @@ async fn complete_setup(
     ))
 }
 
-/// Everyone with an account, in creation order.
+/// Everyone, in creation order; or, with `q`, `role`, `status` or `department`, the people the
+/// search engine finds among everyone (deactivated people too), best match first.
 #[utoipa::path(
     get, path = "/api/v1/admin/people", tag = "admin",
-    params(PageQuery),
-    responses((status = 200, body = Page<PersonDto>), (status = 403, body = ErrorBody)),
+    params(AdminPeopleQuery),
+    responses(
+        (status = 200, body = AdminPeoplePage),
+        (status = 403, body = ErrorBody),
+        (status = 422, description = "A bad limit, cursor or filter", body = ErrorBody),
+    ),
     security(("session" = []), ("token" = []))
 )]
 async fn list_people(
     State(state): State<AppState>,
     AdminCaller(actor): AdminCaller,
-    AppQuery(query): AppQuery<PageQuery>,
-) -> ApiResult<AppJson<Page<PersonDto>>> {
-    let limit = query.limit()?;
+    AppQuery(query): AppQuery<AdminPeopleQuery>,
+) -> ApiResult<AppJson<AdminPeoplePage>> {
     Ok(AppJson(
-        people_service::list(&state.db, &actor, query.cursor.as_deref(), limit).await?,
+        people_service::admin_list(&state.db, &state.search, &actor, query).await?,
     ))
 }
 

@@ -40,6 +40,7 @@ pub struct PersonDto {
     pub id: Uuid,
     /// None for someone provisioned without an address (they sign in through single sign-on).
     pub email: Option<String>,
+    pub department: Option<String>,
     pub display_name: String,
     pub role: Role,
     pub active: bool,
@@ -92,6 +93,7 @@ impl From<people::Model> for PersonDto {
             has_password: row.password_hash.is_some(),
             language: row.ui_language.as_deref().and_then(Language::parse),
             email: row.email,
+            department: row.department,
             display_name: row.display_name,
             active: row.active,
             created_at: row.created_at,
@@ -198,6 +200,45 @@ pub struct SearchQuery {
     /// 1 to 100, default 20.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
+}
+
+/// Whether a person may sign in, for the admins' list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PersonStatus {
+    Active,
+    Inactive,
+}
+
+/// The admins' people list: without `q`, `role`, `status` or `department`, everyone in
+/// creation order; with any of them, found by the search engine (deactivated people too).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminPeopleQuery {
+    /// Names, title, department, location, skills, email, as in colleague search.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    pub role: Option<Role>,
+    pub status: Option<PersonStatus>,
+    /// A department exactly as written.
+    #[param(max_length = 200)]
+    pub department: Option<String>,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AdminPeoplePage {
+    pub items: Vec<PersonDto>,
+    /// Pass as `cursor`, with the same filters, to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// How many people match.
+    pub total: u64,
+    /// Every department anyone is in, for the filter; on the first page only.
+    pub departments: Option<Vec<String>>,
 }
 
 /// A person as listed: in search hits, the directory and the org chart.

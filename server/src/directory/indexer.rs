@@ -147,6 +147,8 @@ pub fn document(person: &people::Model) -> PersonDocument {
         department: person.department.clone(),
         location: person.location.clone(),
         skills: serde_json::from_str(&person.skills).unwrap_or_default(),
+        inactive: !person.active,
+        role: Some(person.role.clone()),
     }
 }
 
@@ -183,12 +185,13 @@ pub async fn open(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<(Shared
     Ok((index, position))
 }
 
-/// Replaces the index's content with every active person. Events after the returned position
-/// are applied by the tailer; applying one twice is harmless.
+/// Replaces the index's content with everyone (deactivated people too, for the admins' list;
+/// colleague search leaves them out). Events after the returned position are applied by the
+/// tailer; applying one twice is harmless.
 pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Result<Position> {
     // Read before the people: everything up to here is in what they show.
     let head = events::safe_head(db).await?;
-    let people = repo::all_active(db).await?;
+    let people = repo::all(db).await?;
     let count = people.len();
     let documents: Vec<PersonDocument> = people.iter().map(document).collect();
     let writer = index.clone();
@@ -200,7 +203,8 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedIndex) -> anyhow::Re
         Ok(())
     })
     .await?;
-    index.cards.replace_all(&people);
+    let active: Vec<people::Model> = people.into_iter().filter(|person| person.active).collect();
+    index.cards.replace_all(&active);
     tracing::info!(people = count, "search index rebuilt");
     Ok(head)
 }
@@ -244,8 +248,8 @@ impl EventConsumer for SearchIndexer {
         BATCH_SIZE
     }
 
-    /// Re-reads the people the batch touched and indexes them as they are now: active ones are
-    /// (re)indexed, everyone else removed.
+    /// Re-reads the people the batch touched and indexes them as they are now; only people no
+    /// longer in the table are removed.
     async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()> {
         let Some(last) = batch.last().map(|event| event.seq) else {
             return Ok(());
@@ -260,15 +264,12 @@ impl EventConsumer for SearchIndexer {
             return Ok(());
         }
         let rows = repo::find_many(&self.db, ids.iter().copied().collect()).await?;
-        let documents: Vec<PersonDocument> =
-            rows.iter().filter(|row| row.active).map(document).collect();
-        let active: BTreeSet<Uuid> = rows
-            .iter()
-            .filter(|row| row.active)
-            .map(|row| row.id)
-            .collect();
-        let removed: Vec<Uuid> = ids.difference(&active).copied().collect();
-        let removed_keys: Vec<String> = removed.iter().map(Uuid::to_string).collect();
+        let documents: Vec<PersonDocument> = rows.iter().map(document).collect();
+        let present: BTreeSet<Uuid> = rows.iter().map(|row| row.id).collect();
+        let removed_keys: Vec<String> = ids.difference(&present).map(Uuid::to_string).collect();
+        // The cards name active people only.
+        let inactive = rows.iter().filter(|row| !row.active).map(|row| row.id);
+        let removed: Vec<Uuid> = ids.difference(&present).copied().chain(inactive).collect();
         let writer = self.index.clone();
         blocking(move || {
             writer.people.remove(&removed_keys)?;

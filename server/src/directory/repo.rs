@@ -66,6 +66,29 @@ pub async fn find_many(
     Ok(found)
 }
 
+/// How many people there are, active or not.
+pub async fn count_all(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    people::Entity::find().count(db).await
+}
+
+/// Every department anyone is in, sorted.
+pub async fn departments(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    let mut departments: Vec<String> = people::Entity::find()
+        .select_only()
+        .column(people::Column::Department)
+        .distinct()
+        .filter(people::Column::Department.is_not_null())
+        .into_tuple::<Option<String>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .filter(|department| !department.trim().is_empty())
+        .collect();
+    departments.sort_by_key(|department| department.to_lowercase());
+    Ok(departments)
+}
+
 /// Everyone, active or not.
 pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<people::Model>, DbErr> {
     people::Entity::find().all(db).await

@@ -1,14 +1,15 @@
 //! Rules for people: creating accounts, roles, activation. Every change appends its event in
 //! the same transaction.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use super::dto::{
-    BrowseQuery, FacetCount, HrPatch, OrgChart, PersonCard, PersonDto, PersonEvent, PersonRef,
-    ProfileDto, ProfilePatch, Role, SearchFacets, SearchQuery, SearchResponse,
+    AdminPeoplePage, AdminPeopleQuery, BrowseQuery, FacetCount, HrPatch, OrgChart, PersonCard,
+    PersonDto, PersonEvent, PersonRef, PersonStatus, ProfileDto, ProfilePatch, Role, SearchFacets,
+    SearchQuery, SearchResponse,
 };
 use super::indexer::SharedIndex;
 use super::{photos, repo, writer};
@@ -187,6 +188,140 @@ pub async fn list(
         |row| Cursor::encode_uuid(row.id),
         PersonDto::from,
     ))
+}
+
+/// Largest page of the admins' people list.
+const MAX_ADMIN_PAGE: u64 = plein_search::MAX_LIMIT as u64;
+
+/// The admins' people list: everyone in creation order, or, with a search or filters, what the
+/// search engine finds among everyone (deactivated people too), best match first.
+pub async fn admin_list(
+    db: &DatabaseConnection,
+    index: &SharedIndex,
+    actor: &Principal,
+    query: AdminPeopleQuery,
+) -> ApiResult<AdminPeoplePage> {
+    actor.require_admin()?;
+    let limit = match query.limit {
+        None => 50,
+        Some(limit) if (1..=MAX_ADMIN_PAGE).contains(&limit) => limit,
+        Some(_) => {
+            return Err(ApiError::field(
+                "limit",
+                format!("must be between 1 and {MAX_ADMIN_PAGE}"),
+            ));
+        }
+    };
+    let text = query.q.unwrap_or_default();
+    let department = query
+        .department
+        .filter(|department| !department.trim().is_empty());
+    for (field, value) in [("q", Some(&text)), ("department", department.as_ref())] {
+        if value.is_some_and(|value| value.chars().count() > MAX_QUERY_CHARS) {
+            return Err(ApiError::field(
+                field,
+                format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+    }
+    let departments = match query.cursor {
+        None => Some(repo::departments(db).await?),
+        Some(_) => None,
+    };
+    let searching = !text.trim().is_empty()
+        || query.role.is_some()
+        || query.status.is_some()
+        || department.is_some();
+    if !searching {
+        let page = list(db, actor, query.cursor.as_deref(), limit).await?;
+        return Ok(AdminPeoplePage {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            total: repo::count_all(db).await?,
+            departments,
+        });
+    }
+    let offset = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode_offset)
+        .transpose()?
+        .unwrap_or(0);
+    let wanted_department = department.clone();
+    let passes = |row: &people::Model| {
+        query.role.is_none_or(|role| row.role == role.as_str())
+            && match query.status {
+                None => true,
+                Some(PersonStatus::Active) => row.active,
+                Some(PersonStatus::Inactive) => !row.active,
+            }
+            && wanted_department.as_deref().is_none_or(|wanted| {
+                row.department.as_deref().map(str::trim) == Some(wanted.trim())
+            })
+    };
+    let request = plein_search::SearchRequest {
+        query: text.clone(),
+        department,
+        audience: match query.status {
+            None => plein_search::Audience::Everyone,
+            Some(PersonStatus::Active) => plein_search::Audience::Active,
+            Some(PersonStatus::Inactive) => plein_search::Audience::Inactive,
+        },
+        role: query.role.map(|role| role.as_str().to_owned()),
+        limit: usize::try_from(limit).unwrap_or(plein_search::MAX_LIMIT),
+        offset,
+        ..plein_search::SearchRequest::default()
+    };
+    let searcher = index.clone();
+    let results = tokio::task::spawn_blocking(move || searcher.people.search(&request))
+        .await
+        .map_err(|error| ApiError::internal(anyhow::anyhow!("search task failed: {error}")))?
+        .map_err(ApiError::internal)?;
+    let mut ids: Vec<Uuid> = results
+        .ids
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    let found = ids.len();
+    let mut total = results.total as u64;
+    // A whole address or employee number names one person, deactivated or not: them first.
+    if offset == 0 && !text.trim().is_empty() {
+        let named = match repo::find_by_email(db, &normalize_email(&text)).await? {
+            Some(person) => Some(person),
+            None => repo::find_by_employee_id(db, text.trim()).await?,
+        };
+        if let Some(named) = named.filter(|named| passes(named)) {
+            match ids.iter().position(|id| *id == named.id) {
+                Some(at) => {
+                    let id = ids.remove(at);
+                    ids.insert(0, id);
+                }
+                None => {
+                    ids.insert(0, named.id);
+                    total += 1;
+                }
+            }
+        }
+    }
+    let mut rows: HashMap<Uuid, people::Model> = repo::find_many(db, ids.clone())
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    // Shown as they are now; the index may trail a change by a moment.
+    let items = ids
+        .iter()
+        .filter_map(|id| rows.remove(id))
+        .filter(|row| passes(row))
+        .map(PersonDto::from)
+        .collect();
+    let next = offset + found;
+    Ok(AdminPeoplePage {
+        items,
+        next_cursor: (found > 0 && (next as u64) < total).then(|| Cursor::encode_offset(next)),
+        total,
+        departments,
+    })
 }
 
 pub(super) const MAX_HR_TEXT_CHARS: usize = 200;
@@ -807,6 +942,7 @@ pub async fn search(index: &SharedIndex, query: SearchQuery) -> ApiResult<Search
         location: query.location,
         skill: query.skill,
         limit,
+        ..plein_search::SearchRequest::default()
     };
     let searcher = index.clone();
     let results = tokio::task::spawn_blocking(move || searcher.people.search(&request))

@@ -71,6 +71,20 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(id.as_bytes())
     }
 
+    /// A position in a ranked list: how many results come before the page.
+    pub fn encode_offset(offset: usize) -> String {
+        URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
+    }
+
+    pub fn decode_offset(cursor: &str) -> ApiResult<usize> {
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.strip_prefix("offset:")?.parse().ok())
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server gave out"))
+    }
+
     pub fn decode_uuid(cursor: &str) -> ApiResult<Uuid> {
         URL_SAFE_NO_PAD
             .decode(cursor)
@@ -98,6 +112,8 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(Cursor::decode_uuid(&Cursor::encode_uuid(id))?, id);
         assert!(Cursor::decode_uuid("not-a-cursor").is_err());
+        assert_eq!(Cursor::decode_offset(&Cursor::encode_offset(250))?, 250);
+        assert!(Cursor::decode_offset(&Cursor::encode_uuid(id)).is_err());
         Ok(())
     }
 }

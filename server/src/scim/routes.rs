@@ -8,9 +8,9 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use serde_json::{Value, json};
 
 use super::discovery::{self, MAX_RESULTS};
 use super::error::{SCIM_JSON, ScimError, ScimResult};

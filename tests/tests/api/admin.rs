@@ -501,3 +501,144 @@ async fn an_admin_corrects_a_persons_name_and_email_and_the_new_email_signs_in()
     assert_eq!(unchanged["role"], "employee");
     Ok(())
 }
+
+/// The display names on one page of the admins' list, with its total and next cursor.
+async fn admin_page(app: &TestApp, query: &str) -> anyhow::Result<(Vec<String>, u64, Value)> {
+    let response = app
+        .client
+        .get(app.url(&format!("/api/v1/admin/people?{query}")))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        response.status() == StatusCode::OK,
+        "{query}: {}",
+        response.text().await?
+    );
+    let page: Value = response.json().await?;
+    let names = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|person| person["display_name"].as_str().map(str::to_owned))
+        .collect();
+    Ok((names, page["total"].as_u64().unwrap_or_default(), page))
+}
+
+#[tokio::test]
+async fn admins_search_everyone_and_filter_by_role_status_and_department() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let mut ids = Vec::new();
+    for (email, name, role, department) in [
+        (
+            "tess.wooning@plein.example",
+            "Tess Wooning",
+            "hr",
+            "Netwerk",
+        ),
+        ("piet@plein.example", "Piet Jansen", "employee", "Marketing"),
+        ("anna@plein.example", "Anna Bakker", "employee", "Netwerk"),
+    ] {
+        let person = app.create_person(email, name, role, PASSWORD).await?;
+        let id = person["id"].as_str().unwrap_or_default().to_owned();
+        let patched = app
+            .send_json(
+                Method::PATCH,
+                &format!("/api/v1/admin/people/{id}"),
+                &json!({"department": department}),
+            )
+            .await?;
+        assert_eq!(patched.status(), StatusCode::OK);
+        ids.push(id);
+    }
+    let deactivated = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/people/{}/deactivate", ids[2])))
+        .send()
+        .await?;
+    assert_eq!(deactivated.status(), StatusCode::OK);
+    app.caught_up().await?;
+
+    // Without filters: everyone in creation order, with every department for the filter.
+    let (names, total, page) = admin_page(&app, "").await?;
+    assert_eq!(total, 4);
+    assert_eq!(
+        names,
+        ["Beheerder", "Tess Wooning", "Piet Jansen", "Anna Bakker"]
+    );
+    assert_eq!(page["departments"], json!(["Marketing", "Netwerk"]));
+    assert_eq!(page["items"][1]["department"], "Netwerk");
+
+    // The search engine, deactivated people included, which colleague search leaves out.
+    assert_eq!(admin_page(&app, "q=tess").await?.0, ["Tess Wooning"]);
+    assert_eq!(
+        admin_page(&app, "q=tess.wooning%40plein.example").await?.0,
+        ["Tess Wooning"]
+    );
+    assert_eq!(admin_page(&app, "q=bakkr").await?.0, ["Anna Bakker"]);
+    assert!(app.search_names("bakker").await?.is_empty());
+    assert_eq!(
+        admin_page(&app, "status=inactive").await?.0,
+        ["Anna Bakker"]
+    );
+    assert_eq!(admin_page(&app, "role=hr").await?.0, ["Tess Wooning"]);
+    assert_eq!(
+        admin_page(&app, "department=Netwerk&status=active")
+            .await?
+            .0,
+        ["Tess Wooning"]
+    );
+    assert_eq!(
+        admin_page(&app, "department=Netwerk").await?.0,
+        ["Anna Bakker", "Tess Wooning"],
+        "browsing with a filter lists in name order"
+    );
+    assert!(
+        admin_page(&app, "role=admin&status=inactive")
+            .await?
+            .0
+            .is_empty()
+    );
+
+    // Pages of a filtered list follow one another without repeats.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(cursor) => format!("status=active&limit=1&cursor={cursor}"),
+            None => "status=active&limit=1".to_owned(),
+        };
+        let (names, total, page) = admin_page(&app, &query).await?;
+        assert_eq!(total, 3);
+        seen.extend(names);
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(seen.len() <= 3, "the pages do not end: {seen:?}");
+    }
+    seen.sort();
+    assert_eq!(seen, ["Beheerder", "Piet Jansen", "Tess Wooning"]);
+
+    for bad in [
+        "role=boss",
+        "status=asleep",
+        "limit=101",
+        "q=x&cursor=bm90LWEtY3Vyc29y",
+    ] {
+        let response = app
+            .client
+            .get(app.url(&format!("/api/v1/admin/people?{bad}")))
+            .send()
+            .await?;
+        assert!(
+            response.status() == StatusCode::UNPROCESSABLE_ENTITY
+                || response.status() == StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            response.status()
+        );
+        let body: Value = response.json().await?;
+        assert!(body["error"]["code"].is_string(), "{bad}: {body}");
+    }
+    Ok(())
+}

@@ -273,6 +273,18 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "GET /api/v1/admin/tokens",
         "POST /api/v1/admin/tokens",
         "DELETE /api/v1/admin/tokens/{id}",
+        "GET /scim/v2/ServiceProviderConfig",
+        "GET /scim/v2/ResourceTypes",
+        "GET /scim/v2/ResourceTypes/{id}",
+        "GET /scim/v2/Schemas",
+        "GET /scim/v2/Schemas/{id}",
+        "GET /scim/v2/Users",
+        "POST /scim/v2/Users",
+        "POST /scim/v2/Users/.search",
+        "GET /scim/v2/Users/{id}",
+        "PUT /scim/v2/Users/{id}",
+        "PATCH /scim/v2/Users/{id}",
+        "DELETE /scim/v2/Users/{id}",
     ]
     .into_iter()
     .map(str::to_owned)
