@@ -218,7 +218,9 @@ pub struct AdminPeopleQuery {
     /// Names, title, department, location, skills, email, as in colleague search.
     #[param(max_length = 200)]
     pub q: Option<String>,
+    #[param(inline)]
     pub role: Option<Role>,
+    #[param(inline)]
     pub status: Option<PersonStatus>,
     /// A department exactly as written.
     #[param(max_length = 200)]

@@ -21,6 +21,14 @@ export type Role = Schemas['Role'];
 export type Scope = Schemas['Scope'];
 
 
+/** The admins' people list: a search and filters; empty ones are left out. */
+export interface AdminPeopleFilters {
+  q: string;
+  role: Role | '';
+  status: 'active' | 'inactive' | '';
+  department: string;
+}
+
 export interface SearchParams {
   q: string;
   department?: string | undefined;
@@ -53,8 +61,18 @@ export const api = {
       contentType: 'text/csv',
       query: { dry_run: options.dryRun, deactivate_missing: options.deactivateMissing },
     }),
-  adminPeople: (cursor?: string, signal?: AbortSignal) =>
-    request<Schemas['Page_PersonDto']>('GET', '/api/v1/admin/people', { query: { cursor, limit: 50 }, signal }),
+  adminPeople: (filters: AdminPeopleFilters, cursor?: string, signal?: AbortSignal) =>
+    request<Schemas['AdminPeoplePage']>('GET', '/api/v1/admin/people', {
+      query: {
+        q: filters.q || undefined,
+        role: filters.role || undefined,
+        status: filters.status || undefined,
+        department: filters.department || undefined,
+        cursor,
+        limit: 50,
+      },
+      signal,
+    }),
   setRole: (id: string, role: Role) => request<Person>('PUT', `/api/v1/admin/people/${id}/role`, { body: { role } }),
   deactivate: (id: string) => request<Person>('POST', `/api/v1/admin/people/${id}/deactivate`),
   reactivate: (id: string) => request<Person>('POST', `/api/v1/admin/people/${id}/reactivate`),

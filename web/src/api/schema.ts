@@ -11,7 +11,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Everyone with an account, in creation order. */
+        /**
+         * Everyone, in creation order; or, with `q`, `role`, `status` or `department`, the people the
+         *     search engine finds among everyone (deactivated people too), best match first.
+         */
         get: operations["list_people"];
         put?: never;
         /** Create a person (an account), optionally with a password. */
@@ -623,6 +626,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AdminPeoplePage: {
+            /** @description Every department anyone is in, for the filter; on the first page only. */
+            departments?: string[] | null;
+            items: components["schemas"]["PersonDto"][];
+            /** @description Pass as `cursor`, with the same filters, to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description How many people match.
+             */
+            total: number;
+        };
         ApiTokenDto: {
             /** Format: date-time */
             created_at: string;
@@ -798,26 +813,6 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
         };
-        Page_PersonDto: {
-            items: {
-                active: boolean;
-                /** Format: date-time */
-                created_at: string;
-                display_name: string;
-                /** @description None for someone provisioned without an address (they sign in through single sign-on). */
-                email?: string | null;
-                /** @description Whether the person can sign in with a password. */
-                has_password: boolean;
-                /** Format: uuid */
-                id: string;
-                language?: components["schemas"]["Language"] | null;
-                role: components["schemas"]["Role"];
-                /** Format: date-time */
-                updated_at: string;
-            }[];
-            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
-            next_cursor?: string | null;
-        };
         /** @description A person as listed: in search hits, the directory and the org chart. */
         PersonCard: {
             department?: string | null;
@@ -832,6 +827,7 @@ export interface components {
             active: boolean;
             /** Format: date-time */
             created_at: string;
+            department?: string | null;
             display_name: string;
             /** @description None for someone provisioned without an address (they sign in through single sign-on). */
             email?: string | null;
@@ -989,9 +985,15 @@ export interface operations {
     list_people: {
         parameters: {
             query?: {
+                /** @description Names, title, department, location, skills, email, as in colleague search. */
+                q?: string;
+                role?: "employee" | "hr" | "admin";
+                status?: "active" | "inactive";
+                /** @description A department exactly as written. */
+                department?: string;
                 /** @description Opaque cursor from a previous page's `next_cursor`. */
                 cursor?: string;
-                /** @description Page size, 1 to 200 (default 50). */
+                /** @description Page size, 1 to 100 (default 50). */
                 limit?: number;
             };
             header?: never;
@@ -1005,7 +1007,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_PersonDto"];
+                    "application/json": components["schemas"]["AdminPeoplePage"];
                 };
             };
             /** @description Not signed in, the session ended, or the API token is not valid */
@@ -1018,6 +1020,15 @@ export interface operations {
                 };
             };
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A bad limit, cursor or filter */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

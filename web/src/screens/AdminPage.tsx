@@ -1,11 +1,20 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, type ApiToken, type ImportSummary, type Person, type Role, type Scope } from '../api/client';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import {
+  api,
+  type AdminPeopleFilters,
+  type ApiToken,
+  type ImportSummary,
+  type Person,
+  type Role,
+  type Scope,
+} from '../api/client';
+import { ActivationButton, ROLES, RoleSelect } from '../components/PersonAdmin';
+import { Latest } from '../lib/latest';
 import { ApiError } from '../api/http';
 import { formatDate, useI18n } from '../i18n';
 import { useSession } from '../session';
 import { ErrorMessage, Loading } from '../components/ErrorMessage';
 
-const ROLES: Role[] = ['employee', 'hr', 'admin'];
 const SCOPES: Scope[] = ['scim', 'read', 'metrics', 'admin'];
 
 /** Admins: HR import, roles and (de)activation, API tokens. */
@@ -148,27 +157,49 @@ function Summary({ title, summary }: { title: string; summary: ImportSummary }) 
   );
 }
 
+const NO_FILTERS: AdminPeopleFilters = { q: '', role: '', status: '', department: '' };
+
+/** Everyone, searchable by the same engine as colleague search, filtered by role, status and
+ * department; roles and (de)activation change in place. */
 function PeoplePanel() {
   const { t } = useI18n();
   const { person: me } = useSession();
+  const [filters, setFilters] = useState<AdminPeopleFilters>(NO_FILTERS);
+  const [typed, setTyped] = useState('');
   const [people, setPeople] = useState<Person[]>([]);
+  const [total, setTotal] = useState<number | null>(null);
+  const [departments, setDepartments] = useState<string[]>([]);
   const [cursor, setCursor] = useState<string | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
+  const latest = useMemo(() => new Latest(), []);
 
   const load = async (from?: string) => {
     setLoading(true);
+    setError(null);
     try {
-      const page = await api.adminPeople(from);
+      const page = await latest.run((signal) => api.adminPeople(filters, from, signal));
+      if (page === undefined) return;
       setPeople((shown) => (from ? [...shown, ...page.items] : page.items));
       setCursor(page.next_cursor ?? null);
+      setTotal(page.total);
+      if (page.departments) setDepartments(page.departments);
     } catch (failure) {
       setError(failure);
     } finally {
       setLoading(false);
     }
   };
-  useEffect(() => void load(), []);
+  useEffect(() => {
+    void load();
+    return () => latest.cancel();
+  }, [filters]);
+  // The search box waits for a pause in typing before it asks.
+  useEffect(() => {
+    if (typed === filters.q) return;
+    const timer = setTimeout(() => setFilters((current) => ({ ...current, q: typed })), 250);
+    return () => clearTimeout(timer);
+  }, [typed]);
 
   const change = async (action: () => Promise<Person>) => {
     setError(null);
@@ -179,16 +210,62 @@ function PeoplePanel() {
       setError(failure);
     }
   };
+  const set = (patch: Partial<AdminPeopleFilters>) => setFilters((current) => ({ ...current, ...patch }));
 
   return (
     <section class="panel" aria-labelledby="people-title">
       <h2 id="people-title">{t('admin.people.title')}</h2>
+      <form class="filters" role="search" aria-label={t('admin.people.find')} onSubmit={(event) => event.preventDefault()}>
+        <label>
+          {t('admin.people.search')}
+          <input type="search" value={typed} maxLength={200} onInput={(event) => setTyped(event.currentTarget.value)} />
+        </label>
+        <label>
+          {t('admin.people.role')}
+          <select value={filters.role} onChange={(event) => set({ role: event.currentTarget.value as Role | '' })}>
+            <option value="">{t('admin.people.anyRole')}</option>
+            {ROLES.map((role) => (
+              <option key={role} value={role}>
+                {t(`admin.role.${role}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('admin.people.status')}
+          <select
+            value={filters.status}
+            onChange={(event) => set({ status: event.currentTarget.value as AdminPeopleFilters['status'] })}
+          >
+            <option value="">{t('admin.people.anyStatus')}</option>
+            <option value="active">{t('admin.people.active')}</option>
+            <option value="inactive">{t('admin.people.inactive')}</option>
+          </select>
+        </label>
+        <label>
+          {t('admin.people.department')}
+          <select value={filters.department} onChange={(event) => set({ department: event.currentTarget.value })}>
+            <option value="">{t('admin.people.anyDepartment')}</option>
+            {departments.map((department) => (
+              <option key={department} value={department}>
+                {department}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+      {total !== null && (
+        <p aria-live="polite" class="result-count">
+          {total === 1 ? t('admin.people.countOne') : t('admin.people.count', { count: total })}
+        </p>
+      )}
       {error !== null && <ErrorMessage error={error} />}
       <table class="table">
         <thead>
           <tr>
             <th scope="col">{t('admin.people.name')}</th>
             <th scope="col">{t('profile.email')}</th>
+            <th scope="col">{t('admin.people.department')}</th>
             <th scope="col">{t('admin.people.role')}</th>
             <th scope="col">{t('admin.people.status')}</th>
           </tr>
@@ -199,37 +276,14 @@ function PeoplePanel() {
               <td>
                 <a href={`/people/${person.id}`}>{person.display_name}</a>
               </td>
-              <td>{person.email}</td>
+              <td>{person.email ?? '—'}</td>
+              <td>{person.department ?? ''}</td>
               <td>
-                <label class="visually-hidden" for={`role-${person.id}`}>
-                  {t('admin.people.roleOf', { name: person.display_name })}
-                </label>
-                <select
-                  id={`role-${person.id}`}
-                  value={person.role}
-                  disabled={person.id === me?.id}
-                  onChange={(event) => void change(() => api.setRole(person.id, event.currentTarget.value as Role))}
-                >
-                  {ROLES.map((role) => (
-                    <option key={role} value={role}>
-                      {t(`admin.role.${role}`)}
-                    </option>
-                  ))}
-                </select>
+                <RoleSelect person={person} disabled={person.id === me?.id} onChange={(action) => void change(action)} />
               </td>
               <td>
                 {person.active ? t('admin.people.active') : t('admin.people.inactive')}{' '}
-                {person.id !== me?.id && (
-                  <button
-                    type="button"
-                    class="button-link"
-                    onClick={() => void change(() => (person.active ? api.deactivate(person.id) : api.reactivate(person.id)))}
-                  >
-                    {person.active
-                      ? t('admin.people.deactivate', { name: person.display_name })
-                      : t('admin.people.reactivate', { name: person.display_name })}
-                  </button>
-                )}
+                {person.id !== me?.id && <ActivationButton person={person} onChange={(action) => void change(action)} />}
               </td>
             </tr>
           ))}

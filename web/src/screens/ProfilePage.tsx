@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, type OrgChart, type PersonCard, type Profile } from '../api/client';
+import { api, type OrgChart, type Person, type PersonCard, type Profile } from '../api/client';
+import { ActivationButton, RoleSelect } from '../components/PersonAdmin';
 import { Latest } from '../lib/latest';
 import { formatDate, useI18n } from '../i18n';
 import { useSession } from '../session';
@@ -14,6 +15,7 @@ export function ProfilePage({ id }: { id: string }) {
   const [org, setOrg] = useState<OrgChart | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [attempt, setAttempt] = useState(0);
+  const [adminError, setAdminError] = useState<unknown>(null);
   const latest = useMemo(() => new Latest(), []);
 
   useEffect(() => {
@@ -30,6 +32,16 @@ export function ProfilePage({ id }: { id: string }) {
       .catch(setError);
     return () => latest.cancel();
   }, [id, attempt]);
+
+  const administer = async (action: () => Promise<Person>) => {
+    setAdminError(null);
+    try {
+      const updated = await action();
+      setProfile((shown) => (shown ? { ...shown, role: updated.role, active: updated.active } : shown));
+    } catch (failure) {
+      setAdminError(failure);
+    }
+  };
 
   if (error !== null) return <ErrorMessage error={error} onRetry={() => setAttempt((n) => n + 1)} />;
   if (profile === null || org === null) return <Loading />;
@@ -73,6 +85,17 @@ export function ProfilePage({ id }: { id: string }) {
         </div>
       </header>
 
+      {me?.role === 'admin' && me.id !== profile.id && (
+        <section class="panel" aria-labelledby="profile-admin-title">
+          <h2 id="profile-admin-title">{t('profile.admin')}</h2>
+          {adminError !== null && <ErrorMessage error={adminError} />}
+          <p>
+            <RoleSelect person={profile} onChange={(action) => void administer(action)} />{' '}
+            {profile.active ? t('admin.people.active') : t('admin.people.inactive')}{' '}
+            <ActivationButton person={profile} onChange={(action) => void administer(action)} />
+          </p>
+        </section>
+      )}
       <div class="profile-body">
         <section aria-labelledby="contact-title">
           <h2 id="contact-title">{t('profile.contact')}</h2>

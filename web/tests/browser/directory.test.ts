@@ -298,6 +298,35 @@ describe('directory in the browser', () => {
     await page.getByRole('button', { name: 'Deactivate Joris in ’t Veld' }).waitFor();
     await expect.poll(async () => (await api(page, '/api/v1/people/search?q=joris')).total).toBe(1);
 
+    // The list is searched by the same engine and filtered; the count says how many match.
+    const find = page.getByRole('search', { name: 'Find people' });
+    await find.getByLabel('Search').fill('dijkstr');
+    await page.getByText('1 person', { exact: true }).waitFor();
+    expect(await page.locator('table.table tbody tr').count()).toBe(1);
+    expect(await page.locator('table.table tbody tr a').textContent()).toBe('Pieter Dijkstra');
+    await find.getByLabel('Search').fill('');
+    await find.getByLabel('Role').selectOption('hr');
+    const hr = (await api(page, '/api/v1/admin/people?role=hr')).total as number;
+    expect(hr).toBeGreaterThan(0);
+    await page.getByText(hr === 1 ? '1 person' : `${hr} people`, { exact: true }).waitFor();
+    await find.getByLabel('Role').selectOption('');
+    await find.getByLabel('Search').fill('joris');
+    await page.getByText('1 person', { exact: true }).waitFor();
+
+    // The same actions on the person's own profile page.
+    await page.getByRole('link', { name: 'Joris in ’t Veld' }).click();
+    await page.getByRole('heading', { name: 'Administration' }).waitFor();
+    await page.getByLabel('Role of Joris in ’t Veld').selectOption('hr');
+    await expect.poll(async () => (await api(page, '/api/v1/admin/people?q=joris')).items[0]?.role).toBe('hr');
+    await page.getByRole('button', { name: 'Deactivate Joris in ’t Veld' }).click();
+    await page.getByRole('button', { name: 'Reactivate Joris in ’t Veld' }).waitFor();
+    await expect.poll(async () => (await api(page, '/api/v1/people/search?q=joris')).total).toBe(0);
+    await page.getByRole('button', { name: 'Reactivate Joris in ’t Veld' }).click();
+    await page.getByRole('button', { name: 'Deactivate Joris in ’t Veld' }).waitFor();
+    await axe(page, 'profile with admin actions');
+    await page.goto(`${site.url}/admin`);
+    await page.getByRole('heading', { name: 'Import people from CSV' }).waitFor();
+
     // A token's secret is shown once; revoking it turns it away.
     await page.getByLabel('Name', { exact: true }).fill('Entra ID');
     await page.getByRole('button', { name: 'Create token' }).click();

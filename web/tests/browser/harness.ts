@@ -62,9 +62,12 @@ export async function startSite(prepare?: (site: Omit<Site, 'url' | 'setupLink' 
         const url = `http://${serving[1]}`;
         try {
           const ready = await fetch(`${url}/readyz`);
-          if (ready.ok) {
+          // Log lines are written by a background writer and may trail the first answers: when
+          // setup is still needed, wait for its link to show up in the output too.
+          const setup = ready.ok ? ((await (await fetch(`${url}/api/v1/setup`)).json()) as { needed: boolean }) : null;
+          const link = /(http:\/\/\S+\/setup\?token=[\w-]+)/.exec(text);
+          if (setup && (!setup.needed || link)) {
             clearTimeout(timer);
-            const link = /(http:\/\/\S+\/setup\?token=[\w-]+)/.exec(text);
             done({ url, setupLink: link?.[1] ?? null });
             return;
           }
