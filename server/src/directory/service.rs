@@ -190,6 +190,24 @@ pub async fn list(
     ))
 }
 
+/// Runs a search off the async threads; the results and the ids they name.
+async fn run_search(
+    index: &SharedIndex,
+    request: plein_search::SearchRequest,
+) -> ApiResult<(plein_search::SearchResults, Vec<Uuid>)> {
+    let searcher = index.clone();
+    let results = tokio::task::spawn_blocking(move || searcher.people.search(&request))
+        .await
+        .map_err(|error| ApiError::internal(anyhow::anyhow!("search task failed: {error}")))?
+        .map_err(ApiError::internal)?;
+    let ids = results
+        .ids
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    Ok((results, ids))
+}
+
 /// Largest page of the admins' people list.
 const MAX_ADMIN_PAGE: u64 = plein_search::MAX_LIMIT as u64;
 
@@ -272,16 +290,7 @@ pub async fn admin_list(
         offset,
         ..plein_search::SearchRequest::default()
     };
-    let searcher = index.clone();
-    let results = tokio::task::spawn_blocking(move || searcher.people.search(&request))
-        .await
-        .map_err(|error| ApiError::internal(anyhow::anyhow!("search task failed: {error}")))?
-        .map_err(ApiError::internal)?;
-    let mut ids: Vec<Uuid> = results
-        .ids
-        .iter()
-        .filter_map(|id| id.parse().ok())
-        .collect();
+    let (results, mut ids) = run_search(index, request).await?;
     let found = ids.len();
     let mut total = results.total as u64;
     // A whole address or employee number names one person, deactivated or not: them first.
@@ -944,16 +953,7 @@ pub async fn search(index: &SharedIndex, query: SearchQuery) -> ApiResult<Search
         limit,
         ..plein_search::SearchRequest::default()
     };
-    let searcher = index.clone();
-    let results = tokio::task::spawn_blocking(move || searcher.people.search(&request))
-        .await
-        .map_err(|error| ApiError::internal(anyhow::anyhow!("search task failed: {error}")))?
-        .map_err(ApiError::internal)?;
-    let mut ids: Vec<Uuid> = results
-        .ids
-        .iter()
-        .filter_map(|id| id.parse().ok())
-        .collect();
+    let (results, mut ids) = run_search(index, request).await?;
     let mut total = results.total;
     // A whole email address or an employee number names one person: them first.
     if !filtered && let Some(named) = index.cards.named_exactly(&text) {

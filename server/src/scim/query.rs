@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::error::{ScimError, ScimResult};
 use super::filter::{AttrPath, Filter, Operator, Value};
-use super::user::{ENTERPRISE_SCHEMA, USER_SCHEMA};
+use super::user::{ENTERPRISE_SCHEMA, NOT_KEPT, NOT_KEPT_MULTI_VALUED, USER_SCHEMA};
 use crate::directory::repo::user_name_key;
 use crate::directory::writer::normalize_user_name;
 use crate::entities::people::Column;
@@ -68,27 +68,8 @@ fn has(column_: Column) -> Expr {
     column(column_).is_not_null()
 }
 
-/// Multi-valued core attributes Plein does not keep: they have no entries.
-const ABSENT_MULTI_VALUED: &[&str] = &[
-    "ims",
-    "photos",
-    "entitlements",
-    "roles",
-    "x509certificates",
-    "groups",
-];
-
-/// Single-valued attributes and sub-attributes Plein does not keep.
-const ABSENT: &[&str] = &[
-    "nickname",
-    "profileurl",
-    "usertype",
-    "preferredlanguage",
-    "locale",
-    "timezone",
-    "name.middlename",
-    "name.honorificprefix",
-    "name.honorificsuffix",
+/// Sub-attributes of what Plein keeps that it does not keep themselves.
+const ABSENT_SUB_ATTRIBUTES: &[&str] = &[
     "emails.display",
     "phonenumbers.display",
     "phonenumbers.primary",
@@ -96,9 +77,6 @@ const ABSENT: &[&str] = &[
     "addresses.region",
     "addresses.postalcode",
     "addresses.country",
-    "enterprise:costcenter",
-    "enterprise:organization",
-    "enterprise:division",
     "enterprise:manager.displayname",
     "enterprise:manager.$ref",
 ];
@@ -185,8 +163,9 @@ fn target(key: &str, shown: &dyn std::fmt::Display) -> ScimResult<Target> {
                 "{shown} cannot be filtered on"
             )));
         }
-        key if ABSENT.contains(&key)
-            || ABSENT_MULTI_VALUED
+        key if NOT_KEPT.contains(&key)
+            || ABSENT_SUB_ATTRIBUTES.contains(&key)
+            || NOT_KEPT_MULTI_VALUED
                 .iter()
                 .any(|name| key == *name || key.starts_with(&format!("{name}."))) =>
         {
@@ -233,7 +212,7 @@ impl Builder {
                     "emails" => has(Column::EmailNormalized),
                     "phonenumbers" => has(Column::Phone),
                     "addresses" => has(Column::Location),
-                    name if ABSENT_MULTI_VALUED.contains(&name) => {
+                    name if NOT_KEPT_MULTI_VALUED.contains(&name) => {
                         // Still check the inner filter names real sub-attributes.
                         self.build(filter, Some(path))?;
                         never()

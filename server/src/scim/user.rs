@@ -17,25 +17,15 @@ pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:ente
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
-/// Core attributes Plein accepts and does not keep (passwords: people sign in through Plein or
-/// single sign-on, never with a provisioned password).
-const IGNORED: &[&str] = &[
-    "schemas",
-    "id",
-    "meta",
-    "password",
+/// Core and enterprise attributes that Plein does not keep: accepted in writes, never present
+/// in filters.
+pub const NOT_KEPT: &[&str] = &[
     "nickname",
     "profileurl",
     "usertype",
     "preferredlanguage",
     "locale",
     "timezone",
-    "ims",
-    "photos",
-    "groups",
-    "entitlements",
-    "roles",
-    "x509certificates",
     "name.middlename",
     "name.honorificprefix",
     "name.honorificsuffix",
@@ -43,6 +33,20 @@ const IGNORED: &[&str] = &[
     "enterprise:organization",
     "enterprise:division",
 ];
+
+/// Multi-valued core attributes Plein does not keep.
+pub const NOT_KEPT_MULTI_VALUED: &[&str] = &[
+    "ims",
+    "photos",
+    "entitlements",
+    "roles",
+    "x509certificates",
+    "groups",
+];
+
+/// What else a write may carry and Plein does not keep (passwords: people sign in through Plein
+/// or single sign-on, never with a provisioned password).
+const IGNORED: &[&str] = &["schemas", "id", "meta", "password"];
 
 /// What a SCIM client controls about a person.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -115,7 +119,10 @@ impl UserState {
     /// Sets (or with `None`, removes) one attribute given by its SCIM path.
     pub fn set(&mut self, path: &str, value: Option<&Value>) -> ScimResult<()> {
         let key = normalise_path(path);
-        if IGNORED.contains(&key.as_str()) {
+        if IGNORED.contains(&key.as_str())
+            || NOT_KEPT.contains(&key.as_str())
+            || NOT_KEPT_MULTI_VALUED.contains(&key.as_str())
+        {
             return Ok(());
         }
         let value = value.filter(|value| !value.is_null());
