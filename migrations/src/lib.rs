@@ -10,6 +10,7 @@ mod m20261130_000005_outbox_order;
 mod m20261130_000006_login_failures;
 mod m20261130_000007_blobs;
 mod m20261130_000008_user_names;
+mod m20261130_000009_groups;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_login_failures::Migration),
             Box::new(m20261130_000007_blobs::Migration),
             Box::new(m20261130_000008_user_names::Migration),
+            Box::new(m20261130_000009_groups::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod entities;
 pub mod error;
 pub mod events;
+pub mod groups;
 pub mod http;
 pub mod markdown;
 pub mod scim;

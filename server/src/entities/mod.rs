@@ -5,6 +5,8 @@ pub mod blob_chunks;
 pub mod blobs;
 pub mod event_cursors;
 pub mod events;
+pub mod group_members;
+pub mod groups;
 pub mod login_failures;
 pub mod people;
 pub mod sessions;

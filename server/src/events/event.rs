@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::directory::dto::{PersonEvent, Role};
+use crate::groups::dto::GroupEvent;
+use crate::groups::policy::{GroupRole, MemberState};
 
 /// The encoding written by this build. A reader meeting a newer version logs and counts the
 /// event instead of guessing at it.
@@ -28,6 +30,22 @@ pub enum Event {
         person: PersonEvent,
         previous_role: Role,
     },
+    #[serde(rename = "group.created")]
+    GroupCreated { group: GroupEvent },
+    /// Name, description, kind, visibility, posting or archiving changed.
+    #[serde(rename = "group.updated")]
+    GroupUpdated { group: GroupEvent },
+    #[serde(rename = "group.deleted")]
+    GroupDeleted { group: GroupEvent },
+    /// Someone's standing with a group changed; `state` none means they no longer have one
+    /// (left, removed, declined).
+    #[serde(rename = "group.membership_changed")]
+    GroupMembershipChanged {
+        group_id: Uuid,
+        person_id: Uuid,
+        role: Option<GroupRole>,
+        state: Option<MemberState>,
+    },
 }
 
 impl Event {
@@ -39,6 +57,10 @@ impl Event {
             Event::PersonDeactivated { .. } => "person.deactivated",
             Event::PersonReactivated { .. } => "person.reactivated",
             Event::PersonRoleChanged { .. } => "person.role_changed",
+            Event::GroupCreated { .. } => "group.created",
+            Event::GroupUpdated { .. } => "group.updated",
+            Event::GroupDeleted { .. } => "group.deleted",
+            Event::GroupMembershipChanged { .. } => "group.membership_changed",
         }
     }
 
@@ -50,6 +72,10 @@ impl Event {
             | Event::PersonDeactivated { person }
             | Event::PersonReactivated { person }
             | Event::PersonRoleChanged { person, .. } => Scope::Person(person.id),
+            Event::GroupCreated { group }
+            | Event::GroupUpdated { group }
+            | Event::GroupDeleted { group } => Scope::Group(group.id),
+            Event::GroupMembershipChanged { group_id, .. } => Scope::Group(*group_id),
         }
     }
 

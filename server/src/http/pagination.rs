@@ -71,6 +71,19 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(id.as_bytes())
     }
 
+    /// A position given by several values (e.g. a name and an id), as JSON.
+    pub fn encode_json<T: serde::Serialize>(position: &T) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(position).unwrap_or_default())
+    }
+
+    pub fn decode_json<T: serde::de::DeserializeOwned>(cursor: &str) -> ApiResult<T> {
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or_else(|| ApiError::field("cursor", "is not a cursor this server gave out"))
+    }
+
     /// A position in a ranked list: how many results come before the page.
     pub fn encode_offset(offset: usize) -> String {
         URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))

@@ -273,6 +273,19 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "GET /api/v1/admin/tokens",
         "POST /api/v1/admin/tokens",
         "DELETE /api/v1/admin/tokens/{id}",
+        "GET /api/v1/groups",
+        "POST /api/v1/groups",
+        "GET /api/v1/groups/{id}",
+        "PATCH /api/v1/groups/{id}",
+        "DELETE /api/v1/groups/{id}",
+        "POST /api/v1/groups/{id}/join",
+        "POST /api/v1/groups/{id}/leave",
+        "GET /api/v1/groups/{id}/members",
+        "PUT /api/v1/groups/{id}/members/{person_id}",
+        "DELETE /api/v1/groups/{id}/members/{person_id}",
+        "POST /api/v1/groups/{id}/invitations",
+        "POST /api/v1/groups/{id}/requests/{person_id}/approve",
+        "POST /api/v1/groups/{id}/requests/{person_id}/decline",
         "GET /scim/v2/ServiceProviderConfig",
         "GET /scim/v2/ResourceTypes",
         "GET /scim/v2/ResourceTypes/{id}",
@@ -293,7 +306,9 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
     // Each listed route is really served (not 404/405) by this server.
     for route in &listed {
         let (method, path) = route.split_once(' ').unwrap_or_default();
-        let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+        let concrete = path
+            .replace("{id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{person_id}", &uuid::Uuid::now_v7().to_string());
         let response = app
             .client
             .request(method.parse()?, app.url(&concrete))
@@ -485,7 +500,9 @@ async fn every_status_a_route_answers_is_declared_in_the_openapi_document() -> a
                 .as_object()
                 .map(|responses| responses.keys().map(String::as_str).collect())
                 .unwrap_or_default();
-            let concrete = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
+            let concrete = path
+                .replace("{id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{person_id}", &uuid::Uuid::now_v7().to_string());
             let bodies: &[(&str, &str)] = if method == "get" || method == "delete" {
                 &[("", "")]
             } else {

@@ -5,6 +5,7 @@ mod auth;
 mod blobs;
 mod conventions;
 mod directory;
+mod groups;
 mod import;
 mod migrations;
 mod orgchart;

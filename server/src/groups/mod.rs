@@ -1,0 +1,8 @@
+//! Groups: work and casual, public, private or secret, with owners, admins and members, and the
+//! one policy that decides who may see and do what with them.
+
+pub mod dto;
+pub mod policy;
+pub mod repo;
+pub mod routes;
+pub mod service;

@@ -1,0 +1,731 @@
+//! Groups over HTTP: who sees and does what (a table over people and visibilities), joining,
+//! invitations, requests, roles, the last owner, archiving and deleting, and bad input.
+
+use std::collections::BTreeMap;
+
+use plein_tests::{TestApp, expect_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "een lang genoeg wachtwoord";
+
+/// A signed-in person.
+struct Someone {
+    id: String,
+    client: reqwest::Client,
+}
+
+async fn person(app: &TestApp, name: &str) -> anyhow::Result<Someone> {
+    let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
+    let created = app
+        .create_person(&email, name, "employee", PASSWORD)
+        .await?;
+    Ok(Someone {
+        id: created["id"].as_str().unwrap_or_default().to_owned(),
+        client: app.login(&email, PASSWORD).await?,
+    })
+}
+
+async fn call(
+    app: &TestApp,
+    who: &reqwest::Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<(StatusCode, Value)> {
+    let mut request = who.request(method, app.url(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Ok((status, body))
+}
+
+/// Calls and insists on `status`; returns the body.
+async fn expect(
+    app: &TestApp,
+    who: &reqwest::Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> anyhow::Result<Value> {
+    let (got, body) = call(app, who, method.clone(), path, body).await?;
+    anyhow::ensure!(
+        got == status,
+        "{method} {path}: expected {status}, got {got}: {body}"
+    );
+    Ok(body)
+}
+
+/// What one person gets from one group: GET the group, GET its members, listed in
+/// `GET /groups`, GET its invitations.
+type Seen = (u16, u16, bool, u16);
+
+#[tokio::test]
+async fn who_sees_and_does_what_in_public_private_and_secret_groups() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = person(&app, "Olga Owner").await?;
+    let group_admin = person(&app, "Gijs Admin").await?;
+    let member = person(&app, "Mira Member").await?;
+    let invited = person(&app, "Ivo Invited").await?;
+    let requester = person(&app, "Rosa Requester").await?;
+    let outsider = person(&app, "Otto Outsider").await?;
+    let leaver = person(&app, "Lars Leaver").await?;
+
+    let mut groups = BTreeMap::new();
+    for visibility in ["public", "private", "secret"] {
+        let group = expect(
+            &app,
+            &owner.client,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": format!("Fotografie {visibility}"), "kind": "casual", "visibility": visibility,
+                "description": "Wij **fotograferen** <script>alert(1)</script>"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+        assert_eq!(group["my_role"], "owner");
+        assert_eq!(group["member_count"], 1);
+        assert!(
+            !group["description_html"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("<script")
+        );
+        let id = group["id"].as_str().unwrap_or_default().to_owned();
+        let invitations = format!("/api/v1/groups/{id}/invitations");
+        for someone in [&group_admin, &member, &invited, &leaver] {
+            let answer = expect(
+                &app,
+                &owner.client,
+                Method::POST,
+                &invitations,
+                Some(json!({"person_id": someone.id})),
+                StatusCode::CREATED,
+            )
+            .await?;
+            assert_eq!(answer["state"], "invited");
+        }
+        for someone in [&group_admin, &member, &leaver] {
+            let joined = expect(
+                &app,
+                &someone.client,
+                Method::POST,
+                &format!("/api/v1/groups/{id}/join"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+            assert_eq!(joined["my_state"], "member", "{visibility}");
+        }
+        expect(
+            &app,
+            &owner.client,
+            Method::PUT,
+            &format!("/api/v1/groups/{id}/members/{}", group_admin.id),
+            Some(json!({"role": "admin"})),
+            StatusCode::OK,
+        )
+        .await?;
+        // Leaving takes effect at once: the leaver is one of the outsiders again.
+        expect(
+            &app,
+            &leaver.client,
+            Method::POST,
+            &format!("/api/v1/groups/{id}/leave"),
+            None,
+            StatusCode::NO_CONTENT,
+        )
+        .await?;
+        if visibility == "private" {
+            let asked = expect(
+                &app,
+                &requester.client,
+                Method::POST,
+                &format!("/api/v1/groups/{id}/join"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+            assert_eq!(asked["my_state"], "requested");
+        }
+        groups.insert(visibility, id);
+    }
+
+    // Per person and visibility: GET the group, GET its members, listed in GET /groups, GET its
+    // invitations.
+    let people: [(&str, &reqwest::Client, [Seen; 3]); 8] = [
+        (
+            "owner",
+            &owner.client,
+            [
+                (200, 200, true, 200),
+                (200, 200, true, 200),
+                (200, 200, true, 200),
+            ],
+        ),
+        (
+            "group admin",
+            &group_admin.client,
+            [
+                (200, 200, true, 200),
+                (200, 200, true, 200),
+                (200, 200, true, 200),
+            ],
+        ),
+        (
+            "member",
+            &member.client,
+            [
+                (200, 200, true, 403),
+                (200, 200, true, 403),
+                (200, 200, true, 403),
+            ],
+        ),
+        (
+            "invited",
+            &invited.client,
+            [
+                (200, 200, true, 403),
+                (200, 403, true, 403),
+                (200, 403, true, 403),
+            ],
+        ),
+        (
+            "requester",
+            &requester.client,
+            [
+                (200, 200, true, 403),
+                (200, 403, true, 403),
+                (404, 404, false, 404),
+            ],
+        ),
+        (
+            "outsider",
+            &outsider.client,
+            [
+                (200, 200, true, 403),
+                (200, 403, true, 403),
+                (404, 404, false, 404),
+            ],
+        ),
+        (
+            "leaver",
+            &leaver.client,
+            [
+                (200, 200, true, 403),
+                (200, 403, true, 403),
+                (404, 404, false, 404),
+            ],
+        ),
+        (
+            "platform admin",
+            &app.client,
+            [
+                (200, 200, true, 403),
+                (200, 403, true, 403),
+                (200, 403, false, 403),
+            ],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (who, client, expected) in people {
+        let (_, listed) = call(&app, client, Method::GET, "/api/v1/groups?limit=200", None).await?;
+        let listed_ids: Vec<&str> = listed["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|group| group["id"].as_str())
+            .collect();
+        for (visibility, (see, members, in_list, invitations)) in
+            ["public", "private", "secret"].into_iter().zip(expected)
+        {
+            let id = &groups[visibility];
+            let (got_see, _) = call(
+                &app,
+                client,
+                Method::GET,
+                &format!("/api/v1/groups/{id}"),
+                None,
+            )
+            .await?;
+            let (got_members, _) = call(
+                &app,
+                client,
+                Method::GET,
+                &format!("/api/v1/groups/{id}/members"),
+                None,
+            )
+            .await?;
+            let (got_invitations, _) = call(
+                &app,
+                client,
+                Method::GET,
+                &format!("/api/v1/groups/{id}/members?state=invited"),
+                None,
+            )
+            .await?;
+            let got = (
+                got_see.as_u16(),
+                got_members.as_u16(),
+                listed_ids.contains(&id.as_str()),
+                got_invitations.as_u16(),
+            );
+            if got != (see, members, in_list, invitations) {
+                wrong.push(format!(
+                    "{who} / {visibility}: expected {:?}, got {got:?}",
+                    (see, members, in_list, invitations)
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // The owner's view of the secret group: members and the open invitation, paged.
+    let secret = &groups["secret"];
+    let page = expect(
+        &app,
+        &owner.client,
+        Method::GET,
+        &format!("/api/v1/groups/{secret}/members?limit=2"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
+    let cursor = page["next_cursor"].as_str().unwrap_or_default();
+    let rest = expect(
+        &app,
+        &owner.client,
+        Method::GET,
+        &format!("/api/v1/groups/{secret}/members?limit=2&cursor={cursor}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let open = expect(
+        &app,
+        &owner.client,
+        Method::GET,
+        &format!("/api/v1/groups/{secret}/members?state=invited"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(open["items"][0]["person"]["id"], invited.id.as_str());
+    Ok(())
+}
+
+#[tokio::test]
+async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = person(&app, "Olga Owner").await?;
+    let anna = person(&app, "Anna Bakker").await?;
+    let piet = person(&app, "Piet Jansen").await?;
+    let create = |visibility: &'static str, name: &'static str| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            expect(
+                app,
+                &owner.client,
+                Method::POST,
+                "/api/v1/groups",
+                Some(json!({"name": name, "kind": "work", "visibility": visibility})),
+                StatusCode::CREATED,
+            )
+            .await
+        }
+    };
+    let private = create("private", "Netwerkbeheer").await?;
+    let id = private["id"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(private["slug"], "netwerkbeheer");
+    let again = create("public", "Netwerkbeheer").await?;
+    assert_eq!(
+        again["slug"], "netwerkbeheer-2",
+        "a taken slug gets a number"
+    );
+
+    // A request to a private group; approving it makes a member, declining removes it.
+    let asked = expect(
+        &app,
+        &anna.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(asked["my_state"], "requested");
+    let twice = expect(
+        &app,
+        &anna.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(
+        twice["my_state"], "requested",
+        "asking twice changes nothing"
+    );
+    expect_error(
+        anna.client
+            .post(app.url(&format!("/api/v1/groups/{id}/requests/{}/approve", anna.id)))
+            .send()
+            .await?,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await?;
+    let approved = expect(
+        &app,
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/requests/{}/approve", anna.id),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(approved["state"], "member");
+    expect(
+        &app,
+        &piet.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/requests/{}/decline", piet.id),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    let piets_view = expect(
+        &app,
+        &piet.client,
+        Method::GET,
+        &format!("/api/v1/groups/{id}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(piets_view["my_state"], Value::Null);
+    expect(
+        &app,
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/requests/{}/approve", piet.id),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+
+    // An invitation is declined with leave; a member cannot invite; an unknown person is refused.
+    expect(
+        &app,
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/invitations"),
+        Some(json!({"person_id": piet.id})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    expect(
+        &app,
+        &piet.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/leave"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    expect_error(
+        anna.client
+            .post(app.url(&format!("/api/v1/groups/{id}/invitations")))
+            .json(&json!({"person_id": piet.id}))
+            .send()
+            .await?,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await?;
+    expect_error(
+        owner
+            .client
+            .post(app.url(&format!("/api/v1/groups/{id}/invitations")))
+            .json(&json!({"person_id": uuid::Uuid::now_v7()}))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+
+    // The last owner cannot leave or step down; with a second owner they can.
+    expect_error(
+        owner
+            .client
+            .post(app.url(&format!("/api/v1/groups/{id}/leave")))
+            .send()
+            .await?,
+        StatusCode::CONFLICT,
+        "last_owner",
+    )
+    .await?;
+    let owner_id = &owner.id;
+    expect_error(
+        owner
+            .client
+            .put(app.url(&format!("/api/v1/groups/{id}/members/{owner_id}")))
+            .json(&json!({"role": "member"}))
+            .send()
+            .await?,
+        StatusCode::CONFLICT,
+        "last_owner",
+    )
+    .await?;
+    // Only owners make owners: an admin may not.
+    expect(
+        &app,
+        &owner.client,
+        Method::PUT,
+        &format!("/api/v1/groups/{id}/members/{}", anna.id),
+        Some(json!({"role": "admin"})),
+        StatusCode::OK,
+    )
+    .await?;
+    expect_error(
+        anna.client
+            .put(app.url(&format!("/api/v1/groups/{id}/members/{}", anna.id)))
+            .json(&json!({"role": "owner"}))
+            .send()
+            .await?,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await?;
+    expect(
+        &app,
+        &owner.client,
+        Method::PUT,
+        &format!("/api/v1/groups/{id}/members/{}", anna.id),
+        Some(json!({"role": "owner"})),
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{id}/leave"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    let view = expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        &format!("/api/v1/groups/{id}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(view["member_count"], 1);
+    assert_eq!(view["my_role"], "owner");
+
+    // Settings: owners and admins; archiving stops joining; deleting hides it from everyone.
+    let changed = expect(
+        &app,
+        &anna.client,
+        Method::PATCH,
+        &format!("/api/v1/groups/{id}"),
+        Some(json!({"name": "Netwerk & infra", "visibility": "public", "posting": "admins"})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(changed["visibility"], "public");
+    assert_eq!(changed["posting"], "admins");
+    expect_error(
+        piet.client
+            .patch(app.url(&format!("/api/v1/groups/{id}")))
+            .json(&json!({"name": "Van mij"}))
+            .send()
+            .await?,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await?;
+    let archived = expect(
+        &app,
+        &app.client,
+        Method::PATCH,
+        &format!("/api/v1/groups/{id}"),
+        Some(json!({"archived": true})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(archived["archived"], true);
+    expect_error(
+        piet.client
+            .post(app.url(&format!("/api/v1/groups/{id}/join")))
+            .send()
+            .await?,
+        StatusCode::CONFLICT,
+        "group_archived",
+    )
+    .await?;
+    expect(
+        &app,
+        &piet.client,
+        Method::DELETE,
+        &format!("/api/v1/groups/{id}"),
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    expect(
+        &app,
+        &anna.client,
+        Method::DELETE,
+        &format!("/api/v1/groups/{id}"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        &format!("/api/v1/groups/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    let listed = expect(
+        &app,
+        &piet.client,
+        Method::GET,
+        "/api/v1/groups",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert!(!listed.to_string().contains(&id));
+
+    // My groups, by kind, paged in name order.
+    let mine = expect(
+        &app,
+        &owner.client,
+        Method::GET,
+        "/api/v1/groups?mine=true&kind=work&limit=1",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(mine["items"][0]["slug"], "netwerkbeheer-2");
+    assert_eq!(mine["next_cursor"], Value::Null);
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_group_input_is_refused_and_nothing_is_stored() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let long = "x".repeat(121);
+    let cases = [
+        (
+            json!({"name": "  ", "kind": "work", "visibility": "public"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"name": long, "kind": "work", "visibility": "public"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"name": "Bel\u{7}", "kind": "work", "visibility": "public"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"name": "Koor", "kind": "choir", "visibility": "public"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            json!({"name": "Koor", "kind": "casual", "visibility": "hidden"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (
+            json!({"name": "Koor", "kind": "casual", "visibility": "public", "slug": "Koor Club"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"name": "Koor", "kind": "casual", "visibility": "public", "slug": "-koor"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"name": "Koor", "kind": "casual", "visibility": "public", "description": "x".repeat(5001)}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            json!({"name": "Koor'; DROP TABLE groups; --", "kind": "casual", "visibility": "public", "slug": "koor"}),
+            StatusCode::CREATED,
+            "",
+        ),
+        (
+            json!({"name": "Ander koor", "kind": "casual", "visibility": "public", "slug": "koor"}),
+            StatusCode::CONFLICT,
+            "slug_taken",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let response = app.send_json(Method::POST, "/api/v1/groups", &body).await?;
+        if status == StatusCode::CREATED {
+            assert_eq!(response.status(), status, "{body}");
+        } else {
+            expect_error(response, status, code).await?;
+        }
+    }
+    let listed = app.get_json("/api/v1/groups").await?;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(listed["items"][0]["name"], "Koor'; DROP TABLE groups; --");
+    let response = app
+        .client
+        .get(app.url("/api/v1/groups?cursor=bm9wZQ"))
+        .send()
+        .await?;
+    expect_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    let response = app
+        .client
+        .get(app.url("/api/v1/groups/not-a-uuid"))
+        .send()
+        .await?;
+    assert!(response.status().is_client_error());
+    Ok(())
+}
