@@ -11,6 +11,7 @@ mod m20261130_000006_login_failures;
 mod m20261130_000007_blobs;
 mod m20261130_000008_user_names;
 mod m20261130_000009_groups;
+mod m20261130_000010_posts;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_blobs::Migration),
             Box::new(m20261130_000008_user_names::Migration),
             Box::new(m20261130_000009_groups::Migration),
+            Box::new(m20261130_000010_posts::Migration),
         ]
     }
 }

@@ -53,6 +53,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(admin::routes::router())
         .merge(directory::routes::router())
         .merge(crate::groups::routes::router())
+        .merge(crate::posts::routes::router())
         .merge(http::ops::router())
         .merge(crate::scim::routes::router());
     let (router, mut openapi) = router.split_for_parts();

@@ -3,11 +3,15 @@
 pub mod api_tokens;
 pub mod blob_chunks;
 pub mod blobs;
+pub mod comments;
 pub mod event_cursors;
 pub mod events;
 pub mod group_members;
 pub mod groups;
 pub mod login_failures;
 pub mod people;
+pub mod post_versions;
+pub mod posts;
+pub mod reactions;
 pub mod sessions;
 pub mod settings;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::directory::dto::{PersonEvent, Role};
 use crate::groups::dto::GroupEvent;
 use crate::groups::policy::{GroupRole, MemberState};
+use crate::posts::dto::PostEvent;
 
 /// The encoding written by this build. A reader meeting a newer version logs and counts the
 /// event instead of guessing at it.
@@ -46,6 +47,27 @@ pub enum Event {
         role: Option<GroupRole>,
         state: Option<MemberState>,
     },
+    #[serde(rename = "post.created")]
+    PostCreated { post: PostEvent },
+    #[serde(rename = "post.updated")]
+    PostUpdated { post: PostEvent },
+    #[serde(rename = "post.deleted")]
+    PostDeleted { post: PostEvent },
+    #[serde(rename = "comment.created")]
+    CommentCreated {
+        comment_id: Uuid,
+        post: PostEvent,
+        /// The comment it answers.
+        reply_to: Option<Uuid>,
+    },
+    /// A reaction given (`on`) or taken back.
+    #[serde(rename = "reaction.changed")]
+    ReactionChanged {
+        post: PostEvent,
+        person_id: Uuid,
+        reaction: String,
+        on: bool,
+    },
 }
 
 impl Event {
@@ -61,6 +83,11 @@ impl Event {
             Event::GroupUpdated { .. } => "group.updated",
             Event::GroupDeleted { .. } => "group.deleted",
             Event::GroupMembershipChanged { .. } => "group.membership_changed",
+            Event::PostCreated { .. } => "post.created",
+            Event::PostUpdated { .. } => "post.updated",
+            Event::PostDeleted { .. } => "post.deleted",
+            Event::CommentCreated { .. } => "comment.created",
+            Event::ReactionChanged { .. } => "reaction.changed",
         }
     }
 
@@ -76,6 +103,11 @@ impl Event {
             | Event::GroupUpdated { group }
             | Event::GroupDeleted { group } => Scope::Group(group.id),
             Event::GroupMembershipChanged { group_id, .. } => Scope::Group(*group_id),
+            Event::PostCreated { post }
+            | Event::PostUpdated { post }
+            | Event::PostDeleted { post }
+            | Event::CommentCreated { post, .. }
+            | Event::ReactionChanged { post, .. } => Scope::Group(post.group_id),
         }
     }
 

@@ -110,6 +110,8 @@ pub enum Action {
     ListMembers,
     ReadPosts,
     Post,
+    /// Comment on posts and react to them.
+    Respond,
     /// Become a member at once (public groups, or accepting an invitation).
     Join,
     /// Ask to join (private groups).
@@ -157,6 +159,7 @@ pub fn allows(
                 && is_member(standing)
                 && (group.posting == Posting::Everyone || manages(standing))
         }
+        Action::Respond => !group.archived && is_member(standing),
         Action::Join => !is_member(standing) && !group.archived && (invited || open),
         Action::RequestToJoin => {
             group.visibility == Visibility::Private && !group.archived && standing.is_none()
@@ -290,6 +293,9 @@ mod tests {
         };
         assert!(!allows(&viewer, &archived, admin, Action::Post));
         assert!(!allows(&viewer, &archived, None, Action::Join));
+        assert!(allows(&viewer, &admins_only, member, Action::Respond));
+        assert!(!allows(&viewer, &archived, member, Action::Respond));
+        assert!(!allows(&viewer, &admins_only, None, Action::Respond));
         assert!(allows(&viewer, &archived, None, Action::ReadPosts));
         assert!(hidden(
             &viewer,

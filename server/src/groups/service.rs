@@ -34,7 +34,7 @@ pub fn viewer(person: &AuthenticatedPerson) -> Viewer {
     }
 }
 
-fn facts(group: &groups::Model) -> GroupFacts {
+pub(crate) fn facts(group: &groups::Model) -> GroupFacts {
     GroupFacts {
         visibility: Visibility::parse(&group.visibility).unwrap_or(Visibility::Secret),
         posting: Posting::parse(&group.posting).unwrap_or(Posting::Admins),
@@ -42,7 +42,7 @@ fn facts(group: &groups::Model) -> GroupFacts {
     }
 }
 
-fn standing(row: Option<&group_members::Model>) -> Option<Standing> {
+pub(crate) fn standing(row: Option<&group_members::Model>) -> Option<Standing> {
     let row = row?;
     Some(Standing {
         role: GroupRole::parse(&row.role)?,
@@ -62,7 +62,7 @@ fn limit_of(limit: Option<u64>) -> ApiResult<u64> {
 }
 
 /// A group as the viewer may know it; secret groups they have no standing with are not there.
-async fn visible(
+pub(crate) async fn visible(
     db: &impl sea_orm::ConnectionTrait,
     viewer: &Viewer,
     id: Uuid,
@@ -81,7 +81,7 @@ async fn visible(
     Ok((group, row))
 }
 
-fn require(
+pub(crate) fn require(
     viewer: &Viewer,
     group: &groups::Model,
     row: Option<&group_members::Model>,

@@ -286,6 +286,15 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "POST /api/v1/groups/{id}/invitations",
         "POST /api/v1/groups/{id}/requests/{person_id}/approve",
         "POST /api/v1/groups/{id}/requests/{person_id}/decline",
+        "GET /api/v1/groups/{id}/posts",
+        "POST /api/v1/groups/{id}/posts",
+        "GET /api/v1/posts/{id}",
+        "PATCH /api/v1/posts/{id}",
+        "DELETE /api/v1/posts/{id}",
+        "GET /api/v1/posts/{id}/comments",
+        "POST /api/v1/posts/{id}/comments",
+        "PUT /api/v1/posts/{id}/reactions/{reaction}",
+        "DELETE /api/v1/posts/{id}/reactions/{reaction}",
         "GET /scim/v2/ServiceProviderConfig",
         "GET /scim/v2/ResourceTypes",
         "GET /scim/v2/ResourceTypes/{id}",
@@ -308,7 +317,8 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         let (method, path) = route.split_once(' ').unwrap_or_default();
         let concrete = path
             .replace("{id}", &uuid::Uuid::now_v7().to_string())
-            .replace("{person_id}", &uuid::Uuid::now_v7().to_string());
+            .replace("{person_id}", &uuid::Uuid::now_v7().to_string())
+            .replace("{reaction}", "like");
         let response = app
             .client
             .request(method.parse()?, app.url(&concrete))
@@ -502,7 +512,8 @@ async fn every_status_a_route_answers_is_declared_in_the_openapi_document() -> a
                 .unwrap_or_default();
             let concrete = path
                 .replace("{id}", &uuid::Uuid::now_v7().to_string())
-                .replace("{person_id}", &uuid::Uuid::now_v7().to_string());
+                .replace("{person_id}", &uuid::Uuid::now_v7().to_string())
+                .replace("{reaction}", "like");
             let bodies: &[(&str, &str)] = if method == "get" || method == "delete" {
                 &[("", "")]
             } else {

@@ -12,6 +12,7 @@ mod orgchart;
 mod outbox;
 mod people_writer;
 mod photos;
+mod posts;
 mod scim;
 mod search;
 mod security;

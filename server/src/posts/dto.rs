@@ -1,0 +1,139 @@
+//! Posts, comments and reactions as the API takes and gives them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::directory::dto::PersonCard;
+
+pub const MAX_POST_CHARS: usize = 20_000;
+pub const MAX_COMMENT_CHARS: usize = 5_000;
+
+/// The fixed set of reactions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Reaction {
+    Like,
+    Love,
+    Laugh,
+    Celebrate,
+    Insightful,
+    Sad,
+}
+
+impl Reaction {
+    pub const ALL: [Reaction; 6] = [
+        Reaction::Like,
+        Reaction::Love,
+        Reaction::Laugh,
+        Reaction::Celebrate,
+        Reaction::Insightful,
+        Reaction::Sad,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reaction::Like => "like",
+            Reaction::Love => "love",
+            Reaction::Laugh => "laugh",
+            Reaction::Celebrate => "celebrate",
+            Reaction::Insightful => "insightful",
+            Reaction::Sad => "sad",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Reaction> {
+        Reaction::ALL
+            .into_iter()
+            .find(|reaction| reaction.as_str() == text)
+    }
+}
+
+/// A post or a comment: Markdown.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WriteRequest {
+    #[schema(min_length = 1, max_length = 20000)]
+    pub body: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommentRequest {
+    #[schema(min_length = 1, max_length = 5000)]
+    pub body: String,
+    /// The comment this one answers (of the same post); shown flat, quoting it.
+    pub reply_to: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReactionCount {
+    pub reaction: Reaction,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PostDto {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub author: PersonCard,
+    /// Markdown as written; empty once deleted.
+    pub body: String,
+    /// Rendered and sanitised.
+    pub body_html: String,
+    pub created_at: DateTime<Utc>,
+    /// When it was last edited; shown as "edited".
+    pub edited_at: Option<DateTime<Utc>>,
+    /// A deleted post with comments keeps its place, without its text.
+    pub deleted: bool,
+    pub comment_count: u64,
+    /// Only reactions someone gave, in the fixed order.
+    pub reactions: Vec<ReactionCount>,
+    /// The caller's own reactions.
+    pub my_reactions: Vec<Reaction>,
+}
+
+/// The comment a reply answers, quoted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QuotedComment {
+    pub id: Uuid,
+    pub author: PersonCard,
+    /// The start of its text (empty when it was deleted).
+    pub excerpt: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommentDto {
+    pub id: Uuid,
+    pub post_id: Uuid,
+    pub author: PersonCard,
+    pub body: String,
+    pub body_html: String,
+    pub reply_to: Option<QuotedComment>,
+    pub created_at: DateTime<Utc>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u64>,
+}
+
+/// Who reacted, for "who reacted" lists.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReactionSummary {
+    pub reactions: Vec<ReactionCount>,
+    pub my_reactions: Vec<Reaction>,
+}
+
+/// The post named by `post.*` events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostEvent {
+    pub id: Uuid,
+    pub group_id: Uuid,
+    pub author_id: Uuid,
+}

@@ -1,0 +1,7 @@
+//! Posts in groups, with comments and reactions; who may read and write them is the groups
+//! policy's decision.
+
+pub mod dto;
+pub mod repo;
+pub mod routes;
+pub mod service;

@@ -1,0 +1,199 @@
+//! Posts in a group, one post, its comments and reactions.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::dto::{CommentDto, CommentRequest, FeedQuery, PostDto, ReactionSummary, WriteRequest};
+use super::service;
+use crate::error::{ApiResult, ErrorBody};
+use crate::http::pagination::Page;
+use crate::http::{AppJson, AppPath, AppQuery, CurrentPerson};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(group_posts, create_post))
+        .routes(routes!(get_post, edit_post, delete_post))
+        .routes(routes!(list_comments, create_comment))
+        .routes(routes!(add_reaction, remove_reaction))
+}
+
+/// A group's posts, newest first; the page stays put while new posts arrive.
+#[utoipa::path(
+    get, path = "/api/v1/groups/{id}/posts", tag = "posts",
+    params(("id" = Uuid, Path), FeedQuery),
+    responses((status = 200, body = Page<PostDto>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn group_posts(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(query): AppQuery<FeedQuery>,
+) -> ApiResult<AppJson<Page<PostDto>>> {
+    Ok(AppJson(service::feed(&state.db, &person, id, query).await?))
+}
+
+/// Posts in a group (its members; only its admins when posting is limited to them).
+#[utoipa::path(
+    post, path = "/api/v1/groups/{id}/posts", tag = "posts",
+    params(("id" = Uuid, Path)),
+    request_body = WriteRequest,
+    responses(
+        (status = 201, body = PostDto),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "The group is archived (`group_archived`)", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn create_post(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(request): AppJson<WriteRequest>,
+) -> ApiResult<(StatusCode, AppJson<PostDto>)> {
+    let post = service::create(&state.db, &state.doorbell, &person, id, &request.body).await?;
+    Ok((StatusCode::CREATED, AppJson(post)))
+}
+
+/// One post, if the caller may read its group's posts.
+#[utoipa::path(
+    get, path = "/api/v1/posts/{id}", tag = "posts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = PostDto), (status = 403, description = "Not a person (API tokens)", body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn get_post(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<PostDto>> {
+    Ok(AppJson(service::get(&state.db, &person, id).await?))
+}
+
+/// Edits one's own post; it shows as edited, and the group's admins keep the earlier text.
+#[utoipa::path(
+    patch, path = "/api/v1/posts/{id}", tag = "posts",
+    params(("id" = Uuid, Path)),
+    request_body = WriteRequest,
+    responses(
+        (status = 200, body = PostDto),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "The group is archived (`group_archived`)", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn edit_post(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(request): AppJson<WriteRequest>,
+) -> ApiResult<AppJson<PostDto>> {
+    Ok(AppJson(
+        service::edit(&state.db, &state.doorbell, &person, id, &request.body).await?,
+    ))
+}
+
+/// Deletes a post (its author, the group's owners and admins); with comments it keeps its place
+/// as "deleted".
+#[utoipa::path(
+    delete, path = "/api/v1/posts/{id}", tag = "posts",
+    params(("id" = Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn delete_post(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    service::delete(&state.db, &state.doorbell, &person, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A post's comments, oldest first; a reply quotes the comment it answers.
+#[utoipa::path(
+    get, path = "/api/v1/posts/{id}/comments", tag = "posts",
+    params(("id" = Uuid, Path), FeedQuery),
+    responses((status = 200, body = Page<CommentDto>), (status = 403, description = "Not a person (API tokens)", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn list_comments(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(query): AppQuery<FeedQuery>,
+) -> ApiResult<AppJson<Page<CommentDto>>> {
+    Ok(AppJson(
+        service::comments(&state.db, &person, id, query).await?,
+    ))
+}
+
+/// Comments on a post (members of its group), optionally answering another comment.
+#[utoipa::path(
+    post, path = "/api/v1/posts/{id}/comments", tag = "posts",
+    params(("id" = Uuid, Path)),
+    request_body = CommentRequest,
+    responses(
+        (status = 201, body = CommentDto),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "The post was deleted (`post_deleted`)", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn create_comment(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(request): AppJson<CommentRequest>,
+) -> ApiResult<(StatusCode, AppJson<CommentDto>)> {
+    let comment = service::comment(&state.db, &state.doorbell, &person, id, request).await?;
+    Ok((StatusCode::CREATED, AppJson(comment)))
+}
+
+/// Gives a reaction (`like`, `love`, `laugh`, `celebrate`, `insightful`, `sad`); twice is once.
+#[utoipa::path(
+    put, path = "/api/v1/posts/{id}/reactions/{reaction}", tag = "posts",
+    params(("id" = Uuid, Path), ("reaction" = String, Path)),
+    responses(
+        (status = 200, body = ReactionSummary),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "The post was deleted (`post_deleted`)", body = ErrorBody),
+        (status = 422, description = "Not one of the reactions", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn add_reaction(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath((id, reaction)): AppPath<(Uuid, String)>,
+) -> ApiResult<AppJson<ReactionSummary>> {
+    Ok(AppJson(
+        service::react(&state.db, &state.doorbell, &person, id, &reaction, true).await?,
+    ))
+}
+
+/// Takes a reaction back; twice is once.
+#[utoipa::path(
+    delete, path = "/api/v1/posts/{id}/reactions/{reaction}", tag = "posts",
+    params(("id" = Uuid, Path), ("reaction" = String, Path)),
+    responses(
+        (status = 200, body = ReactionSummary),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "The post was deleted (`post_deleted`)", body = ErrorBody),
+        (status = 422, description = "Not one of the reactions", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn remove_reaction(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath((id, reaction)): AppPath<(Uuid, String)>,
+) -> ApiResult<AppJson<ReactionSummary>> {
+    Ok(AppJson(
+        service::react(&state.db, &state.doorbell, &person, id, &reaction, false).await?,
+    ))
+}

@@ -1,0 +1,541 @@
+//! Posts, comments and reactions, decided by the groups policy: who may read a group's posts,
+//! post there, comment and react. Each change appends its event in the same transaction.
+
+use std::collections::HashMap;
+
+use chrono::{SubsecRound as _, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use uuid::Uuid;
+
+use super::dto::{
+    CommentDto, CommentRequest, FeedQuery, MAX_COMMENT_CHARS, MAX_POST_CHARS, PostDto, PostEvent,
+    QuotedComment, Reaction, ReactionCount, ReactionSummary,
+};
+use super::repo;
+use crate::auth::AuthenticatedPerson;
+use crate::db;
+use crate::directory::dto::PersonCard;
+use crate::entities::{comments, people, posts, reactions};
+use crate::error::{ApiError, ApiResult};
+use crate::events::{self, Doorbell, Event};
+use crate::groups::policy::{self, Action};
+use crate::groups::service::{facts, require, standing, viewer, visible};
+use crate::http::pagination::{Cursor, Page};
+use crate::markdown;
+
+const DEFAULT_FEED_LIMIT: u64 = 20;
+const MAX_FEED_LIMIT: u64 = 100;
+/// How much of a comment a reply quotes.
+const QUOTE_CHARS: usize = 140;
+
+fn limit_of(limit: Option<u64>) -> ApiResult<u64> {
+    match limit {
+        None => Ok(DEFAULT_FEED_LIMIT),
+        Some(limit) if (1..=MAX_FEED_LIMIT).contains(&limit) => Ok(limit),
+        Some(_) => Err(ApiError::field(
+            "limit",
+            format!("must be between 1 and {MAX_FEED_LIMIT}"),
+        )),
+    }
+}
+
+fn clean_body(body: &str, max: usize) -> ApiResult<String> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(ApiError::field("body", "is required"));
+    }
+    if body.chars().count() > max {
+        return Err(ApiError::field(
+            "body",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if body
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(ApiError::field(
+            "body",
+            "must not contain control characters",
+        ));
+    }
+    Ok(body.to_owned())
+}
+
+fn card(people: &HashMap<Uuid, people::Model>, id: Uuid) -> PersonCard {
+    people.get(&id).cloned().map_or_else(
+        || PersonCard {
+            id,
+            display_name: String::new(),
+            title: None,
+            department: None,
+            location: None,
+            photo_url: None,
+        },
+        PersonCard::from,
+    )
+}
+
+fn post_event(post: &posts::Model) -> PostEvent {
+    PostEvent {
+        id: post.id,
+        group_id: post.group_id,
+        author_id: post.author_id,
+    }
+}
+
+/// Posts as the caller sees them: authors, counts and their own reactions, in one query each.
+async fn dtos(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    rows: Vec<posts::Model>,
+) -> ApiResult<Vec<PostDto>> {
+    let ids: Vec<Uuid> = rows.iter().map(|post| post.id).collect();
+    let authors = repo::people_by_id(db, rows.iter().map(|post| post.author_id).collect()).await?;
+    let comment_counts = repo::comment_counts(db, &ids).await?;
+    let mut counts: HashMap<Uuid, Vec<ReactionCount>> = HashMap::new();
+    for (post, reaction, count) in repo::reaction_counts(db, &ids).await? {
+        if let Some(reaction) = Reaction::parse(&reaction) {
+            counts
+                .entry(post)
+                .or_default()
+                .push(ReactionCount { reaction, count });
+        }
+    }
+    let mut mine: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
+    for (post, reaction) in repo::reactions_of(db, viewer, &ids).await? {
+        if let Some(reaction) = Reaction::parse(&reaction) {
+            mine.entry(post).or_default().push(reaction);
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|post| {
+            let mut reactions = counts.remove(&post.id).unwrap_or_default();
+            reactions.sort_by_key(|count| count.reaction);
+            let mut my_reactions = mine.remove(&post.id).unwrap_or_default();
+            my_reactions.sort();
+            let deleted = post.deleted_at.is_some();
+            PostDto {
+                id: post.id,
+                group_id: post.group_id,
+                author: card(&authors, post.author_id),
+                body_html: if deleted {
+                    String::new()
+                } else {
+                    markdown::render(&post.body)
+                },
+                body: if deleted { String::new() } else { post.body },
+                created_at: post.created_at,
+                edited_at: post.edited_at,
+                deleted,
+                comment_count: comment_counts.get(&post.id).copied().unwrap_or_default(),
+                reactions,
+                my_reactions,
+            }
+        })
+        .collect())
+}
+
+async fn one(db: &impl ConnectionTrait, viewer: Uuid, post: posts::Model) -> ApiResult<PostDto> {
+    dtos(db, viewer, vec![post])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the post vanished")))
+}
+
+/// Writes a post in a group.
+pub async fn create(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+    group_id: Uuid,
+    body: &str,
+) -> ApiResult<PostDto> {
+    let body = clean_body(body, MAX_POST_CHARS)?;
+    let viewer = viewer(person);
+    let tx = db::begin_write(db).await?;
+    let (group, row) = visible(&tx, &viewer, group_id, false).await?;
+    let facts = facts(&group);
+    if !policy::allows(&viewer, &facts, standing(row.as_ref()), Action::Post) {
+        return Err(if facts.archived {
+            ApiError::conflict(
+                "group_archived",
+                "this group is archived and takes no new posts",
+            )
+        } else {
+            ApiError::forbidden("you may not post in this group")
+        });
+    }
+    let post = posts::Model {
+        id: Uuid::now_v7(),
+        group_id,
+        author_id: person.id,
+        body,
+        created_at: Utc::now().trunc_subsecs(6),
+        edited_at: None,
+        deleted_at: None,
+    };
+    repo::insert_post(&tx, post.clone()).await?;
+    events::append(
+        &tx,
+        Event::PostCreated {
+            post: post_event(&post),
+        },
+    )
+    .await?;
+    let answer = one(&tx, person.id, post).await?;
+    tx.commit().await?;
+    doorbell.ring();
+    Ok(answer)
+}
+
+/// A group's posts, newest first, keyset-paged.
+pub async fn feed(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    group_id: Uuid,
+    query: FeedQuery,
+) -> ApiResult<Page<PostDto>> {
+    let viewer = viewer(person);
+    let limit = limit_of(query.limit)?;
+    let (group, row) = visible(db, &viewer, group_id, false).await?;
+    require(
+        &viewer,
+        &group,
+        row.as_ref(),
+        Action::ReadPosts,
+        "only members read this group's posts",
+    )?;
+    let before = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode_uuid)
+        .transpose()?;
+    let mut rows = repo::group_feed(db, group_id, before, limit + 1).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = more
+        .then(|| rows.last().map(|post| Cursor::encode_uuid(post.id)))
+        .flatten();
+    Ok(Page {
+        items: dtos(db, person.id, rows).await?,
+        next_cursor,
+    })
+}
+
+/// A post the caller may read, with its group and their standing; a post that is gone (deleted
+/// without comments) or in a group they may not read is not found.
+async fn readable(
+    db: &impl ConnectionTrait,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<(
+    posts::Model,
+    crate::entities::groups::Model,
+    Option<crate::entities::group_members::Model>,
+)> {
+    let viewer = viewer(person);
+    let post = repo::find_post(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("post"))?;
+    let (group, row) = visible(db, &viewer, post.group_id, false)
+        .await
+        .map_err(|_| ApiError::not_found("post"))?;
+    if !policy::allows(
+        &viewer,
+        &facts(&group),
+        standing(row.as_ref()),
+        Action::ReadPosts,
+    ) {
+        return Err(ApiError::not_found("post"));
+    }
+    if post.deleted_at.is_some() && !repo::has_live_comments(db, post.id).await? {
+        return Err(ApiError::not_found("post"));
+    }
+    Ok((post, group, row))
+}
+
+pub async fn get(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<PostDto> {
+    let (post, _, _) = readable(db, person, id).await?;
+    one(db, person.id, post).await
+}
+
+/// Edits one's own post; the earlier text is kept for the group's admins.
+pub async fn edit(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+    body: &str,
+) -> ApiResult<PostDto> {
+    let body = clean_body(body, MAX_POST_CHARS)?;
+    let tx = db::begin_write(db).await?;
+    let (mut post, group, _) = readable(&tx, person, id).await?;
+    if post.author_id != person.id || post.deleted_at.is_some() {
+        return Err(ApiError::forbidden("only its author edits a post"));
+    }
+    if group.archived_at.is_some() {
+        return Err(ApiError::conflict(
+            "group_archived",
+            "this group is archived; its posts stay as they are",
+        ));
+    }
+    if post.body != body {
+        let now = Utc::now().trunc_subsecs(6);
+        repo::keep_version(&tx, &post, person.id, now).await?;
+        post.body = body;
+        post.edited_at = Some(now);
+        repo::save_post(&tx, post.clone()).await?;
+        events::append(
+            &tx,
+            Event::PostUpdated {
+                post: post_event(&post),
+            },
+        )
+        .await?;
+    }
+    let answer = one(&tx, person.id, post).await?;
+    tx.commit().await?;
+    doorbell.ring();
+    Ok(answer)
+}
+
+/// Deletes a post: its author, or the group's owners and admins. It keeps its place as
+/// "deleted" while it has comments; its text is kept for the group's admins.
+pub async fn delete(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<()> {
+    let viewer = viewer(person);
+    let tx = db::begin_write(db).await?;
+    let (mut post, group, row) = readable(&tx, person, id).await?;
+    let moderator = policy::allows(
+        &viewer,
+        &facts(&group),
+        standing(row.as_ref()),
+        Action::Manage,
+    );
+    if post.author_id != person.id && !moderator {
+        return Err(ApiError::forbidden(
+            "only its author and the group's admins delete a post",
+        ));
+    }
+    if post.deleted_at.is_none() {
+        let now = Utc::now().trunc_subsecs(6);
+        repo::keep_version(&tx, &post, person.id, now).await?;
+        post.body = String::new();
+        post.deleted_at = Some(now);
+        repo::save_post(&tx, post.clone()).await?;
+        events::append(
+            &tx,
+            Event::PostDeleted {
+                post: post_event(&post),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    doorbell.ring();
+    Ok(())
+}
+
+/// A post's comments, oldest first; replies quote the comment they answer.
+pub async fn comments(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    post_id: Uuid,
+    query: FeedQuery,
+) -> ApiResult<Page<CommentDto>> {
+    let limit = match query.limit {
+        None => 50,
+        Some(limit) if (1..=200).contains(&limit) => limit,
+        Some(_) => return Err(ApiError::field("limit", "must be between 1 and 200")),
+    };
+    let (post, _, _) = readable(db, person, post_id).await?;
+    let after = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode_uuid)
+        .transpose()?;
+    let mut rows = repo::comments_page(db, post.id, after, limit + 1).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = more
+        .then(|| rows.last().map(|comment| Cursor::encode_uuid(comment.id)))
+        .flatten();
+    Ok(Page {
+        items: comment_dtos(db, rows).await?,
+        next_cursor,
+    })
+}
+
+async fn comment_dtos(
+    db: &impl ConnectionTrait,
+    rows: Vec<comments::Model>,
+) -> ApiResult<Vec<CommentDto>> {
+    let quoted =
+        repo::comments_by_id(db, rows.iter().filter_map(|row| row.reply_to).collect()).await?;
+    let mut author_ids: Vec<Uuid> = rows.iter().map(|row| row.author_id).collect();
+    author_ids.extend(quoted.values().map(|row| row.author_id));
+    let authors = repo::people_by_id(db, author_ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let deleted = row.deleted_at.is_some();
+            CommentDto {
+                id: row.id,
+                post_id: row.post_id,
+                author: card(&authors, row.author_id),
+                reply_to: row
+                    .reply_to
+                    .and_then(|id| quoted.get(&id))
+                    .map(|quote| QuotedComment {
+                        id: quote.id,
+                        author: card(&authors, quote.author_id),
+                        excerpt: if quote.deleted_at.is_some() {
+                            String::new()
+                        } else {
+                            quote.body.chars().take(QUOTE_CHARS).collect()
+                        },
+                    }),
+                body_html: if deleted {
+                    String::new()
+                } else {
+                    markdown::render(&row.body)
+                },
+                body: if deleted { String::new() } else { row.body },
+                created_at: row.created_at,
+                deleted,
+            }
+        })
+        .collect())
+}
+
+/// Comments on a post (members of its group, while it is not archived).
+pub async fn comment(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+    post_id: Uuid,
+    request: CommentRequest,
+) -> ApiResult<CommentDto> {
+    let body = clean_body(&request.body, MAX_COMMENT_CHARS)?;
+    let viewer = viewer(person);
+    let tx = db::begin_write(db).await?;
+    let (post, group, row) = readable(&tx, person, post_id).await?;
+    require(
+        &viewer,
+        &group,
+        row.as_ref(),
+        Action::Respond,
+        "only members comment, and not in an archived group",
+    )?;
+    if post.deleted_at.is_some() {
+        return Err(ApiError::conflict("post_deleted", "this post was deleted"));
+    }
+    if let Some(reply_to) = request.reply_to {
+        let answered = repo::find_comment(&tx, reply_to).await?;
+        if answered.is_none_or(|answered| answered.post_id != post.id) {
+            return Err(ApiError::field("reply_to", "is not a comment on this post"));
+        }
+    }
+    let comment = comments::Model {
+        id: Uuid::now_v7(),
+        post_id: post.id,
+        author_id: person.id,
+        reply_to: request.reply_to,
+        body,
+        created_at: Utc::now().trunc_subsecs(6),
+        edited_at: None,
+        deleted_at: None,
+    };
+    repo::insert_comment(&tx, comment.clone()).await?;
+    events::append(
+        &tx,
+        Event::CommentCreated {
+            comment_id: comment.id,
+            post: post_event(&post),
+            reply_to: comment.reply_to,
+        },
+    )
+    .await?;
+    let answer = comment_dtos(&tx, vec![comment])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the comment vanished")))?;
+    tx.commit().await?;
+    doorbell.ring();
+    Ok(answer)
+}
+
+/// Gives (`on`) or takes back a reaction; doing it twice changes nothing.
+pub async fn react(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+    post_id: Uuid,
+    reaction: &str,
+    on: bool,
+) -> ApiResult<ReactionSummary> {
+    let reaction = Reaction::parse(reaction).ok_or_else(|| {
+        ApiError::field(
+            "reaction",
+            "must be like, love, laugh, celebrate, insightful or sad",
+        )
+    })?;
+    let viewer = viewer(person);
+    let tx = db::begin_write(db).await?;
+    let (post, group, row) = readable(&tx, person, post_id).await?;
+    require(
+        &viewer,
+        &group,
+        row.as_ref(),
+        Action::Respond,
+        "only members react, and not in an archived group",
+    )?;
+    if post.deleted_at.is_some() {
+        return Err(ApiError::conflict("post_deleted", "this post was deleted"));
+    }
+    let changed = if on {
+        repo::add_reaction(
+            &tx,
+            reactions::Model {
+                post_id: post.id,
+                person_id: person.id,
+                reaction: reaction.as_str().to_owned(),
+                created_at: Utc::now().trunc_subsecs(6),
+            },
+        )
+        .await?
+    } else {
+        repo::remove_reaction(&tx, post.id, person.id, reaction.as_str()).await?
+    };
+    if changed {
+        events::append(
+            &tx,
+            Event::ReactionChanged {
+                post: post_event(&post),
+                person_id: person.id,
+                reaction: reaction.as_str().to_owned(),
+                on,
+            },
+        )
+        .await?;
+    }
+    let shown = one(&tx, person.id, post).await?;
+    tx.commit().await?;
+    if changed {
+        doorbell.ring();
+    }
+    Ok(ReactionSummary {
+        reactions: shown.reactions,
+        my_reactions: shown.my_reactions,
+    })
+}

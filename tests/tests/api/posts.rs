@@ -1,0 +1,551 @@
+//! Posts, comments and reactions over HTTP: who may read and write, paging that stays put,
+//! edits, deletion that keeps a commented post's place, idempotent reactions, bad input.
+
+use plein_tests::{TestApp, expect_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "een lang genoeg wachtwoord";
+
+struct Someone {
+    id: String,
+    client: reqwest::Client,
+}
+
+async fn person(app: &TestApp, name: &str) -> anyhow::Result<Someone> {
+    let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
+    let created = app
+        .create_person(&email, name, "employee", PASSWORD)
+        .await?;
+    Ok(Someone {
+        id: created["id"].as_str().unwrap_or_default().to_owned(),
+        client: app.login(&email, PASSWORD).await?,
+    })
+}
+
+async fn expect(
+    app: &TestApp,
+    who: &Someone,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> anyhow::Result<Value> {
+    let mut request = who.client.request(method.clone(), app.url(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let got = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(
+        got == status,
+        "{method} {path}: expected {status}, got {got}: {body}"
+    );
+    Ok(body)
+}
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = person(&app, "Olga Owner").await?;
+    let member = person(&app, "Mira Member").await?;
+    let outsider = person(&app, "Otto Outsider").await?;
+    let public = expect(
+        &app,
+        &owner,
+        Method::POST,
+        "/api/v1/groups",
+        Some(json!({"name": "Hardlopen", "kind": "casual", "visibility": "public"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let group = id_of(&public);
+    let secret = expect(
+        &app,
+        &owner,
+        Method::POST,
+        "/api/v1/groups",
+        Some(json!({"name": "Reorganisatie", "kind": "work", "visibility": "secret"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let secret_group = id_of(&secret);
+    expect(
+        &app,
+        &member,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+
+    // A post: Markdown rendered and sanitised.
+    let post = expect(&app, &member, Method::POST, &format!("/api/v1/groups/{group}/posts"),
+        Some(json!({"body": "Zaterdag **10 km** <script>alert(1)</script> [x](javascript:alert(1))"})), StatusCode::CREATED).await?;
+    let html = post["body_html"].as_str().unwrap_or_default();
+    assert!(html.contains("<strong>10 km</strong>"), "{html}");
+    assert!(
+        !html.contains("<script") && !html.contains("javascript:"),
+        "{html}"
+    );
+    assert_eq!(post["author"]["id"], member.id.as_str());
+    let post_id = id_of(&post);
+
+    // Anyone reads a public group's posts; only members post, comment and react.
+    expect(
+        &app,
+        &outsider,
+        Method::GET,
+        &format!("/api/v1/posts/{post_id}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &outsider,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/posts"),
+        Some(json!({"body": "Ik ook"})),
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    expect(
+        &app,
+        &outsider,
+        Method::POST,
+        &format!("/api/v1/posts/{post_id}/comments"),
+        Some(json!({"body": "Leuk"})),
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    expect(
+        &app,
+        &outsider,
+        Method::PUT,
+        &format!("/api/v1/posts/{post_id}/reactions/like"),
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+
+    // A secret group's post does not exist for outsiders.
+    let hidden = expect(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/groups/{secret_group}/posts"),
+        Some(json!({"body": "Vertrouwelijk"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let hidden_id = id_of(&hidden);
+    for path in [
+        format!("/api/v1/posts/{hidden_id}"),
+        format!("/api/v1/posts/{hidden_id}/comments"),
+        format!("/api/v1/groups/{secret_group}/posts"),
+    ] {
+        let body = expect(
+            &app,
+            &outsider,
+            Method::GET,
+            &path,
+            None,
+            StatusCode::NOT_FOUND,
+        )
+        .await?;
+        assert!(!body.to_string().contains("Vertrouwelijk"));
+    }
+    expect(
+        &app,
+        &outsider,
+        Method::PUT,
+        &format!("/api/v1/posts/{hidden_id}/reactions/like"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+
+    // Reactions: a toggle, idempotent, counted per reaction, with the caller's own.
+    for _ in 0..2 {
+        let summary = expect(
+            &app,
+            &owner,
+            Method::PUT,
+            &format!("/api/v1/posts/{post_id}/reactions/like"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+        assert_eq!(
+            summary["reactions"],
+            json!([{"reaction": "like", "count": 1}])
+        );
+        assert_eq!(summary["my_reactions"], json!(["like"]));
+    }
+    expect(
+        &app,
+        &member,
+        Method::PUT,
+        &format!("/api/v1/posts/{post_id}/reactions/celebrate"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let summary = expect(
+        &app,
+        &member,
+        Method::PUT,
+        &format!("/api/v1/posts/{post_id}/reactions/like"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(
+        summary["reactions"],
+        json!([{"reaction": "like", "count": 2}, {"reaction": "celebrate", "count": 1}])
+    );
+    assert_eq!(summary["my_reactions"], json!(["like", "celebrate"]));
+    let summary = expect(
+        &app,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/posts/{post_id}/reactions/like"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(
+        summary["reactions"][0],
+        json!({"reaction": "like", "count": 1})
+    );
+    assert_eq!(summary["my_reactions"], json!([]));
+    expect_error(
+        owner
+            .client
+            .put(app.url(&format!("/api/v1/posts/{post_id}/reactions/angry")))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+
+    // Comments, and a reply that quotes the comment it answers.
+    let first = expect(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/posts/{post_id}/comments"),
+        Some(json!({"body": "Ik loop mee!"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let reply = expect(
+        &app,
+        &member,
+        Method::POST,
+        &format!("/api/v1/posts/{post_id}/comments"),
+        Some(json!({"body": "Top", "reply_to": id_of(&first)})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(reply["reply_to"]["excerpt"], "Ik loop mee!");
+    assert_eq!(reply["reply_to"]["author"]["id"], owner.id.as_str());
+    let other = expect(
+        &app,
+        &member,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/posts"),
+        Some(json!({"body": "Andere post"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    expect_error(
+        member
+            .client
+            .post(app.url(&format!("/api/v1/posts/{}/comments", id_of(&other))))
+            .json(&json!({"body": "x", "reply_to": id_of(&first)}))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    let listed = expect(
+        &app,
+        &outsider,
+        Method::GET,
+        &format!("/api/v1/posts/{post_id}/comments"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
+    let fetched = expect(
+        &app,
+        &outsider,
+        Method::GET,
+        &format!("/api/v1/posts/{post_id}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(fetched["comment_count"], 2);
+
+    // Edits: the author only, marked as edited.
+    expect(
+        &app,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/posts/{post_id}"),
+        Some(json!({"body": "Van mij"})),
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    let edited = expect(
+        &app,
+        &member,
+        Method::PATCH,
+        &format!("/api/v1/posts/{post_id}"),
+        Some(json!({"body": "Zaterdag 12 km"})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert!(edited["edited_at"].is_string());
+    assert_eq!(edited["body"], "Zaterdag 12 km");
+
+    // Deleting: a commented post keeps its place as deleted; one without comments is gone.
+    expect(
+        &app,
+        &outsider,
+        Method::DELETE,
+        &format!("/api/v1/posts/{post_id}"),
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    expect(
+        &app,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/posts/{post_id}"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    let kept = expect(
+        &app,
+        &member,
+        Method::GET,
+        &format!("/api/v1/posts/{post_id}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(kept["deleted"], true);
+    assert_eq!(kept["body"], "");
+    expect(
+        &app,
+        &member,
+        Method::POST,
+        &format!("/api/v1/posts/{post_id}/comments"),
+        Some(json!({"body": "Nog één"})),
+        StatusCode::CONFLICT,
+    )
+    .await?;
+    expect(
+        &app,
+        &member,
+        Method::DELETE,
+        &format!("/api/v1/posts/{}", id_of(&other)),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    expect(
+        &app,
+        &member,
+        Method::GET,
+        &format!("/api/v1/posts/{}", id_of(&other)),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    let feed = expect(
+        &app,
+        &member,
+        Method::GET,
+        &format!("/api/v1/groups/{group}/posts"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let ids: Vec<String> = feed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, [post_id.as_str()]);
+
+    // Archived groups keep their posts readable and take no new ones.
+    expect(
+        &app,
+        &owner,
+        Method::PATCH,
+        &format!("/api/v1/groups/{group}"),
+        Some(json!({"archived": true})),
+        StatusCode::OK,
+    )
+    .await?;
+    expect_error(
+        member
+            .client
+            .post(app.url(&format!("/api/v1/groups/{group}/posts")))
+            .json(&json!({"body": "Nog een"}))
+            .send()
+            .await?,
+        StatusCode::CONFLICT,
+        "group_archived",
+    )
+    .await?;
+    expect(
+        &app,
+        &outsider,
+        Method::GET,
+        &format!("/api/v1/groups/{group}/posts"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_feed_pages_newest_first_and_stays_put_while_posts_arrive() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = person(&app, "Olga Owner").await?;
+    let group = id_of(
+        &expect(
+            &app,
+            &owner,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Fotografie", "kind": "casual", "visibility": "private"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    let mut written = Vec::new();
+    for n in 1..=5 {
+        let post = expect(
+            &app,
+            &owner,
+            Method::POST,
+            &format!("/api/v1/groups/{group}/posts"),
+            Some(json!({"body": format!("Foto {n}")})),
+            StatusCode::CREATED,
+        )
+        .await?;
+        written.push(id_of(&post));
+    }
+    let feed = |cursor: Option<String>| {
+        let app = &app;
+        let owner = &owner;
+        let group = group.clone();
+        async move {
+            let path = match cursor {
+                Some(cursor) => format!("/api/v1/groups/{group}/posts?limit=2&cursor={cursor}"),
+                None => format!("/api/v1/groups/{group}/posts?limit=2"),
+            };
+            expect(app, owner, Method::GET, &path, None, StatusCode::OK).await
+        }
+    };
+    let mut seen = Vec::new();
+    let mut page = feed(None).await?;
+    // A post arriving while someone pages does not shift what they see next.
+    expect(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/posts"),
+        Some(json!({"body": "Nieuw"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    loop {
+        seen.extend(page["items"].as_array().into_iter().flatten().map(id_of));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => page = feed(Some(cursor.to_owned())).await?,
+            None => break,
+        }
+        assert!(seen.len() <= 5, "the pages do not end: {seen:?}");
+    }
+    written.reverse();
+    assert_eq!(seen, written);
+
+    let too_long = "x".repeat(20_001);
+    expect_error(
+        owner
+            .client
+            .post(app.url(&format!("/api/v1/groups/{group}/posts")))
+            .json(&json!({"body": too_long}))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    expect_error(
+        owner
+            .client
+            .post(app.url(&format!("/api/v1/groups/{group}/posts")))
+            .json(&json!({"body": "   "}))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    expect_error(
+        owner
+            .client
+            .post(app.url(&format!("/api/v1/groups/{group}/posts")))
+            .json(&json!({"body": 42}))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_body",
+    )
+    .await?;
+    expect_error(
+        owner
+            .client
+            .get(app.url(&format!("/api/v1/groups/{group}/posts?limit=0")))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    // Someone else's ids: a post id is not a group id.
+    expect(
+        &app,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/groups/{}/posts", written[0]),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    Ok(())
+}
