@@ -15,6 +15,18 @@ enum Posts {
     CreatedAt,
     EditedAt,
     DeletedAt,
+    /// Up to three posts per group are pinned on top of its feed.
+    PinnedAt,
+}
+
+/// A client's `Idempotency-Key` for a post it sent, so a retry stores nothing new.
+#[derive(DeriveIden)]
+enum PostKeys {
+    Table,
+    PersonId,
+    Key,
+    PostId,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -98,6 +110,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp(Posts::CreatedAt, true))
                     .col(timestamp(Posts::EditedAt, false))
                     .col(timestamp(Posts::DeletedAt, false))
+                    .col(timestamp(Posts::PinnedAt, false))
                     .foreign_key(&mut references(
                         (Posts::Table, Posts::GroupId),
                         (Groups::Table, Groups::Id),
@@ -127,6 +140,20 @@ impl MigrationTrait for Migration {
                     .table(Posts::Table)
                     .col(Posts::AuthorId)
                     .col(Posts::Id)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(PostKeys::Table)
+                    .col(ColumnDef::new(PostKeys::PersonId).uuid().not_null())
+                    .col(ColumnDef::new(PostKeys::Key).string_len(200).not_null())
+                    .col(ColumnDef::new(PostKeys::PostId).uuid().not_null())
+                    .col(timestamp(PostKeys::CreatedAt, true))
+                    // No foreign key to the post: the key is claimed first, in the same
+                    // transaction, so a concurrent retry waits for it and finds the post.
+                    .primary_key(Index::create().col(PostKeys::PersonId).col(PostKeys::Key))
                     .to_owned(),
             )
             .await?;
@@ -221,6 +248,7 @@ impl MigrationTrait for Migration {
             Reactions::Table.into_iden(),
             Comments::Table.into_iden(),
             PostVersions::Table.into_iden(),
+            PostKeys::Table.into_iden(),
             Posts::Table.into_iden(),
         ] {
             manager

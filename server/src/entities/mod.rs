@@ -10,6 +10,7 @@ pub mod group_members;
 pub mod groups;
 pub mod login_failures;
 pub mod people;
+pub mod post_keys;
 pub mod post_versions;
 pub mod posts;
 pub mod reactions;

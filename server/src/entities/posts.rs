@@ -15,6 +15,8 @@ pub struct Model {
     pub edited_at: Option<ChronoDateTimeUtc>,
     /// Deleted posts keep their place (and their comments) as "deleted".
     pub deleted_at: Option<ChronoDateTimeUtc>,
+    /// Pinned on top of the group's feed (up to three per group).
+    pub pinned_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -85,11 +85,32 @@ pub struct PostDto {
     pub edited_at: Option<DateTime<Utc>>,
     /// A deleted post with comments keeps its place, without its text.
     pub deleted: bool,
+    /// Pinned on top of its group's feed.
+    pub pinned: bool,
     pub comment_count: u64,
     /// Only reactions someone gave, in the fixed order.
     pub reactions: Vec<ReactionCount>,
     /// The caller's own reactions.
     pub my_reactions: Vec<Reaction>,
+}
+
+/// A group's feed: its posts, newest first, and on the first page its pinned posts.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GroupFeed {
+    pub items: Vec<PostDto>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+    /// Pinned posts (up to three), on the first page only; they are not repeated in `items`.
+    pub pinned: Vec<PostDto>,
+}
+
+/// What a post said before an edit or its deletion.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PostVersionDto {
+    pub version: i32,
+    pub body: String,
+    pub edited_by: Option<Uuid>,
+    pub edited_at: DateTime<Utc>,
 }
 
 /// The comment a reply answers, quoted.

@@ -9,7 +9,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entities::{comments, people, post_versions, posts, reactions};
+use crate::entities::{
+    comments, group_members, groups, people, post_keys, post_versions, posts, reactions,
+};
 
 pub async fn insert_post(db: &impl ConnectionTrait, post: posts::Model) -> Result<(), DbErr> {
     posts::ActiveModel::from(post).insert(db).await?;
@@ -69,13 +71,19 @@ pub async fn group_feed(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<posts::Model>, DbErr> {
-    let mut select = posts::Entity::find()
+    let select = posts::Entity::find()
         .filter(posts::Column::GroupId.eq(group_id))
-        .filter(
-            Condition::any()
-                .add(posts::Column::DeletedAt.is_null())
-                .add(posts::Column::Id.in_subquery(with_live_comments())),
-        );
+        .filter(shown())
+        .filter(posts::Column::PinnedAt.is_null());
+    newest_first(db, select, before, limit).await
+}
+
+async fn newest_first(
+    db: &impl ConnectionTrait,
+    mut select: sea_orm::Select<posts::Entity>,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<posts::Model>, DbErr> {
     if let Some(before) = before {
         select = select.filter(posts::Column::Id.lt(before));
     }
@@ -84,6 +92,126 @@ pub async fn group_feed(
         .limit(limit)
         .all(db)
         .await
+}
+
+/// Posts that are shown: not deleted, or deleted with comments that keep their place.
+fn shown() -> Condition {
+    Condition::any()
+        .add(posts::Column::DeletedAt.is_null())
+        .add(posts::Column::Id.in_subquery(with_live_comments()))
+}
+
+/// Groups (not deleted) `person` is a member of.
+fn member_groups(person: Uuid) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(group_members::Column::GroupId)
+        .from(group_members::Entity)
+        .and_where(Expr::col(group_members::Column::PersonId).eq(person))
+        .and_where(Expr::col(group_members::Column::State).eq("member"))
+        .to_owned()
+}
+
+fn live_groups() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(groups::Column::Id)
+        .from(groups::Entity)
+        .and_where(Expr::col(groups::Column::DeletedAt).is_null())
+        .to_owned()
+}
+
+/// Home: the posts of every group `person` is a member of, newest first.
+pub async fn home_feed(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<posts::Model>, DbErr> {
+    let select = posts::Entity::find()
+        .filter(posts::Column::GroupId.in_subquery(member_groups(person)))
+        .filter(posts::Column::GroupId.in_subquery(live_groups()))
+        .filter(shown());
+    newest_first(db, select, before, limit).await
+}
+
+/// What `author` wrote that `viewer` may read: in public groups and in groups `viewer` is a
+/// member of.
+pub async fn author_feed(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    author: Uuid,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<posts::Model>, DbErr> {
+    let public = Query::select()
+        .column(groups::Column::Id)
+        .from(groups::Entity)
+        .and_where(Expr::col(groups::Column::DeletedAt).is_null())
+        .and_where(Expr::col(groups::Column::Visibility).eq("public"))
+        .to_owned();
+    let select = posts::Entity::find()
+        .filter(posts::Column::AuthorId.eq(author))
+        .filter(posts::Column::DeletedAt.is_null())
+        .filter(posts::Column::GroupId.in_subquery(live_groups()))
+        .filter(
+            Condition::any()
+                .add(posts::Column::GroupId.in_subquery(public))
+                .add(posts::Column::GroupId.in_subquery(member_groups(viewer))),
+        );
+    newest_first(db, select, before, limit).await
+}
+
+/// A group's pinned posts, most recently pinned first.
+pub async fn pinned(db: &impl ConnectionTrait, group_id: Uuid) -> Result<Vec<posts::Model>, DbErr> {
+    posts::Entity::find()
+        .filter(posts::Column::GroupId.eq(group_id))
+        .filter(posts::Column::PinnedAt.is_not_null())
+        .filter(posts::Column::DeletedAt.is_null())
+        .order_by_desc(posts::Column::PinnedAt)
+        .all(db)
+        .await
+}
+
+pub async fn versions(
+    db: &impl ConnectionTrait,
+    post_id: Uuid,
+) -> Result<Vec<post_versions::Model>, DbErr> {
+    post_versions::Entity::find()
+        .filter(post_versions::Column::PostId.eq(post_id))
+        .order_by_asc(post_versions::Column::Version)
+        .all(db)
+        .await
+}
+
+/// Claims an `Idempotency-Key` for a new post; `Some(post)` when the key already named one
+/// (a concurrent claim waits for the other transaction and then finds it).
+pub async fn claim_key(
+    db: &impl ConnectionTrait,
+    person_id: Uuid,
+    key: &str,
+    post_id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Uuid>, DbErr> {
+    use sea_orm::sea_query::OnConflict;
+    let claimed = post_keys::Entity::insert(post_keys::ActiveModel::from(post_keys::Model {
+        person_id,
+        key: key.to_owned(),
+        post_id,
+        created_at: at,
+    }))
+    .on_conflict(
+        OnConflict::columns([post_keys::Column::PersonId, post_keys::Column::Key])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if claimed > 0 {
+        return Ok(None);
+    }
+    Ok(post_keys::Entity::find_by_id((person_id, key.to_owned()))
+        .one(db)
+        .await?
+        .map(|row| row.post_id))
 }
 
 pub async fn has_live_comments(db: &impl ConnectionTrait, post_id: Uuid) -> Result<bool, DbErr> {

@@ -1,14 +1,17 @@
 //! Posts in a group, one post, its comments and reactions.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::dto::{CommentDto, CommentRequest, FeedQuery, PostDto, ReactionSummary, WriteRequest};
+use super::dto::{
+    CommentDto, CommentRequest, FeedQuery, GroupFeed, PostDto, PostVersionDto, ReactionSummary,
+    WriteRequest,
+};
 use super::service;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::pagination::Page;
 use crate::http::{AppJson, AppPath, AppQuery, CurrentPerson};
 use crate::state::AppState;
@@ -19,13 +22,103 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_post, edit_post, delete_post))
         .routes(routes!(list_comments, create_comment))
         .routes(routes!(add_reaction, remove_reaction))
+        .routes(routes!(pin_post, unpin_post))
+        .routes(routes!(post_versions))
+        .routes(routes!(home_feed))
+        .routes(routes!(posts_by))
+}
+
+/// Home: the posts of every group I am a member of, newest first, keyset-paged.
+#[utoipa::path(
+    get, path = "/api/v1/feed", tag = "posts",
+    params(FeedQuery),
+    responses((status = 200, body = Page<PostDto>), (status = 403, description = "Not a person (API tokens)", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn home_feed(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppQuery(query): AppQuery<FeedQuery>,
+) -> ApiResult<AppJson<Page<PostDto>>> {
+    Ok(AppJson(service::home(&state.db, &person, query).await?))
+}
+
+/// What someone wrote, as far as I may read it (public groups and mine), newest first.
+#[utoipa::path(
+    get, path = "/api/v1/people/{id}/posts", tag = "posts",
+    params(("id" = Uuid, Path), FeedQuery),
+    responses((status = 200, body = Page<PostDto>), (status = 403, description = "Not a person (API tokens)", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn posts_by(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(query): AppQuery<FeedQuery>,
+) -> ApiResult<AppJson<Page<PostDto>>> {
+    Ok(AppJson(
+        service::by_author(&state.db, &person, id, query).await?,
+    ))
+}
+
+/// Pins a post on top of its group's feed (the group's owners and admins; three at most).
+#[utoipa::path(
+    put, path = "/api/v1/posts/{id}/pin", tag = "posts",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = PostDto),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "Three posts are pinned already (`too_many_pins`), or it was deleted", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn pin_post(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<PostDto>> {
+    Ok(AppJson(
+        service::pin(&state.db, &state.doorbell, &person, id, true).await?,
+    ))
+}
+
+/// Unpins a post.
+#[utoipa::path(
+    delete, path = "/api/v1/posts/{id}/pin", tag = "posts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = PostDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn unpin_post(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<PostDto>> {
+    Ok(AppJson(
+        service::pin(&state.db, &state.doorbell, &person, id, false).await?,
+    ))
+}
+
+/// What a post said before each edit and before its deletion (the group's owners and admins).
+#[utoipa::path(
+    get, path = "/api/v1/posts/{id}/versions", tag = "posts",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Vec<PostVersionDto>), (status = 403, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn post_versions(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<Vec<PostVersionDto>>> {
+    Ok(AppJson(service::versions(&state.db, &person, id).await?))
 }
 
 /// A group's posts, newest first; the page stays put while new posts arrive.
 #[utoipa::path(
     get, path = "/api/v1/groups/{id}/posts", tag = "posts",
     params(("id" = Uuid, Path), FeedQuery),
-    responses((status = 200, body = Page<PostDto>), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = GroupFeed), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []))
 )]
 async fn group_posts(
@@ -33,14 +126,15 @@ async fn group_posts(
     CurrentPerson(person): CurrentPerson,
     AppPath(id): AppPath<Uuid>,
     AppQuery(query): AppQuery<FeedQuery>,
-) -> ApiResult<AppJson<Page<PostDto>>> {
+) -> ApiResult<AppJson<GroupFeed>> {
     Ok(AppJson(service::feed(&state.db, &person, id, query).await?))
 }
 
-/// Posts in a group (its members; only its admins when posting is limited to them).
+/// Posts in a group (its members; only its admins when posting is limited to them). A retry
+/// with the same `Idempotency-Key` header answers the post already stored.
 #[utoipa::path(
     post, path = "/api/v1/groups/{id}/posts", tag = "posts",
-    params(("id" = Uuid, Path)),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = Option<String>, Header, description = "Up to 200 visible ASCII characters, unique per post")),
     request_body = WriteRequest,
     responses(
         (status = 201, body = PostDto),
@@ -53,9 +147,17 @@ async fn create_post(
     State(state): State<AppState>,
     CurrentPerson(person): CurrentPerson,
     AppPath(id): AppPath<Uuid>,
+    headers: HeaderMap,
     AppJson(request): AppJson<WriteRequest>,
 ) -> ApiResult<(StatusCode, AppJson<PostDto>)> {
-    let post = service::create(&state.db, &state.doorbell, &person, id, &request.body).await?;
+    let key =
+        match headers.get("idempotency-key") {
+            None => None,
+            Some(value) => Some(value.to_str().map_err(|_| {
+                ApiError::field("Idempotency-Key", "must be visible ASCII characters")
+            })?),
+        };
+    let post = service::create(&state.db, &state.doorbell, &person, id, &request.body, key).await?;
     Ok((StatusCode::CREATED, AppJson(post)))
 }
 

@@ -8,8 +8,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use super::dto::{
-    CommentDto, CommentRequest, FeedQuery, MAX_COMMENT_CHARS, MAX_POST_CHARS, PostDto, PostEvent,
-    QuotedComment, Reaction, ReactionCount, ReactionSummary,
+    CommentDto, CommentRequest, FeedQuery, GroupFeed, MAX_COMMENT_CHARS, MAX_POST_CHARS, PostDto,
+    PostEvent, PostVersionDto, QuotedComment, Reaction, ReactionCount, ReactionSummary,
 };
 use super::repo;
 use crate::auth::AuthenticatedPerson;
@@ -27,6 +27,10 @@ const DEFAULT_FEED_LIMIT: u64 = 20;
 const MAX_FEED_LIMIT: u64 = 100;
 /// How much of a comment a reply quotes.
 const QUOTE_CHARS: usize = 140;
+/// Longest `Idempotency-Key` kept.
+const MAX_KEY_CHARS: usize = 200;
+/// Most posts pinned in one group.
+const MAX_PINNED: usize = 3;
 
 fn limit_of(limit: Option<u64>) -> ApiResult<u64> {
     match limit {
@@ -129,6 +133,7 @@ async fn dtos(
                 created_at: post.created_at,
                 edited_at: post.edited_at,
                 deleted,
+                pinned: post.pinned_at.is_some(),
                 comment_count: comment_counts.get(&post.id).copied().unwrap_or_default(),
                 reactions,
                 my_reactions,
@@ -151,10 +156,34 @@ pub async fn create(
     person: &AuthenticatedPerson,
     group_id: Uuid,
     body: &str,
+    idempotency_key: Option<&str>,
 ) -> ApiResult<PostDto> {
     let body = clean_body(body, MAX_POST_CHARS)?;
+    if let Some(key) = idempotency_key
+        && (key.is_empty()
+            || key.len() > MAX_KEY_CHARS
+            || !key.chars().all(|c| c.is_ascii_graphic()))
+    {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            format!("must be 1 to {MAX_KEY_CHARS} visible ASCII characters"),
+        ));
+    }
     let viewer = viewer(person);
     let tx = db::begin_write(db).await?;
+    let id = Uuid::now_v7();
+    let now = Utc::now().trunc_subsecs(6);
+    if let Some(key) = idempotency_key
+        && let Some(earlier) = repo::claim_key(&tx, person.id, key, id, now).await?
+    {
+        // A retry of a post already stored: the same post, nothing new.
+        let post = repo::find_post(&tx, earlier)
+            .await?
+            .ok_or_else(|| ApiError::not_found("post"))?;
+        let answer = one(&tx, person.id, post).await?;
+        tx.commit().await?;
+        return Ok(answer);
+    }
     let (group, row) = visible(&tx, &viewer, group_id, false).await?;
     let facts = facts(&group);
     if !policy::allows(&viewer, &facts, standing(row.as_ref()), Action::Post) {
@@ -168,13 +197,14 @@ pub async fn create(
         });
     }
     let post = posts::Model {
-        id: Uuid::now_v7(),
+        id,
         group_id,
         author_id: person.id,
         body,
-        created_at: Utc::now().trunc_subsecs(6),
+        created_at: now,
         edited_at: None,
         deleted_at: None,
+        pinned_at: None,
     };
     repo::insert_post(&tx, post.clone()).await?;
     events::append(
@@ -190,13 +220,35 @@ pub async fn create(
     Ok(answer)
 }
 
-/// A group's posts, newest first, keyset-paged.
+/// One page of posts, newest first, from `limit + 1` rows.
+async fn page_of(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    mut rows: Vec<posts::Model>,
+    limit: u64,
+) -> ApiResult<Page<PostDto>> {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = more
+        .then(|| rows.last().map(|post| Cursor::encode_uuid(post.id)))
+        .flatten();
+    Ok(Page {
+        items: dtos(db, viewer, rows).await?,
+        next_cursor,
+    })
+}
+
+fn before_of(query: &FeedQuery) -> ApiResult<Option<Uuid>> {
+    query.cursor.as_deref().map(Cursor::decode_uuid).transpose()
+}
+
+/// A group's posts, newest first, keyset-paged; its pinned posts come with the first page.
 pub async fn feed(
     db: &DatabaseConnection,
     person: &AuthenticatedPerson,
     group_id: Uuid,
     query: FeedQuery,
-) -> ApiResult<Page<PostDto>> {
+) -> ApiResult<GroupFeed> {
     let viewer = viewer(person);
     let limit = limit_of(query.limit)?;
     let (group, row) = visible(db, &viewer, group_id, false).await?;
@@ -207,21 +259,49 @@ pub async fn feed(
         Action::ReadPosts,
         "only members read this group's posts",
     )?;
-    let before = query
-        .cursor
-        .as_deref()
-        .map(Cursor::decode_uuid)
-        .transpose()?;
-    let mut rows = repo::group_feed(db, group_id, before, limit + 1).await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = more
-        .then(|| rows.last().map(|post| Cursor::encode_uuid(post.id)))
-        .flatten();
-    Ok(Page {
-        items: dtos(db, person.id, rows).await?,
-        next_cursor,
+    let before = before_of(&query)?;
+    let pinned = if before.is_none() {
+        let rows = repo::pinned(db, group_id).await?;
+        dtos(db, person.id, rows).await?
+    } else {
+        Vec::new()
+    };
+    let rows = repo::group_feed(db, group_id, before, limit + 1).await?;
+    let page = page_of(db, person.id, rows, limit).await?;
+    Ok(GroupFeed {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        pinned,
     })
+}
+
+/// Home: the posts of every group the caller is a member of, newest first.
+pub async fn home(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    query: FeedQuery,
+) -> ApiResult<Page<PostDto>> {
+    let limit = limit_of(query.limit)?;
+    let rows = repo::home_feed(db, person.id, before_of(&query)?, limit + 1).await?;
+    page_of(db, person.id, rows, limit).await
+}
+
+/// What someone wrote, as far as the caller may read it (for their profile).
+pub async fn by_author(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    author: Uuid,
+    query: FeedQuery,
+) -> ApiResult<Page<PostDto>> {
+    let limit = limit_of(query.limit)?;
+    let known = crate::directory::repo::find(db, author)
+        .await?
+        .filter(|author| author.active || person.role == crate::directory::dto::Role::Admin);
+    if known.is_none() {
+        return Err(ApiError::not_found("person"));
+    }
+    let rows = repo::author_feed(db, person.id, author, before_of(&query)?, limit + 1).await?;
+    page_of(db, person.id, rows, limit).await
 }
 
 /// A post the caller may read, with its group and their standing; a post that is gone (deleted
@@ -365,6 +445,7 @@ pub async fn comments(
         .map(Cursor::decode_uuid)
         .transpose()?;
     let mut rows = repo::comments_page(db, post.id, after, limit + 1).await?;
+    // Comments page oldest first, so the cursor is the last one shown.
     let more = rows.len() as u64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     let next_cursor = more
@@ -538,4 +619,103 @@ pub async fn react(
         reactions: shown.reactions,
         my_reactions: shown.my_reactions,
     })
+}
+
+/// Pins a post on top of its group's feed (`on`) or unpins it: the group's owners and admins;
+/// at most three at a time.
+pub async fn pin(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+    on: bool,
+) -> ApiResult<PostDto> {
+    let viewer = viewer(person);
+    let tx = db::begin_write(db).await?;
+    let (mut post, _, _) = readable(&tx, person, id).await?;
+    // Locks the group, so two pins at once cannot both pass the limit.
+    let (group, row) = visible(&tx, &viewer, post.group_id, true).await?;
+    require(
+        &viewer,
+        &group,
+        row.as_ref(),
+        Action::Manage,
+        "only the group's owners and admins pin posts",
+    )?;
+    if post.deleted_at.is_some() {
+        return Err(ApiError::conflict("post_deleted", "this post was deleted"));
+    }
+    let changed = match (on, post.pinned_at) {
+        (true, None) => {
+            if repo::pinned(&tx, group.id).await?.len() >= MAX_PINNED {
+                return Err(ApiError::conflict(
+                    "too_many_pins",
+                    format!("a group pins at most {MAX_PINNED} posts; unpin one first"),
+                ));
+            }
+            post.pinned_at = Some(Utc::now().trunc_subsecs(6));
+            true
+        }
+        (false, Some(_)) => {
+            post.pinned_at = None;
+            true
+        }
+        _ => false,
+    };
+    if changed {
+        repo::save_post(&tx, post.clone()).await?;
+        events::append(
+            &tx,
+            Event::PostUpdated {
+                post: post_event(&post),
+            },
+        )
+        .await?;
+    }
+    let answer = one(&tx, person.id, post).await?;
+    tx.commit().await?;
+    if changed {
+        doorbell.ring();
+    }
+    Ok(answer)
+}
+
+/// What a post said before each edit (and before it was deleted): the group's owners and admins.
+pub async fn versions(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<Vec<PostVersionDto>> {
+    let viewer = viewer(person);
+    let post = repo::find_post(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("post"))?;
+    let (group, row) = visible(db, &viewer, post.group_id, false)
+        .await
+        .map_err(|_| ApiError::not_found("post"))?;
+    if !policy::allows(
+        &viewer,
+        &facts(&group),
+        standing(row.as_ref()),
+        Action::ReadPosts,
+    ) {
+        return Err(ApiError::not_found("post"));
+    }
+    require(
+        &viewer,
+        &group,
+        row.as_ref(),
+        Action::Manage,
+        "only the group's owners and admins see earlier versions",
+    )?;
+    Ok(repo::versions(db, post.id)
+        .await?
+        .into_iter()
+        .map(|version| PostVersionDto {
+            version: version.version,
+            body: version.body,
+            edited_by: version.edited_by,
+            edited_at: version.edited_at,
+        })
+        .collect())
 }

@@ -549,3 +549,306 @@ async fn the_feed_pages_newest_first_and_stays_put_while_posts_arrive() -> anyho
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = person(&app, "Olga Owner").await?;
+    let member = person(&app, "Mira Member").await?;
+    let outsider = person(&app, "Otto Outsider").await?;
+    let create_group = |name: &'static str, visibility: &'static str| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            let group = expect(
+                app,
+                owner,
+                Method::POST,
+                "/api/v1/groups",
+                Some(json!({"name": name, "kind": "casual", "visibility": visibility})),
+                StatusCode::CREATED,
+            )
+            .await?;
+            anyhow::Ok(id_of(&group))
+        }
+    };
+    let public = create_group("Koor", "public").await?;
+    let private = create_group("Bestuur", "private").await?;
+    let elsewhere = create_group("Schaakclub", "public").await?;
+    expect(
+        &app,
+        &member,
+        Method::POST,
+        &format!("/api/v1/groups/{public}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &owner,
+        Method::POST,
+        &format!("/api/v1/groups/{private}/invitations"),
+        Some(json!({"person_id": member.id})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    expect(
+        &app,
+        &member,
+        Method::POST,
+        &format!("/api/v1/groups/{private}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+
+    let post = |group: String, body: &'static str| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            let post = expect(
+                app,
+                owner,
+                Method::POST,
+                &format!("/api/v1/groups/{group}/posts"),
+                Some(json!({"body": body})),
+                StatusCode::CREATED,
+            )
+            .await?;
+            anyhow::Ok(id_of(&post))
+        }
+    };
+    let in_public = post(public.clone(), "Repetitie dinsdag").await?;
+    let in_private = post(private.clone(), "Begroting").await?;
+    let in_elsewhere = post(elsewhere.clone(), "Toernooi").await?;
+
+    // Home: the groups I am a member of, newest first; not the others.
+    let home = expect(
+        &app,
+        &member,
+        Method::GET,
+        "/api/v1/feed",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let ids: Vec<String> = home["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, [in_private.as_str(), in_public.as_str()]);
+    // A profile's posts: what the viewer may read.
+    let seen_by_outsider = expect(
+        &app,
+        &outsider,
+        Method::GET,
+        &format!("/api/v1/people/{}/posts", owner.id),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let ids: Vec<String> = seen_by_outsider["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, [in_elsewhere.as_str(), in_public.as_str()]);
+    let seen_by_member = expect(
+        &app,
+        &member,
+        Method::GET,
+        &format!("/api/v1/people/{}/posts", owner.id),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(seen_by_member["items"].as_array().map(Vec::len), Some(3));
+    expect(
+        &app,
+        &member,
+        Method::GET,
+        &format!("/api/v1/people/{}/posts", uuid::Uuid::now_v7()),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+
+    // Pins: the group's admins, three at most, shown on top of the first page only.
+    let mut extra = Vec::new();
+    for body in ["Een", "Twee", "Drie"] {
+        extra.push(post(public.clone(), body).await?);
+    }
+    expect(
+        &app,
+        &member,
+        Method::PUT,
+        &format!("/api/v1/posts/{in_public}/pin"),
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    for id in [&in_public, &extra[0], &extra[1]] {
+        let pinned = expect(
+            &app,
+            &owner,
+            Method::PUT,
+            &format!("/api/v1/posts/{id}/pin"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+        assert_eq!(pinned["pinned"], true);
+    }
+    expect_error(
+        owner
+            .client
+            .put(app.url(&format!("/api/v1/posts/{}/pin", extra[2])))
+            .send()
+            .await?,
+        StatusCode::CONFLICT,
+        "too_many_pins",
+    )
+    .await?;
+    let feed = expect(
+        &app,
+        &member,
+        Method::GET,
+        &format!("/api/v1/groups/{public}/posts"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(feed["pinned"].as_array().map(Vec::len), Some(3));
+    let ids: Vec<String> = feed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(id_of)
+        .collect();
+    assert_eq!(
+        ids,
+        [extra[2].as_str()],
+        "pinned posts are not repeated below"
+    );
+    expect(
+        &app,
+        &owner,
+        Method::DELETE,
+        &format!("/api/v1/posts/{}/pin", extra[0]),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &owner,
+        Method::PUT,
+        &format!("/api/v1/posts/{}/pin", extra[2]),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+
+    // Earlier versions: kept on edit and delete, for the group's admins only.
+    let mine = expect(
+        &app,
+        &member,
+        Method::POST,
+        &format!("/api/v1/groups/{public}/posts"),
+        Some(json!({"body": "Eerste versie"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let mine = id_of(&mine);
+    expect(
+        &app,
+        &member,
+        Method::PATCH,
+        &format!("/api/v1/posts/{mine}"),
+        Some(json!({"body": "Tweede versie"})),
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &member,
+        Method::DELETE,
+        &format!("/api/v1/posts/{mine}"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    expect(
+        &app,
+        &member,
+        Method::GET,
+        &format!("/api/v1/posts/{mine}/versions"),
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    let versions = expect(
+        &app,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/posts/{mine}/versions"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let bodies: Vec<&str> = versions
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["body"].as_str())
+        .collect();
+    assert_eq!(bodies, ["Eerste versie", "Tweede versie"]);
+
+    // A retried post with the same Idempotency-Key is stored once.
+    let send = || {
+        owner
+            .client
+            .post(app.url(&format!("/api/v1/groups/{public}/posts")))
+            .header("idempotency-key", "composer-7f3a")
+            .json(&json!({"body": "Dubbelklik"}))
+            .send()
+    };
+    let first: Value = send().await?.json().await?;
+    let second: Value = send().await?.json().await?;
+    assert_eq!(id_of(&first), id_of(&second));
+    let feed = expect(
+        &app,
+        &owner,
+        Method::GET,
+        &format!("/api/v1/groups/{public}/posts?limit=100"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let twice = feed["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|post| post["body"] == "Dubbelklik")
+        .count();
+    assert_eq!(twice, 1);
+    let bad_key = owner
+        .client
+        .post(app.url(&format!("/api/v1/groups/{public}/posts")))
+        .header("idempotency-key", "x".repeat(201))
+        .json(&json!({"body": "Lang"}))
+        .send()
+        .await?;
+    expect_error(
+        bad_key,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    Ok(())
+}
