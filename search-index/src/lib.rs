@@ -4,6 +4,7 @@
 
 mod automaton;
 mod facets;
+pub mod groups;
 mod query;
 mod schema;
 mod segments;

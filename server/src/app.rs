@@ -218,7 +218,15 @@ impl Application {
         let (search, search_position) =
             directory::indexer::open(&db, &config.data_dir.join("search")).await?;
         let indexer = SearchIndexer::new(db.clone(), search.clone(), search_position);
-        let tailer = Tailer::new(db.clone(), doorbell.clone()).with_consumer(Arc::new(indexer));
+        let (group_search, group_position) = crate::groups::indexer::open(&db).await?;
+        let group_indexer = crate::groups::indexer::GroupIndexer::new(
+            db.clone(),
+            group_search.clone(),
+            group_position,
+        );
+        let tailer = Tailer::new(db.clone(), doorbell.clone())
+            .with_consumer(Arc::new(indexer))
+            .with_consumer(Arc::new(group_indexer));
         let (tailer_handle, consumer_tasks) = tailer.spawn(shutdown.child_token()).await?;
         tasks.extend(consumer_tasks);
 
@@ -236,6 +244,7 @@ impl Application {
             ),
             doorbell,
             tailer: tailer_handle,
+            group_search,
             listener: listener_status,
             metrics: telemetry::prometheus()?,
             search,

@@ -24,6 +24,8 @@ pub struct AppState {
     pub listener: Option<tokio::sync::watch::Receiver<ListenerStatus>>,
     pub metrics: PrometheusHandle,
     pub search: SharedIndex,
+    /// The group directory's index on this node.
+    pub group_search: crate::groups::indexer::SharedGroupIndex,
     pub blobs: SharedBlobs,
     pub photo_uploads: crate::directory::photos::UploadLimiter,
     /// The outbox head when this node started; it is ready once it has delivered that far.

@@ -68,6 +68,9 @@ pub struct GroupDto {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GroupListQuery {
+    /// Words of the name or description (prefixes, one typo forgiven); best match first.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
     #[param(inline)]
     pub kind: Option<Kind>,
     /// Only groups I am a member of.

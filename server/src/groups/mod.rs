@@ -2,6 +2,7 @@
 //! one policy that decides who may see and do what with them.
 
 pub mod dto;
+pub mod indexer;
 pub mod policy;
 pub mod repo;
 pub mod routes;

@@ -35,6 +35,43 @@ pub async fn find_for_update(
         .filter(|group| group.deleted_at.is_none()))
 }
 
+/// Every group nobody deleted.
+pub async fn all_live(db: &impl ConnectionTrait) -> Result<Vec<groups::Model>, DbErr> {
+    groups::Entity::find()
+        .filter(groups::Column::DeletedAt.is_null())
+        .all(db)
+        .await
+}
+
+/// Groups by id, deleted ones included.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<Vec<groups::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    groups::Entity::find()
+        .filter(groups::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+/// The groups someone is a member of or invited to.
+pub async fn related_to(
+    db: &impl ConnectionTrait,
+    person_id: Uuid,
+) -> Result<Vec<group_members::Model>, DbErr> {
+    group_members::Entity::find()
+        .filter(group_members::Column::PersonId.eq(person_id))
+        .filter(
+            group_members::Column::State
+                .is_in([MemberState::Member.as_str(), MemberState::Invited.as_str()]),
+        )
+        .all(db)
+        .await
+}
+
 pub async fn slug_taken(db: &impl ConnectionTrait, slug: &str) -> Result<bool, DbErr> {
     Ok(groups::Entity::find()
         .filter(groups::Column::Slug.eq(slug))

@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Groups I may know of, in name order: public and private ones, and secret ones I belong to or
-/// am invited to.
+/// am invited to. With `q`, searched by name and description, best match first.
 #[utoipa::path(
     get, path = "/api/v1/groups", tag = "groups",
     params(GroupListQuery),
@@ -42,7 +42,9 @@ async fn list_groups(
     CurrentPerson(person): CurrentPerson,
     AppQuery(query): AppQuery<GroupListQuery>,
 ) -> ApiResult<AppJson<Page<GroupDto>>> {
-    Ok(AppJson(service::list(&state.db, &person, query).await?))
+    Ok(AppJson(
+        service::list(&state.db, &state.group_search, &person, query).await?,
+    ))
 }
 
 /// Creates a group; its creator is its first owner.

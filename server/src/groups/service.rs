@@ -10,6 +10,7 @@ use super::dto::{
     CreateGroupRequest, GroupDto, GroupEvent, GroupListQuery, MAX_DESCRIPTION_CHARS,
     MAX_NAME_CHARS, MAX_SLUG_CHARS, MemberDto, MemberListQuery, UpdateGroupRequest,
 };
+use super::indexer::SharedGroupIndex;
 use super::policy::{
     self, Action, GroupFacts, GroupRole, Kind, MemberState, Posting, Standing, Viewer, Visibility,
 };
@@ -23,8 +24,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
 use crate::http::pagination::{Cursor, Page};
 use crate::markdown;
+use plein_search::groups::{GroupSearch, MAX_GROUP_LIMIT};
 
 const DEFAULT_LIMIT: u64 = 50;
+/// Longest search text.
+const MAX_QUERY_CHARS: usize = 200;
 const MAX_LIMIT: u64 = 200;
 
 pub fn viewer(person: &AuthenticatedPerson) -> Viewer {
@@ -310,13 +314,25 @@ fn no_longer_related(group_id: Uuid, person_id: Uuid) -> Event {
 }
 
 /// Groups the caller may know of, in name order: public and private ones, and the secret ones
-/// they belong to or are invited to; `mine` only those they are a member of.
+/// they belong to or are invited to; `mine` only those they are a member of. With `q`, what the
+/// group index finds, best match first.
 pub async fn list(
     db: &DatabaseConnection,
+    index: &SharedGroupIndex,
     person: &AuthenticatedPerson,
     query: GroupListQuery,
 ) -> ApiResult<Page<GroupDto>> {
     let limit = limit_of(query.limit)?;
+    let text = query.q.clone().unwrap_or_default();
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::field(
+            "q",
+            format!("must be at most {MAX_QUERY_CHARS} characters"),
+        ));
+    }
+    if !text.trim().is_empty() {
+        return search(db, index, person, query, text, limit).await;
+    }
     let after = query
         .cursor
         .as_deref()
@@ -344,6 +360,73 @@ pub async fn list(
             dto(group, members, row)
         },
     ))
+}
+
+async fn search(
+    db: &DatabaseConnection,
+    index: &SharedGroupIndex,
+    person: &AuthenticatedPerson,
+    query: GroupListQuery,
+    text: String,
+    limit: u64,
+) -> ApiResult<Page<GroupDto>> {
+    let offset = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode_offset)
+        .transpose()?
+        .unwrap_or(0);
+    let related = repo::related_to(db, person.id).await?;
+    let request = GroupSearch {
+        query: text,
+        kind: query.kind.map(|kind| kind.as_str().to_owned()),
+        secret_visible: related.iter().map(|row| row.group_id.to_string()).collect(),
+        limit: usize::try_from(limit).unwrap_or(MAX_GROUP_LIMIT),
+        offset,
+    };
+    let searcher = index.clone();
+    let results = tokio::task::spawn_blocking(move || searcher.search(&request))
+        .await
+        .map_err(|error| ApiError::internal(anyhow::anyhow!("search task failed: {error}")))?
+        .map_err(ApiError::internal)?;
+    let ids: Vec<Uuid> = results
+        .ids
+        .iter()
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    let found = ids.len();
+    let mut rows: std::collections::HashMap<Uuid, groups::Model> = repo::find_many(db, ids.clone())
+        .await?
+        .into_iter()
+        .filter(|group| group.deleted_at.is_none())
+        .map(|group| (group.id, group))
+        .collect();
+    let counts = repo::member_counts(db, &ids).await?;
+    let mine = repo::memberships_of(db, person.id, &ids).await?;
+    let only_mine = query.mine.unwrap_or(false);
+    let viewer = viewer(person);
+    let items = ids
+        .iter()
+        .filter_map(|id| rows.remove(id))
+        // Shown as they are now; the index may trail a change by a moment.
+        .filter(|group| !policy::hidden(&viewer, &facts(group), standing(mine.get(&group.id))))
+        .filter(|group| {
+            !only_mine
+                || mine
+                    .get(&group.id)
+                    .is_some_and(|row| row.state == MemberState::Member.as_str())
+        })
+        .map(|group| {
+            let members = counts.get(&group.id).copied().unwrap_or_default();
+            let row = mine.get(&group.id);
+            dto(group, members, row)
+        })
+        .collect();
+    let next = offset + found;
+    Ok(Page {
+        items,
+        next_cursor: (found > 0 && next < results.total).then(|| Cursor::encode_offset(next)),
+    })
 }
 
 pub async fn get(

@@ -729,3 +729,151 @@ async fn bad_group_input_is_refused_and_nothing_is_stored() -> anyhow::Result<()
     assert!(response.status().is_client_error());
     Ok(())
 }
+
+#[tokio::test]
+async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secrets()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = person(&app, "Olga Owner").await?;
+    let outsider = person(&app, "Otto Outsider").await?;
+    let invited = person(&app, "Ivo Invited").await?;
+    let mut ids = BTreeMap::new();
+    for (name, description, visibility, kind) in [
+        (
+            "Fotografie",
+            "Samen op pad met de camera",
+            "public",
+            "casual",
+        ),
+        (
+            "Hardlopen",
+            "Elke zaterdag tien kilometer",
+            "private",
+            "casual",
+        ),
+        (
+            "Fotografie reorganisatie",
+            "Vertrouwelijk",
+            "secret",
+            "work",
+        ),
+        ("Netwerkbeheer", "Storingen en onderhoud", "public", "work"),
+    ] {
+        let group = expect(&app, &owner.client, Method::POST, "/api/v1/groups",
+            Some(json!({"name": name, "description": description, "visibility": visibility, "kind": kind})), StatusCode::CREATED).await?;
+        ids.insert(name, group["id"].as_str().unwrap_or_default().to_owned());
+    }
+    app.caught_up().await?;
+    let names = |who: &Someone, query: &str| {
+        let app = &app;
+        let client = who.client.clone();
+        let query = query.to_owned();
+        async move {
+            let response = client
+                .get(app.url("/api/v1/groups"))
+                .query(&[("q", query.as_str())])
+                .send()
+                .await?;
+            anyhow::ensure!(
+                response.status() == StatusCode::OK,
+                "{}",
+                response.text().await?
+            );
+            let page: Value = response.json().await?;
+            Ok::<Vec<String>, anyhow::Error>(
+                page["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|group| group["name"].as_str().map(str::to_owned))
+                    .collect(),
+            )
+        }
+    };
+    assert_eq!(names(&outsider, "fotografie").await?, ["Fotografie"]);
+    assert_eq!(
+        names(&owner, "fotografie").await?,
+        ["Fotografie", "Fotografie reorganisatie"]
+    );
+    assert_eq!(
+        names(&outsider, "camra").await?,
+        ["Fotografie"],
+        "a typo in the description"
+    );
+    assert_eq!(
+        names(&outsider, "zaterdag").await?,
+        ["Hardlopen"],
+        "private groups are listed"
+    );
+    assert_eq!(
+        names(&outsider, "vertrouwelijk").await?,
+        Vec::<String>::new()
+    );
+    // An invitation makes the secret group findable for the invitee.
+    let secret = &ids["Fotografie reorganisatie"];
+    expect(
+        &app,
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{secret}/invitations"),
+        Some(json!({"person_id": invited.id})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(
+        names(&invited, "vertrouwelijk").await?,
+        ["Fotografie reorganisatie"]
+    );
+    // Kind filters; renames and deletions reach the index through the outbox.
+    let kind = owner
+        .client
+        .get(app.url("/api/v1/groups"))
+        .query(&[("q", "fotografie"), ("kind", "work")])
+        .send()
+        .await?;
+    let kind: Value = kind.json().await?;
+    assert_eq!(kind["items"].as_array().map(Vec::len), Some(1));
+    let network = &ids["Netwerkbeheer"];
+    expect(
+        &app,
+        &owner.client,
+        Method::PATCH,
+        &format!("/api/v1/groups/{network}"),
+        Some(json!({"name": "Infrastructuur"})),
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &owner.client,
+        Method::DELETE,
+        &format!("/api/v1/groups/{}", ids["Fotografie"]),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    app.caught_up().await?;
+    assert_eq!(
+        names(&outsider, "infrastructuur").await?,
+        ["Infrastructuur"]
+    );
+    assert_eq!(
+        names(&outsider, "netwerkbeheer").await?,
+        Vec::<String>::new()
+    );
+    assert_eq!(names(&outsider, "fotografie").await?, Vec::<String>::new());
+    let too_long = outsider
+        .client
+        .get(app.url("/api/v1/groups"))
+        .query(&[("q", "x".repeat(201))])
+        .send()
+        .await?;
+    expect_error(
+        too_long,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    Ok(())
+}

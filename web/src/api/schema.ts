@@ -211,7 +211,7 @@ export interface paths {
         };
         /**
          * Groups I may know of, in name order: public and private ones, and secret ones I belong to or
-         *     am invited to.
+         *     am invited to. With `q`, searched by name and description, best match first.
          */
         get: operations["list_groups"];
         put?: never;
@@ -2441,6 +2441,8 @@ export interface operations {
     list_groups: {
         parameters: {
             query?: {
+                /** @description Words of the name or description (prefixes, one typo forgiven); best match first. */
+                q?: string;
                 kind?: "work" | "casual";
                 /** @description Only groups I am a member of. */
                 mine?: boolean;
