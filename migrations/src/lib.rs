@@ -12,6 +12,7 @@ mod m20261130_000007_blobs;
 mod m20261130_000008_user_names;
 mod m20261130_000009_groups;
 mod m20261130_000010_posts;
+mod m20261130_000011_notifications;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_user_names::Migration),
             Box::new(m20261130_000009_groups::Migration),
             Box::new(m20261130_000010_posts::Migration),
+            Box::new(m20261130_000011_notifications::Migration),
         ]
     }
 }

@@ -54,6 +54,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(directory::routes::router())
         .merge(crate::groups::routes::router())
         .merge(crate::posts::routes::router())
+        .merge(crate::notifications::routes::router())
         .merge(http::ops::router())
         .merge(crate::scim::routes::router());
     let (router, mut openapi) = router.split_for_parts();
@@ -226,7 +227,10 @@ impl Application {
         );
         let tailer = Tailer::new(db.clone(), doorbell.clone())
             .with_consumer(Arc::new(indexer))
-            .with_consumer(Arc::new(group_indexer));
+            .with_consumer(Arc::new(group_indexer))
+            .with_consumer(Arc::new(
+                crate::notifications::maker::NotificationMaker::new(db.clone()),
+            ));
         let (tailer_handle, consumer_tasks) = tailer.spawn(shutdown.child_token()).await?;
         tasks.extend(consumer_tasks);
 

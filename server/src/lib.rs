@@ -15,6 +15,7 @@ pub mod events;
 pub mod groups;
 pub mod http;
 pub mod markdown;
+pub mod notifications;
 pub mod posts;
 pub mod scim;
 pub mod state;

@@ -46,6 +46,13 @@ pub enum Event {
         person_id: Uuid,
         role: Option<GroupRole>,
         state: Option<MemberState>,
+        /// Where they stood before (none: no standing).
+        #[serde(default)]
+        previous: Option<MemberState>,
+        /// Who made the change when it was not the person themselves (an invitation, an
+        /// approval).
+        #[serde(default)]
+        by: Option<Uuid>,
     },
     #[serde(rename = "post.created")]
     PostCreated { post: PostEvent },

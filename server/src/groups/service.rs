@@ -289,27 +289,36 @@ pub async fn create(
         },
     )
     .await?;
-    events::append(&tx, membership_event(&owner)).await?;
+    events::append(&tx, membership_event(&owner, None, person.id)).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(dto(group, 1, Some(&owner)))
 }
 
-fn membership_event(row: &group_members::Model) -> Event {
+/// The event for a membership row as it is now; `before` is how it was, `by` who changed it.
+fn membership_event(
+    row: &group_members::Model,
+    before: Option<&group_members::Model>,
+    by: Uuid,
+) -> Event {
     Event::GroupMembershipChanged {
         group_id: row.group_id,
         person_id: row.person_id,
         role: GroupRole::parse(&row.role),
         state: MemberState::parse(&row.state),
+        previous: before.and_then(|before| MemberState::parse(&before.state)),
+        by: (by != row.person_id).then_some(by),
     }
 }
 
-fn no_longer_related(group_id: Uuid, person_id: Uuid) -> Event {
+fn no_longer_related(before: &group_members::Model, by: Uuid) -> Event {
     Event::GroupMembershipChanged {
-        group_id,
-        person_id,
+        group_id: before.group_id,
+        person_id: before.person_id,
         role: None,
         state: None,
+        previous: MemberState::parse(&before.state),
+        by: (by != before.person_id).then_some(by),
     }
 }
 
@@ -590,7 +599,7 @@ pub async fn join(
     };
     if row.as_ref() != Some(&membership) {
         repo::put_membership(&tx, membership.clone()).await?;
-        events::append(&tx, membership_event(&membership)).await?;
+        events::append(&tx, membership_event(&membership, row.as_ref(), person.id)).await?;
     }
     let answer = dto_for(&tx, group, Some(&membership)).await?;
     tx.commit().await?;
@@ -614,7 +623,7 @@ pub async fn leave(
     };
     refuse_losing_last_owner(&tx, &row, None).await?;
     repo::remove_membership(&tx, group.id, person.id).await?;
-    events::append(&tx, no_longer_related(group.id, person.id)).await?;
+    events::append(&tx, no_longer_related(&row, person.id)).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(())
@@ -750,7 +759,11 @@ pub async fn invite(
         updated_at: now,
     };
     repo::put_membership(&tx, membership.clone()).await?;
-    events::append(&tx, membership_event(&membership)).await?;
+    events::append(
+        &tx,
+        membership_event(&membership, existing.as_ref(), person.id),
+    )
+    .await?;
     let answer = member_answer(&tx, &membership).await?;
     tx.commit().await?;
     doorbell.ring();
@@ -784,14 +797,18 @@ pub async fn decide_request(
         let membership = group_members::Model {
             state: MemberState::Member.as_str().to_owned(),
             updated_at: Utc::now().trunc_subsecs(6),
-            ..request
+            ..request.clone()
         };
         repo::put_membership(&tx, membership.clone()).await?;
-        events::append(&tx, membership_event(&membership)).await?;
+        events::append(
+            &tx,
+            membership_event(&membership, Some(&request), person.id),
+        )
+        .await?;
         Some(member_answer(&tx, &membership).await?)
     } else {
         repo::remove_membership(&tx, group.id, requester).await?;
-        events::append(&tx, no_longer_related(group.id, requester)).await?;
+        events::append(&tx, no_longer_related(&request, person.id)).await?;
         None
     };
     tx.commit().await?;
@@ -836,7 +853,7 @@ pub async fn set_role(
     };
     if membership.role != target.role {
         repo::put_membership(&tx, membership.clone()).await?;
-        events::append(&tx, membership_event(&membership)).await?;
+        events::append(&tx, membership_event(&membership, Some(&target), person.id)).await?;
     }
     let answer = member_answer(&tx, &membership).await?;
     tx.commit().await?;
@@ -873,7 +890,7 @@ pub async fn remove_member(
     }
     refuse_losing_last_owner(&tx, &target, None).await?;
     repo::remove_membership(&tx, group.id, member).await?;
-    events::append(&tx, no_longer_related(group.id, member)).await?;
+    events::append(&tx, no_longer_related(&target, person.id)).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(())

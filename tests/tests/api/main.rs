@@ -8,6 +8,7 @@ mod directory;
 mod groups;
 mod import;
 mod migrations;
+mod notifications;
 mod orgchart;
 mod outbox;
 mod people_writer;

@@ -337,6 +337,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/groups/{id}/mute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Mutes a group: no notifications about its posts. */
+        put: operations["mute_group"];
+        post?: never;
+        /** Unmutes a group. */
+        delete: operations["unmute_group"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/groups/{id}/posts": {
         parameters: {
             query?: never;
@@ -513,6 +531,40 @@ export interface paths {
         post?: never;
         /** End one of your sessions (for example on a lost laptop). */
         delete: operations["revoke_session"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My notifications, newest first, with how many are unread. */
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks notifications read: `{"ids": [...]}`, or `{}` for all; answers the unread count. */
+        post: operations["mark_read"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1095,6 +1147,13 @@ export interface components {
             /** @description Pinned posts (up to three), on the first page only; they are not repeated in `items`. */
             pinned: components["schemas"]["PostDto"][];
         };
+        /** @description The group a notification is about. */
+        GroupRef: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            slug: string;
+        };
         /** @enum {string} */
         GroupRole: "member" | "admin" | "owner";
         Health: {
@@ -1162,6 +1221,11 @@ export interface components {
             person: components["schemas"]["PersonDto"];
             session: components["schemas"]["SessionDto"];
         };
+        /** @description Marks notifications read: the ones named, or all of them. */
+        MarkReadRequest: {
+            /** @description Leave out to mark every notification read. */
+            ids?: string[] | null;
+        };
         MemberDto: {
             person: components["schemas"]["PersonCard"];
             role: components["schemas"]["GroupRole"];
@@ -1174,6 +1238,41 @@ export interface components {
          * @enum {string}
          */
         MemberState: "member" | "invited" | "requested";
+        NotificationDto: {
+            actor?: components["schemas"]["PersonCard"] | null;
+            /** Format: uuid */
+            comment_id?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            group?: components["schemas"]["GroupRef"] | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description `comment` (on my post), `reply` (to my comment), `reaction` (to my post, aggregated),
+             *     `join_request` (to a group I manage), `request_approved`, `invitation`.
+             */
+            kind: string;
+            /**
+             * Format: int32
+             * @description How many others did the same: "Sanne and 3 others".
+             */
+            others: number;
+            /** Format: uuid */
+            post_id?: string | null;
+            read: boolean;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        NotificationPage: {
+            items: components["schemas"]["NotificationDto"][];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description Unread notifications in all.
+             */
+            unread: number;
+        };
         /** @description Where someone sits: managers up to the top, direct reports, and peers. */
         OrgChart: {
             /** @description Direct manager first, the top of the organisation last. */
@@ -1531,6 +1630,10 @@ export interface components {
         SetupStatus: {
             /** @description True while no admin exists and the setup link can be used. */
             needed: boolean;
+        };
+        UnreadCount: {
+            /** Format: int64 */
+            unread: number;
         };
         /** @description Changes to a group; what is left out stays. */
         UpdateGroupRequest: {
@@ -3172,6 +3275,100 @@ export interface operations {
             };
         };
     };
+    mute_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Muted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unmute_group: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unmuted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     group_posts: {
         parameters: {
             query?: {
@@ -3800,6 +3997,132 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_notifications: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                /** @description Page size, 1 to 100 (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    mark_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarkReadRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadCount"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body does not have the fields and types this route takes */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,276 @@
+//! The outbox consumer that makes notifications.
+
+use chrono::{SubsecRound as _, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait as _, QuerySelect as _};
+use uuid::Uuid;
+
+use super::{kind, repo};
+use crate::db;
+use crate::entities::{event_cursors, group_members, notifications, people};
+use crate::events::{self, DurableCursor, Event, EventConsumer, Position, StoredEvent};
+use crate::groups::policy::{self, Action, GroupRole, MemberState, Viewer};
+use crate::groups::repo as groups_repo;
+use crate::groups::service::{facts, standing};
+use crate::posts::repo as posts_repo;
+
+const CONSUMER: &str = "notifications";
+
+pub struct NotificationMaker {
+    cursor: DurableCursor,
+    db: DatabaseConnection,
+}
+
+impl NotificationMaker {
+    pub fn new(db: DatabaseConnection) -> Self {
+        NotificationMaker {
+            cursor: DurableCursor::new(db.clone(), CONSUMER),
+            db,
+        }
+    }
+}
+
+/// Where the shared cursor stands, its row locked until the transaction ends (PostgreSQL; on
+/// SQLite the write transaction already excludes other writers).
+async fn locked_position(tx: &impl ConnectionTrait) -> anyhow::Result<Position> {
+    let mut select = event_cursors::Entity::find_by_id(CONSUMER.to_owned());
+    if tx.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    let seq = select.one(tx).await?.map_or(0, |row| row.seq);
+    Ok(events::resolve(tx, seq).await?.unwrap_or(Position::START))
+}
+
+#[async_trait::async_trait]
+impl EventConsumer for NotificationMaker {
+    fn name(&self) -> &str {
+        CONSUMER
+    }
+
+    async fn position(&self) -> anyhow::Result<i64> {
+        Ok(self.cursor.load().await?)
+    }
+
+    /// Notifications for events that were pruned unread are not made; the cursor moves on.
+    async fn resync(&self) -> anyhow::Result<Position> {
+        let head = events::safe_head(&self.db).await?;
+        tracing::warn!(
+            seq = head.seq,
+            "notifications skipped events that were pruned before they were seen"
+        );
+        self.cursor.store(&self.db, head.seq).await?;
+        Ok(head)
+    }
+
+    async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()> {
+        let Some(last) = batch.last() else {
+            return Ok(());
+        };
+        let tx = db::begin_write(&self.db).await?;
+        let done = locked_position(&tx).await?;
+        let mut made = 0_usize;
+        for stored in batch.iter().filter(|stored| stored.position() > done) {
+            made += make(&tx, &stored.event).await?;
+        }
+        if last.position() > done {
+            self.cursor.store(&tx, last.seq).await?;
+        }
+        tx.commit().await?;
+        if made > 0 {
+            metrics::counter!("plein_notifications_made_total").increment(made as u64);
+        }
+        Ok(())
+    }
+}
+
+/// Someone active who may still see the post's group and has not muted it.
+async fn may_hear_about_post(
+    tx: &impl ConnectionTrait,
+    person: Uuid,
+    group_id: Uuid,
+) -> anyhow::Result<bool> {
+    let Some(recipient) = people::Entity::find_by_id(person).one(tx).await? else {
+        return Ok(false);
+    };
+    if !recipient.active || repo::muted(tx, person, group_id).await? {
+        return Ok(false);
+    }
+    let Some(group) = groups_repo::find(tx, group_id).await? else {
+        return Ok(false);
+    };
+    let row = groups_repo::membership(tx, group_id, person).await?;
+    let viewer = Viewer {
+        person_id: person,
+        platform_admin: recipient.role == "admin",
+    };
+    Ok(policy::allows(
+        &viewer,
+        &facts(&group),
+        standing(row.as_ref()),
+        Action::ReadPosts,
+    ))
+}
+
+fn notification(
+    person: Uuid,
+    kind: &str,
+    group: Uuid,
+    actor: Option<Uuid>,
+) -> notifications::Model {
+    let now = Utc::now().trunc_subsecs(6);
+    notifications::Model {
+        id: Uuid::now_v7(),
+        person_id: person,
+        kind: kind.to_owned(),
+        group_id: Some(group),
+        post_id: None,
+        comment_id: None,
+        actor_id: actor,
+        others: 0,
+        created_at: now,
+        updated_at: now,
+        read_at: None,
+    }
+}
+
+/// Makes the notifications one event calls for; how many.
+async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize> {
+    let mut made = 0;
+    match event {
+        Event::CommentCreated {
+            comment_id,
+            post,
+            reply_to,
+        } => {
+            let Some(comment) = posts_repo::find_comment(tx, *comment_id).await? else {
+                return Ok(0);
+            };
+            let commenter = comment.author_id;
+            let mut told = Vec::new();
+            if let Some(answered) = reply_to
+                && let Some(answered) = posts_repo::find_comment(tx, *answered).await?
+                && answered.author_id != commenter
+                && may_hear_about_post(tx, answered.author_id, post.group_id).await?
+            {
+                let mut row = notification(
+                    answered.author_id,
+                    kind::REPLY,
+                    post.group_id,
+                    Some(commenter),
+                );
+                row.post_id = Some(post.id);
+                row.comment_id = Some(comment.id);
+                repo::insert(tx, row).await?;
+                told.push(answered.author_id);
+                made += 1;
+            }
+            if post.author_id != commenter
+                && !told.contains(&post.author_id)
+                && may_hear_about_post(tx, post.author_id, post.group_id).await?
+            {
+                let mut row = notification(
+                    post.author_id,
+                    kind::COMMENT,
+                    post.group_id,
+                    Some(commenter),
+                );
+                row.post_id = Some(post.id);
+                row.comment_id = Some(comment.id);
+                repo::insert(tx, row).await?;
+                made += 1;
+            }
+        }
+        Event::ReactionChanged {
+            post,
+            person_id,
+            on: true,
+            ..
+        } if *person_id != post.author_id => {
+            if !may_hear_about_post(tx, post.author_id, post.group_id).await? {
+                return Ok(0);
+            }
+            let reactors = repo::reactors(tx, post.id, post.author_id).await?;
+            let others = i32::try_from(reactors.saturating_sub(1)).unwrap_or(i32::MAX);
+            match repo::unread_about_post(tx, post.author_id, kind::REACTION, post.id).await? {
+                Some(existing) => {
+                    repo::update_actor(
+                        tx,
+                        existing.id,
+                        *person_id,
+                        others,
+                        Utc::now().trunc_subsecs(6),
+                    )
+                    .await?;
+                }
+                None => {
+                    let mut row = notification(
+                        post.author_id,
+                        kind::REACTION,
+                        post.group_id,
+                        Some(*person_id),
+                    );
+                    row.post_id = Some(post.id);
+                    row.others = others;
+                    repo::insert(tx, row).await?;
+                    made += 1;
+                }
+            }
+        }
+        Event::GroupMembershipChanged {
+            group_id,
+            person_id,
+            state,
+            previous,
+            by,
+            ..
+        } => match (state, previous) {
+            (Some(MemberState::Requested), previous)
+                if *previous != Some(MemberState::Requested) =>
+            {
+                for manager in managers(tx, *group_id).await? {
+                    if !repo::muted(tx, manager, *group_id).await? {
+                        repo::insert(
+                            tx,
+                            notification(manager, kind::JOIN_REQUEST, *group_id, Some(*person_id)),
+                        )
+                        .await?;
+                        made += 1;
+                    }
+                }
+            }
+            (Some(MemberState::Member), Some(MemberState::Requested)) => {
+                repo::insert(
+                    tx,
+                    notification(*person_id, kind::REQUEST_APPROVED, *group_id, *by),
+                )
+                .await?;
+                made += 1;
+            }
+            (Some(MemberState::Invited), previous) if *previous != Some(MemberState::Invited) => {
+                repo::insert(
+                    tx,
+                    notification(*person_id, kind::INVITATION, *group_id, *by),
+                )
+                .await?;
+                made += 1;
+            }
+            _ => {}
+        },
+        _ => {}
+    }
+    Ok(made)
+}
+
+/// The active owners and admins of a group.
+async fn managers(tx: &impl ConnectionTrait, group_id: Uuid) -> anyhow::Result<Vec<Uuid>> {
+    use sea_orm::{ColumnTrait as _, QueryFilter as _};
+    let rows = group_members::Entity::find()
+        .filter(group_members::Column::GroupId.eq(group_id))
+        .filter(group_members::Column::State.eq(MemberState::Member.as_str()))
+        .filter(
+            group_members::Column::Role
+                .is_in([GroupRole::Owner.as_str(), GroupRole::Admin.as_str()]),
+        )
+        .all(tx)
+        .await?;
+    Ok(rows.into_iter().map(|row| row.person_id).collect())
+}

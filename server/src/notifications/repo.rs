@@ -1,0 +1,141 @@
+//! The queries behind notifications and muted groups.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, ConnectionTrait, DbErr, EntityTrait as _,
+    PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
+use uuid::Uuid;
+
+use crate::entities::{group_mutes, notifications, reactions};
+
+pub async fn insert(db: &impl ConnectionTrait, row: notifications::Model) -> Result<(), DbErr> {
+    notifications::ActiveModel::from(row).insert(db).await?;
+    Ok(())
+}
+
+/// The unread reaction notification of `person` about `post`, to add to.
+pub async fn unread_about_post(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    kind: &str,
+    post: Uuid,
+) -> Result<Option<notifications::Model>, DbErr> {
+    notifications::Entity::find()
+        .filter(notifications::Column::PersonId.eq(person))
+        .filter(notifications::Column::Kind.eq(kind))
+        .filter(notifications::Column::PostId.eq(post))
+        .filter(notifications::Column::ReadAt.is_null())
+        .one(db)
+        .await
+}
+
+pub async fn update_actor(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    actor: Uuid,
+    others: i32,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    notifications::Entity::update_many()
+        .col_expr(notifications::Column::ActorId, Expr::value(actor))
+        .col_expr(notifications::Column::Others, Expr::value(others))
+        .col_expr(notifications::Column::UpdatedAt, Expr::value(at))
+        .filter(notifications::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// How many people other than `except` reacted to a post.
+pub async fn reactors(db: &impl ConnectionTrait, post: Uuid, except: Uuid) -> Result<u64, DbErr> {
+    reactions::Entity::find()
+        .select_only()
+        .column(reactions::Column::PersonId)
+        .distinct()
+        .filter(reactions::Column::PostId.eq(post))
+        .filter(reactions::Column::PersonId.ne(except))
+        .count(db)
+        .await
+}
+
+pub async fn muted(db: &impl ConnectionTrait, person: Uuid, group: Uuid) -> Result<bool, DbErr> {
+    Ok(group_mutes::Entity::find_by_id((person, group))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+pub async fn set_muted(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    group: Uuid,
+    on: bool,
+) -> Result<(), DbErr> {
+    if on {
+        use sea_orm::sea_query::OnConflict;
+        group_mutes::Entity::insert(group_mutes::ActiveModel::from(group_mutes::Model {
+            person_id: person,
+            group_id: group,
+            created_at: Utc::now(),
+        }))
+        .on_conflict(
+            OnConflict::columns([group_mutes::Column::PersonId, group_mutes::Column::GroupId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    } else {
+        group_mutes::Entity::delete_by_id((person, group))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A person's notifications, newest first, before `before`.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<notifications::Model>, DbErr> {
+    let mut select =
+        notifications::Entity::find().filter(notifications::Column::PersonId.eq(person));
+    if let Some(before) = before {
+        select = select.filter(notifications::Column::Id.lt(before));
+    }
+    select
+        .order_by_desc(notifications::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn unread(db: &impl ConnectionTrait, person: Uuid) -> Result<u64, DbErr> {
+    notifications::Entity::find()
+        .filter(notifications::Column::PersonId.eq(person))
+        .filter(notifications::Column::ReadAt.is_null())
+        .count(db)
+        .await
+}
+
+/// Marks read the person's notifications among `ids`, or all of them.
+pub async fn mark_read(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    ids: Option<&[Uuid]>,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut update = notifications::Entity::update_many()
+        .col_expr(notifications::Column::ReadAt, Expr::value(at))
+        .filter(notifications::Column::PersonId.eq(person))
+        .filter(notifications::Column::ReadAt.is_null());
+    if let Some(ids) = ids {
+        update = update.filter(notifications::Column::Id.is_in(ids.iter().copied()));
+    }
+    update.exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,539 @@
+//! In-app notifications: made by the outbox consumer for comments, replies, reactions (one
+//! aggregated notification), join requests, approvals and invitations; read, muted, never about
+//! what the person may not see; and made once when several nodes run the consumer.
+
+use plein_tests::{TestApp, expect_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "een lang genoeg wachtwoord";
+
+struct Someone {
+    id: String,
+    client: reqwest::Client,
+}
+
+async fn person(app: &TestApp, name: &str) -> anyhow::Result<Someone> {
+    let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
+    let created = app
+        .create_person(&email, name, "employee", PASSWORD)
+        .await?;
+    Ok(Someone {
+        id: created["id"].as_str().unwrap_or_default().to_owned(),
+        client: app.login(&email, PASSWORD).await?,
+    })
+}
+
+async fn expect(
+    app: &TestApp,
+    who: &Someone,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> anyhow::Result<Value> {
+    let mut request = who.client.request(method.clone(), app.url(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let got = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(
+        got == status,
+        "{method} {path}: expected {status}, got {got}: {body}"
+    );
+    Ok(body)
+}
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().unwrap_or_default().to_owned()
+}
+
+/// (kind, actor's name, others) of someone's notifications, newest first, once every event
+/// is applied; and their unread count.
+async fn told(app: &TestApp, who: &Someone) -> anyhow::Result<(Vec<(String, String, u64)>, u64)> {
+    app.caught_up().await?;
+    let page = expect(
+        app,
+        who,
+        Method::GET,
+        "/api/v1/notifications?limit=100",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let items = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            (
+                item["kind"].as_str().unwrap_or_default().to_owned(),
+                item["actor"]["display_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                item["others"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    Ok((items, page["unread"].as_u64().unwrap_or_default()))
+}
+
+fn note(kind: &str, actor: &str, others: u64) -> (String, String, u64) {
+    (kind.to_owned(), actor.to_owned(), others)
+}
+
+#[tokio::test]
+async fn comments_replies_reactions_requests_and_invitations_tell_the_right_people()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = person(&app, "Anna Bakker").await?;
+    let bram = person(&app, "Bram Visser").await?;
+    let cees = person(&app, "Cees Smit").await?;
+    let dirk = person(&app, "Dirk Mulder").await?;
+    let eva = person(&app, "Eva Bos").await?;
+    let choir = id_of(
+        &expect(
+            &app,
+            &anna,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Koor", "kind": "casual", "visibility": "public"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    for someone in [&bram, &cees] {
+        expect(
+            &app,
+            someone,
+            Method::POST,
+            &format!("/api/v1/groups/{choir}/join"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    }
+    let post = id_of(
+        &expect(
+            &app,
+            &anna,
+            Method::POST,
+            &format!("/api/v1/groups/{choir}/posts"),
+            Some(json!({"body": "Repetitie dinsdag"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    let comment = id_of(
+        &expect(
+            &app,
+            &bram,
+            Method::POST,
+            &format!("/api/v1/posts/{post}/comments"),
+            Some(json!({"body": "Ik kom"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    expect(
+        &app,
+        &cees,
+        Method::POST,
+        &format!("/api/v1/posts/{post}/comments"),
+        Some(json!({"body": "Ik ook", "reply_to": comment})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    // Reactions: one notification, the latest actor and how many others.
+    expect(
+        &app,
+        &bram,
+        Method::PUT,
+        &format!("/api/v1/posts/{post}/reactions/like"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &bram,
+        Method::PUT,
+        &format!("/api/v1/posts/{post}/reactions/love"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &cees,
+        Method::PUT,
+        &format!("/api/v1/posts/{post}/reactions/celebrate"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &anna,
+        Method::PUT,
+        &format!("/api/v1/posts/{post}/reactions/like"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+
+    let (anna_told, unread) = told(&app, &anna).await?;
+    assert_eq!(
+        anna_told,
+        [
+            note("reaction", "Cees Smit", 1),
+            note("comment", "Cees Smit", 0),
+            note("comment", "Bram Visser", 0),
+        ]
+    );
+    assert_eq!(unread, 3);
+    assert_eq!(told(&app, &bram).await?.0, [note("reply", "Cees Smit", 0)]);
+    assert!(
+        told(&app, &cees).await?.0.is_empty(),
+        "nobody is told about their own doing"
+    );
+
+    // A private group: the request reaches its owner, the approval the requester; an
+    // invitation the invitee.
+    let board = id_of(
+        &expect(
+            &app,
+            &anna,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Bestuur", "kind": "work", "visibility": "private"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    expect(
+        &app,
+        &dirk,
+        Method::POST,
+        &format!("/api/v1/groups/{board}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &anna,
+        Method::POST,
+        &format!("/api/v1/groups/{board}/requests/{}/approve", dirk.id),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &anna,
+        Method::POST,
+        &format!("/api/v1/groups/{board}/invitations"),
+        Some(json!({"person_id": eva.id})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(
+        told(&app, &anna).await?.0[0],
+        note("join_request", "Dirk Mulder", 0)
+    );
+    assert_eq!(
+        told(&app, &dirk).await?.0,
+        [note("request_approved", "Anna Bakker", 0)]
+    );
+    assert_eq!(
+        told(&app, &eva).await?.0,
+        [note("invitation", "Anna Bakker", 0)]
+    );
+    let page = expect(
+        &app,
+        &eva,
+        Method::GET,
+        "/api/v1/notifications",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(page["items"][0]["group"]["name"], "Bestuur");
+
+    // Marking read: one (only one's own), then all.
+    let page = expect(
+        &app,
+        &anna,
+        Method::GET,
+        "/api/v1/notifications",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let first = id_of(&page["items"][0]);
+    let unread = expect(
+        &app,
+        &eva,
+        Method::POST,
+        "/api/v1/notifications/read",
+        Some(json!({"ids": [first]})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(
+        unread["unread"], 1,
+        "someone else's ids change nothing of theirs: Eva still has hers"
+    );
+    let unread = expect(
+        &app,
+        &anna,
+        Method::POST,
+        "/api/v1/notifications/read",
+        Some(json!({"ids": [first]})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(unread["unread"], 3);
+    let unread = expect(
+        &app,
+        &anna,
+        Method::POST,
+        "/api/v1/notifications/read",
+        Some(json!({})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(unread["unread"], 0);
+    // A new reaction after reading starts a new notification.
+    let fresh = person(&app, "Fleur Jansen").await?;
+    expect(
+        &app,
+        &fresh,
+        Method::POST,
+        &format!("/api/v1/groups/{choir}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &fresh,
+        Method::PUT,
+        &format!("/api/v1/posts/{post}/reactions/sad"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let (anna_told, unread) = told(&app, &anna).await?;
+    assert_eq!(anna_told[0], note("reaction", "Fleur Jansen", 2));
+    assert_eq!(unread, 1);
+
+    // Muting a group silences its posts.
+    expect(
+        &app,
+        &anna,
+        Method::PUT,
+        &format!("/api/v1/groups/{choir}/mute"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    expect(
+        &app,
+        &bram,
+        Method::POST,
+        &format!("/api/v1/posts/{post}/comments"),
+        Some(json!({"body": "Nog iets"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(told(&app, &anna).await?.1, 1);
+    expect(
+        &app,
+        &anna,
+        Method::DELETE,
+        &format!("/api/v1/groups/{choir}/mute"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    expect(
+        &app,
+        &bram,
+        Method::POST,
+        &format!("/api/v1/posts/{post}/comments"),
+        Some(json!({"body": "En nog"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(told(&app, &anna).await?.1, 2);
+
+    let too_many: Vec<String> = (0..501).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+    expect_error(
+        anna.client
+            .post(app.url("/api/v1/notifications/read"))
+            .json(&json!({"ids": too_many}))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn nobody_is_told_about_what_they_may_not_see() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = person(&app, "Anna Bakker").await?;
+    let bram = person(&app, "Bram Visser").await?;
+    let secret = id_of(
+        &expect(
+            &app,
+            &anna,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Reorganisatie", "kind": "work", "visibility": "secret"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    expect(
+        &app,
+        &anna,
+        Method::POST,
+        &format!("/api/v1/groups/{secret}/invitations"),
+        Some(json!({"person_id": bram.id})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    expect(
+        &app,
+        &bram,
+        Method::POST,
+        &format!("/api/v1/groups/{secret}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let post = id_of(
+        &expect(
+            &app,
+            &bram,
+            Method::POST,
+            &format!("/api/v1/groups/{secret}/posts"),
+            Some(json!({"body": "Plan"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    // Bram leaves; a comment on his post afterwards is not for him, and what he was told
+    // about the group (the invitation) is no longer shown.
+    expect(
+        &app,
+        &bram,
+        Method::POST,
+        &format!("/api/v1/groups/{secret}/leave"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    expect(
+        &app,
+        &anna,
+        Method::POST,
+        &format!("/api/v1/posts/{post}/comments"),
+        Some(json!({"body": "Dank"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let (bram_told, _) = told(&app, &bram).await?;
+    assert!(bram_told.is_empty(), "{bram_told:?}");
+    let page = expect(
+        &app,
+        &bram,
+        Method::GET,
+        "/api/v1/notifications",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert!(!page.to_string().contains("Reorganisatie"));
+    Ok(())
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn two_nodes_make_each_notification_once() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    anyhow::ensure!(app.database.is_postgres(), "this test needs PostgreSQL");
+    app.setup_admin().await?;
+    let second = app.spawn_second_node().await?;
+    let anna = person(&app, "Anna Bakker").await?;
+    let mut others = Vec::new();
+    for n in 0..6 {
+        others.push(person(&app, &format!("Lid {n}")).await?);
+    }
+    let group = id_of(
+        &expect(
+            &app,
+            &anna,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Koor", "kind": "casual", "visibility": "public"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    let post = id_of(
+        &expect(
+            &app,
+            &anna,
+            Method::POST,
+            &format!("/api/v1/groups/{group}/posts"),
+            Some(json!({"body": "Wie komt?"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    for someone in &others {
+        expect(
+            &app,
+            someone,
+            Method::POST,
+            &format!("/api/v1/groups/{group}/join"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+        expect(
+            &app,
+            someone,
+            Method::POST,
+            &format!("/api/v1/posts/{post}/comments"),
+            Some(json!({"body": "Ik"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    }
+    // Both nodes have applied everything; each comment made one notification.
+    let head = plein_server::events::head(&app.handle.state.db).await?;
+    for tailer in [&app.handle.state.tailer, &second.handle.state.tailer] {
+        let done =
+            tokio::time::timeout(std::time::Duration::from_secs(60), tailer.wait_for(head)).await?;
+        anyhow::ensure!(done, "a tailer stopped");
+    }
+    let (anna_told, unread) = told(&app, &anna).await?;
+    assert_eq!(anna_told.len(), 6, "{anna_told:?}");
+    assert_eq!(unread, 6);
+    Ok(())
+}
