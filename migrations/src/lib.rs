@@ -13,6 +13,7 @@ mod m20261130_000008_user_names;
 mod m20261130_000009_groups;
 mod m20261130_000010_posts;
 mod m20261130_000011_notifications;
+mod m20261130_000012_announcements;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_groups::Migration),
             Box::new(m20261130_000010_posts::Migration),
             Box::new(m20261130_000011_notifications::Migration),
+            Box::new(m20261130_000012_announcements::Migration),
         ]
     }
 }

@@ -55,6 +55,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::groups::routes::router())
         .merge(crate::posts::routes::router())
         .merge(crate::notifications::routes::router())
+        .merge(crate::announcements::routes::router())
         .merge(http::ops::router())
         .merge(crate::scim::routes::router());
     let (router, mut openapi) = router.split_for_parts();
@@ -256,6 +257,7 @@ impl Application {
             config: Arc::new(config),
         };
         tasks.push(spawn_housekeeping(state.clone(), shutdown.child_token()));
+        tasks.push(spawn_scheduler(state.clone(), shutdown.child_token()));
 
         let router = router(state.clone())?;
         Ok(Application {
@@ -382,6 +384,28 @@ async fn announce_setup(state: &AppState) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How often scheduled announcements are looked for.
+const SCHEDULER_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Publishes scheduled announcements when their time comes (on any node; the row lock decides).
+fn spawn_scheduler(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(SCHEDULER_INTERVAL);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = interval.tick() => {
+                    match crate::announcements::service::publish_due(&state.db, &state.doorbell).await {
+                        Ok(published) if published > 0 => tracing::info!(published, "scheduled announcements published"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(error = %error.message, "cannot publish scheduled announcements"),
+                    }
+                }
+            }
+        }
+    })
 }
 
 fn spawn_housekeeping(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {

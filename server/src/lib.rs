@@ -1,6 +1,7 @@
 //! Plein's server: the HTTP API, its storage and the event pipeline.
 
 pub mod admin;
+pub mod announcements;
 pub mod app;
 pub mod auth;
 pub mod blobs;

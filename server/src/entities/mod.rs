@@ -1,5 +1,7 @@
 //! sea-orm entities, one file per table.
 
+pub mod announcement_recipients;
+pub mod announcements;
 pub mod api_tokens;
 pub mod blob_chunks;
 pub mod blobs;

@@ -67,6 +67,24 @@ pub enum Event {
         /// The comment it answers.
         reply_to: Option<Uuid>,
     },
+    /// Its audience is fixed: `reached` people are its recipients.
+    #[serde(rename = "announcement.published")]
+    AnnouncementPublished {
+        id: Uuid,
+        version: i32,
+        reached: u64,
+    },
+    /// Corrected or changed (`material`: acknowledgements start over); `added` people joined
+    /// its audience.
+    #[serde(rename = "announcement.updated")]
+    AnnouncementUpdated {
+        id: Uuid,
+        version: i32,
+        material: bool,
+        added: u64,
+    },
+    #[serde(rename = "announcement.acknowledged")]
+    AnnouncementAcknowledged { id: Uuid, person_id: Uuid },
     /// A reaction given (`on`) or taken back.
     #[serde(rename = "reaction.changed")]
     ReactionChanged {
@@ -95,6 +113,9 @@ impl Event {
             Event::PostDeleted { .. } => "post.deleted",
             Event::CommentCreated { .. } => "comment.created",
             Event::ReactionChanged { .. } => "reaction.changed",
+            Event::AnnouncementPublished { .. } => "announcement.published",
+            Event::AnnouncementUpdated { .. } => "announcement.updated",
+            Event::AnnouncementAcknowledged { .. } => "announcement.acknowledged",
         }
     }
 
@@ -115,13 +136,22 @@ impl Event {
             | Event::PostDeleted { post }
             | Event::CommentCreated { post, .. }
             | Event::ReactionChanged { post, .. } => Scope::Group(post.group_id),
+            // Recipients are in `announcement_recipients`; a hub resolves them once per event.
+            Event::AnnouncementPublished { .. } | Event::AnnouncementUpdated { .. } => {
+                Scope::Everyone
+            }
+            Event::AnnouncementAcknowledged { person_id, .. } => Scope::Person(*person_id),
         }
     }
 
     /// The person the event is about, if it is about one.
     pub fn person_id(&self) -> Option<Uuid> {
-        match self.scope() {
-            Scope::Person(id) => Some(id),
+        match self {
+            Event::PersonCreated { person }
+            | Event::PersonUpdated { person }
+            | Event::PersonDeactivated { person }
+            | Event::PersonReactivated { person }
+            | Event::PersonRoleChanged { person, .. } => Some(person.id),
             _ => None,
         }
     }

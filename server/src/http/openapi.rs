@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "groups", description = "Groups, members, invitations and requests"),
         (name = "posts", description = "Posts in groups, comments and reactions"),
         (name = "notifications", description = "In-app notifications"),
+        (name = "announcements", description = "HR announcements with acknowledgement"),
         (name = "admin", description = "People, roles and API tokens (admins)"),
         (name = "operations", description = "Health and metrics"),
         (name = "scim", description = "SCIM 2.0 provisioning (RFC 7643, RFC 7644) for identity providers: a bearer token with the `scim` scope; answers and errors in `application/scim+json`"),

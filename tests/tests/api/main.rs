@@ -1,6 +1,7 @@
 //! Black-box tests against a spawned Plein: SQLite by default, PostgreSQL with TEST_DATABASE_URL.
 
 mod admin;
+mod announcements;
 mod auth;
 mod blobs;
 mod conventions;

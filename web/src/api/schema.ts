@@ -151,6 +151,136 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/announcements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * HR: every announcement, drafts too. Everyone else: the ones addressed to them (their
+         *     archive, expired ones included), newest first.
+         */
+        get: operations["list_announcements"];
+        put?: never;
+        /** Writes an announcement (HR and admins): a draft, or scheduled when `publish_at` is given. */
+        post: operations["create_announcement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/announcements/audience": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many active people an audience reaches now (HR): `?department=A&department=B&location=C`. */
+        get: operations["audience_count"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/announcements/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One announcement (HR, or someone it reached: opening it is recorded). */
+        get: operations["get_announcement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Changes an announcement (HR): a correction keeps acknowledgements, `material: true` starts
+         *     them over; a published audience may only grow.
+         */
+        patch: operations["update_announcement"];
+        trace?: never;
+    };
+    "/api/v1/announcements/{id}/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** "Read and understood": twice is once. */
+        post: operations["acknowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/announcements/{id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Publishes now (the audience is fixed), or schedules for a later `publish_at`. */
+        post: operations["publish"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/announcements/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reached, opened and acknowledged, per department and location, and who has not acknowledged
+         *     (HR).
+         */
+        get: operations["stats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/announcements/{id}/stats.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every recipient as CSV (HR); cells a spreadsheet would run as formulas are neutralised. */
+        get: operations["stats_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1007,6 +1137,46 @@ export interface components {
              */
             total: number;
         };
+        AnnouncementDto: {
+            audience: components["schemas"]["Audience"];
+            author?: components["schemas"]["PersonCard"] | null;
+            body: string;
+            body_html: string;
+            comments_enabled: boolean;
+            /** Format: date-time */
+            due_at?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description The language shown: the reader's when it was written in it. */
+            language: string;
+            /** @description Languages it was written in. */
+            languages: string[];
+            /** Format: date-time */
+            publish_at?: string | null;
+            /** Format: date-time */
+            published_at?: string | null;
+            receipt?: components["schemas"]["Receipt"] | null;
+            requires_ack: boolean;
+            /** @description `draft`, `scheduled`, `published` or `expired`. */
+            state: string;
+            title: string;
+            /** Format: int32 */
+            version: number;
+        };
+        AnnouncementStats: {
+            /** Format: int64 */
+            acknowledged: number;
+            by_department: components["schemas"]["StatRow"][];
+            by_location: components["schemas"]["StatRow"][];
+            /** @description Who has not acknowledged yet (required ones), in name order; the CSV has everyone. */
+            not_acknowledged: components["schemas"]["PersonCard"][];
+            /** Format: int64 */
+            opened: number;
+            /** Format: int64 */
+            reached: number;
+        };
         ApiTokenDto: {
             /** Format: date-time */
             created_at: string;
@@ -1020,6 +1190,21 @@ export interface components {
             /** Format: date-time */
             revoked_at?: string | null;
             scopes: components["schemas"]["Scope"][];
+        };
+        /**
+         * @description Whom an announcement is for: every department and location when both lists are empty; else
+         *     people in one of the departments (if any are named) and one of the locations (if any).
+         */
+        Audience: {
+            departments?: string[];
+            locations?: string[];
+        };
+        AudienceCount: {
+            /**
+             * Format: int64
+             * @description Active people the audience reaches now.
+             */
+            count: number;
         };
         ChangePasswordRequest: {
             current_password: string;
@@ -1066,6 +1251,34 @@ export interface components {
              * @description The sequence of the last event it applied.
              */
             seq: number;
+        };
+        CreateAnnouncementRequest: {
+            audience?: components["schemas"]["Audience"];
+            /** @description Markdown. */
+            body: string;
+            /** @description Default true. */
+            comments_enabled?: boolean | null;
+            /**
+             * Format: date-time
+             * @description When acknowledgement is due.
+             */
+            due_at?: string | null;
+            /**
+             * Format: date-time
+             * @description Then it leaves the home feed; it stays in the archive.
+             */
+            expires_at?: string | null;
+            /** @description `nl` (default) or `en`: the language of `title` and `body`. */
+            language?: string | null;
+            /**
+             * Format: date-time
+             * @description Schedules it for this time; without it the announcement is a draft until
+             *     `POST …/publish`.
+             */
+            publish_at?: string | null;
+            requires_ack?: boolean;
+            title: string;
+            translation?: components["schemas"]["Translation"] | null;
         };
         CreateGroupRequest: {
             /** @description Markdown. */
@@ -1281,6 +1494,38 @@ export interface components {
             peers: components["schemas"]["PersonCard"][];
             person: components["schemas"]["PersonCard"];
             reports: components["schemas"]["PersonCard"][];
+        };
+        Page_AnnouncementDto: {
+            items: {
+                audience: components["schemas"]["Audience"];
+                author?: components["schemas"]["PersonCard"] | null;
+                body: string;
+                body_html: string;
+                comments_enabled: boolean;
+                /** Format: date-time */
+                due_at?: string | null;
+                /** Format: date-time */
+                expires_at?: string | null;
+                /** Format: uuid */
+                id: string;
+                /** @description The language shown: the reader's when it was written in it. */
+                language: string;
+                /** @description Languages it was written in. */
+                languages: string[];
+                /** Format: date-time */
+                publish_at?: string | null;
+                /** Format: date-time */
+                published_at?: string | null;
+                receipt?: components["schemas"]["Receipt"] | null;
+                requires_ack: boolean;
+                /** @description `draft`, `scheduled`, `published` or `expired`. */
+                state: string;
+                title: string;
+                /** Format: int32 */
+                version: number;
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
         };
         Page_ApiTokenDto: {
             items: {
@@ -1520,6 +1765,11 @@ export interface components {
             preferred_name?: string | null;
             skills?: string[] | null;
         };
+        /** @description Publish now, or (with a later `publish_at`) schedule. */
+        PublishRequest: {
+            /** Format: date-time */
+            publish_at?: string | null;
+        };
         /** @description The comment a reply answers, quoted. */
         QuotedComment: {
             author: components["schemas"]["PersonCard"];
@@ -1561,6 +1811,13 @@ export interface components {
              *     events is down (the node serves, but what those feed may be stale).
              */
             status: string;
+        };
+        /** @description Where the caller stands with an announcement addressed to them. */
+        Receipt: {
+            /** Format: date-time */
+            acknowledged_at?: string | null;
+            /** Format: date-time */
+            opened_at?: string | null;
         };
         /**
          * @description What a person may do: `employee`, `hr` (announcements) or `admin`.
@@ -1631,9 +1888,44 @@ export interface components {
             /** @description True while no admin exists and the setup link can be used. */
             needed: boolean;
         };
+        StatRow: {
+            /** Format: int64 */
+            acknowledged: number;
+            /** Format: int64 */
+            opened: number;
+            /** Format: int64 */
+            reached: number;
+            /** @description The department or location (empty: none recorded). */
+            value: string;
+        };
+        /** @description The announcement in the other language. */
+        Translation: {
+            body: string;
+            title: string;
+        };
         UnreadCount: {
             /** Format: int64 */
             unread: number;
+        };
+        /**
+         * @description Changes; what is left out stays. Once published the audience may only grow (the new people
+         *     are added), and `material: true` asks everyone to acknowledge again.
+         */
+        UpdateAnnouncementRequest: {
+            audience?: components["schemas"]["Audience"] | null;
+            body?: string | null;
+            comments_enabled?: boolean | null;
+            /** Format: date-time */
+            due_at?: string | null;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** @description A material change (not a correction): acknowledgements start over. */
+            material?: boolean;
+            /** Format: date-time */
+            publish_at?: string | null;
+            requires_ack?: boolean | null;
+            title?: string | null;
+            translation?: components["schemas"]["Translation"] | null;
         };
         /** @description Changes to a group; what is left out stays. */
         UpdateGroupRequest: {
@@ -2377,6 +2669,545 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_announcements: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AnnouncementDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_announcement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAnnouncementRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body does not have the fields and types this route takes */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    audience_count: {
+        parameters: {
+            query?: {
+                /** @description Repeat for several */
+                department?: string[];
+                /** @description Repeat for several */
+                location?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AudienceCount"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_announcement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_announcement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAnnouncementRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body does not have the fields and types this route takes */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    acknowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description It does not ask for acknowledgement (`no_acknowledgement`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    publish: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body does not have the fields and types this route takes */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementStats"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    stats_csv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -1,0 +1,266 @@
+//! The queries behind announcements and their recipients.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, DbErr, EntityTrait as _,
+    IntoActiveModel as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+};
+use uuid::Uuid;
+
+use super::dto::Audience;
+use crate::entities::{announcement_recipients as recipients, announcements, people};
+
+pub async fn insert(db: &impl ConnectionTrait, row: announcements::Model) -> Result<(), DbErr> {
+    announcements::ActiveModel::from(row).insert(db).await?;
+    Ok(())
+}
+
+pub async fn save(db: &impl ConnectionTrait, row: announcements::Model) -> Result<(), DbErr> {
+    row.into_active_model().reset_all().update(db).await?;
+    Ok(())
+}
+
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<announcements::Model>, DbErr> {
+    let mut select = announcements::Entity::find_by_id(id);
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select.one(db).await
+}
+
+/// Active people an audience reaches.
+fn reached(audience: &Audience) -> Condition {
+    let mut condition = Condition::all()
+        .add(people::Column::Active.eq(true))
+        .add(people::Column::DeletedAt.is_null());
+    if !audience.departments.is_empty() {
+        condition = condition.add(people::Column::Department.is_in(audience.departments.clone()));
+    }
+    if !audience.locations.is_empty() {
+        condition = condition.add(people::Column::Location.is_in(audience.locations.clone()));
+    }
+    condition
+}
+
+pub async fn count_audience(db: &impl ConnectionTrait, audience: &Audience) -> Result<u64, DbErr> {
+    people::Entity::find()
+        .filter(reached(audience))
+        .count(db)
+        .await
+}
+
+/// Adds everyone the audience reaches now who is not a recipient yet, in one statement;
+/// how many were added.
+pub async fn add_recipients(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    audience: &Audience,
+    at: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let select = Query::select()
+        .expr(Expr::val(announcement))
+        .column(people::Column::Id)
+        .column(people::Column::Department)
+        .column(people::Column::Location)
+        .expr(Expr::val(at))
+        .from(people::Entity)
+        .cond_where(reached(audience))
+        .to_owned();
+    let insert = Query::insert()
+        .into_table(recipients::Entity)
+        .columns([
+            recipients::Column::AnnouncementId,
+            recipients::Column::PersonId,
+            recipients::Column::Department,
+            recipients::Column::Location,
+            recipients::Column::ReachedAt,
+        ])
+        .select_from(select)
+        .map_err(|error| DbErr::Custom(error.to_string()))?
+        .on_conflict(
+            OnConflict::columns([
+                recipients::Column::AnnouncementId,
+                recipients::Column::PersonId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .to_owned();
+    Ok(db.execute(&insert).await?.rows_affected())
+}
+
+pub async fn receipt(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    person: Uuid,
+) -> Result<Option<recipients::Model>, DbErr> {
+    recipients::Entity::find_by_id((announcement, person))
+        .one(db)
+        .await
+}
+
+pub async fn receipts_of(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<recipients::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    recipients::Entity::find()
+        .filter(recipients::Column::PersonId.eq(person))
+        .filter(recipients::Column::AnnouncementId.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// Sets `column` to `at` for one recipient where it is still empty.
+pub async fn stamp(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    person: Uuid,
+    column: recipients::Column,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    recipients::Entity::update_many()
+        .col_expr(column, Expr::value(at))
+        .filter(recipients::Column::AnnouncementId.eq(announcement))
+        .filter(recipients::Column::PersonId.eq(person))
+        .filter(column.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Acknowledgements start over after a material change.
+pub async fn reset_acknowledgements(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+) -> Result<(), DbErr> {
+    recipients::Entity::update_many()
+        .col_expr(
+            recipients::Column::AcknowledgedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(recipients::Column::AnnouncementId.eq(announcement))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Everything, newest first (for HR).
+pub async fn all_page(
+    db: &impl ConnectionTrait,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<announcements::Model>, DbErr> {
+    let mut select = announcements::Entity::find();
+    if let Some(before) = before {
+        select = select.filter(announcements::Column::Id.lt(before));
+    }
+    select
+        .order_by_desc(announcements::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Published announcements that reached `person`, newest first (their archive).
+pub async fn received_page(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<announcements::Model>, DbErr> {
+    let mine = Query::select()
+        .column(recipients::Column::AnnouncementId)
+        .from(recipients::Entity)
+        .and_where(Expr::col(recipients::Column::PersonId).eq(person))
+        .to_owned();
+    let mut select = announcements::Entity::find()
+        .filter(announcements::Column::PublishedAt.is_not_null())
+        .filter(announcements::Column::Id.in_subquery(mine));
+    if let Some(before) = before {
+        select = select.filter(announcements::Column::Id.lt(before));
+    }
+    select
+        .order_by_desc(announcements::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Scheduled announcements whose time has come.
+pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Uuid>, DbErr> {
+    announcements::Entity::find()
+        .select_only()
+        .column(announcements::Column::Id)
+        .filter(announcements::Column::PublishedAt.is_null())
+        .filter(announcements::Column::PublishAt.lte(now))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// (department or location, reached, opened, acknowledged) per value.
+pub async fn breakdown(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    by: recipients::Column,
+) -> Result<Vec<(Option<String>, i64, i64, i64)>, DbErr> {
+    recipients::Entity::find()
+        .select_only()
+        .column(by)
+        .column_as(recipients::Column::PersonId.count(), "reached")
+        .column_as(recipients::Column::OpenedAt.count(), "opened")
+        .column_as(recipients::Column::AcknowledgedAt.count(), "acknowledged")
+        .filter(recipients::Column::AnnouncementId.eq(announcement))
+        .group_by(by)
+        .order_by_asc(by)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Every recipient with their person, in name order.
+pub async fn recipients_with_people(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    only_unacknowledged: bool,
+    limit: Option<u64>,
+) -> Result<Vec<(recipients::Model, people::Model)>, DbErr> {
+    let mut select =
+        recipients::Entity::find().filter(recipients::Column::AnnouncementId.eq(announcement));
+    if only_unacknowledged {
+        select = select.filter(recipients::Column::AcknowledgedAt.is_null());
+    }
+    let rows = select.all(db).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.person_id).collect();
+    let mut people: std::collections::HashMap<Uuid, people::Model> =
+        std::collections::HashMap::new();
+    for chunk in ids.chunks(1_000) {
+        for person in people::Entity::find()
+            .filter(people::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            people.insert(person.id, person);
+        }
+    }
+    let mut joined: Vec<(recipients::Model, people::Model)> = rows
+        .into_iter()
+        .filter_map(|row| {
+            let person = people.remove(&row.person_id)?;
+            Some((row, person))
+        })
+        .collect();
+    joined.sort_by(|a, b| a.1.sort_name.cmp(&b.1.sort_name));
+    if let Some(limit) = limit {
+        joined.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    }
+    Ok(joined)
+}

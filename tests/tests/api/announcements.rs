@@ -1,0 +1,481 @@
+//! HR announcements: audience preview, publishing fixes the audience, recipients open and
+//! acknowledge, statistics and CSV, corrections and material changes, widening, languages,
+//! scheduling, and who may do what.
+
+use plein_tests::{TestApp, expect_error};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "een lang genoeg wachtwoord";
+
+struct Someone {
+    id: String,
+    client: reqwest::Client,
+}
+
+async fn person(
+    app: &TestApp,
+    name: &str,
+    role: &str,
+    department: &str,
+    location: &str,
+) -> anyhow::Result<Someone> {
+    let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
+    let created = app.create_person(&email, name, role, PASSWORD).await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let patched = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/admin/people/{id}"),
+            &json!({"department": department, "location": location}),
+        )
+        .await?;
+    anyhow::ensure!(
+        patched.status() == StatusCode::OK,
+        "{}",
+        patched.text().await?
+    );
+    Ok(Someone {
+        id,
+        client: app.login(&email, PASSWORD).await?,
+    })
+}
+
+async fn expect(
+    app: &TestApp,
+    who: &reqwest::Client,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> anyhow::Result<Value> {
+    let mut request = who.request(method.clone(), app.url(path));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await?;
+    let got = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    anyhow::ensure!(
+        got == status,
+        "{method} {path}: expected {status}, got {got}: {body}"
+    );
+    Ok(body)
+}
+
+#[tokio::test]
+async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
+    let anna = person(&app, "Anna Bakker", "employee", "Netwerk", "Amsterdam").await?;
+    let bram = person(&app, "Bram Visser", "employee", "Netwerk", "Groningen").await?;
+    let cees = person(&app, "Cees Smit", "employee", "Marketing", "Amsterdam").await?;
+
+    // The "reaches N people" preview.
+    for (query, count) in [
+        ("", 5),
+        ("department=Netwerk", 2),
+        ("department=Netwerk&location=Amsterdam", 1),
+        ("department=Netwerk&department=Marketing", 3),
+        ("location=Nergens", 0),
+    ] {
+        let answer = expect(
+            &app,
+            &hr.client,
+            Method::GET,
+            &format!("/api/v1/announcements/audience?{query}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+        assert_eq!(answer["count"], count, "{query}");
+    }
+    expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        "/api/v1/announcements/audience",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    expect(
+        &app,
+        &anna.client,
+        Method::POST,
+        "/api/v1/announcements",
+        Some(json!({"title": "Hallo", "body": "Van mij"})),
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+
+    let draft = expect(
+        &app,
+        &hr.client,
+        Method::POST,
+        "/api/v1/announcements",
+        Some(json!({
+            "title": "Nieuwe werktijden", "body": "Vanaf **maandag** <script>x</script>",
+            "translation": {"title": "New working hours", "body": "From **Monday**"},
+            "audience": {"departments": ["Netwerk"], "locations": []},
+            "requires_ack": true
+        })),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(draft["state"], "draft");
+    assert_eq!(draft["languages"], json!(["nl", "en"]));
+    let id = draft["id"].as_str().unwrap_or_default().to_owned();
+    // A draft reaches nobody yet.
+    expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+
+    let published = expect(
+        &app,
+        &hr.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{id}/publish"),
+        Some(json!({})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(published["state"], "published");
+    // The audience is fixed: someone joining Netwerk afterwards does not get it.
+    let late = person(&app, "Dirk Later", "employee", "Netwerk", "Amsterdam").await?;
+    expect(
+        &app,
+        &late.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    expect(
+        &app,
+        &cees.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    let listed = expect(
+        &app,
+        &cees.client,
+        Method::GET,
+        "/api/v1/announcements",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(listed["items"].as_array().map(Vec::len), Some(0));
+
+    // Each reader sees their language; opening is recorded; acknowledging twice is once.
+    expect(
+        &app,
+        &anna.client,
+        Method::PUT,
+        "/api/v1/me/language",
+        Some(json!({"language": "en"})),
+        StatusCode::OK,
+    )
+    .await?;
+    let seen = expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(seen["title"], "New working hours");
+    assert!(seen["receipt"]["opened_at"].is_string());
+    assert_eq!(seen["receipt"]["acknowledged_at"], Value::Null);
+    let seen = expect(
+        &app,
+        &bram.client,
+        Method::GET,
+        "/api/v1/announcements",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(seen["items"][0]["title"], "Nieuwe werktijden");
+    assert!(
+        !seen["items"][0]["body_html"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<script")
+    );
+    for _ in 0..2 {
+        let acknowledged = expect(
+            &app,
+            &anna.client,
+            Method::POST,
+            &format!("/api/v1/announcements/{id}/acknowledge"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+        assert!(acknowledged["receipt"]["acknowledged_at"].is_string());
+    }
+    expect(
+        &app,
+        &cees.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{id}/acknowledge"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+
+    let stats = expect(
+        &app,
+        &hr.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}/stats"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(
+        (
+            stats["reached"].as_u64(),
+            stats["opened"].as_u64(),
+            stats["acknowledged"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+    assert_eq!(
+        stats["by_department"],
+        json!([{"value": "Netwerk", "reached": 2, "opened": 1, "acknowledged": 1}])
+    );
+    assert_eq!(stats["by_location"].as_array().map(Vec::len), Some(2));
+    assert_eq!(stats["not_acknowledged"][0]["id"], bram.id.as_str());
+    expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}/stats"),
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    let csv = hr
+        .client
+        .get(app.url(&format!("/api/v1/announcements/{id}/stats.csv")))
+        .send()
+        .await?;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()?
+            .starts_with("text/csv")
+    );
+    let csv = csv.text().await?;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("name,email,department"));
+
+    // A correction keeps acknowledgements; a material change starts them over.
+    let corrected = expect(
+        &app,
+        &hr.client,
+        Method::PATCH,
+        &format!("/api/v1/announcements/{id}"),
+        Some(json!({"body": "Vanaf maandag 1 december"})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(corrected["version"], 1);
+    let stats = expect(
+        &app,
+        &hr.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}/stats"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(stats["acknowledged"], 1);
+    let changed = expect(
+        &app,
+        &hr.client,
+        Method::PATCH,
+        &format!("/api/v1/announcements/{id}"),
+        Some(json!({"body": "Vanaf dinsdag", "material": true})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(changed["version"], 2);
+    let stats = expect(
+        &app,
+        &hr.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}/stats"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(stats["acknowledged"], 0);
+
+    // Widening adds people; narrowing a published audience is refused.
+    expect(
+        &app,
+        &hr.client,
+        Method::PATCH,
+        &format!("/api/v1/announcements/{id}"),
+        Some(json!({"audience": {"departments": ["Netwerk", "Marketing"]}})),
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &cees.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect_error(
+        hr.client
+            .patch(app.url(&format!("/api/v1/announcements/{id}")))
+            .json(&json!({"audience": {"departments": ["Marketing"]}}))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
+    let anna = person(&app, "Anna Bakker", "employee", "Netwerk", "Amsterdam").await?;
+    let later = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
+    let scheduled = expect(
+        &app,
+        &hr.client,
+        Method::POST,
+        "/api/v1/announcements",
+        Some(json!({"title": "Borrel", "body": "Vrijdag om vijf", "publish_at": later})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(scheduled["state"], "scheduled");
+    let id = scheduled["id"].as_str().unwrap_or_default().to_owned();
+    expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    // Its time comes: the scheduler publishes it (called here directly instead of waiting).
+    let earlier = (chrono::Utc::now() - chrono::TimeDelta::minutes(1)).to_rfc3339();
+    expect(
+        &app,
+        &hr.client,
+        Method::PATCH,
+        &format!("/api/v1/announcements/{id}"),
+        Some(json!({"publish_at": earlier})),
+        StatusCode::OK,
+    )
+    .await?;
+    let state = &app.handle.state;
+    let published = plein_server::announcements::service::publish_due(&state.db, &state.doorbell)
+        .await
+        .map_err(|error| anyhow::anyhow!(error.message))?;
+    assert_eq!(published, 1);
+    let seen = expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(seen["state"], "published");
+    expect_error(
+        anna.client
+            .post(app.url(&format!("/api/v1/announcements/{id}/acknowledge")))
+            .send()
+            .await?,
+        StatusCode::CONFLICT,
+        "no_acknowledgement",
+    )
+    .await?;
+
+    for (body, code) in [
+        (json!({"title": "", "body": "x"}), "validation_failed"),
+        (
+            json!({"title": "x".repeat(201), "body": "x"}),
+            "validation_failed",
+        ),
+        (
+            json!({"title": "x", "body": "x".repeat(20_001)}),
+            "validation_failed",
+        ),
+        (
+            json!({"title": "x", "body": "x", "language": "de"}),
+            "validation_failed",
+        ),
+        (
+            json!({"title": "x", "body": "x", "due_at": later}),
+            "validation_failed",
+        ),
+        (
+            json!({"title": "x", "body": "x", "publish_at": later, "expires_at": earlier}),
+            "validation_failed",
+        ),
+        (
+            json!({"title": "x", "body": "x", "requires_ack": "yes"}),
+            "invalid_body",
+        ),
+        (
+            json!({"title": "x", "body": "x", "audience": {"departments": "Netwerk"}}),
+            "invalid_body",
+        ),
+    ] {
+        let response = hr
+            .client
+            .post(app.url("/api/v1/announcements"))
+            .json(&body)
+            .send()
+            .await?;
+        expect_error(response, StatusCode::UNPROCESSABLE_ENTITY, code).await?;
+    }
+    let all = expect(
+        &app,
+        &hr.client,
+        Method::GET,
+        "/api/v1/announcements",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(
+        all["items"].as_array().map(Vec::len),
+        Some(1),
+        "nothing half-stored"
+    );
+    Ok(())
+}
