@@ -10,11 +10,13 @@ enum Notifications {
     Table,
     Id,
     PersonId,
-    /// `comment`, `reply`, `reaction`, `join_request`, `request_approved`, `invitation`, …
+    /// `comment`, `reply`, `reaction`, `join_request`, `request_approved`, `invitation`,
+    /// `announcement`, `acknowledgement_reminder`.
     Kind,
     GroupId,
     PostId,
     CommentId,
+    AnnouncementId,
     /// Who did it (the latest of them, for aggregated reactions).
     ActorId,
     /// How many others did the same ("Sanne and 3 others").
@@ -66,6 +68,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Notifications::GroupId).uuid().null())
                     .col(ColumnDef::new(Notifications::PostId).uuid().null())
                     .col(ColumnDef::new(Notifications::CommentId).uuid().null())
+                    .col(ColumnDef::new(Notifications::AnnouncementId).uuid().null())
                     .col(ColumnDef::new(Notifications::ActorId).uuid().null())
                     .col(
                         ColumnDef::new(Notifications::Others)

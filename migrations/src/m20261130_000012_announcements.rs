@@ -28,6 +28,8 @@ enum Announcements {
     ExpiresAt,
     DueAt,
     PublishedAt,
+    /// When the automatic reminder before `due_at` went out.
+    RemindedAt,
     /// Raised by a material change, which asks everyone to acknowledge again.
     Version,
     CreatedAt,
@@ -111,6 +113,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp(Announcements::ExpiresAt, false))
                     .col(timestamp(Announcements::DueAt, false))
                     .col(timestamp(Announcements::PublishedAt, false))
+                    .col(timestamp(Announcements::RemindedAt, false))
                     .col(ColumnDef::new(Announcements::Version).integer().not_null())
                     .col(timestamp(Announcements::CreatedAt, true))
                     .col(timestamp(Announcements::UpdatedAt, true))

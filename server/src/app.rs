@@ -389,7 +389,8 @@ async fn announce_setup(state: &AppState) -> anyhow::Result<()> {
 /// How often scheduled announcements are looked for.
 const SCHEDULER_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Publishes scheduled announcements when their time comes (on any node; the row lock decides).
+/// Publishes scheduled announcements when their time comes, and sends the reminders before an
+/// acknowledgement is due (on any node; the row lock decides).
 fn spawn_scheduler(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut interval = tokio::time::interval(SCHEDULER_INTERVAL);
@@ -401,6 +402,11 @@ fn spawn_scheduler(state: AppState, shutdown: CancellationToken) -> tokio::task:
                         Ok(published) if published > 0 => tracing::info!(published, "scheduled announcements published"),
                         Ok(_) => {}
                         Err(error) => tracing::warn!(error = %error.message, "cannot publish scheduled announcements"),
+                    }
+                    match crate::announcements::service::remind_due(&state.db, &state.doorbell).await {
+                        Ok(sent) if sent > 0 => tracing::info!(sent, "acknowledgement reminders sent"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(error = %error.message, "cannot send acknowledgement reminders"),
                     }
                 }
             }

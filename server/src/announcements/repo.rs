@@ -194,6 +194,82 @@ pub async fn received_page(
         .await
 }
 
+/// What stays pinned on someone's home: published, not expired, addressed to them, and not yet
+/// acknowledged when acknowledgement is asked.
+pub async fn pinned_for(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<announcements::Model>, DbErr> {
+    let received = |only_unacknowledged: bool| {
+        let mut select = Query::select()
+            .column(recipients::Column::AnnouncementId)
+            .from(recipients::Entity)
+            .and_where(Expr::col(recipients::Column::PersonId).eq(person))
+            .to_owned();
+        if only_unacknowledged {
+            select.and_where(Expr::col(recipients::Column::AcknowledgedAt).is_null());
+        }
+        select
+    };
+    announcements::Entity::find()
+        .filter(announcements::Column::PublishedAt.is_not_null())
+        .filter(
+            Condition::any()
+                .add(announcements::Column::ExpiresAt.is_null())
+                .add(announcements::Column::ExpiresAt.gt(now)),
+        )
+        .filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(announcements::Column::RequiresAck.eq(true))
+                        .add(announcements::Column::Id.in_subquery(received(true))),
+                )
+                .add(
+                    Condition::all()
+                        .add(announcements::Column::RequiresAck.eq(false))
+                        .add(announcements::Column::Id.in_subquery(received(false))),
+                ),
+        )
+        .order_by_desc(announcements::Column::PublishedAt)
+        .all(db)
+        .await
+}
+
+/// Published required announcements due before `by` that had no automatic reminder yet.
+pub async fn reminders_due(
+    db: &impl ConnectionTrait,
+    by: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbErr> {
+    announcements::Entity::find()
+        .select_only()
+        .column(announcements::Column::Id)
+        .filter(announcements::Column::PublishedAt.is_not_null())
+        .filter(announcements::Column::RequiresAck.eq(true))
+        .filter(announcements::Column::RemindedAt.is_null())
+        .filter(announcements::Column::DueAt.lte(by))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The people an announcement reached, and whether they acknowledged it.
+pub async fn recipient_ids(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    only_unacknowledged: bool,
+) -> Result<Vec<Uuid>, DbErr> {
+    let mut select = recipients::Entity::find()
+        .select_only()
+        .column(recipients::Column::PersonId)
+        .filter(recipients::Column::AnnouncementId.eq(announcement));
+    if only_unacknowledged {
+        select = select.filter(recipients::Column::AcknowledgedAt.is_null());
+    }
+    select.into_tuple().all(db).await
+}
+
 /// Scheduled announcements whose time has come.
 pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Uuid>, DbErr> {
     announcements::Entity::find()

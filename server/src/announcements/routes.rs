@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_announcement, update_announcement))
         .routes(routes!(publish))
         .routes(routes!(acknowledge))
+        .routes(routes!(remind))
         .routes(routes!(stats))
         .routes(routes!(stats_csv))
 }
@@ -160,6 +161,26 @@ async fn acknowledge(
     Ok(AppJson(
         service::acknowledge(&state.db, &state.doorbell, &person, id).await?,
     ))
+}
+
+/// Reminds everyone who has not acknowledged yet (HR).
+#[utoipa::path(
+    post, path = "/api/v1/announcements/{id}/remind", tag = "announcements",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 202, description = "The reminders are being made"),
+        (status = 403, body = ErrorBody),
+        (status = 409, description = "Not published, or it asks for no acknowledgement (`no_acknowledgement`)", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn remind(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<StatusCode> {
+    service::remind(&state.db, &state.doorbell, &person, id).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// Reached, opened and acknowledged, per department and location, and who has not acknowledged

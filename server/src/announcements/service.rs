@@ -198,6 +198,7 @@ pub async fn create(
         expires_at: request.expires_at,
         due_at: request.due_at,
         published_at: None,
+        reminded_at: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -308,6 +309,35 @@ pub async fn get(
     Ok(dto(row, language.as_deref(), receipt.as_ref(), author))
 }
 
+/// The announcements pinned on someone's home: unacknowledged required ones first, then the
+/// others, newest first.
+pub async fn pinned_for(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+) -> ApiResult<Vec<AnnouncementDto>> {
+    let mut rows = repo::pinned_for(db, person.id, Utc::now()).await?;
+    rows.sort_by_key(|row| !row.requires_ack);
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let receipts = repo::receipts_of(db, person.id, &ids).await?;
+    let (language, _) = reader_language(db, person.id).await?;
+    let authors =
+        crate::posts::repo::people_by_id(db, rows.iter().filter_map(|row| row.author_id).collect())
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let receipt = receipts
+                .iter()
+                .find(|receipt| receipt.announcement_id == row.id);
+            let author = row
+                .author_id
+                .and_then(|id| authors.get(&id).cloned())
+                .map(PersonCard::from);
+            dto(row, language.as_deref(), receipt, author)
+        })
+        .collect())
+}
+
 /// How many active people an audience reaches now: the "reaches N people" preview.
 pub async fn audience_count(
     db: &DatabaseConnection,
@@ -392,6 +422,56 @@ pub async fn publish_due(db: &DatabaseConnection, doorbell: &Doorbell) -> ApiRes
         doorbell.ring();
     }
     Ok(published)
+}
+
+/// How long before `due_at` the automatic reminder goes out.
+const REMIND_BEFORE_DUE: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// Asks everyone who has not acknowledged yet to do so (HR); the notifications are made by the
+/// outbox consumer.
+pub async fn remind(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<()> {
+    require_hr(person)?;
+    let row = repo::find(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("announcement"))?;
+    if row.published_at.is_none() || !row.requires_ack {
+        return Err(ApiError::conflict(
+            "no_acknowledgement",
+            "only a published announcement that asks for acknowledgement has reminders",
+        ));
+    }
+    let tx = db::begin_write(db).await?;
+    events::append(&tx, Event::AcknowledgementReminder { id }).await?;
+    tx.commit().await?;
+    doorbell.ring();
+    Ok(())
+}
+
+/// Sends the automatic reminder for required announcements due within a day; how many.
+pub async fn remind_due(db: &DatabaseConnection, doorbell: &Doorbell) -> ApiResult<usize> {
+    let now = Utc::now().trunc_subsecs(6);
+    let mut sent = 0;
+    for id in repo::reminders_due(db, now + REMIND_BEFORE_DUE).await? {
+        let tx = db::begin_write(db).await?;
+        if let Some(mut row) = repo::find(&tx, id).await?
+            && row.reminded_at.is_none()
+        {
+            row.reminded_at = Some(now);
+            repo::save(&tx, row).await?;
+            events::append(&tx, Event::AcknowledgementReminder { id }).await?;
+            sent += 1;
+        }
+        tx.commit().await?;
+    }
+    if sent > 0 {
+        doorbell.ring();
+    }
+    Ok(sent)
 }
 
 /// Acknowledges ("read and understood"); twice is once.

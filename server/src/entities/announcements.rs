@@ -25,6 +25,8 @@ pub struct Model {
     pub expires_at: Option<ChronoDateTimeUtc>,
     pub due_at: Option<ChronoDateTimeUtc>,
     pub published_at: Option<ChronoDateTimeUtc>,
+    /// When the automatic reminder before `due_at` went out.
+    pub reminded_at: Option<ChronoDateTimeUtc>,
     pub version: i32,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,

@@ -12,6 +12,7 @@ pub struct Model {
     pub group_id: Option<Uuid>,
     pub post_id: Option<Uuid>,
     pub comment_id: Option<Uuid>,
+    pub announcement_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
     /// How many others did the same ("Sanne and 3 others").
     pub others: i32,

@@ -85,6 +85,9 @@ pub enum Event {
     },
     #[serde(rename = "announcement.acknowledged")]
     AnnouncementAcknowledged { id: Uuid, person_id: Uuid },
+    /// Everyone who has not acknowledged is asked again.
+    #[serde(rename = "announcement.reminder")]
+    AcknowledgementReminder { id: Uuid },
     /// A reaction given (`on`) or taken back.
     #[serde(rename = "reaction.changed")]
     ReactionChanged {
@@ -116,6 +119,7 @@ impl Event {
             Event::AnnouncementPublished { .. } => "announcement.published",
             Event::AnnouncementUpdated { .. } => "announcement.updated",
             Event::AnnouncementAcknowledged { .. } => "announcement.acknowledged",
+            Event::AcknowledgementReminder { .. } => "announcement.reminder",
         }
     }
 
@@ -137,9 +141,9 @@ impl Event {
             | Event::CommentCreated { post, .. }
             | Event::ReactionChanged { post, .. } => Scope::Group(post.group_id),
             // Recipients are in `announcement_recipients`; a hub resolves them once per event.
-            Event::AnnouncementPublished { .. } | Event::AnnouncementUpdated { .. } => {
-                Scope::Everyone
-            }
+            Event::AnnouncementPublished { .. }
+            | Event::AnnouncementUpdated { .. }
+            | Event::AcknowledgementReminder { .. } => Scope::Everyone,
             Event::AnnouncementAcknowledged { person_id, .. } => Scope::Person(*person_id),
         }
     }

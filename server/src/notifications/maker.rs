@@ -124,6 +124,7 @@ fn notification(
         group_id: Some(group),
         post_id: None,
         comment_id: None,
+        announcement_id: None,
         actor_id: actor,
         others: 0,
         created_at: now,
@@ -255,9 +256,79 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
             }
             _ => {}
         },
+        Event::AnnouncementPublished { id, .. } => {
+            made += tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::Everyone).await?;
+        }
+        Event::AnnouncementUpdated {
+            id,
+            material,
+            added,
+            ..
+        } => {
+            if *material {
+                made += tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::Everyone).await?;
+            } else if *added > 0 {
+                made += tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::NotToldYet).await?;
+            }
+        }
+        Event::AcknowledgementReminder { id } => {
+            made += tell_recipients(tx, *id, kind::REMINDER, Audience::Unacknowledged).await?;
+        }
         _ => {}
     }
     Ok(made)
+}
+
+/// Which of an announcement's recipients to tell.
+enum Audience {
+    Everyone,
+    /// Recipients without a notification about it yet (the audience grew).
+    NotToldYet,
+    Unacknowledged,
+}
+
+/// One notification per recipient, written in batches.
+async fn tell_recipients(
+    tx: &impl ConnectionTrait,
+    announcement: Uuid,
+    kind: &str,
+    audience: Audience,
+) -> anyhow::Result<usize> {
+    let Some(row) = crate::announcements::repo::find(tx, announcement).await? else {
+        return Ok(0);
+    };
+    let mut people = crate::announcements::repo::recipient_ids(
+        tx,
+        announcement,
+        matches!(audience, Audience::Unacknowledged),
+    )
+    .await?;
+    if matches!(audience, Audience::NotToldYet) {
+        let told = repo::told_about_announcement(tx, announcement).await?;
+        people.retain(|person| !told.contains(person));
+    }
+    let now = Utc::now().trunc_subsecs(6);
+    let rows: Vec<notifications::Model> = people
+        .iter()
+        .map(|person| notifications::Model {
+            id: Uuid::now_v7(),
+            person_id: *person,
+            kind: kind.to_owned(),
+            group_id: None,
+            post_id: None,
+            comment_id: None,
+            announcement_id: Some(announcement),
+            actor_id: row.author_id,
+            others: 0,
+            created_at: now,
+            updated_at: now,
+            read_at: None,
+        })
+        .collect();
+    for chunk in rows.chunks(1_000) {
+        repo::insert_many(tx, chunk.to_vec()).await?;
+    }
+    Ok(rows.len())
 }
 
 /// The active owners and admins of a group.

@@ -19,4 +19,6 @@ pub mod kind {
     pub const JOIN_REQUEST: &str = "join_request";
     pub const REQUEST_APPROVED: &str = "request_approved";
     pub const INVITATION: &str = "invitation";
+    pub const ANNOUNCEMENT: &str = "announcement";
+    pub const REMINDER: &str = "acknowledgement_reminder";
 }

@@ -15,6 +15,34 @@ pub async fn insert(db: &impl ConnectionTrait, row: notifications::Model) -> Res
     Ok(())
 }
 
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    rows: Vec<notifications::Model>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    notifications::Entity::insert_many(rows.into_iter().map(notifications::ActiveModel::from))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Who has been told about an announcement already.
+pub async fn told_about_announcement(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+) -> Result<std::collections::HashSet<Uuid>, DbErr> {
+    let people: Vec<Uuid> = notifications::Entity::find()
+        .select_only()
+        .column(notifications::Column::PersonId)
+        .filter(notifications::Column::AnnouncementId.eq(announcement))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(people.into_iter().collect())
+}
+
 /// The unread reaction notification of `person` about `post`, to add to.
 pub async fn unread_about_post(
     db: &impl ConnectionTrait,

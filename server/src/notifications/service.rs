@@ -78,6 +78,7 @@ pub async fn list(
                 group,
                 post_id: row.post_id,
                 comment_id: row.comment_id,
+                announcement_id: row.announcement_id,
                 actor: row
                     .actor_id
                     .and_then(|id| actors.get(&id).cloned())

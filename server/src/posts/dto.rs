@@ -104,6 +104,15 @@ pub struct GroupFeed {
     pub pinned: Vec<PostDto>,
 }
 
+/// Home: the posts of my groups, newest first, and on the first page the announcements pinned
+/// for me (unacknowledged required ones first).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HomeFeed {
+    pub items: Vec<PostDto>,
+    pub next_cursor: Option<String>,
+    pub announcements: Vec<crate::announcements::dto::AnnouncementDto>,
+}
+
 /// What a post said before an edit or its deletion.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PostVersionDto {

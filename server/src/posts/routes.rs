@@ -7,8 +7,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::dto::{
-    CommentDto, CommentRequest, FeedQuery, GroupFeed, PostDto, PostVersionDto, ReactionSummary,
-    WriteRequest,
+    CommentDto, CommentRequest, FeedQuery, GroupFeed, HomeFeed, PostDto, PostVersionDto,
+    ReactionSummary, WriteRequest,
 };
 use super::service;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -28,18 +28,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(posts_by))
 }
 
-/// Home: the posts of every group I am a member of, newest first, keyset-paged.
+/// Home: the posts of every group I am a member of, newest first, keyset-paged; with the first
+/// page the announcements pinned for me (unacknowledged required ones first, until expiry).
 #[utoipa::path(
     get, path = "/api/v1/feed", tag = "posts",
     params(FeedQuery),
-    responses((status = 200, body = Page<PostDto>), (status = 403, description = "Not a person (API tokens)", body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 200, body = HomeFeed), (status = 403, description = "Not a person (API tokens)", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("session" = []))
 )]
 async fn home_feed(
     State(state): State<AppState>,
     CurrentPerson(person): CurrentPerson,
     AppQuery(query): AppQuery<FeedQuery>,
-) -> ApiResult<AppJson<Page<PostDto>>> {
+) -> ApiResult<AppJson<HomeFeed>> {
     Ok(AppJson(service::home(&state.db, &person, query).await?))
 }
 

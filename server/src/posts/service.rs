@@ -8,8 +8,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use super::dto::{
-    CommentDto, CommentRequest, FeedQuery, GroupFeed, MAX_COMMENT_CHARS, MAX_POST_CHARS, PostDto,
-    PostEvent, PostVersionDto, QuotedComment, Reaction, ReactionCount, ReactionSummary,
+    CommentDto, CommentRequest, FeedQuery, GroupFeed, HomeFeed, MAX_COMMENT_CHARS, MAX_POST_CHARS,
+    PostDto, PostEvent, PostVersionDto, QuotedComment, Reaction, ReactionCount, ReactionSummary,
 };
 use super::repo;
 use crate::auth::AuthenticatedPerson;
@@ -280,10 +280,21 @@ pub async fn home(
     db: &DatabaseConnection,
     person: &AuthenticatedPerson,
     query: FeedQuery,
-) -> ApiResult<Page<PostDto>> {
+) -> ApiResult<HomeFeed> {
     let limit = limit_of(query.limit)?;
-    let rows = repo::home_feed(db, person.id, before_of(&query)?, limit + 1).await?;
-    page_of(db, person.id, rows, limit).await
+    let before = before_of(&query)?;
+    let announcements = if before.is_none() {
+        crate::announcements::service::pinned_for(db, person).await?
+    } else {
+        Vec::new()
+    };
+    let rows = repo::home_feed(db, person.id, before, limit + 1).await?;
+    let page = page_of(db, person.id, rows, limit).await?;
+    Ok(HomeFeed {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        announcements,
+    })
 }
 
 /// What someone wrote, as far as the caller may read it (for their profile).

@@ -479,3 +479,206 @@ async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// The kinds of someone's notifications, newest first, once every event is applied.
+async fn kinds(app: &TestApp, who: &Someone) -> anyhow::Result<Vec<String>> {
+    app.caught_up().await?;
+    let page = expect(
+        app,
+        &who.client,
+        Method::GET,
+        "/api/v1/notifications?limit=100",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    Ok(page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["kind"].as_str().map(str::to_owned))
+        .collect())
+}
+
+#[tokio::test]
+async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
+    let anna = person(&app, "Anna Bakker", "employee", "Netwerk", "Amsterdam").await?;
+    let cees = person(&app, "Cees Smit", "employee", "Marketing", "Amsterdam").await?;
+    let create = |body: Value| {
+        let app = &app;
+        let hr = &hr;
+        async move {
+            let created = expect(
+                app,
+                &hr.client,
+                Method::POST,
+                "/api/v1/announcements",
+                Some(body),
+                StatusCode::CREATED,
+            )
+            .await?;
+            let id = created["id"].as_str().unwrap_or_default().to_owned();
+            expect(
+                app,
+                &hr.client,
+                Method::POST,
+                &format!("/api/v1/announcements/{id}/publish"),
+                Some(json!({})),
+                StatusCode::OK,
+            )
+            .await?;
+            anyhow::Ok(id)
+        }
+    };
+    let required = create(
+        json!({"title": "Veiligheid", "body": "Lees dit", "requires_ack": true,
+        "audience": {"departments": ["Netwerk"]}}),
+    )
+    .await?;
+    let plain = create(json!({"title": "Kerstborrel", "body": "Iedereen welkom"})).await?;
+    let expired = create(json!({"title": "Oud nieuws", "body": "Voorbij",
+        "expires_at": (chrono::Utc::now() + chrono::TimeDelta::milliseconds(1)).to_rfc3339()}))
+    .await?;
+
+    // Home: the required one first, then the others; expired ones leave (they stay in the archive).
+    let home = expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        "/api/v1/feed",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let pinned: Vec<&str> = home["announcements"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(pinned, [required.as_str(), plain.as_str()]);
+    let archive = expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        "/api/v1/announcements",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert!(archive.to_string().contains(&expired));
+    let home = expect(
+        &app,
+        &cees.client,
+        Method::GET,
+        "/api/v1/feed",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(
+        home["announcements"].as_array().map(Vec::len),
+        Some(1),
+        "not the Netwerk one"
+    );
+    expect(
+        &app,
+        &anna.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{required}/acknowledge"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let home = expect(
+        &app,
+        &anna.client,
+        Method::GET,
+        "/api/v1/feed",
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let pinned: Vec<&str> = home["announcements"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_str())
+        .collect();
+    assert_eq!(pinned, [plain.as_str()], "acknowledged: no longer pinned");
+
+    // Notifications: each new announcement; a reminder only to who has not acknowledged.
+    assert_eq!(
+        kinds(&app, &anna).await?,
+        ["announcement", "announcement", "announcement"]
+    );
+    assert_eq!(kinds(&app, &cees).await?, ["announcement", "announcement"]);
+    let reminder =
+        create(json!({"title": "Enquête", "body": "Vul in", "requires_ack": true})).await?;
+    expect(
+        &app,
+        &anna.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{reminder}/acknowledge"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &hr.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{reminder}/remind"),
+        None,
+        StatusCode::ACCEPTED,
+    )
+    .await?;
+    assert_eq!(kinds(&app, &cees).await?[0], "acknowledgement_reminder");
+    assert_eq!(kinds(&app, &anna).await?[0], "announcement");
+    expect(
+        &app,
+        &anna.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{reminder}/remind"),
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await?;
+    expect_error(
+        hr.client
+            .post(app.url(&format!("/api/v1/announcements/{plain}/remind")))
+            .send()
+            .await?,
+        StatusCode::CONFLICT,
+        "no_acknowledgement",
+    )
+    .await?;
+    // Widening tells only the people added; a material change tells everyone again.
+    let before = kinds(&app, &anna).await?.len();
+    expect(
+        &app,
+        &hr.client,
+        Method::PATCH,
+        &format!("/api/v1/announcements/{required}"),
+        Some(json!({"audience": {"departments": ["Netwerk", "Marketing"]}})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(kinds(&app, &anna).await?.len(), before);
+    assert_eq!(kinds(&app, &cees).await?[0], "announcement");
+    expect(
+        &app,
+        &hr.client,
+        Method::PATCH,
+        &format!("/api/v1/announcements/{required}"),
+        Some(json!({"body": "Lees dit opnieuw", "material": true})),
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(kinds(&app, &anna).await?.len(), before + 1);
+    Ok(())
+}

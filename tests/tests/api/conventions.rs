@@ -311,6 +311,7 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "PATCH /api/v1/announcements/{id}",
         "POST /api/v1/announcements/{id}/publish",
         "POST /api/v1/announcements/{id}/acknowledge",
+        "POST /api/v1/announcements/{id}/remind",
         "GET /api/v1/announcements/{id}/stats",
         "GET /api/v1/announcements/{id}/stats.csv",
         "GET /scim/v2/ServiceProviderConfig",

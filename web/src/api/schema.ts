@@ -244,6 +244,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/announcements/{id}/remind": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reminds everyone who has not acknowledged yet (HR). */
+        post: operations["remind"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/announcements/{id}/stats": {
         parameters: {
             query?: never;
@@ -322,7 +339,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Home: the posts of every group I am a member of, newest first, keyset-paged. */
+        /**
+         * Home: the posts of every group I am a member of, newest first, keyset-paged; with the first
+         *     page the announcements pinned for me (unacknowledged required ones first, until expiry).
+         */
         get: operations["home_feed"];
         put?: never;
         post?: never;
@@ -1373,6 +1393,15 @@ export interface components {
             status: string;
         };
         /**
+         * @description Home: the posts of my groups, newest first, and on the first page the announcements pinned
+         *     for me (unacknowledged required ones first).
+         */
+        HomeFeed: {
+            announcements: components["schemas"]["AnnouncementDto"][];
+            items: components["schemas"]["PostDto"][];
+            next_cursor?: string | null;
+        };
+        /**
          * @description HR-owned fields an admin (later: import and SCIM) may change. Absent fields stay; `null`
          *     clears the optional ones.
          */
@@ -1454,6 +1483,8 @@ export interface components {
         NotificationDto: {
             actor?: components["schemas"]["PersonCard"] | null;
             /** Format: uuid */
+            announcement_id?: string | null;
+            /** Format: uuid */
             comment_id?: string | null;
             /** Format: date-time */
             created_at: string;
@@ -1462,7 +1493,8 @@ export interface components {
             id: string;
             /**
              * @description `comment` (on my post), `reply` (to my comment), `reaction` (to my post, aggregated),
-             *     `join_request` (to a group I manage), `request_approved`, `invitation`.
+             *     `join_request` (to a group I manage), `request_approved`, `invitation`, `announcement`
+             *     (new, or changed materially), `acknowledgement_reminder`.
              */
             kind: string;
             /**
@@ -3123,6 +3155,61 @@ export interface operations {
             };
         };
     };
+    remind: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The reminders are being made */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not published, or it asks for no acknowledgement (`no_acknowledgement`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     stats: {
         parameters: {
             query?: never;
@@ -3341,7 +3428,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Page_PostDto"];
+                    "application/json": components["schemas"]["HomeFeed"];
                 };
             };
             /** @description Not signed in, the session ended, or the API token is not valid */
