@@ -29,6 +29,16 @@ enum PostKeys {
     CreatedAt,
 }
 
+/// Who a post or comment mentions.
+#[derive(DeriveIden)]
+enum Mentions {
+    Table,
+    /// The post or comment.
+    SourceId,
+    PersonId,
+    PostId,
+}
+
 #[derive(DeriveIden)]
 enum PostVersions {
     Table,
@@ -146,6 +156,25 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
+                    .table(Mentions::Table)
+                    .col(ColumnDef::new(Mentions::SourceId).uuid().not_null())
+                    .col(ColumnDef::new(Mentions::PersonId).uuid().not_null())
+                    .col(ColumnDef::new(Mentions::PostId).uuid().not_null())
+                    .primary_key(
+                        Index::create()
+                            .col(Mentions::SourceId)
+                            .col(Mentions::PersonId),
+                    )
+                    .foreign_key(&mut references(
+                        (Mentions::Table, Mentions::PostId),
+                        (Posts::Table, Posts::Id),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
                     .table(PostKeys::Table)
                     .col(ColumnDef::new(PostKeys::PersonId).uuid().not_null())
                     .col(ColumnDef::new(PostKeys::Key).string_len(200).not_null())
@@ -249,6 +278,7 @@ impl MigrationTrait for Migration {
             Comments::Table.into_iden(),
             PostVersions::Table.into_iden(),
             PostKeys::Table.into_iden(),
+            Mentions::Table.into_iden(),
             Posts::Table.into_iden(),
         ] {
             manager

@@ -12,6 +12,7 @@ pub mod group_members;
 pub mod group_mutes;
 pub mod groups;
 pub mod login_failures;
+pub mod mentions;
 pub mod notifications;
 pub mod people;
 pub mod post_keys;

@@ -18,7 +18,7 @@ pub struct GroupRef {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NotificationDto {
     pub id: Uuid,
-    /// `comment` (on my post), `reply` (to my comment), `reaction` (to my post, aggregated),
+    /// `mention`, `comment` (on my post), `reply` (to my comment), `reaction` (to my post, aggregated),
     /// `join_request` (to a group I manage), `request_approved`, `invitation`, `announcement`
     /// (new, or changed materially), `acknowledgement_reminder`.
     pub kind: String,

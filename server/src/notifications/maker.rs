@@ -164,6 +164,20 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                 told.push(answered.author_id);
                 made += 1;
             }
+            for mentioned in posts_repo::mentioned_in(tx, comment.id).await? {
+                if mentioned != commenter
+                    && !told.contains(&mentioned)
+                    && may_hear_about_post(tx, mentioned, post.group_id).await?
+                {
+                    let mut row =
+                        notification(mentioned, kind::MENTION, post.group_id, Some(commenter));
+                    row.post_id = Some(post.id);
+                    row.comment_id = Some(comment.id);
+                    repo::insert(tx, row).await?;
+                    told.push(mentioned);
+                    made += 1;
+                }
+            }
             if post.author_id != commenter
                 && !told.contains(&post.author_id)
                 && may_hear_about_post(tx, post.author_id, post.group_id).await?
@@ -256,6 +270,23 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
             }
             _ => {}
         },
+        Event::PostCreated { post } => {
+            for mentioned in posts_repo::mentioned_in(tx, post.id).await? {
+                if mentioned != post.author_id
+                    && may_hear_about_post(tx, mentioned, post.group_id).await?
+                {
+                    let mut row = notification(
+                        mentioned,
+                        kind::MENTION,
+                        post.group_id,
+                        Some(post.author_id),
+                    );
+                    row.post_id = Some(post.id);
+                    repo::insert(tx, row).await?;
+                    made += 1;
+                }
+            }
+        }
         Event::AnnouncementPublished { id, .. } => {
             made += tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::Everyone).await?;
         }

@@ -13,6 +13,7 @@ pub mod service;
 
 /// What a notification is about.
 pub mod kind {
+    pub const MENTION: &str = "mention";
     pub const COMMENT: &str = "comment";
     pub const REPLY: &str = "reply";
     pub const REACTION: &str = "reaction";

@@ -10,7 +10,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entities::{
-    comments, group_members, groups, people, post_keys, post_versions, posts, reactions,
+    comments, group_members, groups, mentions, people, post_keys, post_versions, posts, reactions,
 };
 
 pub async fn insert_post(db: &impl ConnectionTrait, post: posts::Model) -> Result<(), DbErr> {
@@ -387,4 +387,44 @@ pub async fn people_by_id(
         .into_iter()
         .map(|person| (person.id, person))
         .collect())
+}
+
+pub async fn add_mentions(
+    db: &impl ConnectionTrait,
+    source: Uuid,
+    post: Uuid,
+    people: &[Uuid],
+) -> Result<(), DbErr> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    mentions::Entity::insert_many(people.iter().map(|person| {
+        mentions::ActiveModel::from(mentions::Model {
+            source_id: source,
+            person_id: *person,
+            post_id: post,
+        })
+    }))
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([
+            mentions::Column::SourceId,
+            mentions::Column::PersonId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Who a post or comment mentions.
+pub async fn mentioned_in(db: &impl ConnectionTrait, source: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    mentions::Entity::find()
+        .select_only()
+        .column(mentions::Column::PersonId)
+        .filter(mentions::Column::SourceId.eq(source))
+        .into_tuple()
+        .all(db)
+        .await
 }

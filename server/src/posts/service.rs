@@ -11,7 +11,7 @@ use super::dto::{
     CommentDto, CommentRequest, FeedQuery, GroupFeed, HomeFeed, MAX_COMMENT_CHARS, MAX_POST_CHARS,
     PostDto, PostEvent, PostVersionDto, QuotedComment, Reaction, ReactionCount, ReactionSummary,
 };
-use super::repo;
+use super::{mentions, repo};
 use crate::auth::AuthenticatedPerson;
 use crate::db;
 use crate::directory::dto::PersonCard;
@@ -66,6 +66,47 @@ fn clean_body(body: &str, max: usize) -> ApiResult<String> {
     Ok(body.to_owned())
 }
 
+/// The people `body` mentions, all of them active people of Plein.
+async fn checked_mentions(db: &impl ConnectionTrait, body: &str) -> ApiResult<Vec<Uuid>> {
+    let mentioned = mentions::parse(body);
+    if mentioned.len() > mentions::MAX_MENTIONS {
+        return Err(ApiError::field(
+            "body",
+            format!("mention at most {} people", mentions::MAX_MENTIONS),
+        ));
+    }
+    let known = repo::people_by_id(db, mentioned.clone()).await?;
+    if let Some(unknown) = mentioned
+        .iter()
+        .find(|id| !known.get(id).is_some_and(|person| person.active))
+    {
+        return Err(ApiError::field(
+            "body",
+            format!("mentions {unknown}, who is not an active person in Plein"),
+        ));
+    }
+    Ok(mentioned)
+}
+
+/// Names of the people the texts mention, for their links.
+async fn mention_names<'a>(
+    db: &impl ConnectionTrait,
+    texts: impl Iterator<Item = &'a str>,
+) -> ApiResult<HashMap<Uuid, String>> {
+    let mut ids: Vec<Uuid> = texts.flat_map(mentions::parse).collect();
+    ids.sort();
+    ids.dedup();
+    Ok(repo::people_by_id(db, ids)
+        .await?
+        .into_values()
+        .map(|person| (person.id, person.display_name))
+        .collect())
+}
+
+fn render(body: &str, names: &HashMap<Uuid, String>) -> String {
+    markdown::render(&mentions::to_markdown(body, names))
+}
+
 fn card(people: &HashMap<Uuid, people::Model>, id: Uuid) -> PersonCard {
     people.get(&id).cloned().map_or_else(
         || PersonCard {
@@ -96,6 +137,7 @@ async fn dtos(
 ) -> ApiResult<Vec<PostDto>> {
     let ids: Vec<Uuid> = rows.iter().map(|post| post.id).collect();
     let authors = repo::people_by_id(db, rows.iter().map(|post| post.author_id).collect()).await?;
+    let names = mention_names(db, rows.iter().map(|post| post.body.as_str())).await?;
     let comment_counts = repo::comment_counts(db, &ids).await?;
     let mut counts: HashMap<Uuid, Vec<ReactionCount>> = HashMap::new();
     for (post, reaction, count) in repo::reaction_counts(db, &ids).await? {
@@ -127,7 +169,7 @@ async fn dtos(
                 body_html: if deleted {
                     String::new()
                 } else {
-                    markdown::render(&post.body)
+                    render(&post.body, &names)
                 },
                 body: if deleted { String::new() } else { post.body },
                 created_at: post.created_at,
@@ -206,7 +248,9 @@ pub async fn create(
         deleted_at: None,
         pinned_at: None,
     };
+    let mentioned = checked_mentions(&tx, &post.body).await?;
     repo::insert_post(&tx, post.clone()).await?;
+    repo::add_mentions(&tx, post.id, post.id, &mentioned).await?;
     events::append(
         &tx,
         Event::PostCreated {
@@ -378,7 +422,9 @@ pub async fn edit(
     }
     if post.body != body {
         let now = Utc::now().trunc_subsecs(6);
+        let mentioned = checked_mentions(&tx, &body).await?;
         repo::keep_version(&tx, &post, person.id, now).await?;
+        repo::add_mentions(&tx, post.id, post.id, &mentioned).await?;
         post.body = body;
         post.edited_at = Some(now);
         repo::save_post(&tx, post.clone()).await?;
@@ -477,6 +523,7 @@ async fn comment_dtos(
     let mut author_ids: Vec<Uuid> = rows.iter().map(|row| row.author_id).collect();
     author_ids.extend(quoted.values().map(|row| row.author_id));
     let authors = repo::people_by_id(db, author_ids).await?;
+    let names = mention_names(db, rows.iter().map(|row| row.body.as_str())).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -500,7 +547,7 @@ async fn comment_dtos(
                 body_html: if deleted {
                     String::new()
                 } else {
-                    markdown::render(&row.body)
+                    render(&row.body, &names)
                 },
                 body: if deleted { String::new() } else { row.body },
                 created_at: row.created_at,
@@ -548,7 +595,9 @@ pub async fn comment(
         edited_at: None,
         deleted_at: None,
     };
+    let mentioned = checked_mentions(&tx, &comment.body).await?;
     repo::insert_comment(&tx, comment.clone()).await?;
+    repo::add_mentions(&tx, comment.id, post.id, &mentioned).await?;
     events::append(
         &tx,
         Event::CommentCreated {

@@ -537,3 +537,137 @@ async fn two_nodes_make_each_notification_once() -> anyhow::Result<()> {
     assert_eq!(unread, 6);
     Ok(())
 }
+
+#[tokio::test]
+async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = person(&app, "Anna Bakker").await?;
+    let bram = person(&app, "Bram Visser").await?;
+    let dirk = person(&app, "Dirk Mulder").await?;
+    let choir = id_of(
+        &expect(
+            &app,
+            &anna,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Koor", "kind": "casual", "visibility": "public"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    let secret = id_of(
+        &expect(
+            &app,
+            &anna,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Geheim", "kind": "work", "visibility": "secret"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    let post = expect(
+        &app,
+        &anna,
+        Method::POST,
+        &format!("/api/v1/groups/{choir}/posts"),
+        Some(json!({"body": format!("Welkom <@{}> en <@{}>!", bram.id, dirk.id)})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let html = post["body_html"].as_str().unwrap_or_default();
+    assert!(
+        html.contains(&format!("<a href=\"/people/{}\"", bram.id))
+            && html.contains("@Bram Visser</a>"),
+        "{html}"
+    );
+    // Dirk is not a member, but anyone reads a public group: both are told.
+    assert_eq!(
+        told(&app, &bram).await?.0,
+        [note("mention", "Anna Bakker", 0)]
+    );
+    assert_eq!(
+        told(&app, &dirk).await?.0,
+        [note("mention", "Anna Bakker", 0)]
+    );
+    // In a secret group a mention of an outsider tells them nothing.
+    expect(
+        &app,
+        &anna,
+        Method::POST,
+        &format!("/api/v1/groups/{secret}/posts"),
+        Some(json!({"body": format!("Niet voor <@{}>", dirk.id)})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(told(&app, &dirk).await?.0.len(), 1);
+    // A reply that also mentions the author of the comment it answers tells them once.
+    let post_id = id_of(&post);
+    expect(
+        &app,
+        &bram,
+        Method::POST,
+        &format!("/api/v1/groups/{choir}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let comment = id_of(
+        &expect(
+            &app,
+            &bram,
+            Method::POST,
+            &format!("/api/v1/posts/{post_id}/comments"),
+            Some(json!({"body": "Dank!"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    expect(
+        &app,
+        &dirk,
+        Method::POST,
+        &format!("/api/v1/groups/{choir}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &dirk,
+        Method::POST,
+        &format!("/api/v1/posts/{post_id}/comments"),
+        Some(json!({"body": format!("Ja <@{}>", bram.id), "reply_to": comment})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    assert_eq!(
+        told(&app, &bram).await?.0[0],
+        note("reply", "Dirk Mulder", 0)
+    );
+    assert_eq!(told(&app, &bram).await?.0.len(), 2);
+    // Someone unknown cannot be mentioned; nothing is stored.
+    let unknown = uuid::Uuid::now_v7();
+    expect_error(
+        anna.client
+            .post(app.url(&format!("/api/v1/groups/{choir}/posts")))
+            .json(&json!({"body": format!("Hoi <@{unknown}>")}))
+            .send()
+            .await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await?;
+    let feed = expect(
+        &app,
+        &anna,
+        Method::GET,
+        &format!("/api/v1/groups/{choir}/posts"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(feed["items"].as_array().map(Vec::len), Some(1));
+    Ok(())
+}

@@ -1492,7 +1492,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /**
-             * @description `comment` (on my post), `reply` (to my comment), `reaction` (to my post, aggregated),
+             * @description `mention`, `comment` (on my post), `reply` (to my comment), `reaction` (to my post, aggregated),
              *     `join_request` (to a group I manage), `request_approved`, `invitation`, `announcement`
              *     (new, or changed materially), `acknowledgement_reminder`.
              */
