@@ -148,3 +148,12 @@ pub struct AnnouncementStats {
 pub struct PublishRequest {
     pub publish_at: Option<DateTime<Utc>>,
 }
+
+/// A manager's view: their reports (direct and below) that the announcement reached.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TeamStats {
+    pub reached: u64,
+    pub acknowledged: u64,
+    /// In name order.
+    pub not_acknowledged: Vec<PersonCard>,
+}

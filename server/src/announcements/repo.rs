@@ -340,3 +340,40 @@ pub async fn recipients_with_people(
     }
     Ok(joined)
 }
+
+/// The recipients among `manager`'s reports, direct and below: (person, acknowledged).
+pub async fn team_receipts(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    manager: Uuid,
+) -> Result<Vec<(Uuid, bool)>, DbErr> {
+    use sea_orm::{DbBackend, Statement, TryGetable as _};
+    let backend = db.get_database_backend();
+    let (first, second) = match backend {
+        DbBackend::Postgres => ("$1", "$2"),
+        _ => ("?", "?"),
+    };
+    // UNION (not UNION ALL) stops at people already seen, so a broken chart cannot loop.
+    let sql = format!(
+        "WITH RECURSIVE below(id) AS ( \
+             SELECT id FROM people WHERE manager_id = {first} \
+             UNION SELECT p.id FROM people p JOIN below b ON p.manager_id = b.id) \
+         SELECT r.person_id, r.acknowledged_at IS NOT NULL AS acknowledged \
+         FROM announcement_recipients r JOIN below b ON r.person_id = b.id \
+         WHERE r.announcement_id = {second}"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [manager.into(), announcement.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let person = Uuid::try_get_by(row, 0).map_err(DbErr::from)?;
+            let acknowledged = bool::try_get_by(row, 1).map_err(DbErr::from)?;
+            Ok((person, acknowledged))
+        })
+        .collect()
+}

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::dto::{
     AnnouncementDto, AnnouncementListQuery, AnnouncementStats, Audience, AudienceCount,
-    CreateAnnouncementRequest, PublishRequest, UpdateAnnouncementRequest,
+    CreateAnnouncementRequest, PublishRequest, TeamStats, UpdateAnnouncementRequest,
 };
 use super::service;
 use crate::error::{ApiResult, ErrorBody};
@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(remind))
         .routes(routes!(stats))
         .routes(routes!(stats_csv))
+        .routes(routes!(team))
 }
 
 /// HR: every announcement, drafts too. Everyone else: the ones addressed to them (their
@@ -222,4 +223,20 @@ async fn stats_csv(
         HeaderValue::from_static("attachment; filename=\"acknowledgements.csv\""),
     );
     Ok(response)
+}
+
+/// For managers: which of my reports (direct and below) it reached and who of them has not
+/// acknowledged yet.
+#[utoipa::path(
+    get, path = "/api/v1/announcements/{id}/team", tag = "announcements",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = TeamStats), (status = 403, description = "Not a person (API tokens)", body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn team(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<TeamStats>> {
+    Ok(AppJson(service::team(&state.db, &person, id).await?))
 }

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::dto::{
     AnnouncementDto, AnnouncementListQuery, AnnouncementStats, Audience, CreateAnnouncementRequest,
-    MAX_AUDIENCE_VALUES, MAX_BODY_CHARS, MAX_TITLE_CHARS, Receipt, StatRow, Translation,
+    MAX_AUDIENCE_VALUES, MAX_BODY_CHARS, MAX_TITLE_CHARS, Receipt, StatRow, TeamStats, Translation,
     UpdateAnnouncementRequest,
 };
 use super::repo;
@@ -648,6 +648,40 @@ pub async fn stats(
         by_department,
         by_location,
         not_acknowledged: missing,
+    })
+}
+
+/// For the caller as a manager: which of their reports, direct and below, the announcement
+/// reached and who of them has not acknowledged yet.
+pub async fn team(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<TeamStats> {
+    let row = repo::find(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("announcement"))?;
+    if row.published_at.is_none() && !is_hr(person) {
+        return Err(ApiError::not_found("announcement"));
+    }
+    let receipts = repo::team_receipts(db, id, person.id).await?;
+    let missing: Vec<Uuid> = receipts
+        .iter()
+        .filter(|(_, acknowledged)| !acknowledged)
+        .map(|(person, _)| *person)
+        .collect();
+    let mut people: Vec<_> = crate::posts::repo::people_by_id(db, missing)
+        .await?
+        .into_values()
+        .collect();
+    people.sort_by(|a, b| a.sort_name.cmp(&b.sort_name));
+    Ok(TeamStats {
+        reached: receipts.len() as u64,
+        acknowledged: receipts
+            .iter()
+            .filter(|(_, acknowledged)| *acknowledged)
+            .count() as u64,
+        not_acknowledged: people.into_iter().map(PersonCard::from).collect(),
     })
 }
 

@@ -682,3 +682,102 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
     assert_eq!(kinds(&app, &anna).await?.len(), before + 1);
     Ok(())
 }
+
+#[tokio::test]
+async fn managers_see_which_of_their_reports_have_not_acknowledged() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
+    let manager = person(&app, "Mona Manager", "employee", "Netwerk", "Amsterdam").await?;
+    let lead = person(&app, "Lars Lead", "employee", "Netwerk", "Amsterdam").await?;
+    let engineer = person(&app, "Eva Engineer", "employee", "Netwerk", "Amsterdam").await?;
+    let elsewhere = person(&app, "Olaf Other", "employee", "Netwerk", "Amsterdam").await?;
+    for (report, boss) in [(&lead, &manager), (&engineer, &lead)] {
+        let response = app
+            .send_json(
+                Method::PATCH,
+                &format!("/api/v1/admin/people/{}", report.id),
+                &json!({"manager_id": boss.id}),
+            )
+            .await?;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let created = expect(
+        &app,
+        &hr.client,
+        Method::POST,
+        "/api/v1/announcements",
+        Some(json!({"title": "Veiligheid", "body": "Lees dit", "requires_ack": true})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    expect(
+        &app,
+        &hr.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{id}/publish"),
+        Some(json!({})),
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &lead.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{id}/acknowledge"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    expect(
+        &app,
+        &elsewhere.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{id}/acknowledge"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let team = expect(
+        &app,
+        &manager.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}/team"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(
+        (team["reached"].as_u64(), team["acknowledged"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let missing: Vec<&str> = team["not_acknowledged"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(missing, [engineer.id.as_str()]);
+    let lead_view = expect(
+        &app,
+        &lead.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}/team"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(lead_view["reached"], 1);
+    let nobody = expect(
+        &app,
+        &engineer.client,
+        Method::GET,
+        &format!("/api/v1/announcements/{id}/team"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    assert_eq!(nobody["reached"], 0);
+    Ok(())
+}

@@ -314,6 +314,7 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "POST /api/v1/announcements/{id}/remind",
         "GET /api/v1/announcements/{id}/stats",
         "GET /api/v1/announcements/{id}/stats.csv",
+        "GET /api/v1/announcements/{id}/team",
         "GET /scim/v2/ServiceProviderConfig",
         "GET /scim/v2/ResourceTypes",
         "GET /scim/v2/ResourceTypes/{id}",
