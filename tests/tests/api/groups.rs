@@ -877,3 +877,203 @@ async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secre
     .await?;
     Ok(())
 }
+
+/// One row of the authorisation matrix: GET the group, its members, its feed, a post by id;
+/// comment; react; and whether a mention in that post told them.
+type Cell = (u16, u16, u16, u16, u16, u16, bool);
+
+#[tokio::test]
+async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() -> anyhow::Result<()>
+{
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = person(&app, "Olga Owner").await?;
+    let group_admin = person(&app, "Gijs Admin").await?;
+    let member = person(&app, "Mira Member").await?;
+    let invited = person(&app, "Ivo Invited").await?;
+    let requester = person(&app, "Rosa Requester").await?;
+    let outsider = person(&app, "Otto Outsider").await?;
+    let hr_created = app
+        .create_person("hanna.hr@plein.example", "Hanna HR", "hr", PASSWORD)
+        .await?;
+    let hr = Someone {
+        id: hr_created["id"].as_str().unwrap_or_default().to_owned(),
+        client: app.login("hanna.hr@plein.example", PASSWORD).await?,
+    };
+    let leaver = person(&app, "Dina Deactivated").await?;
+    let admin_id = app.get_json("/api/v1/me").await?["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+
+    let mut posts = BTreeMap::new();
+    let mut groups = BTreeMap::new();
+    for visibility in ["public", "private", "secret"] {
+        let group = expect(&app, &owner.client, Method::POST, "/api/v1/groups",
+            Some(json!({"name": format!("Groep {visibility}"), "kind": "work", "visibility": visibility})), StatusCode::CREATED).await?;
+        let id = group["id"].as_str().unwrap_or_default().to_owned();
+        for someone in [&group_admin, &member, &invited, &leaver] {
+            expect(
+                &app,
+                &owner.client,
+                Method::POST,
+                &format!("/api/v1/groups/{id}/invitations"),
+                Some(json!({"person_id": someone.id})),
+                StatusCode::CREATED,
+            )
+            .await?;
+        }
+        for someone in [&group_admin, &member, &leaver] {
+            expect(
+                &app,
+                &someone.client,
+                Method::POST,
+                &format!("/api/v1/groups/{id}/join"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+        }
+        expect(
+            &app,
+            &owner.client,
+            Method::PUT,
+            &format!("/api/v1/groups/{id}/members/{}", group_admin.id),
+            Some(json!({"role": "admin"})),
+            StatusCode::OK,
+        )
+        .await?;
+        if visibility == "private" {
+            expect(
+                &app,
+                &requester.client,
+                Method::POST,
+                &format!("/api/v1/groups/{id}/join"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+        }
+        let everyone: Vec<String> = [
+            &group_admin,
+            &member,
+            &invited,
+            &requester,
+            &outsider,
+            &hr,
+            &leaver,
+        ]
+        .iter()
+        .map(|someone| format!("<@{}>", someone.id))
+        .chain([format!("<@{admin_id}>")])
+        .collect();
+        let post = expect(
+            &app,
+            &owner.client,
+            Method::POST,
+            &format!("/api/v1/groups/{id}/posts"),
+            Some(json!({"body": format!("Voor {}", everyone.join(" "))})),
+            StatusCode::CREATED,
+        )
+        .await?;
+        posts.insert(
+            visibility,
+            post["id"].as_str().unwrap_or_default().to_owned(),
+        );
+        groups.insert(visibility, id);
+    }
+    // Deactivation ends the sessions: every call answers 401 and nothing is told.
+    let deactivated = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/people/{}/deactivate", leaver.id)))
+        .send()
+        .await?;
+    assert_eq!(deactivated.status(), StatusCode::OK);
+    app.caught_up().await?;
+
+    let full: Cell = (200, 200, 200, 200, 201, 200, true);
+    let reader: Cell = (200, 200, 200, 200, 403, 403, true);
+    let outside: Cell = (200, 403, 403, 404, 404, 404, false);
+    let hidden: Cell = (404, 404, 404, 404, 404, 404, false);
+    let gone: Cell = (401, 401, 401, 401, 401, 401, false);
+    let admin_client = app.client.clone();
+    let people: [(&str, &reqwest::Client, [Cell; 3]); 9] = [
+        ("owner", &owner.client, [full, full, full]),
+        ("group admin", &group_admin.client, [full, full, full]),
+        ("member", &member.client, [full, full, full]),
+        ("invited", &invited.client, [reader, outside, outside]),
+        ("requester", &requester.client, [reader, outside, hidden]),
+        ("non-member", &outsider.client, [reader, outside, hidden]),
+        ("platform admin", &admin_client, [reader, outside, outside]),
+        ("hr", &hr.client, [reader, outside, hidden]),
+        ("deactivated", &leaver.client, [gone, gone, gone]),
+    ];
+    let mut wrong = Vec::new();
+    for (who, client, expected) in people {
+        for (visibility, cell) in ["public", "private", "secret"].into_iter().zip(expected) {
+            let group = &groups[visibility];
+            let post = &posts[visibility];
+            let status = |response: reqwest::Response| response.status().as_u16();
+            let see = status(
+                client
+                    .get(app.url(&format!("/api/v1/groups/{group}")))
+                    .send()
+                    .await?,
+            );
+            let members = status(
+                client
+                    .get(app.url(&format!("/api/v1/groups/{group}/members")))
+                    .send()
+                    .await?,
+            );
+            let feed = status(
+                client
+                    .get(app.url(&format!("/api/v1/groups/{group}/posts")))
+                    .send()
+                    .await?,
+            );
+            let read = status(
+                client
+                    .get(app.url(&format!("/api/v1/posts/{post}")))
+                    .send()
+                    .await?,
+            );
+            let comment = status(
+                client
+                    .post(app.url(&format!("/api/v1/posts/{post}/comments")))
+                    .json(&json!({"body": "Hoi"}))
+                    .send()
+                    .await?,
+            );
+            let react = status(
+                client
+                    .put(app.url(&format!("/api/v1/posts/{post}/reactions/like")))
+                    .send()
+                    .await?,
+            );
+            let told = if who == "owner" || who == "deactivated" {
+                cell.6
+            } else {
+                let page: Value = client
+                    .get(app.url("/api/v1/notifications?limit=100"))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                page["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|item| item["kind"] == "mention" && item["post_id"] == post.as_str())
+            };
+            let got: Cell = (see, members, feed, read, comment, react, told);
+            if got != cell {
+                wrong.push(format!(
+                    "{who} / {visibility}: expected {cell:?}, got {got:?}"
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    Ok(())
+}
