@@ -12,6 +12,14 @@ use serde_json::{Value, json};
 
 pub const ADMIN_EMAIL: &str = "beheer@plein.example";
 pub const ADMIN_PASSWORD: &str = "een heel geheim wachtwoord";
+/// The password of people tests create with [`TestApp::someone`].
+pub const PERSON_PASSWORD: &str = "een lang genoeg wachtwoord";
+
+/// Someone signed in with a client of their own.
+pub struct Someone {
+    pub id: String,
+    pub client: reqwest::Client,
+}
 
 /// A database of its own for one test; PostgreSQL databases are dropped when it goes away.
 pub struct TestDatabase {
@@ -225,6 +233,43 @@ impl TestApp {
             response.text().await?
         );
         Ok(response.json().await?)
+    }
+
+    /// Creates a person named `name` with `role` (their address made from the name) and signs
+    /// them in.
+    pub async fn someone(&self, name: &str, role: &str) -> anyhow::Result<Someone> {
+        let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
+        let created = self
+            .create_person(&email, name, role, PERSON_PASSWORD)
+            .await?;
+        Ok(Someone {
+            id: created["id"].as_str().unwrap_or_default().to_owned(),
+            client: self.login(&email, PERSON_PASSWORD).await?,
+        })
+    }
+
+    /// Sends a request as `who` (a JSON body when given) and insists on `status`; answers the
+    /// JSON body (Null when there is none).
+    pub async fn expect_as(
+        &self,
+        who: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        status: StatusCode,
+    ) -> anyhow::Result<Value> {
+        let mut request = who.request(method.clone(), self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let got = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        anyhow::ensure!(
+            got == status,
+            "{method} {path}: expected {status}, got {got}: {body}"
+        );
+        Ok(body)
     }
 
     /// A new client signed in as `email`.

@@ -2,16 +2,9 @@
 //! acknowledge, statistics and CSV, corrections and material changes, widening, languages,
 //! scheduling, and who may do what.
 
-use plein_tests::{TestApp, expect_error};
+use plein_tests::{PERSON_PASSWORD, Someone, TestApp, expect_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "een lang genoeg wachtwoord";
-
-struct Someone {
-    id: String,
-    client: reqwest::Client,
-}
 
 async fn person(
     app: &TestApp,
@@ -21,7 +14,9 @@ async fn person(
     location: &str,
 ) -> anyhow::Result<Someone> {
     let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
-    let created = app.create_person(&email, name, role, PASSWORD).await?;
+    let created = app
+        .create_person(&email, name, role, PERSON_PASSWORD)
+        .await?;
     let id = created["id"].as_str().unwrap_or_default().to_owned();
     let patched = app
         .send_json(
@@ -37,30 +32,8 @@ async fn person(
     );
     Ok(Someone {
         id,
-        client: app.login(&email, PASSWORD).await?,
+        client: app.login(&email, PERSON_PASSWORD).await?,
     })
-}
-
-async fn expect(
-    app: &TestApp,
-    who: &reqwest::Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> anyhow::Result<Value> {
-    let mut request = who.request(method.clone(), app.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
-    let got = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    anyhow::ensure!(
-        got == status,
-        "{method} {path}: expected {status}, got {got}: {body}"
-    );
-    Ok(body)
 }
 
 #[tokio::test]
@@ -80,19 +53,18 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
         ("department=Netwerk&department=Marketing", 3),
         ("location=Nergens", 0),
     ] {
-        let answer = expect(
-            &app,
-            &hr.client,
-            Method::GET,
-            &format!("/api/v1/announcements/audience?{query}"),
-            None,
-            StatusCode::OK,
-        )
-        .await?;
+        let answer = app
+            .expect_as(
+                &hr.client,
+                Method::GET,
+                &format!("/api/v1/announcements/audience?{query}"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
         assert_eq!(answer["count"], count, "{query}");
     }
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::GET,
         "/api/v1/announcements/audience",
@@ -100,8 +72,7 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
         StatusCode::FORBIDDEN,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::POST,
         "/api/v1/announcements",
@@ -110,26 +81,25 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
     )
     .await?;
 
-    let draft = expect(
-        &app,
-        &hr.client,
-        Method::POST,
-        "/api/v1/announcements",
-        Some(json!({
-            "title": "Nieuwe werktijden", "body": "Vanaf **maandag** <script>x</script>",
-            "translation": {"title": "New working hours", "body": "From **Monday**"},
-            "audience": {"departments": ["Netwerk"], "locations": []},
-            "requires_ack": true
-        })),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let draft = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            "/api/v1/announcements",
+            Some(json!({
+                "title": "Nieuwe werktijden", "body": "Vanaf **maandag** <script>x</script>",
+                "translation": {"title": "New working hours", "body": "From **Monday**"},
+                "audience": {"departments": ["Netwerk"], "locations": []},
+                "requires_ack": true
+            })),
+            StatusCode::CREATED,
+        )
+        .await?;
     assert_eq!(draft["state"], "draft");
     assert_eq!(draft["languages"], json!(["nl", "en"]));
     let id = draft["id"].as_str().unwrap_or_default().to_owned();
     // A draft reaches nobody yet.
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::GET,
         &format!("/api/v1/announcements/{id}"),
@@ -138,20 +108,19 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
     )
     .await?;
 
-    let published = expect(
-        &app,
-        &hr.client,
-        Method::POST,
-        &format!("/api/v1/announcements/{id}/publish"),
-        Some(json!({})),
-        StatusCode::OK,
-    )
-    .await?;
+    let published = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            &format!("/api/v1/announcements/{id}/publish"),
+            Some(json!({})),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(published["state"], "published");
     // The audience is fixed: someone joining Netwerk afterwards does not get it.
     let late = person(&app, "Dirk Later", "employee", "Netwerk", "Amsterdam").await?;
-    expect(
-        &app,
+    app.expect_as(
         &late.client,
         Method::GET,
         &format!("/api/v1/announcements/{id}"),
@@ -159,8 +128,7 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
         StatusCode::NOT_FOUND,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &cees.client,
         Method::GET,
         &format!("/api/v1/announcements/{id}"),
@@ -168,20 +136,19 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
         StatusCode::NOT_FOUND,
     )
     .await?;
-    let listed = expect(
-        &app,
-        &cees.client,
-        Method::GET,
-        "/api/v1/announcements",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let listed = app
+        .expect_as(
+            &cees.client,
+            Method::GET,
+            "/api/v1/announcements",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(0));
 
     // Each reader sees their language; opening is recorded; acknowledging twice is once.
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::PUT,
         "/api/v1/me/language",
@@ -189,27 +156,27 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
         StatusCode::OK,
     )
     .await?;
-    let seen = expect(
-        &app,
-        &anna.client,
-        Method::GET,
-        &format!("/api/v1/announcements/{id}"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let seen = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            &format!("/api/v1/announcements/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(seen["title"], "New working hours");
     assert!(seen["receipt"]["opened_at"].is_string());
     assert_eq!(seen["receipt"]["acknowledged_at"], Value::Null);
-    let seen = expect(
-        &app,
-        &bram.client,
-        Method::GET,
-        "/api/v1/announcements",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let seen = app
+        .expect_as(
+            &bram.client,
+            Method::GET,
+            "/api/v1/announcements",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(seen["items"][0]["title"], "Nieuwe werktijden");
     assert!(
         !seen["items"][0]["body_html"]
@@ -218,19 +185,18 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
             .contains("<script")
     );
     for _ in 0..2 {
-        let acknowledged = expect(
-            &app,
-            &anna.client,
-            Method::POST,
-            &format!("/api/v1/announcements/{id}/acknowledge"),
-            None,
-            StatusCode::OK,
-        )
-        .await?;
+        let acknowledged = app
+            .expect_as(
+                &anna.client,
+                Method::POST,
+                &format!("/api/v1/announcements/{id}/acknowledge"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
         assert!(acknowledged["receipt"]["acknowledged_at"].is_string());
     }
-    expect(
-        &app,
+    app.expect_as(
         &cees.client,
         Method::POST,
         &format!("/api/v1/announcements/{id}/acknowledge"),
@@ -239,15 +205,15 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
     )
     .await?;
 
-    let stats = expect(
-        &app,
-        &hr.client,
-        Method::GET,
-        &format!("/api/v1/announcements/{id}/stats"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let stats = app
+        .expect_as(
+            &hr.client,
+            Method::GET,
+            &format!("/api/v1/announcements/{id}/stats"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(
         (
             stats["reached"].as_u64(),
@@ -262,8 +228,7 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
     );
     assert_eq!(stats["by_location"].as_array().map(Vec::len), Some(2));
     assert_eq!(stats["not_acknowledged"][0]["id"], bram.id.as_str());
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::GET,
         &format!("/api/v1/announcements/{id}/stats"),
@@ -288,50 +253,49 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
     assert!(lines[0].starts_with("name,email,department"));
 
     // A correction keeps acknowledgements; a material change starts them over.
-    let corrected = expect(
-        &app,
-        &hr.client,
-        Method::PATCH,
-        &format!("/api/v1/announcements/{id}"),
-        Some(json!({"body": "Vanaf maandag 1 december"})),
-        StatusCode::OK,
-    )
-    .await?;
+    let corrected = app
+        .expect_as(
+            &hr.client,
+            Method::PATCH,
+            &format!("/api/v1/announcements/{id}"),
+            Some(json!({"body": "Vanaf maandag 1 december"})),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(corrected["version"], 1);
-    let stats = expect(
-        &app,
-        &hr.client,
-        Method::GET,
-        &format!("/api/v1/announcements/{id}/stats"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let stats = app
+        .expect_as(
+            &hr.client,
+            Method::GET,
+            &format!("/api/v1/announcements/{id}/stats"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(stats["acknowledged"], 1);
-    let changed = expect(
-        &app,
-        &hr.client,
-        Method::PATCH,
-        &format!("/api/v1/announcements/{id}"),
-        Some(json!({"body": "Vanaf dinsdag", "material": true})),
-        StatusCode::OK,
-    )
-    .await?;
+    let changed = app
+        .expect_as(
+            &hr.client,
+            Method::PATCH,
+            &format!("/api/v1/announcements/{id}"),
+            Some(json!({"body": "Vanaf dinsdag", "material": true})),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(changed["version"], 2);
-    let stats = expect(
-        &app,
-        &hr.client,
-        Method::GET,
-        &format!("/api/v1/announcements/{id}/stats"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let stats = app
+        .expect_as(
+            &hr.client,
+            Method::GET,
+            &format!("/api/v1/announcements/{id}/stats"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(stats["acknowledged"], 0);
 
     // Widening adds people; narrowing a published audience is refused.
-    expect(
-        &app,
+    app.expect_as(
         &hr.client,
         Method::PATCH,
         &format!("/api/v1/announcements/{id}"),
@@ -339,8 +303,7 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &cees.client,
         Method::GET,
         &format!("/api/v1/announcements/{id}"),
@@ -368,19 +331,18 @@ async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
     let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
     let anna = person(&app, "Anna Bakker", "employee", "Netwerk", "Amsterdam").await?;
     let later = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
-    let scheduled = expect(
-        &app,
-        &hr.client,
-        Method::POST,
-        "/api/v1/announcements",
-        Some(json!({"title": "Borrel", "body": "Vrijdag om vijf", "publish_at": later})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let scheduled = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            "/api/v1/announcements",
+            Some(json!({"title": "Borrel", "body": "Vrijdag om vijf", "publish_at": later})),
+            StatusCode::CREATED,
+        )
+        .await?;
     assert_eq!(scheduled["state"], "scheduled");
     let id = scheduled["id"].as_str().unwrap_or_default().to_owned();
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::GET,
         &format!("/api/v1/announcements/{id}"),
@@ -390,8 +352,7 @@ async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
     .await?;
     // Its time comes: the scheduler publishes it (called here directly instead of waiting).
     let earlier = (chrono::Utc::now() - chrono::TimeDelta::minutes(1)).to_rfc3339();
-    expect(
-        &app,
+    app.expect_as(
         &hr.client,
         Method::PATCH,
         &format!("/api/v1/announcements/{id}"),
@@ -404,15 +365,15 @@ async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
         .await
         .map_err(|error| anyhow::anyhow!(error.message))?;
     assert_eq!(published, 1);
-    let seen = expect(
-        &app,
-        &anna.client,
-        Method::GET,
-        &format!("/api/v1/announcements/{id}"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let seen = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            &format!("/api/v1/announcements/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(seen["state"], "published");
     expect_error(
         anna.client
@@ -463,15 +424,15 @@ async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
             .await?;
         expect_error(response, StatusCode::UNPROCESSABLE_ENTITY, code).await?;
     }
-    let all = expect(
-        &app,
-        &hr.client,
-        Method::GET,
-        "/api/v1/announcements",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let all = app
+        .expect_as(
+            &hr.client,
+            Method::GET,
+            "/api/v1/announcements",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(
         all["items"].as_array().map(Vec::len),
         Some(1),
@@ -483,15 +444,15 @@ async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
 /// The kinds of someone's notifications, newest first, once every event is applied.
 async fn kinds(app: &TestApp, who: &Someone) -> anyhow::Result<Vec<String>> {
     app.caught_up().await?;
-    let page = expect(
-        app,
-        &who.client,
-        Method::GET,
-        "/api/v1/notifications?limit=100",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let page = app
+        .expect_as(
+            &who.client,
+            Method::GET,
+            "/api/v1/notifications?limit=100",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     Ok(page["items"]
         .as_array()
         .into_iter()
@@ -512,18 +473,17 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
         let app = &app;
         let hr = &hr;
         async move {
-            let created = expect(
-                app,
-                &hr.client,
-                Method::POST,
-                "/api/v1/announcements",
-                Some(body),
-                StatusCode::CREATED,
-            )
-            .await?;
+            let created = app
+                .expect_as(
+                    &hr.client,
+                    Method::POST,
+                    "/api/v1/announcements",
+                    Some(body),
+                    StatusCode::CREATED,
+                )
+                .await?;
             let id = created["id"].as_str().unwrap_or_default().to_owned();
-            expect(
-                app,
+            app.expect_as(
                 &hr.client,
                 Method::POST,
                 &format!("/api/v1/announcements/{id}/publish"),
@@ -545,15 +505,15 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
     .await?;
 
     // Home: the required one first, then the others; expired ones leave (they stay in the archive).
-    let home = expect(
-        &app,
-        &anna.client,
-        Method::GET,
-        "/api/v1/feed",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let home = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            "/api/v1/feed",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let pinned: Vec<&str> = home["announcements"]
         .as_array()
         .into_iter()
@@ -561,32 +521,31 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
         .filter_map(|a| a["id"].as_str())
         .collect();
     assert_eq!(pinned, [required.as_str(), plain.as_str()]);
-    let archive = expect(
-        &app,
-        &anna.client,
-        Method::GET,
-        "/api/v1/announcements",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let archive = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            "/api/v1/announcements",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert!(archive.to_string().contains(&expired));
-    let home = expect(
-        &app,
-        &cees.client,
-        Method::GET,
-        "/api/v1/feed",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let home = app
+        .expect_as(
+            &cees.client,
+            Method::GET,
+            "/api/v1/feed",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(
         home["announcements"].as_array().map(Vec::len),
         Some(1),
         "not the Netwerk one"
     );
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::POST,
         &format!("/api/v1/announcements/{required}/acknowledge"),
@@ -594,15 +553,15 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
         StatusCode::OK,
     )
     .await?;
-    let home = expect(
-        &app,
-        &anna.client,
-        Method::GET,
-        "/api/v1/feed",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let home = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            "/api/v1/feed",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let pinned: Vec<&str> = home["announcements"]
         .as_array()
         .into_iter()
@@ -619,8 +578,7 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
     assert_eq!(kinds(&app, &cees).await?, ["announcement", "announcement"]);
     let reminder =
         create(json!({"title": "Enquête", "body": "Vul in", "requires_ack": true})).await?;
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::POST,
         &format!("/api/v1/announcements/{reminder}/acknowledge"),
@@ -628,8 +586,7 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &hr.client,
         Method::POST,
         &format!("/api/v1/announcements/{reminder}/remind"),
@@ -639,8 +596,7 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
     .await?;
     assert_eq!(kinds(&app, &cees).await?[0], "acknowledgement_reminder");
     assert_eq!(kinds(&app, &anna).await?[0], "announcement");
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::POST,
         &format!("/api/v1/announcements/{reminder}/remind"),
@@ -659,8 +615,7 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
     .await?;
     // Widening tells only the people added; a material change tells everyone again.
     let before = kinds(&app, &anna).await?.len();
-    expect(
-        &app,
+    app.expect_as(
         &hr.client,
         Method::PATCH,
         &format!("/api/v1/announcements/{required}"),
@@ -670,8 +625,7 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
     .await?;
     assert_eq!(kinds(&app, &anna).await?.len(), before);
     assert_eq!(kinds(&app, &cees).await?[0], "announcement");
-    expect(
-        &app,
+    app.expect_as(
         &hr.client,
         Method::PATCH,
         &format!("/api/v1/announcements/{required}"),
@@ -702,18 +656,17 @@ async fn managers_see_which_of_their_reports_have_not_acknowledged() -> anyhow::
             .await?;
         assert_eq!(response.status(), StatusCode::OK);
     }
-    let created = expect(
-        &app,
-        &hr.client,
-        Method::POST,
-        "/api/v1/announcements",
-        Some(json!({"title": "Veiligheid", "body": "Lees dit", "requires_ack": true})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let created = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            "/api/v1/announcements",
+            Some(json!({"title": "Veiligheid", "body": "Lees dit", "requires_ack": true})),
+            StatusCode::CREATED,
+        )
+        .await?;
     let id = created["id"].as_str().unwrap_or_default().to_owned();
-    expect(
-        &app,
+    app.expect_as(
         &hr.client,
         Method::POST,
         &format!("/api/v1/announcements/{id}/publish"),
@@ -721,8 +674,7 @@ async fn managers_see_which_of_their_reports_have_not_acknowledged() -> anyhow::
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &lead.client,
         Method::POST,
         &format!("/api/v1/announcements/{id}/acknowledge"),
@@ -730,8 +682,7 @@ async fn managers_see_which_of_their_reports_have_not_acknowledged() -> anyhow::
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &elsewhere.client,
         Method::POST,
         &format!("/api/v1/announcements/{id}/acknowledge"),
@@ -739,15 +690,15 @@ async fn managers_see_which_of_their_reports_have_not_acknowledged() -> anyhow::
         StatusCode::OK,
     )
     .await?;
-    let team = expect(
-        &app,
-        &manager.client,
-        Method::GET,
-        &format!("/api/v1/announcements/{id}/team"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let team = app
+        .expect_as(
+            &manager.client,
+            Method::GET,
+            &format!("/api/v1/announcements/{id}/team"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(
         (team["reached"].as_u64(), team["acknowledged"].as_u64()),
         (Some(2), Some(1))
@@ -759,25 +710,25 @@ async fn managers_see_which_of_their_reports_have_not_acknowledged() -> anyhow::
         .filter_map(|p| p["id"].as_str())
         .collect();
     assert_eq!(missing, [engineer.id.as_str()]);
-    let lead_view = expect(
-        &app,
-        &lead.client,
-        Method::GET,
-        &format!("/api/v1/announcements/{id}/team"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let lead_view = app
+        .expect_as(
+            &lead.client,
+            Method::GET,
+            &format!("/api/v1/announcements/{id}/team"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(lead_view["reached"], 1);
-    let nobody = expect(
-        &app,
-        &engineer.client,
-        Method::GET,
-        &format!("/api/v1/announcements/{id}/team"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let nobody = app
+        .expect_as(
+            &engineer.client,
+            Method::GET,
+            &format!("/api/v1/announcements/{id}/team"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(nobody["reached"], 0);
     Ok(())
 }

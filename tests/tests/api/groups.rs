@@ -3,28 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use plein_tests::{TestApp, expect_error};
+use plein_tests::{PERSON_PASSWORD, Someone, TestApp, expect_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "een lang genoeg wachtwoord";
-
-/// A signed-in person.
-struct Someone {
-    id: String,
-    client: reqwest::Client,
-}
-
-async fn person(app: &TestApp, name: &str) -> anyhow::Result<Someone> {
-    let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
-    let created = app
-        .create_person(&email, name, "employee", PASSWORD)
-        .await?;
-    Ok(Someone {
-        id: created["id"].as_str().unwrap_or_default().to_owned(),
-        client: app.login(&email, PASSWORD).await?,
-    })
-}
 
 async fn call(
     app: &TestApp,
@@ -43,23 +24,6 @@ async fn call(
     Ok((status, body))
 }
 
-/// Calls and insists on `status`; returns the body.
-async fn expect(
-    app: &TestApp,
-    who: &reqwest::Client,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> anyhow::Result<Value> {
-    let (got, body) = call(app, who, method.clone(), path, body).await?;
-    anyhow::ensure!(
-        got == status,
-        "{method} {path}: expected {status}, got {got}: {body}"
-    );
-    Ok(body)
-}
-
 /// What one person gets from one group: GET the group, GET its members, listed in
 /// `GET /groups`, GET its invitations.
 type Seen = (u16, u16, bool, u16);
@@ -68,19 +32,17 @@ type Seen = (u16, u16, bool, u16);
 async fn who_sees_and_does_what_in_public_private_and_secret_groups() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let owner = person(&app, "Olga Owner").await?;
-    let group_admin = person(&app, "Gijs Admin").await?;
-    let member = person(&app, "Mira Member").await?;
-    let invited = person(&app, "Ivo Invited").await?;
-    let requester = person(&app, "Rosa Requester").await?;
-    let outsider = person(&app, "Otto Outsider").await?;
-    let leaver = person(&app, "Lars Leaver").await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let group_admin = app.someone("Gijs Admin", "employee").await?;
+    let member = app.someone("Mira Member", "employee").await?;
+    let invited = app.someone("Ivo Invited", "employee").await?;
+    let requester = app.someone("Rosa Requester", "employee").await?;
+    let outsider = app.someone("Otto Outsider", "employee").await?;
+    let leaver = app.someone("Lars Leaver", "employee").await?;
 
     let mut groups = BTreeMap::new();
     for visibility in ["public", "private", "secret"] {
-        let group = expect(
-            &app,
-            &owner.client,
+        let group = app.expect_as(&owner.client,
             Method::POST,
             "/api/v1/groups",
             Some(json!({"name": format!("Fotografie {visibility}"), "kind": "casual", "visibility": visibility,
@@ -99,31 +61,30 @@ async fn who_sees_and_does_what_in_public_private_and_secret_groups() -> anyhow:
         let id = group["id"].as_str().unwrap_or_default().to_owned();
         let invitations = format!("/api/v1/groups/{id}/invitations");
         for someone in [&group_admin, &member, &invited, &leaver] {
-            let answer = expect(
-                &app,
-                &owner.client,
-                Method::POST,
-                &invitations,
-                Some(json!({"person_id": someone.id})),
-                StatusCode::CREATED,
-            )
-            .await?;
+            let answer = app
+                .expect_as(
+                    &owner.client,
+                    Method::POST,
+                    &invitations,
+                    Some(json!({"person_id": someone.id})),
+                    StatusCode::CREATED,
+                )
+                .await?;
             assert_eq!(answer["state"], "invited");
         }
         for someone in [&group_admin, &member, &leaver] {
-            let joined = expect(
-                &app,
-                &someone.client,
-                Method::POST,
-                &format!("/api/v1/groups/{id}/join"),
-                None,
-                StatusCode::OK,
-            )
-            .await?;
+            let joined = app
+                .expect_as(
+                    &someone.client,
+                    Method::POST,
+                    &format!("/api/v1/groups/{id}/join"),
+                    None,
+                    StatusCode::OK,
+                )
+                .await?;
             assert_eq!(joined["my_state"], "member", "{visibility}");
         }
-        expect(
-            &app,
+        app.expect_as(
             &owner.client,
             Method::PUT,
             &format!("/api/v1/groups/{id}/members/{}", group_admin.id),
@@ -132,8 +93,7 @@ async fn who_sees_and_does_what_in_public_private_and_secret_groups() -> anyhow:
         )
         .await?;
         // Leaving takes effect at once: the leaver is one of the outsiders again.
-        expect(
-            &app,
+        app.expect_as(
             &leaver.client,
             Method::POST,
             &format!("/api/v1/groups/{id}/leave"),
@@ -142,15 +102,15 @@ async fn who_sees_and_does_what_in_public_private_and_secret_groups() -> anyhow:
         )
         .await?;
         if visibility == "private" {
-            let asked = expect(
-                &app,
-                &requester.client,
-                Method::POST,
-                &format!("/api/v1/groups/{id}/join"),
-                None,
-                StatusCode::OK,
-            )
-            .await?;
+            let asked = app
+                .expect_as(
+                    &requester.client,
+                    Method::POST,
+                    &format!("/api/v1/groups/{id}/join"),
+                    None,
+                    StatusCode::OK,
+                )
+                .await?;
             assert_eq!(asked["my_state"], "requested");
         }
         groups.insert(visibility, id);
@@ -287,37 +247,37 @@ async fn who_sees_and_does_what_in_public_private_and_secret_groups() -> anyhow:
 
     // The owner's view of the secret group: members and the open invitation, paged.
     let secret = &groups["secret"];
-    let page = expect(
-        &app,
-        &owner.client,
-        Method::GET,
-        &format!("/api/v1/groups/{secret}/members?limit=2"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let page = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/groups/{secret}/members?limit=2"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(2));
     let cursor = page["next_cursor"].as_str().unwrap_or_default();
-    let rest = expect(
-        &app,
-        &owner.client,
-        Method::GET,
-        &format!("/api/v1/groups/{secret}/members?limit=2&cursor={cursor}"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let rest = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/groups/{secret}/members?limit=2&cursor={cursor}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(rest["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(rest["next_cursor"], Value::Null);
-    let open = expect(
-        &app,
-        &owner.client,
-        Method::GET,
-        &format!("/api/v1/groups/{secret}/members?state=invited"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let open = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/groups/{secret}/members?state=invited"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(open["items"][0]["person"]["id"], invited.id.as_str());
     Ok(())
 }
@@ -326,15 +286,14 @@ async fn who_sees_and_does_what_in_public_private_and_secret_groups() -> anyhow:
 async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let owner = person(&app, "Olga Owner").await?;
-    let anna = person(&app, "Anna Bakker").await?;
-    let piet = person(&app, "Piet Jansen").await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let anna = app.someone("Anna Bakker", "employee").await?;
+    let piet = app.someone("Piet Jansen", "employee").await?;
     let create = |visibility: &'static str, name: &'static str| {
         let app = &app;
         let owner = &owner;
         async move {
-            expect(
-                app,
+            app.expect_as(
                 &owner.client,
                 Method::POST,
                 "/api/v1/groups",
@@ -354,25 +313,25 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
     );
 
     // A request to a private group; approving it makes a member, declining removes it.
-    let asked = expect(
-        &app,
-        &anna.client,
-        Method::POST,
-        &format!("/api/v1/groups/{id}/join"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let asked = app
+        .expect_as(
+            &anna.client,
+            Method::POST,
+            &format!("/api/v1/groups/{id}/join"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(asked["my_state"], "requested");
-    let twice = expect(
-        &app,
-        &anna.client,
-        Method::POST,
-        &format!("/api/v1/groups/{id}/join"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let twice = app
+        .expect_as(
+            &anna.client,
+            Method::POST,
+            &format!("/api/v1/groups/{id}/join"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(
         twice["my_state"], "requested",
         "asking twice changes nothing"
@@ -386,18 +345,17 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         "forbidden",
     )
     .await?;
-    let approved = expect(
-        &app,
-        &owner.client,
-        Method::POST,
-        &format!("/api/v1/groups/{id}/requests/{}/approve", anna.id),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let approved = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            &format!("/api/v1/groups/{id}/requests/{}/approve", anna.id),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(approved["state"], "member");
-    expect(
-        &app,
+    app.expect_as(
         &piet.client,
         Method::POST,
         &format!("/api/v1/groups/{id}/join"),
@@ -405,8 +363,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::POST,
         &format!("/api/v1/groups/{id}/requests/{}/decline", piet.id),
@@ -414,18 +371,17 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         StatusCode::NO_CONTENT,
     )
     .await?;
-    let piets_view = expect(
-        &app,
-        &piet.client,
-        Method::GET,
-        &format!("/api/v1/groups/{id}"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let piets_view = app
+        .expect_as(
+            &piet.client,
+            Method::GET,
+            &format!("/api/v1/groups/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(piets_view["my_state"], Value::Null);
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::POST,
         &format!("/api/v1/groups/{id}/requests/{}/approve", piet.id),
@@ -435,8 +391,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
     .await?;
 
     // An invitation is declined with leave; a member cannot invite; an unknown person is refused.
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::POST,
         &format!("/api/v1/groups/{id}/invitations"),
@@ -444,8 +399,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         StatusCode::CREATED,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &piet.client,
         Method::POST,
         &format!("/api/v1/groups/{id}/leave"),
@@ -499,8 +453,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
     )
     .await?;
     // Only owners make owners: an admin may not.
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::PUT,
         &format!("/api/v1/groups/{id}/members/{}", anna.id),
@@ -518,8 +471,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         "forbidden",
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::PUT,
         &format!("/api/v1/groups/{id}/members/{}", anna.id),
@@ -527,8 +479,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::POST,
         &format!("/api/v1/groups/{id}/leave"),
@@ -536,28 +487,28 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         StatusCode::NO_CONTENT,
     )
     .await?;
-    let view = expect(
-        &app,
-        &anna.client,
-        Method::GET,
-        &format!("/api/v1/groups/{id}"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let view = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            &format!("/api/v1/groups/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(view["member_count"], 1);
     assert_eq!(view["my_role"], "owner");
 
     // Settings: owners and admins; archiving stops joining; deleting hides it from everyone.
-    let changed = expect(
-        &app,
-        &anna.client,
-        Method::PATCH,
-        &format!("/api/v1/groups/{id}"),
-        Some(json!({"name": "Netwerk & infra", "visibility": "public", "posting": "admins"})),
-        StatusCode::OK,
-    )
-    .await?;
+    let changed = app
+        .expect_as(
+            &anna.client,
+            Method::PATCH,
+            &format!("/api/v1/groups/{id}"),
+            Some(json!({"name": "Netwerk & infra", "visibility": "public", "posting": "admins"})),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(changed["visibility"], "public");
     assert_eq!(changed["posting"], "admins");
     expect_error(
@@ -570,15 +521,15 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         "forbidden",
     )
     .await?;
-    let archived = expect(
-        &app,
-        &app.client,
-        Method::PATCH,
-        &format!("/api/v1/groups/{id}"),
-        Some(json!({"archived": true})),
-        StatusCode::OK,
-    )
-    .await?;
+    let archived = app
+        .expect_as(
+            &app.client,
+            Method::PATCH,
+            &format!("/api/v1/groups/{id}"),
+            Some(json!({"archived": true})),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(archived["archived"], true);
     expect_error(
         piet.client
@@ -589,8 +540,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         "group_archived",
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &piet.client,
         Method::DELETE,
         &format!("/api/v1/groups/{id}"),
@@ -598,8 +548,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         StatusCode::FORBIDDEN,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::DELETE,
         &format!("/api/v1/groups/{id}"),
@@ -607,8 +556,7 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         StatusCode::NO_CONTENT,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &anna.client,
         Method::GET,
         &format!("/api/v1/groups/{id}"),
@@ -616,27 +564,27 @@ async fn joining_requests_invitations_roles_and_the_last_owner() -> anyhow::Resu
         StatusCode::NOT_FOUND,
     )
     .await?;
-    let listed = expect(
-        &app,
-        &piet.client,
-        Method::GET,
-        "/api/v1/groups",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let listed = app
+        .expect_as(
+            &piet.client,
+            Method::GET,
+            "/api/v1/groups",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert!(!listed.to_string().contains(&id));
 
     // My groups, by kind, paged in name order.
-    let mine = expect(
-        &app,
-        &owner.client,
-        Method::GET,
-        "/api/v1/groups?mine=true&kind=work&limit=1",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let mine = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            "/api/v1/groups?mine=true&kind=work&limit=1",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(mine["items"][0]["slug"], "netwerkbeheer-2");
     assert_eq!(mine["next_cursor"], Value::Null);
     Ok(())
@@ -735,9 +683,9 @@ async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secre
 -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let owner = person(&app, "Olga Owner").await?;
-    let outsider = person(&app, "Otto Outsider").await?;
-    let invited = person(&app, "Ivo Invited").await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let outsider = app.someone("Otto Outsider", "employee").await?;
+    let invited = app.someone("Ivo Invited", "employee").await?;
     let mut ids = BTreeMap::new();
     for (name, description, visibility, kind) in [
         (
@@ -760,7 +708,7 @@ async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secre
         ),
         ("Netwerkbeheer", "Storingen en onderhoud", "public", "work"),
     ] {
-        let group = expect(&app, &owner.client, Method::POST, "/api/v1/groups",
+        let group = app.expect_as(&owner.client, Method::POST, "/api/v1/groups",
             Some(json!({"name": name, "description": description, "visibility": visibility, "kind": kind})), StatusCode::CREATED).await?;
         ids.insert(name, group["id"].as_str().unwrap_or_default().to_owned());
     }
@@ -812,8 +760,7 @@ async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secre
     );
     // An invitation makes the secret group findable for the invitee.
     let secret = &ids["Fotografie reorganisatie"];
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::POST,
         &format!("/api/v1/groups/{secret}/invitations"),
@@ -835,8 +782,7 @@ async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secre
     let kind: Value = kind.json().await?;
     assert_eq!(kind["items"].as_array().map(Vec::len), Some(1));
     let network = &ids["Netwerkbeheer"];
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::PATCH,
         &format!("/api/v1/groups/{network}"),
@@ -844,8 +790,7 @@ async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secre
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
+    app.expect_as(
         &owner.client,
         Method::DELETE,
         &format!("/api/v1/groups/{}", ids["Fotografie"]),
@@ -887,20 +832,20 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
 {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let owner = person(&app, "Olga Owner").await?;
-    let group_admin = person(&app, "Gijs Admin").await?;
-    let member = person(&app, "Mira Member").await?;
-    let invited = person(&app, "Ivo Invited").await?;
-    let requester = person(&app, "Rosa Requester").await?;
-    let outsider = person(&app, "Otto Outsider").await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let group_admin = app.someone("Gijs Admin", "employee").await?;
+    let member = app.someone("Mira Member", "employee").await?;
+    let invited = app.someone("Ivo Invited", "employee").await?;
+    let requester = app.someone("Rosa Requester", "employee").await?;
+    let outsider = app.someone("Otto Outsider", "employee").await?;
     let hr_created = app
-        .create_person("hanna.hr@plein.example", "Hanna HR", "hr", PASSWORD)
+        .create_person("hanna.hr@plein.example", "Hanna HR", "hr", PERSON_PASSWORD)
         .await?;
     let hr = Someone {
         id: hr_created["id"].as_str().unwrap_or_default().to_owned(),
-        client: app.login("hanna.hr@plein.example", PASSWORD).await?,
+        client: app.login("hanna.hr@plein.example", PERSON_PASSWORD).await?,
     };
-    let leaver = person(&app, "Dina Deactivated").await?;
+    let leaver = app.someone("Dina Deactivated", "employee").await?;
     let admin_id = app.get_json("/api/v1/me").await?["id"]
         .as_str()
         .unwrap_or_default()
@@ -909,12 +854,11 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
     let mut posts = BTreeMap::new();
     let mut groups = BTreeMap::new();
     for visibility in ["public", "private", "secret"] {
-        let group = expect(&app, &owner.client, Method::POST, "/api/v1/groups",
+        let group = app.expect_as(&owner.client, Method::POST, "/api/v1/groups",
             Some(json!({"name": format!("Groep {visibility}"), "kind": "work", "visibility": visibility})), StatusCode::CREATED).await?;
         let id = group["id"].as_str().unwrap_or_default().to_owned();
         for someone in [&group_admin, &member, &invited, &leaver] {
-            expect(
-                &app,
+            app.expect_as(
                 &owner.client,
                 Method::POST,
                 &format!("/api/v1/groups/{id}/invitations"),
@@ -924,8 +868,7 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
             .await?;
         }
         for someone in [&group_admin, &member, &leaver] {
-            expect(
-                &app,
+            app.expect_as(
                 &someone.client,
                 Method::POST,
                 &format!("/api/v1/groups/{id}/join"),
@@ -934,8 +877,7 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
             )
             .await?;
         }
-        expect(
-            &app,
+        app.expect_as(
             &owner.client,
             Method::PUT,
             &format!("/api/v1/groups/{id}/members/{}", group_admin.id),
@@ -944,8 +886,7 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
         )
         .await?;
         if visibility == "private" {
-            expect(
-                &app,
+            app.expect_as(
                 &requester.client,
                 Method::POST,
                 &format!("/api/v1/groups/{id}/join"),
@@ -967,15 +908,15 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
         .map(|someone| format!("<@{}>", someone.id))
         .chain([format!("<@{admin_id}>")])
         .collect();
-        let post = expect(
-            &app,
-            &owner.client,
-            Method::POST,
-            &format!("/api/v1/groups/{id}/posts"),
-            Some(json!({"body": format!("Voor {}", everyone.join(" "))})),
-            StatusCode::CREATED,
-        )
-        .await?;
+        let post = app
+            .expect_as(
+                &owner.client,
+                Method::POST,
+                &format!("/api/v1/groups/{id}/posts"),
+                Some(json!({"body": format!("Voor {}", everyone.join(" "))})),
+                StatusCode::CREATED,
+            )
+            .await?;
         posts.insert(
             visibility,
             post["id"].as_str().unwrap_or_default().to_owned(),

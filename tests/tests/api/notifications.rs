@@ -2,49 +2,9 @@
 //! aggregated notification), join requests, approvals and invitations; read, muted, never about
 //! what the person may not see; and made once when several nodes run the consumer.
 
-use plein_tests::{TestApp, expect_error};
+use plein_tests::{Someone, TestApp, expect_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "een lang genoeg wachtwoord";
-
-struct Someone {
-    id: String,
-    client: reqwest::Client,
-}
-
-async fn person(app: &TestApp, name: &str) -> anyhow::Result<Someone> {
-    let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
-    let created = app
-        .create_person(&email, name, "employee", PASSWORD)
-        .await?;
-    Ok(Someone {
-        id: created["id"].as_str().unwrap_or_default().to_owned(),
-        client: app.login(&email, PASSWORD).await?,
-    })
-}
-
-async fn expect(
-    app: &TestApp,
-    who: &Someone,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> anyhow::Result<Value> {
-    let mut request = who.client.request(method.clone(), app.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
-    let got = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    anyhow::ensure!(
-        got == status,
-        "{method} {path}: expected {status}, got {got}: {body}"
-    );
-    Ok(body)
-}
 
 fn id_of(value: &Value) -> String {
     value["id"].as_str().unwrap_or_default().to_owned()
@@ -54,15 +14,15 @@ fn id_of(value: &Value) -> String {
 /// is applied; and their unread count.
 async fn told(app: &TestApp, who: &Someone) -> anyhow::Result<(Vec<(String, String, u64)>, u64)> {
     app.caught_up().await?;
-    let page = expect(
-        app,
-        who,
-        Method::GET,
-        "/api/v1/notifications?limit=100",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let page = app
+        .expect_as(
+            &who.client,
+            Method::GET,
+            "/api/v1/notifications?limit=100",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let items = page["items"]
         .as_array()
         .into_iter()
@@ -90,15 +50,14 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
 -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let anna = person(&app, "Anna Bakker").await?;
-    let bram = person(&app, "Bram Visser").await?;
-    let cees = person(&app, "Cees Smit").await?;
-    let dirk = person(&app, "Dirk Mulder").await?;
-    let eva = person(&app, "Eva Bos").await?;
+    let anna = app.someone("Anna Bakker", "employee").await?;
+    let bram = app.someone("Bram Visser", "employee").await?;
+    let cees = app.someone("Cees Smit", "employee").await?;
+    let dirk = app.someone("Dirk Mulder", "employee").await?;
+    let eva = app.someone("Eva Bos", "employee").await?;
     let choir = id_of(
-        &expect(
-            &app,
-            &anna,
+        &app.expect_as(
+            &anna.client,
             Method::POST,
             "/api/v1/groups",
             Some(json!({"name": "Koor", "kind": "casual", "visibility": "public"})),
@@ -107,9 +66,8 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
         .await?,
     );
     for someone in [&bram, &cees] {
-        expect(
-            &app,
-            someone,
+        app.expect_as(
+            &someone.client,
             Method::POST,
             &format!("/api/v1/groups/{choir}/join"),
             None,
@@ -118,9 +76,8 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
         .await?;
     }
     let post = id_of(
-        &expect(
-            &app,
-            &anna,
+        &app.expect_as(
+            &anna.client,
             Method::POST,
             &format!("/api/v1/groups/{choir}/posts"),
             Some(json!({"body": "Repetitie dinsdag"})),
@@ -129,9 +86,8 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
         .await?,
     );
     let comment = id_of(
-        &expect(
-            &app,
-            &bram,
+        &app.expect_as(
+            &bram.client,
             Method::POST,
             &format!("/api/v1/posts/{post}/comments"),
             Some(json!({"body": "Ik kom"})),
@@ -139,9 +95,8 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
         )
         .await?,
     );
-    expect(
-        &app,
-        &cees,
+    app.expect_as(
+        &cees.client,
         Method::POST,
         &format!("/api/v1/posts/{post}/comments"),
         Some(json!({"body": "Ik ook", "reply_to": comment})),
@@ -149,36 +104,32 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
     )
     .await?;
     // Reactions: one notification, the latest actor and how many others.
-    expect(
-        &app,
-        &bram,
+    app.expect_as(
+        &bram.client,
         Method::PUT,
         &format!("/api/v1/posts/{post}/reactions/like"),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &bram,
+    app.expect_as(
+        &bram.client,
         Method::PUT,
         &format!("/api/v1/posts/{post}/reactions/love"),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &cees,
+    app.expect_as(
+        &cees.client,
         Method::PUT,
         &format!("/api/v1/posts/{post}/reactions/celebrate"),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &anna,
+    app.expect_as(
+        &anna.client,
         Method::PUT,
         &format!("/api/v1/posts/{post}/reactions/like"),
         None,
@@ -205,9 +156,8 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
     // A private group: the request reaches its owner, the approval the requester; an
     // invitation the invitee.
     let board = id_of(
-        &expect(
-            &app,
-            &anna,
+        &app.expect_as(
+            &anna.client,
             Method::POST,
             "/api/v1/groups",
             Some(json!({"name": "Bestuur", "kind": "work", "visibility": "private"})),
@@ -215,27 +165,24 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
         )
         .await?,
     );
-    expect(
-        &app,
-        &dirk,
+    app.expect_as(
+        &dirk.client,
         Method::POST,
         &format!("/api/v1/groups/{board}/join"),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &anna,
+    app.expect_as(
+        &anna.client,
         Method::POST,
         &format!("/api/v1/groups/{board}/requests/{}/approve", dirk.id),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &anna,
+    app.expect_as(
+        &anna.client,
         Method::POST,
         &format!("/api/v1/groups/{board}/invitations"),
         Some(json!({"person_id": eva.id})),
@@ -254,75 +201,73 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
         told(&app, &eva).await?.0,
         [note("invitation", "Anna Bakker", 0)]
     );
-    let page = expect(
-        &app,
-        &eva,
-        Method::GET,
-        "/api/v1/notifications",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let page = app
+        .expect_as(
+            &eva.client,
+            Method::GET,
+            "/api/v1/notifications",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(page["items"][0]["group"]["name"], "Bestuur");
 
     // Marking read: one (only one's own), then all.
-    let page = expect(
-        &app,
-        &anna,
-        Method::GET,
-        "/api/v1/notifications",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let page = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            "/api/v1/notifications",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let first = id_of(&page["items"][0]);
-    let unread = expect(
-        &app,
-        &eva,
-        Method::POST,
-        "/api/v1/notifications/read",
-        Some(json!({"ids": [first]})),
-        StatusCode::OK,
-    )
-    .await?;
+    let unread = app
+        .expect_as(
+            &eva.client,
+            Method::POST,
+            "/api/v1/notifications/read",
+            Some(json!({"ids": [first]})),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(
         unread["unread"], 1,
         "someone else's ids change nothing of theirs: Eva still has hers"
     );
-    let unread = expect(
-        &app,
-        &anna,
-        Method::POST,
-        "/api/v1/notifications/read",
-        Some(json!({"ids": [first]})),
-        StatusCode::OK,
-    )
-    .await?;
+    let unread = app
+        .expect_as(
+            &anna.client,
+            Method::POST,
+            "/api/v1/notifications/read",
+            Some(json!({"ids": [first]})),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(unread["unread"], 3);
-    let unread = expect(
-        &app,
-        &anna,
-        Method::POST,
-        "/api/v1/notifications/read",
-        Some(json!({})),
-        StatusCode::OK,
-    )
-    .await?;
+    let unread = app
+        .expect_as(
+            &anna.client,
+            Method::POST,
+            "/api/v1/notifications/read",
+            Some(json!({})),
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(unread["unread"], 0);
     // A new reaction after reading starts a new notification.
-    let fresh = person(&app, "Fleur Jansen").await?;
-    expect(
-        &app,
-        &fresh,
+    let fresh = app.someone("Fleur Jansen", "employee").await?;
+    app.expect_as(
+        &fresh.client,
         Method::POST,
         &format!("/api/v1/groups/{choir}/join"),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &fresh,
+    app.expect_as(
+        &fresh.client,
         Method::PUT,
         &format!("/api/v1/posts/{post}/reactions/sad"),
         None,
@@ -334,18 +279,16 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
     assert_eq!(unread, 1);
 
     // Muting a group silences its posts.
-    expect(
-        &app,
-        &anna,
+    app.expect_as(
+        &anna.client,
         Method::PUT,
         &format!("/api/v1/groups/{choir}/mute"),
         None,
         StatusCode::NO_CONTENT,
     )
     .await?;
-    expect(
-        &app,
-        &bram,
+    app.expect_as(
+        &bram.client,
         Method::POST,
         &format!("/api/v1/posts/{post}/comments"),
         Some(json!({"body": "Nog iets"})),
@@ -353,18 +296,16 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
     )
     .await?;
     assert_eq!(told(&app, &anna).await?.1, 1);
-    expect(
-        &app,
-        &anna,
+    app.expect_as(
+        &anna.client,
         Method::DELETE,
         &format!("/api/v1/groups/{choir}/mute"),
         None,
         StatusCode::NO_CONTENT,
     )
     .await?;
-    expect(
-        &app,
-        &bram,
+    app.expect_as(
+        &bram.client,
         Method::POST,
         &format!("/api/v1/posts/{post}/comments"),
         Some(json!({"body": "En nog"})),
@@ -391,12 +332,11 @@ async fn comments_replies_reactions_requests_and_invitations_tell_the_right_peop
 async fn nobody_is_told_about_what_they_may_not_see() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let anna = person(&app, "Anna Bakker").await?;
-    let bram = person(&app, "Bram Visser").await?;
+    let anna = app.someone("Anna Bakker", "employee").await?;
+    let bram = app.someone("Bram Visser", "employee").await?;
     let secret = id_of(
-        &expect(
-            &app,
-            &anna,
+        &app.expect_as(
+            &anna.client,
             Method::POST,
             "/api/v1/groups",
             Some(json!({"name": "Reorganisatie", "kind": "work", "visibility": "secret"})),
@@ -404,18 +344,16 @@ async fn nobody_is_told_about_what_they_may_not_see() -> anyhow::Result<()> {
         )
         .await?,
     );
-    expect(
-        &app,
-        &anna,
+    app.expect_as(
+        &anna.client,
         Method::POST,
         &format!("/api/v1/groups/{secret}/invitations"),
         Some(json!({"person_id": bram.id})),
         StatusCode::CREATED,
     )
     .await?;
-    expect(
-        &app,
-        &bram,
+    app.expect_as(
+        &bram.client,
         Method::POST,
         &format!("/api/v1/groups/{secret}/join"),
         None,
@@ -423,9 +361,8 @@ async fn nobody_is_told_about_what_they_may_not_see() -> anyhow::Result<()> {
     )
     .await?;
     let post = id_of(
-        &expect(
-            &app,
-            &bram,
+        &app.expect_as(
+            &bram.client,
             Method::POST,
             &format!("/api/v1/groups/{secret}/posts"),
             Some(json!({"body": "Plan"})),
@@ -435,18 +372,16 @@ async fn nobody_is_told_about_what_they_may_not_see() -> anyhow::Result<()> {
     );
     // Bram leaves; a comment on his post afterwards is not for him, and what he was told
     // about the group (the invitation) is no longer shown.
-    expect(
-        &app,
-        &bram,
+    app.expect_as(
+        &bram.client,
         Method::POST,
         &format!("/api/v1/groups/{secret}/leave"),
         None,
         StatusCode::NO_CONTENT,
     )
     .await?;
-    expect(
-        &app,
-        &anna,
+    app.expect_as(
+        &anna.client,
         Method::POST,
         &format!("/api/v1/posts/{post}/comments"),
         Some(json!({"body": "Dank"})),
@@ -455,15 +390,15 @@ async fn nobody_is_told_about_what_they_may_not_see() -> anyhow::Result<()> {
     .await?;
     let (bram_told, _) = told(&app, &bram).await?;
     assert!(bram_told.is_empty(), "{bram_told:?}");
-    let page = expect(
-        &app,
-        &bram,
-        Method::GET,
-        "/api/v1/notifications",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let page = app
+        .expect_as(
+            &bram.client,
+            Method::GET,
+            "/api/v1/notifications",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert!(!page.to_string().contains("Reorganisatie"));
     Ok(())
 }
@@ -478,15 +413,14 @@ async fn two_nodes_make_each_notification_once() -> anyhow::Result<()> {
     anyhow::ensure!(app.database.is_postgres(), "this test needs PostgreSQL");
     app.setup_admin().await?;
     let second = app.spawn_second_node().await?;
-    let anna = person(&app, "Anna Bakker").await?;
+    let anna = app.someone("Anna Bakker", "employee").await?;
     let mut others = Vec::new();
     for n in 0..6 {
-        others.push(person(&app, &format!("Lid {n}")).await?);
+        others.push(app.someone(&format!("Lid {n}"), "employee").await?);
     }
     let group = id_of(
-        &expect(
-            &app,
-            &anna,
+        &app.expect_as(
+            &anna.client,
             Method::POST,
             "/api/v1/groups",
             Some(json!({"name": "Koor", "kind": "casual", "visibility": "public"})),
@@ -495,9 +429,8 @@ async fn two_nodes_make_each_notification_once() -> anyhow::Result<()> {
         .await?,
     );
     let post = id_of(
-        &expect(
-            &app,
-            &anna,
+        &app.expect_as(
+            &anna.client,
             Method::POST,
             &format!("/api/v1/groups/{group}/posts"),
             Some(json!({"body": "Wie komt?"})),
@@ -506,18 +439,16 @@ async fn two_nodes_make_each_notification_once() -> anyhow::Result<()> {
         .await?,
     );
     for someone in &others {
-        expect(
-            &app,
-            someone,
+        app.expect_as(
+            &someone.client,
             Method::POST,
             &format!("/api/v1/groups/{group}/join"),
             None,
             StatusCode::OK,
         )
         .await?;
-        expect(
-            &app,
-            someone,
+        app.expect_as(
+            &someone.client,
             Method::POST,
             &format!("/api/v1/posts/{post}/comments"),
             Some(json!({"body": "Ik"})),
@@ -542,13 +473,12 @@ async fn two_nodes_make_each_notification_once() -> anyhow::Result<()> {
 async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let anna = person(&app, "Anna Bakker").await?;
-    let bram = person(&app, "Bram Visser").await?;
-    let dirk = person(&app, "Dirk Mulder").await?;
+    let anna = app.someone("Anna Bakker", "employee").await?;
+    let bram = app.someone("Bram Visser", "employee").await?;
+    let dirk = app.someone("Dirk Mulder", "employee").await?;
     let choir = id_of(
-        &expect(
-            &app,
-            &anna,
+        &app.expect_as(
+            &anna.client,
             Method::POST,
             "/api/v1/groups",
             Some(json!({"name": "Koor", "kind": "casual", "visibility": "public"})),
@@ -557,9 +487,8 @@ async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::
         .await?,
     );
     let secret = id_of(
-        &expect(
-            &app,
-            &anna,
+        &app.expect_as(
+            &anna.client,
             Method::POST,
             "/api/v1/groups",
             Some(json!({"name": "Geheim", "kind": "work", "visibility": "secret"})),
@@ -567,15 +496,15 @@ async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::
         )
         .await?,
     );
-    let post = expect(
-        &app,
-        &anna,
-        Method::POST,
-        &format!("/api/v1/groups/{choir}/posts"),
-        Some(json!({"body": format!("Welkom <@{}> en <@{}>!", bram.id, dirk.id)})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let post = app
+        .expect_as(
+            &anna.client,
+            Method::POST,
+            &format!("/api/v1/groups/{choir}/posts"),
+            Some(json!({"body": format!("Welkom <@{}> en <@{}>!", bram.id, dirk.id)})),
+            StatusCode::CREATED,
+        )
+        .await?;
     let html = post["body_html"].as_str().unwrap_or_default();
     assert!(
         html.contains(&format!("<a href=\"/people/{}\"", bram.id))
@@ -592,9 +521,8 @@ async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::
         [note("mention", "Anna Bakker", 0)]
     );
     // In a secret group a mention of an outsider tells them nothing.
-    expect(
-        &app,
-        &anna,
+    app.expect_as(
+        &anna.client,
         Method::POST,
         &format!("/api/v1/groups/{secret}/posts"),
         Some(json!({"body": format!("Niet voor <@{}>", dirk.id)})),
@@ -604,9 +532,8 @@ async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::
     assert_eq!(told(&app, &dirk).await?.0.len(), 1);
     // A reply that also mentions the author of the comment it answers tells them once.
     let post_id = id_of(&post);
-    expect(
-        &app,
-        &bram,
+    app.expect_as(
+        &bram.client,
         Method::POST,
         &format!("/api/v1/groups/{choir}/join"),
         None,
@@ -614,9 +541,8 @@ async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::
     )
     .await?;
     let comment = id_of(
-        &expect(
-            &app,
-            &bram,
+        &app.expect_as(
+            &bram.client,
             Method::POST,
             &format!("/api/v1/posts/{post_id}/comments"),
             Some(json!({"body": "Dank!"})),
@@ -624,18 +550,16 @@ async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::
         )
         .await?,
     );
-    expect(
-        &app,
-        &dirk,
+    app.expect_as(
+        &dirk.client,
         Method::POST,
         &format!("/api/v1/groups/{choir}/join"),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &dirk,
+    app.expect_as(
+        &dirk.client,
         Method::POST,
         &format!("/api/v1/posts/{post_id}/comments"),
         Some(json!({"body": format!("Ja <@{}>", bram.id), "reply_to": comment})),
@@ -659,15 +583,15 @@ async fn mentions_link_to_profiles_and_tell_only_who_may_read_them() -> anyhow::
         "validation_failed",
     )
     .await?;
-    let feed = expect(
-        &app,
-        &anna,
-        Method::GET,
-        &format!("/api/v1/groups/{choir}/posts"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let feed = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            &format!("/api/v1/groups/{choir}/posts"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(feed["items"].as_array().map(Vec::len), Some(1));
     Ok(())
 }

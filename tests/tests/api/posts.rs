@@ -5,46 +5,6 @@ use plein_tests::{TestApp, expect_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "een lang genoeg wachtwoord";
-
-struct Someone {
-    id: String,
-    client: reqwest::Client,
-}
-
-async fn person(app: &TestApp, name: &str) -> anyhow::Result<Someone> {
-    let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
-    let created = app
-        .create_person(&email, name, "employee", PASSWORD)
-        .await?;
-    Ok(Someone {
-        id: created["id"].as_str().unwrap_or_default().to_owned(),
-        client: app.login(&email, PASSWORD).await?,
-    })
-}
-
-async fn expect(
-    app: &TestApp,
-    who: &Someone,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> anyhow::Result<Value> {
-    let mut request = who.client.request(method.clone(), app.url(path));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await?;
-    let got = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    anyhow::ensure!(
-        got == status,
-        "{method} {path}: expected {status}, got {got}: {body}"
-    );
-    Ok(body)
-}
-
 fn id_of(value: &Value) -> String {
     value["id"].as_str().unwrap_or_default().to_owned()
 }
@@ -53,32 +13,31 @@ fn id_of(value: &Value) -> String {
 async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let owner = person(&app, "Olga Owner").await?;
-    let member = person(&app, "Mira Member").await?;
-    let outsider = person(&app, "Otto Outsider").await?;
-    let public = expect(
-        &app,
-        &owner,
-        Method::POST,
-        "/api/v1/groups",
-        Some(json!({"name": "Hardlopen", "kind": "casual", "visibility": "public"})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let member = app.someone("Mira Member", "employee").await?;
+    let outsider = app.someone("Otto Outsider", "employee").await?;
+    let public = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Hardlopen", "kind": "casual", "visibility": "public"})),
+            StatusCode::CREATED,
+        )
+        .await?;
     let group = id_of(&public);
-    let secret = expect(
-        &app,
-        &owner,
-        Method::POST,
-        "/api/v1/groups",
-        Some(json!({"name": "Reorganisatie", "kind": "work", "visibility": "secret"})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let secret = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Reorganisatie", "kind": "work", "visibility": "secret"})),
+            StatusCode::CREATED,
+        )
+        .await?;
     let secret_group = id_of(&secret);
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::POST,
         &format!("/api/v1/groups/{group}/join"),
         None,
@@ -87,7 +46,7 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
     .await?;
 
     // A post: Markdown rendered and sanitised.
-    let post = expect(&app, &member, Method::POST, &format!("/api/v1/groups/{group}/posts"),
+    let post = app.expect_as(&member.client, Method::POST, &format!("/api/v1/groups/{group}/posts"),
         Some(json!({"body": "Zaterdag **10 km** <script>alert(1)</script> [x](javascript:alert(1))"})), StatusCode::CREATED).await?;
     let html = post["body_html"].as_str().unwrap_or_default();
     assert!(html.contains("<strong>10 km</strong>"), "{html}");
@@ -99,36 +58,32 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
     let post_id = id_of(&post);
 
     // Anyone reads a public group's posts; only members post, comment and react.
-    expect(
-        &app,
-        &outsider,
+    app.expect_as(
+        &outsider.client,
         Method::GET,
         &format!("/api/v1/posts/{post_id}"),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &outsider,
+    app.expect_as(
+        &outsider.client,
         Method::POST,
         &format!("/api/v1/groups/{group}/posts"),
         Some(json!({"body": "Ik ook"})),
         StatusCode::FORBIDDEN,
     )
     .await?;
-    expect(
-        &app,
-        &outsider,
+    app.expect_as(
+        &outsider.client,
         Method::POST,
         &format!("/api/v1/posts/{post_id}/comments"),
         Some(json!({"body": "Leuk"})),
         StatusCode::FORBIDDEN,
     )
     .await?;
-    expect(
-        &app,
-        &outsider,
+    app.expect_as(
+        &outsider.client,
         Method::PUT,
         &format!("/api/v1/posts/{post_id}/reactions/like"),
         None,
@@ -137,35 +92,34 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
     .await?;
 
     // A secret group's post does not exist for outsiders.
-    let hidden = expect(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/api/v1/groups/{secret_group}/posts"),
-        Some(json!({"body": "Vertrouwelijk"})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let hidden = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            &format!("/api/v1/groups/{secret_group}/posts"),
+            Some(json!({"body": "Vertrouwelijk"})),
+            StatusCode::CREATED,
+        )
+        .await?;
     let hidden_id = id_of(&hidden);
     for path in [
         format!("/api/v1/posts/{hidden_id}"),
         format!("/api/v1/posts/{hidden_id}/comments"),
         format!("/api/v1/groups/{secret_group}/posts"),
     ] {
-        let body = expect(
-            &app,
-            &outsider,
-            Method::GET,
-            &path,
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await?;
+        let body = app
+            .expect_as(
+                &outsider.client,
+                Method::GET,
+                &path,
+                None,
+                StatusCode::NOT_FOUND,
+            )
+            .await?;
         assert!(!body.to_string().contains("Vertrouwelijk"));
     }
-    expect(
-        &app,
-        &outsider,
+    app.expect_as(
+        &outsider.client,
         Method::PUT,
         &format!("/api/v1/posts/{hidden_id}/reactions/like"),
         None,
@@ -175,53 +129,52 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
 
     // Reactions: a toggle, idempotent, counted per reaction, with the caller's own.
     for _ in 0..2 {
-        let summary = expect(
-            &app,
-            &owner,
-            Method::PUT,
-            &format!("/api/v1/posts/{post_id}/reactions/like"),
-            None,
-            StatusCode::OK,
-        )
-        .await?;
+        let summary = app
+            .expect_as(
+                &owner.client,
+                Method::PUT,
+                &format!("/api/v1/posts/{post_id}/reactions/like"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
         assert_eq!(
             summary["reactions"],
             json!([{"reaction": "like", "count": 1}])
         );
         assert_eq!(summary["my_reactions"], json!(["like"]));
     }
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::PUT,
         &format!("/api/v1/posts/{post_id}/reactions/celebrate"),
         None,
         StatusCode::OK,
     )
     .await?;
-    let summary = expect(
-        &app,
-        &member,
-        Method::PUT,
-        &format!("/api/v1/posts/{post_id}/reactions/like"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let summary = app
+        .expect_as(
+            &member.client,
+            Method::PUT,
+            &format!("/api/v1/posts/{post_id}/reactions/like"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(
         summary["reactions"],
         json!([{"reaction": "like", "count": 2}, {"reaction": "celebrate", "count": 1}])
     );
     assert_eq!(summary["my_reactions"], json!(["like", "celebrate"]));
-    let summary = expect(
-        &app,
-        &owner,
-        Method::DELETE,
-        &format!("/api/v1/posts/{post_id}/reactions/like"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let summary = app
+        .expect_as(
+            &owner.client,
+            Method::DELETE,
+            &format!("/api/v1/posts/{post_id}/reactions/like"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(
         summary["reactions"][0],
         json!({"reaction": "like", "count": 1})
@@ -239,35 +192,35 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
     .await?;
 
     // Comments, and a reply that quotes the comment it answers.
-    let first = expect(
-        &app,
-        &owner,
-        Method::POST,
-        &format!("/api/v1/posts/{post_id}/comments"),
-        Some(json!({"body": "Ik loop mee!"})),
-        StatusCode::CREATED,
-    )
-    .await?;
-    let reply = expect(
-        &app,
-        &member,
-        Method::POST,
-        &format!("/api/v1/posts/{post_id}/comments"),
-        Some(json!({"body": "Top", "reply_to": id_of(&first)})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let first = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            &format!("/api/v1/posts/{post_id}/comments"),
+            Some(json!({"body": "Ik loop mee!"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let reply = app
+        .expect_as(
+            &member.client,
+            Method::POST,
+            &format!("/api/v1/posts/{post_id}/comments"),
+            Some(json!({"body": "Top", "reply_to": id_of(&first)})),
+            StatusCode::CREATED,
+        )
+        .await?;
     assert_eq!(reply["reply_to"]["excerpt"], "Ik loop mee!");
     assert_eq!(reply["reply_to"]["author"]["id"], owner.id.as_str());
-    let other = expect(
-        &app,
-        &member,
-        Method::POST,
-        &format!("/api/v1/groups/{group}/posts"),
-        Some(json!({"body": "Andere post"})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let other = app
+        .expect_as(
+            &member.client,
+            Method::POST,
+            &format!("/api/v1/groups/{group}/posts"),
+            Some(json!({"body": "Andere post"})),
+            StatusCode::CREATED,
+        )
+        .await?;
     expect_error(
         member
             .client
@@ -279,115 +232,109 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
         "validation_failed",
     )
     .await?;
-    let listed = expect(
-        &app,
-        &outsider,
-        Method::GET,
-        &format!("/api/v1/posts/{post_id}/comments"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let listed = app
+        .expect_as(
+            &outsider.client,
+            Method::GET,
+            &format!("/api/v1/posts/{post_id}/comments"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
-    let fetched = expect(
-        &app,
-        &outsider,
-        Method::GET,
-        &format!("/api/v1/posts/{post_id}"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let fetched = app
+        .expect_as(
+            &outsider.client,
+            Method::GET,
+            &format!("/api/v1/posts/{post_id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(fetched["comment_count"], 2);
 
     // Edits: the author only, marked as edited.
-    expect(
-        &app,
-        &owner,
+    app.expect_as(
+        &owner.client,
         Method::PATCH,
         &format!("/api/v1/posts/{post_id}"),
         Some(json!({"body": "Van mij"})),
         StatusCode::FORBIDDEN,
     )
     .await?;
-    let edited = expect(
-        &app,
-        &member,
-        Method::PATCH,
-        &format!("/api/v1/posts/{post_id}"),
-        Some(json!({"body": "Zaterdag 12 km"})),
-        StatusCode::OK,
-    )
-    .await?;
+    let edited = app
+        .expect_as(
+            &member.client,
+            Method::PATCH,
+            &format!("/api/v1/posts/{post_id}"),
+            Some(json!({"body": "Zaterdag 12 km"})),
+            StatusCode::OK,
+        )
+        .await?;
     assert!(edited["edited_at"].is_string());
     assert_eq!(edited["body"], "Zaterdag 12 km");
 
     // Deleting: a commented post keeps its place as deleted; one without comments is gone.
-    expect(
-        &app,
-        &outsider,
+    app.expect_as(
+        &outsider.client,
         Method::DELETE,
         &format!("/api/v1/posts/{post_id}"),
         None,
         StatusCode::FORBIDDEN,
     )
     .await?;
-    expect(
-        &app,
-        &owner,
+    app.expect_as(
+        &owner.client,
         Method::DELETE,
         &format!("/api/v1/posts/{post_id}"),
         None,
         StatusCode::NO_CONTENT,
     )
     .await?;
-    let kept = expect(
-        &app,
-        &member,
-        Method::GET,
-        &format!("/api/v1/posts/{post_id}"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let kept = app
+        .expect_as(
+            &member.client,
+            Method::GET,
+            &format!("/api/v1/posts/{post_id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(kept["deleted"], true);
     assert_eq!(kept["body"], "");
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::POST,
         &format!("/api/v1/posts/{post_id}/comments"),
         Some(json!({"body": "Nog één"})),
         StatusCode::CONFLICT,
     )
     .await?;
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::DELETE,
         &format!("/api/v1/posts/{}", id_of(&other)),
         None,
         StatusCode::NO_CONTENT,
     )
     .await?;
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::GET,
         &format!("/api/v1/posts/{}", id_of(&other)),
         None,
         StatusCode::NOT_FOUND,
     )
     .await?;
-    let feed = expect(
-        &app,
-        &member,
-        Method::GET,
-        &format!("/api/v1/groups/{group}/posts"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let feed = app
+        .expect_as(
+            &member.client,
+            Method::GET,
+            &format!("/api/v1/groups/{group}/posts"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let ids: Vec<String> = feed["items"]
         .as_array()
         .into_iter()
@@ -397,9 +344,8 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
     assert_eq!(ids, [post_id.as_str()]);
 
     // Archived groups keep their posts readable and take no new ones.
-    expect(
-        &app,
-        &owner,
+    app.expect_as(
+        &owner.client,
         Method::PATCH,
         &format!("/api/v1/groups/{group}"),
         Some(json!({"archived": true})),
@@ -417,9 +363,8 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
         "group_archived",
     )
     .await?;
-    expect(
-        &app,
-        &outsider,
+    app.expect_as(
+        &outsider.client,
         Method::GET,
         &format!("/api/v1/groups/{group}/posts"),
         None,
@@ -433,11 +378,10 @@ async fn members_post_comment_and_react_and_others_only_read_what_they_may() -> 
 async fn the_feed_pages_newest_first_and_stays_put_while_posts_arrive() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let owner = person(&app, "Olga Owner").await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
     let group = id_of(
-        &expect(
-            &app,
-            &owner,
+        &app.expect_as(
+            &owner.client,
             Method::POST,
             "/api/v1/groups",
             Some(json!({"name": "Fotografie", "kind": "casual", "visibility": "private"})),
@@ -447,15 +391,15 @@ async fn the_feed_pages_newest_first_and_stays_put_while_posts_arrive() -> anyho
     );
     let mut written = Vec::new();
     for n in 1..=5 {
-        let post = expect(
-            &app,
-            &owner,
-            Method::POST,
-            &format!("/api/v1/groups/{group}/posts"),
-            Some(json!({"body": format!("Foto {n}")})),
-            StatusCode::CREATED,
-        )
-        .await?;
+        let post = app
+            .expect_as(
+                &owner.client,
+                Method::POST,
+                &format!("/api/v1/groups/{group}/posts"),
+                Some(json!({"body": format!("Foto {n}")})),
+                StatusCode::CREATED,
+            )
+            .await?;
         written.push(id_of(&post));
     }
     let feed = |cursor: Option<String>| {
@@ -467,15 +411,15 @@ async fn the_feed_pages_newest_first_and_stays_put_while_posts_arrive() -> anyho
                 Some(cursor) => format!("/api/v1/groups/{group}/posts?limit=2&cursor={cursor}"),
                 None => format!("/api/v1/groups/{group}/posts?limit=2"),
             };
-            expect(app, owner, Method::GET, &path, None, StatusCode::OK).await
+            app.expect_as(&owner.client, Method::GET, &path, None, StatusCode::OK)
+                .await
         }
     };
     let mut seen = Vec::new();
     let mut page = feed(None).await?;
     // A post arriving while someone pages does not shift what they see next.
-    expect(
-        &app,
-        &owner,
+    app.expect_as(
+        &owner.client,
         Method::POST,
         &format!("/api/v1/groups/{group}/posts"),
         Some(json!({"body": "Nieuw"})),
@@ -538,9 +482,8 @@ async fn the_feed_pages_newest_first_and_stays_put_while_posts_arrive() -> anyho
     )
     .await?;
     // Someone else's ids: a post id is not a group id.
-    expect(
-        &app,
-        &owner,
+    app.expect_as(
+        &owner.client,
         Method::GET,
         &format!("/api/v1/groups/{}/posts", written[0]),
         None,
@@ -554,49 +497,46 @@ async fn the_feed_pages_newest_first_and_stays_put_while_posts_arrive() -> anyho
 async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let owner = person(&app, "Olga Owner").await?;
-    let member = person(&app, "Mira Member").await?;
-    let outsider = person(&app, "Otto Outsider").await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let member = app.someone("Mira Member", "employee").await?;
+    let outsider = app.someone("Otto Outsider", "employee").await?;
     let create_group = |name: &'static str, visibility: &'static str| {
         let app = &app;
         let owner = &owner;
         async move {
-            let group = expect(
-                app,
-                owner,
-                Method::POST,
-                "/api/v1/groups",
-                Some(json!({"name": name, "kind": "casual", "visibility": visibility})),
-                StatusCode::CREATED,
-            )
-            .await?;
+            let group = app
+                .expect_as(
+                    &owner.client,
+                    Method::POST,
+                    "/api/v1/groups",
+                    Some(json!({"name": name, "kind": "casual", "visibility": visibility})),
+                    StatusCode::CREATED,
+                )
+                .await?;
             anyhow::Ok(id_of(&group))
         }
     };
     let public = create_group("Koor", "public").await?;
     let private = create_group("Bestuur", "private").await?;
     let elsewhere = create_group("Schaakclub", "public").await?;
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::POST,
         &format!("/api/v1/groups/{public}/join"),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &owner,
+    app.expect_as(
+        &owner.client,
         Method::POST,
         &format!("/api/v1/groups/{private}/invitations"),
         Some(json!({"person_id": member.id})),
         StatusCode::CREATED,
     )
     .await?;
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::POST,
         &format!("/api/v1/groups/{private}/join"),
         None,
@@ -608,15 +548,15 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
         let app = &app;
         let owner = &owner;
         async move {
-            let post = expect(
-                app,
-                owner,
-                Method::POST,
-                &format!("/api/v1/groups/{group}/posts"),
-                Some(json!({"body": body})),
-                StatusCode::CREATED,
-            )
-            .await?;
+            let post = app
+                .expect_as(
+                    &owner.client,
+                    Method::POST,
+                    &format!("/api/v1/groups/{group}/posts"),
+                    Some(json!({"body": body})),
+                    StatusCode::CREATED,
+                )
+                .await?;
             anyhow::Ok(id_of(&post))
         }
     };
@@ -625,15 +565,15 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
     let in_elsewhere = post(elsewhere.clone(), "Toernooi").await?;
 
     // Home: the groups I am a member of, newest first; not the others.
-    let home = expect(
-        &app,
-        &member,
-        Method::GET,
-        "/api/v1/feed",
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let home = app
+        .expect_as(
+            &member.client,
+            Method::GET,
+            "/api/v1/feed",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let ids: Vec<String> = home["items"]
         .as_array()
         .into_iter()
@@ -642,15 +582,15 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
         .collect();
     assert_eq!(ids, [in_private.as_str(), in_public.as_str()]);
     // A profile's posts: what the viewer may read.
-    let seen_by_outsider = expect(
-        &app,
-        &outsider,
-        Method::GET,
-        &format!("/api/v1/people/{}/posts", owner.id),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let seen_by_outsider = app
+        .expect_as(
+            &outsider.client,
+            Method::GET,
+            &format!("/api/v1/people/{}/posts", owner.id),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let ids: Vec<String> = seen_by_outsider["items"]
         .as_array()
         .into_iter()
@@ -658,19 +598,18 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
         .map(id_of)
         .collect();
     assert_eq!(ids, [in_elsewhere.as_str(), in_public.as_str()]);
-    let seen_by_member = expect(
-        &app,
-        &member,
-        Method::GET,
-        &format!("/api/v1/people/{}/posts", owner.id),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let seen_by_member = app
+        .expect_as(
+            &member.client,
+            Method::GET,
+            &format!("/api/v1/people/{}/posts", owner.id),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(seen_by_member["items"].as_array().map(Vec::len), Some(3));
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::GET,
         &format!("/api/v1/people/{}/posts", uuid::Uuid::now_v7()),
         None,
@@ -683,9 +622,8 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
     for body in ["Een", "Twee", "Drie"] {
         extra.push(post(public.clone(), body).await?);
     }
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::PUT,
         &format!("/api/v1/posts/{in_public}/pin"),
         None,
@@ -693,15 +631,15 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
     )
     .await?;
     for id in [&in_public, &extra[0], &extra[1]] {
-        let pinned = expect(
-            &app,
-            &owner,
-            Method::PUT,
-            &format!("/api/v1/posts/{id}/pin"),
-            None,
-            StatusCode::OK,
-        )
-        .await?;
+        let pinned = app
+            .expect_as(
+                &owner.client,
+                Method::PUT,
+                &format!("/api/v1/posts/{id}/pin"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
         assert_eq!(pinned["pinned"], true);
     }
     expect_error(
@@ -714,15 +652,15 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
         "too_many_pins",
     )
     .await?;
-    let feed = expect(
-        &app,
-        &member,
-        Method::GET,
-        &format!("/api/v1/groups/{public}/posts"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let feed = app
+        .expect_as(
+            &member.client,
+            Method::GET,
+            &format!("/api/v1/groups/{public}/posts"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     assert_eq!(feed["pinned"].as_array().map(Vec::len), Some(3));
     let ids: Vec<String> = feed["items"]
         .as_array()
@@ -735,18 +673,16 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
         [extra[2].as_str()],
         "pinned posts are not repeated below"
     );
-    expect(
-        &app,
-        &owner,
+    app.expect_as(
+        &owner.client,
         Method::DELETE,
         &format!("/api/v1/posts/{}/pin", extra[0]),
         None,
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &owner,
+    app.expect_as(
+        &owner.client,
         Method::PUT,
         &format!("/api/v1/posts/{}/pin", extra[2]),
         None,
@@ -755,52 +691,49 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
     .await?;
 
     // Earlier versions: kept on edit and delete, for the group's admins only.
-    let mine = expect(
-        &app,
-        &member,
-        Method::POST,
-        &format!("/api/v1/groups/{public}/posts"),
-        Some(json!({"body": "Eerste versie"})),
-        StatusCode::CREATED,
-    )
-    .await?;
+    let mine = app
+        .expect_as(
+            &member.client,
+            Method::POST,
+            &format!("/api/v1/groups/{public}/posts"),
+            Some(json!({"body": "Eerste versie"})),
+            StatusCode::CREATED,
+        )
+        .await?;
     let mine = id_of(&mine);
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::PATCH,
         &format!("/api/v1/posts/{mine}"),
         Some(json!({"body": "Tweede versie"})),
         StatusCode::OK,
     )
     .await?;
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::DELETE,
         &format!("/api/v1/posts/{mine}"),
         None,
         StatusCode::NO_CONTENT,
     )
     .await?;
-    expect(
-        &app,
-        &member,
+    app.expect_as(
+        &member.client,
         Method::GET,
         &format!("/api/v1/posts/{mine}/versions"),
         None,
         StatusCode::FORBIDDEN,
     )
     .await?;
-    let versions = expect(
-        &app,
-        &owner,
-        Method::GET,
-        &format!("/api/v1/posts/{mine}/versions"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let versions = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/posts/{mine}/versions"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let bodies: Vec<&str> = versions
         .as_array()
         .into_iter()
@@ -821,15 +754,15 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
     let first: Value = send().await?.json().await?;
     let second: Value = send().await?.json().await?;
     assert_eq!(id_of(&first), id_of(&second));
-    let feed = expect(
-        &app,
-        &owner,
-        Method::GET,
-        &format!("/api/v1/groups/{public}/posts?limit=100"),
-        None,
-        StatusCode::OK,
-    )
-    .await?;
+    let feed = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/groups/{public}/posts?limit=100"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
     let twice = feed["items"]
         .as_array()
         .into_iter()
