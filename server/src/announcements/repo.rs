@@ -25,6 +25,14 @@ pub async fn find(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<announcements::Model>, DbErr> {
+    announcements::Entity::find_by_id(id).one(db).await
+}
+
+/// Like [`find`], with the row locked until the transaction ends (PostgreSQL), for changes.
+pub async fn find_for_update(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<announcements::Model>, DbErr> {
     let mut select = announcements::Entity::find_by_id(id);
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         select = select.lock_exclusive();

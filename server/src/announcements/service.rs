@@ -360,7 +360,7 @@ pub async fn publish(
     require_hr(person)?;
     let now = Utc::now().trunc_subsecs(6);
     let tx = db::begin_write(db).await?;
-    let mut row = repo::find(&tx, id)
+    let mut row = repo::find_for_update(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("announcement"))?;
     if row.published_at.is_none() {
@@ -410,7 +410,7 @@ pub async fn publish_due(db: &DatabaseConnection, doorbell: &Doorbell) -> ApiRes
     for id in due {
         let tx = db::begin_write(db).await?;
         // Another node may have published it meanwhile: the row lock and this check decide.
-        if let Some(mut row) = repo::find(&tx, id).await?
+        if let Some(mut row) = repo::find_for_update(&tx, id).await?
             && row.published_at.is_none()
         {
             publish_in(&tx, &mut row, now).await?;
@@ -458,7 +458,7 @@ pub async fn remind_due(db: &DatabaseConnection, doorbell: &Doorbell) -> ApiResu
     let mut sent = 0;
     for id in repo::reminders_due(db, now + REMIND_BEFORE_DUE).await? {
         let tx = db::begin_write(db).await?;
-        if let Some(mut row) = repo::find(&tx, id).await?
+        if let Some(mut row) = repo::find_for_update(&tx, id).await?
             && row.reminded_at.is_none()
         {
             row.reminded_at = Some(now);
@@ -524,7 +524,7 @@ pub async fn update(
     require_hr(person)?;
     let now = Utc::now().trunc_subsecs(6);
     let tx = db::begin_write(db).await?;
-    let mut row = repo::find(&tx, id)
+    let mut row = repo::find_for_update(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("announcement"))?;
     let published = row.published_at.is_some();

@@ -32,6 +32,20 @@ impl NotificationMaker {
 /// Where the shared cursor stands, its row locked until the transaction ends (PostgreSQL; on
 /// SQLite the write transaction already excludes other writers).
 async fn locked_position(tx: &impl ConnectionTrait) -> anyhow::Result<Position> {
+    // The row must exist to be locked: a first batch on two nodes at once would otherwise
+    // find nothing to wait for. A concurrent insert of the same row waits for the other.
+    event_cursors::Entity::insert(event_cursors::ActiveModel::from(event_cursors::Model {
+        consumer: CONSUMER.to_owned(),
+        seq: 0,
+        updated_at: Utc::now(),
+    }))
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(event_cursors::Column::Consumer)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(tx)
+    .await?;
     let mut select = event_cursors::Entity::find_by_id(CONSUMER.to_owned());
     if tx.get_database_backend() == DbBackend::Postgres {
         select = select.lock_exclusive();
