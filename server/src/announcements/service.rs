@@ -18,7 +18,7 @@ use crate::directory::dto::{PersonCard, Role};
 use crate::entities::{announcement_recipients as recipients, announcements};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
-use crate::http::pagination::{Cursor, Page};
+use crate::http::pagination::{Cursor, Page, checked_limit, split_page};
 use crate::markdown;
 
 /// Not-acknowledged people listed in the statistics (the CSV has everyone).
@@ -237,26 +237,18 @@ pub async fn list(
     person: &AuthenticatedPerson,
     query: AnnouncementListQuery,
 ) -> ApiResult<Page<AnnouncementDto>> {
-    let limit = match query.limit {
-        None => 20,
-        Some(limit) if (1..=100).contains(&limit) => limit,
-        Some(_) => return Err(ApiError::field("limit", "must be between 1 and 100")),
-    };
+    let limit = checked_limit(query.limit, 20, 100)?;
     let before = query
         .cursor
         .as_deref()
         .map(Cursor::decode_uuid)
         .transpose()?;
-    let mut rows = if is_hr(person) {
+    let rows = if is_hr(person) {
         repo::all_page(db, before, limit + 1).await?
     } else {
         repo::received_page(db, person.id, before, limit + 1).await?
     };
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = more
-        .then(|| rows.last().map(|row| Cursor::encode_uuid(row.id)))
-        .flatten();
+    let (rows, next_cursor) = split_page(rows, limit, |row| Cursor::encode_uuid(row.id));
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let receipts = repo::receipts_of(db, person.id, &ids).await?;
     let (language, _) = reader_language(db, person.id).await?;

@@ -19,7 +19,7 @@ use crate::db;
 use crate::entities::people;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
-use crate::http::pagination::{Cursor, Page};
+use crate::http::pagination::{Cursor, Page, checked_limit};
 use crate::markdown;
 
 pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
@@ -220,16 +220,7 @@ pub async fn admin_list(
     query: AdminPeopleQuery,
 ) -> ApiResult<AdminPeoplePage> {
     actor.require_admin()?;
-    let limit = match query.limit {
-        None => 50,
-        Some(limit) if (1..=MAX_ADMIN_PAGE).contains(&limit) => limit,
-        Some(_) => {
-            return Err(ApiError::field(
-                "limit",
-                format!("must be between 1 and {MAX_ADMIN_PAGE}"),
-            ));
-        }
-    };
+    let limit = checked_limit(query.limit, 50, MAX_ADMIN_PAGE)?;
     let text = query.q.unwrap_or_default();
     let department = query
         .department

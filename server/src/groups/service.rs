@@ -22,7 +22,7 @@ use crate::directory::repo as people_repo;
 use crate::entities::{group_members, groups};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
-use crate::http::pagination::{Cursor, Page};
+use crate::http::pagination::{Cursor, Page, checked_limit};
 use crate::markdown;
 use plein_search::groups::{GroupSearch, MAX_GROUP_LIMIT};
 
@@ -52,17 +52,6 @@ pub(crate) fn standing(row: Option<&group_members::Model>) -> Option<Standing> {
         role: GroupRole::parse(&row.role)?,
         state: MemberState::parse(&row.state)?,
     })
-}
-
-fn limit_of(limit: Option<u64>) -> ApiResult<u64> {
-    match limit {
-        None => Ok(DEFAULT_LIMIT),
-        Some(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-        Some(_) => Err(ApiError::field(
-            "limit",
-            format!("must be between 1 and {MAX_LIMIT}"),
-        )),
-    }
 }
 
 /// A group as the viewer may know it; secret groups they have no standing with are not there.
@@ -331,7 +320,7 @@ pub async fn list(
     person: &AuthenticatedPerson,
     query: GroupListQuery,
 ) -> ApiResult<Page<GroupDto>> {
-    let limit = limit_of(query.limit)?;
+    let limit = checked_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let text = query.q.clone().unwrap_or_default();
     if text.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::field(
@@ -657,7 +646,7 @@ pub async fn members(
     query: MemberListQuery,
 ) -> ApiResult<Page<MemberDto>> {
     let viewer = viewer(person);
-    let limit = limit_of(query.limit)?;
+    let limit = checked_limit(query.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let (group, row) = visible(db, &viewer, id, false).await?;
     let state = query.state.unwrap_or(MemberState::Member);
     let action = if state == MemberState::Member {

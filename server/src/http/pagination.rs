@@ -23,14 +23,19 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn limit(&self) -> ApiResult<u64> {
-        match self.limit {
-            None => Ok(DEFAULT_LIMIT),
-            Some(limit) if (1..=MAX_LIMIT).contains(&limit) => Ok(limit),
-            Some(_) => Err(ApiError::field(
-                "limit",
-                format!("must be between 1 and {MAX_LIMIT}"),
-            )),
-        }
+        checked_limit(self.limit, DEFAULT_LIMIT, MAX_LIMIT)
+    }
+}
+
+/// A page size a client asked for: `default` when left out, else 1 to `max`.
+pub fn checked_limit(limit: Option<u64>, default: u64, max: u64) -> ApiResult<u64> {
+    match limit {
+        None => Ok(default),
+        Some(limit) if (1..=max).contains(&limit) => Ok(limit),
+        Some(_) => Err(ApiError::field(
+            "limit",
+            format!("must be between 1 and {max}"),
+        )),
     }
 }
 
@@ -44,24 +49,35 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from `limit + 1` fetched rows: the extra row only says a next page exists.
     pub fn from_rows<R>(
-        mut rows: Vec<R>,
+        rows: Vec<R>,
         limit: u64,
         cursor_of: impl Fn(&R) -> String,
         convert: impl Fn(R) -> T,
     ) -> Page<T> {
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        let has_more = rows.len() > limit;
-        rows.truncate(limit);
-        let next_cursor = if has_more {
-            rows.last().map(&cursor_of)
-        } else {
-            None
-        };
+        let (rows, next_cursor) = split_page(rows, limit, cursor_of);
         Page {
             items: rows.into_iter().map(convert).collect(),
             next_cursor,
         }
     }
+}
+
+/// The rows of a page from `limit + 1` fetched ones, and the cursor of the next page (none when
+/// the extra row is not there), for pages whose items are made afterwards.
+pub fn split_page<R>(
+    mut rows: Vec<R>,
+    limit: u64,
+    cursor_of: impl Fn(&R) -> String,
+) -> (Vec<R>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_cursor = if has_more {
+        rows.last().map(&cursor_of)
+    } else {
+        None
+    };
+    (rows, next_cursor)
 }
 
 pub struct Cursor;

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::groups::policy;
 use crate::groups::repo as groups_repo;
 use crate::groups::service::{facts, standing, viewer, visible};
-use crate::http::pagination::Cursor;
+use crate::http::pagination::{Cursor, checked_limit, split_page};
 use crate::posts::repo as posts_repo;
 
 const MAX_MARK: usize = 500;
@@ -26,22 +26,14 @@ pub async fn list(
     person: &AuthenticatedPerson,
     query: NotificationQuery,
 ) -> ApiResult<NotificationPage> {
-    let limit = match query.limit {
-        None => 20,
-        Some(limit) if (1..=100).contains(&limit) => limit,
-        Some(_) => return Err(ApiError::field("limit", "must be between 1 and 100")),
-    };
+    let limit = checked_limit(query.limit, 20, 100)?;
     let before = query
         .cursor
         .as_deref()
         .map(Cursor::decode_uuid)
         .transpose()?;
-    let mut rows = repo::page(db, person.id, before, limit + 1).await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = more
-        .then(|| rows.last().map(|row| Cursor::encode_uuid(row.id)))
-        .flatten();
+    let rows = repo::page(db, person.id, before, limit + 1).await?;
+    let (rows, next_cursor) = split_page(rows, limit, |row| Cursor::encode_uuid(row.id));
 
     let group_ids: Vec<Uuid> = rows.iter().filter_map(|row| row.group_id).collect();
     let groups: HashMap<Uuid, _> = groups_repo::find_many(db, group_ids.clone())

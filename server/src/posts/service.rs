@@ -20,7 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
 use crate::groups::policy::{self, Action};
 use crate::groups::service::{facts, require, standing, viewer, visible};
-use crate::http::pagination::{Cursor, Page};
+use crate::http::pagination::{Cursor, Page, checked_limit, split_page};
 use crate::markdown;
 
 const DEFAULT_FEED_LIMIT: u64 = 20;
@@ -31,17 +31,6 @@ const QUOTE_CHARS: usize = 140;
 const MAX_KEY_CHARS: usize = 200;
 /// Most posts pinned in one group.
 const MAX_PINNED: usize = 3;
-
-fn limit_of(limit: Option<u64>) -> ApiResult<u64> {
-    match limit {
-        None => Ok(DEFAULT_FEED_LIMIT),
-        Some(limit) if (1..=MAX_FEED_LIMIT).contains(&limit) => Ok(limit),
-        Some(_) => Err(ApiError::field(
-            "limit",
-            format!("must be between 1 and {MAX_FEED_LIMIT}"),
-        )),
-    }
-}
 
 fn clean_body(body: &str, max: usize) -> ApiResult<String> {
     let body = body.trim();
@@ -268,14 +257,10 @@ pub async fn create(
 async fn page_of(
     db: &impl ConnectionTrait,
     viewer: Uuid,
-    mut rows: Vec<posts::Model>,
+    rows: Vec<posts::Model>,
     limit: u64,
 ) -> ApiResult<Page<PostDto>> {
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = more
-        .then(|| rows.last().map(|post| Cursor::encode_uuid(post.id)))
-        .flatten();
+    let (rows, next_cursor) = split_page(rows, limit, |post| Cursor::encode_uuid(post.id));
     Ok(Page {
         items: dtos(db, viewer, rows).await?,
         next_cursor,
@@ -294,7 +279,7 @@ pub async fn feed(
     query: FeedQuery,
 ) -> ApiResult<GroupFeed> {
     let viewer = viewer(person);
-    let limit = limit_of(query.limit)?;
+    let limit = checked_limit(query.limit, DEFAULT_FEED_LIMIT, MAX_FEED_LIMIT)?;
     let (group, row) = visible(db, &viewer, group_id, false).await?;
     require(
         &viewer,
@@ -325,7 +310,7 @@ pub async fn home(
     person: &AuthenticatedPerson,
     query: FeedQuery,
 ) -> ApiResult<HomeFeed> {
-    let limit = limit_of(query.limit)?;
+    let limit = checked_limit(query.limit, DEFAULT_FEED_LIMIT, MAX_FEED_LIMIT)?;
     let before = before_of(&query)?;
     let announcements = if before.is_none() {
         crate::announcements::service::pinned_for(db, person).await?
@@ -348,7 +333,7 @@ pub async fn by_author(
     author: Uuid,
     query: FeedQuery,
 ) -> ApiResult<Page<PostDto>> {
-    let limit = limit_of(query.limit)?;
+    let limit = checked_limit(query.limit, DEFAULT_FEED_LIMIT, MAX_FEED_LIMIT)?;
     let known = crate::directory::repo::find(db, author)
         .await?
         .filter(|author| author.active || person.role == crate::directory::dto::Role::Admin);
@@ -490,24 +475,16 @@ pub async fn comments(
     post_id: Uuid,
     query: FeedQuery,
 ) -> ApiResult<Page<CommentDto>> {
-    let limit = match query.limit {
-        None => 50,
-        Some(limit) if (1..=200).contains(&limit) => limit,
-        Some(_) => return Err(ApiError::field("limit", "must be between 1 and 200")),
-    };
+    let limit = checked_limit(query.limit, 50, 200)?;
     let (post, _, _) = readable(db, person, post_id).await?;
     let after = query
         .cursor
         .as_deref()
         .map(Cursor::decode_uuid)
         .transpose()?;
-    let mut rows = repo::comments_page(db, post.id, after, limit + 1).await?;
+    let rows = repo::comments_page(db, post.id, after, limit + 1).await?;
     // Comments page oldest first, so the cursor is the last one shown.
-    let more = rows.len() as u64 > limit;
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = more
-        .then(|| rows.last().map(|comment| Cursor::encode_uuid(comment.id)))
-        .flatten();
+    let (rows, next_cursor) = split_page(rows, limit, |comment| Cursor::encode_uuid(comment.id));
     Ok(Page {
         items: comment_dtos(db, rows).await?,
         next_cursor,
