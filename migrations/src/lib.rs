@@ -14,6 +14,7 @@ mod m20261130_000009_groups;
 mod m20261130_000010_posts;
 mod m20261130_000011_notifications;
 mod m20261130_000012_announcements;
+mod m20261130_000013_attachments;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_posts::Migration),
             Box::new(m20261130_000011_notifications::Migration),
             Box::new(m20261130_000012_announcements::Migration),
+            Box::new(m20261130_000013_attachments::Migration),
         ]
     }
 }

@@ -5,9 +5,11 @@
 mod automaton;
 mod facets;
 pub mod groups;
+pub mod posts;
 mod query;
 mod schema;
 mod segments;
+mod store;
 pub mod text;
 mod trie;
 mod word;
@@ -17,7 +19,6 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, MultiCollector};
-use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use schema::Fields;
@@ -117,12 +118,6 @@ pub enum OpenState {
     UpToSeq(i64),
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct CommitPayload {
-    schema_version: u32,
-    last_seq: i64,
-}
-
 pub struct PeopleIndex {
     index: Index,
     reader: IndexReader,
@@ -134,53 +129,8 @@ pub struct PeopleIndex {
 impl PeopleIndex {
     /// Opens the index in `dir`, creating it, or wiping it when its schema version differs.
     pub fn open(dir: &Path) -> Result<(PeopleIndex, OpenState)> {
-        std::fs::create_dir_all(dir).map_err(|error| SearchError::Tantivy(error.into()))?;
         let (schema, fields) = schema::build();
-        let directory = MmapDirectory::open(dir)?;
-        let existing = Index::exists(&directory)?;
-        let index = if existing {
-            Index::open(directory)?
-        } else {
-            Index::create(directory, schema.clone(), tantivy::IndexSettings::default())?
-        };
-        let payload = if existing {
-            index
-                .load_metas()?
-                .payload
-                .and_then(|text| serde_json::from_str::<CommitPayload>(&text).ok())
-        } else {
-            None
-        };
-        let current = payload
-            .as_ref()
-            .is_some_and(|payload| payload.schema_version == SCHEMA_VERSION)
-            && index.schema() == schema;
-        let index = if current {
-            index
-        } else {
-            drop(index);
-            // Another schema: start over in the same directory.
-            for entry in
-                std::fs::read_dir(dir).map_err(|error| SearchError::Tantivy(error.into()))?
-            {
-                let path = entry
-                    .map_err(|error| SearchError::Tantivy(error.into()))?
-                    .path();
-                if path.is_file() {
-                    std::fs::remove_file(&path)
-                        .map_err(|error| SearchError::Tantivy(error.into()))?;
-                }
-            }
-            Index::create(
-                MmapDirectory::open(dir)?,
-                schema,
-                tantivy::IndexSettings::default(),
-            )?
-        };
-        let state = match payload {
-            Some(payload) if current => OpenState::UpToSeq(payload.last_seq),
-            _ => OpenState::NeedsRebuild,
-        };
+        let (index, state) = store::open_versioned(dir, schema, SCHEMA_VERSION)?;
         Ok((Self::from_index(index, fields)?, state))
     }
 
@@ -251,16 +201,7 @@ impl PeopleIndex {
             .writer
             .lock()
             .map_err(|_| SearchError::WriterPoisoned)?;
-        let payload = serde_json::to_string(&CommitPayload {
-            schema_version: SCHEMA_VERSION,
-            last_seq,
-        })
-        .map_err(|error| {
-            SearchError::Tantivy(tantivy::TantivyError::InternalError(error.to_string()))
-        })?;
-        let mut prepared = writer.prepare_commit()?;
-        prepared.set_payload(&payload);
-        prepared.commit()?;
+        store::commit(&mut writer, SCHEMA_VERSION, last_seq)?;
         drop(writer);
         self.reload()?;
         Ok(())

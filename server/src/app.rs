@@ -54,6 +54,7 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(directory::routes::router())
         .merge(crate::groups::routes::router())
         .merge(crate::posts::routes::router())
+        .merge(crate::attachments::routes::router())
         .merge(crate::notifications::routes::router())
         .merge(crate::announcements::routes::router())
         .merge(http::ops::router())
@@ -115,6 +116,7 @@ pub fn router(state: AppState) -> anyhow::Result<Router> {
     // The hard cap for any body; routes taking JSON stop at `body_limit` via `DefaultBodyLimit`.
     let upload_limit = body_limit
         .max(state.config.import_limit_bytes)
+        .max(state.config.attachment_limit_bytes)
         .max(directory::photos::MAX_UPLOAD_BYTES);
     let timeout = state.config.request_timeout;
 
@@ -226,9 +228,14 @@ impl Application {
             group_search.clone(),
             group_position,
         );
+        let (post_search, post_position) =
+            crate::posts::indexer::open(&db, &config.data_dir.join("post-search")).await?;
+        let post_indexer =
+            crate::posts::indexer::PostIndexer::new(db.clone(), post_search.clone(), post_position);
         let tailer = Tailer::new(db.clone(), doorbell.clone())
             .with_consumer(Arc::new(indexer))
             .with_consumer(Arc::new(group_indexer))
+            .with_consumer(Arc::new(post_indexer))
             .with_consumer(Arc::new(
                 crate::notifications::maker::NotificationMaker::new(db.clone()),
             ));
@@ -240,7 +247,10 @@ impl Application {
         );
         let state = AppState {
             blobs,
-            photo_uploads: directory::photos::UploadLimiter::new(config.photo_uploads_per_hour),
+            photo_uploads: crate::images::UploadLimiter::new(config.photo_uploads_per_hour),
+            attachment_uploads: crate::images::UploadLimiter::new(
+                config.attachment_uploads_per_hour,
+            ),
             db: db.clone(),
             passwords: PasswordHasher::new(config.password_hash_concurrency)?,
             login_limiter: LoginLimiter::new(
@@ -250,6 +260,7 @@ impl Application {
             doorbell,
             tailer: tailer_handle,
             group_search,
+            post_search,
             listener: listener_status,
             metrics: telemetry::prometheus()?,
             search,
@@ -425,6 +436,11 @@ fn spawn_housekeeping(state: AppState, shutdown: CancellationToken) -> tokio::ta
                         Ok(removed) if removed > 0 => tracing::info!(removed, "expired sessions removed"),
                         Ok(_) => {}
                         Err(error) => tracing::warn!(%error, "housekeeping failed"),
+                    }
+                    match crate::attachments::remove_unattached(&state.db, &state.blobs).await {
+                        Ok(removed) if removed > 0 => tracing::info!(removed, "unattached uploads removed"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(error = %error.message, "cannot remove unattached uploads"),
                     }
                     let cutoff = chrono::Utc::now() - state.config.event_retention;
                     match events::prune(&state.db, cutoff).await {

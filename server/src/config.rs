@@ -49,6 +49,10 @@ pub struct RawConfig {
     pub login_failures_per_address: u32,
     /// Profile photos one person may upload per hour (each is decoded, which costs CPU).
     pub photo_uploads_per_hour: u32,
+    /// Largest file one attachment may be (posts, comments, announcements).
+    pub attachment_limit_bytes: usize,
+    /// Attachments one person may upload per hour.
+    pub attachment_uploads_per_hour: u32,
     /// Reverse proxies (CIDRs) whose `X-Forwarded-For` is believed: the client is the right-most
     /// address not among them. In the environment: comma-separated.
     pub trusted_proxies: Vec<String>,
@@ -94,6 +98,8 @@ impl Default for RawConfig {
             login_failures_per_account: 50,
             login_failures_per_address: 100,
             photo_uploads_per_hour: 20,
+            attachment_limit_bytes: 25 * 1024 * 1024,
+            attachment_uploads_per_hour: 200,
             trusted_proxies: Vec::new(),
             trust_proxy_headers: None,
             metrics_bind: None,
@@ -143,6 +149,8 @@ pub struct Config {
     pub login_attempts_per_ip_per_minute: u32,
     pub login_policy: LoginPolicy,
     pub photo_uploads_per_hour: u32,
+    pub attachment_limit_bytes: usize,
+    pub attachment_uploads_per_hour: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub metrics_bind: Option<SocketAddr>,
     pub password_hash_concurrency: usize,
@@ -285,6 +293,12 @@ impl Config {
         if raw.photo_uploads_per_hour == 0 {
             bail!("invalid configuration: key `photo_uploads_per_hour` must be at least 1");
         }
+        if raw.attachment_limit_bytes < 1024 {
+            bail!("invalid configuration: key `attachment_limit_bytes` must be at least 1024");
+        }
+        if raw.attachment_uploads_per_hour == 0 {
+            bail!("invalid configuration: key `attachment_uploads_per_hour` must be at least 1");
+        }
         if raw.trust_proxy_headers.is_some() {
             bail!(
                 "invalid configuration: key `trust_proxy_headers` was replaced by `trusted_proxies`, \
@@ -357,6 +371,8 @@ impl Config {
                 per_address: raw.login_failures_per_address,
             },
             photo_uploads_per_hour: raw.photo_uploads_per_hour,
+            attachment_limit_bytes: raw.attachment_limit_bytes,
+            attachment_uploads_per_hour: raw.attachment_uploads_per_hour,
             trusted_proxies,
             metrics_bind: raw.metrics_bind,
             password_hash_concurrency,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod announcements;
 pub mod app;
+pub mod attachments;
 pub mod auth;
 pub mod blobs;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod groups;
 pub mod http;
+pub mod images;
 pub mod markdown;
 pub mod notifications;
 pub mod posts;

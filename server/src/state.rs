@@ -26,8 +26,11 @@ pub struct AppState {
     pub search: SharedIndex,
     /// The group directory's index on this node.
     pub group_search: crate::groups::indexer::SharedGroupIndex,
+    /// Post search on this node.
+    pub post_search: crate::posts::indexer::SharedPostIndex,
     pub blobs: SharedBlobs,
-    pub photo_uploads: crate::directory::photos::UploadLimiter,
+    pub photo_uploads: crate::images::UploadLimiter,
+    pub attachment_uploads: crate::images::UploadLimiter,
     /// The outbox head when this node started; it is ready once it has delivered that far.
     pub startup_head: Position,
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::attachments::AttachmentDto;
 use crate::directory::dto::PersonCard;
 
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -55,6 +56,9 @@ pub struct CreateAnnouncementRequest {
     pub expires_at: Option<DateTime<Utc>>,
     /// When acknowledgement is due.
     pub due_at: Option<DateTime<Utc>>,
+    /// Ids of uploaded files (`POST /api/v1/attachments`), at most 10.
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
 }
 
 /// Changes; what is left out stays. Once published the audience may only grow (the new people
@@ -72,6 +76,8 @@ pub struct UpdateAnnouncementRequest {
     pub publish_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
+    /// Replaces the files it carries.
+    pub attachments: Option<Vec<Uuid>>,
     /// A material change (not a correction): acknowledgements start over.
     #[serde(default)]
     pub material: bool,
@@ -107,6 +113,7 @@ pub struct AnnouncementDto {
     pub version: i32,
     /// The caller's receipt, when it is addressed to them.
     pub receipt: Option<Receipt>,
+    pub attachments: Vec<AttachmentDto>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -156,4 +163,22 @@ pub struct TeamStats {
     pub acknowledged: u64,
     /// In name order.
     pub not_acknowledged: Vec<PersonCard>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AnnouncementCommentRequest {
+    #[schema(min_length = 1, max_length = 5000)]
+    pub body: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AnnouncementCommentDto {
+    pub id: Uuid,
+    pub announcement_id: Uuid,
+    pub author: PersonCard,
+    /// Markdown as written; empty once deleted.
+    pub body: String,
+    pub body_html: String,
+    pub created_at: DateTime<Utc>,
+    pub deleted: bool,
 }

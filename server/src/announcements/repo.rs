@@ -5,11 +5,14 @@ use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, DbErr, EntityTrait as _,
     IntoActiveModel as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    Set,
 };
 use uuid::Uuid;
 
 use super::dto::Audience;
-use crate::entities::{announcement_recipients as recipients, announcements, people};
+use crate::entities::{
+    announcement_comments, announcement_recipients as recipients, announcements, people,
+};
 
 pub async fn insert(db: &impl ConnectionTrait, row: announcements::Model) -> Result<(), DbErr> {
     announcements::ActiveModel::from(row).insert(db).await?;
@@ -384,4 +387,52 @@ pub async fn team_receipts(
             Ok((person, acknowledged))
         })
         .collect()
+}
+
+/// Comments after `after` (oldest first).
+pub async fn comments_page(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<announcement_comments::Model>, DbErr> {
+    let mut query = announcement_comments::Entity::find()
+        .filter(announcement_comments::Column::AnnouncementId.eq(announcement));
+    if let Some(after) = after {
+        query = query.filter(announcement_comments::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(announcement_comments::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+pub async fn insert_comment(
+    db: &impl ConnectionTrait,
+    comment: announcement_comments::Model,
+) -> Result<(), DbErr> {
+    announcement_comments::Entity::insert(announcement_comments::ActiveModel::from(comment))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_comment(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<announcement_comments::Model>, DbErr> {
+    announcement_comments::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn delete_comment(
+    db: &impl ConnectionTrait,
+    comment: announcement_comments::Model,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut active = announcement_comments::ActiveModel::from(comment);
+    active.body = Set(String::new());
+    active.deleted_at = Set(Some(at));
+    active.update(db).await?;
+    Ok(())
 }

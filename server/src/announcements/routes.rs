@@ -8,8 +8,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::dto::{
-    AnnouncementDto, AnnouncementListQuery, AnnouncementStats, Audience, AudienceCount,
-    CreateAnnouncementRequest, PublishRequest, TeamStats, UpdateAnnouncementRequest,
+    AnnouncementCommentDto, AnnouncementCommentRequest, AnnouncementDto, AnnouncementListQuery,
+    AnnouncementStats, Audience, AudienceCount, CreateAnnouncementRequest, PublishRequest,
+    TeamStats, UpdateAnnouncementRequest,
 };
 use super::service;
 use crate::error::{ApiResult, ErrorBody};
@@ -28,6 +29,65 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stats))
         .routes(routes!(stats_csv))
         .routes(routes!(team))
+        .routes(routes!(list_announcement_comments, create_announcement_comment))
+        .routes(routes!(delete_announcement_comment))
+}
+
+/// Comments on an announcement, oldest first (whoever it reached, and HR).
+#[utoipa::path(
+    get, path = "/api/v1/announcements/{id}/comments", tag = "announcements",
+    params(("id" = Uuid, Path), AnnouncementListQuery),
+    responses((status = 200, body = Page<AnnouncementCommentDto>), (status = 404, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn list_announcement_comments(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(query): AppQuery<AnnouncementListQuery>,
+) -> ApiResult<AppJson<Page<AnnouncementCommentDto>>> {
+    Ok(AppJson(
+        service::comments(&state.db, &person, id, query).await?,
+    ))
+}
+
+/// Comment on a published announcement that takes comments.
+#[utoipa::path(
+    post, path = "/api/v1/announcements/{id}/comments", tag = "announcements",
+    params(("id" = Uuid, Path)),
+    request_body = AnnouncementCommentRequest,
+    responses(
+        (status = 201, body = AnnouncementCommentDto),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Comments are off (`comments_disabled`) or it is not published (`not_published`)", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn create_announcement_comment(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(request): AppJson<AnnouncementCommentRequest>,
+) -> ApiResult<(StatusCode, AppJson<AnnouncementCommentDto>)> {
+    let comment = service::comment(&state.db, &state.doorbell, &person, id, request).await?;
+    Ok((StatusCode::CREATED, AppJson(comment)))
+}
+
+/// Delete a comment (its author, or HR).
+#[utoipa::path(
+    delete, path = "/api/v1/announcements/{id}/comments/{comment_id}", tag = "announcements",
+    params(("id" = Uuid, Path), ("comment_id" = Uuid, Path)),
+    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn delete_announcement_comment(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath((id, comment_id)): AppPath<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
+    service::delete_comment(&state.db, &person, id, comment_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// HR: every announcement, drafts too. Everyone else: the ones addressed to them (their

@@ -7,19 +7,22 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use super::dto::{
-    AnnouncementDto, AnnouncementListQuery, AnnouncementStats, Audience, CreateAnnouncementRequest,
-    MAX_AUDIENCE_VALUES, MAX_BODY_CHARS, MAX_TITLE_CHARS, Receipt, StatRow, TeamStats, Translation,
-    UpdateAnnouncementRequest,
+    AnnouncementCommentDto, AnnouncementCommentRequest, AnnouncementDto, AnnouncementListQuery,
+    AnnouncementStats, Audience, CreateAnnouncementRequest, MAX_AUDIENCE_VALUES, MAX_BODY_CHARS,
+    MAX_TITLE_CHARS, Receipt, StatRow, TeamStats, Translation, UpdateAnnouncementRequest,
 };
 use super::repo;
+use crate::attachments::{self, Owner};
 use crate::auth::AuthenticatedPerson;
 use crate::db;
 use crate::directory::dto::{PersonCard, Role};
+use crate::entities::announcement_comments as comments;
 use crate::entities::{announcement_recipients as recipients, announcements};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
 use crate::http::pagination::{Cursor, Page, checked_limit, split_page};
 use crate::markdown;
+use crate::posts::dto::MAX_COMMENT_CHARS;
 
 /// Not-acknowledged people listed in the statistics (the CSV has everyone).
 const LISTED_MISSING: u64 = 1_000;
@@ -139,6 +142,7 @@ fn dto(
             opened_at: receipt.opened_at,
             acknowledged_at: receipt.acknowledged_at,
         }),
+        attachments: Vec::new(),
     }
 }
 
@@ -211,9 +215,18 @@ pub async fn create(
     };
     let tx = db::begin_write(db).await?;
     repo::insert(&tx, row.clone()).await?;
+    attachments::attach(
+        &tx,
+        person.id,
+        Owner::Announcement(row.id),
+        &request.attachments,
+    )
+    .await?;
     tx.commit().await?;
-    let (_, author) = reader_language(db, person.id).await?;
-    Ok(dto(row, None, None, author))
+    many(db, person, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("announcement"))
 }
 
 fn check_times(row: &announcements::Model, publish_at: Option<DateTime<Utc>>) -> ApiResult<()> {
@@ -249,68 +262,22 @@ pub async fn list(
         repo::received_page(db, person.id, before, limit + 1).await?
     };
     let (rows, next_cursor) = split_page(rows, limit, |row| Cursor::encode_uuid(row.id));
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let receipts = repo::receipts_of(db, person.id, &ids).await?;
-    let (language, _) = reader_language(db, person.id).await?;
-    let authors =
-        crate::posts::repo::people_by_id(db, rows.iter().filter_map(|row| row.author_id).collect())
-            .await?;
     Ok(Page {
-        items: rows
-            .into_iter()
-            .map(|row| {
-                let receipt = receipts
-                    .iter()
-                    .find(|receipt| receipt.announcement_id == row.id);
-                let author = row
-                    .author_id
-                    .and_then(|id| authors.get(&id).cloned())
-                    .map(PersonCard::from);
-                dto(row, language.as_deref(), receipt, author)
-            })
-            .collect(),
+        items: many(db, person, rows).await?,
         next_cursor,
     })
 }
 
-/// One announcement: HR, or a person it reached (which counts as opening it).
-pub async fn get(
+/// Announcements as `person` sees them: their language, their receipts, authors and files, in
+/// one query each.
+async fn many(
     db: &DatabaseConnection,
     person: &AuthenticatedPerson,
-    id: Uuid,
-) -> ApiResult<AnnouncementDto> {
-    let row = repo::find(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("announcement"))?;
-    let mut receipt = repo::receipt(db, id, person.id).await?;
-    if receipt.is_none() && !is_hr(person) {
-        return Err(ApiError::not_found("announcement"));
-    }
-    if let Some(found) = &receipt
-        && found.opened_at.is_none()
-    {
-        let now = Utc::now().trunc_subsecs(6);
-        repo::stamp(db, id, person.id, recipients::Column::OpenedAt, now).await?;
-        receipt = repo::receipt(db, id, person.id).await?;
-    }
-    let (language, _) = reader_language(db, person.id).await?;
-    let author = match row.author_id {
-        Some(author) => reader_language(db, author).await?.1,
-        None => None,
-    };
-    Ok(dto(row, language.as_deref(), receipt.as_ref(), author))
-}
-
-/// The announcements pinned on someone's home: unacknowledged required ones first, then the
-/// others, newest first.
-pub async fn pinned_for(
-    db: &DatabaseConnection,
-    person: &AuthenticatedPerson,
+    rows: Vec<announcements::Model>,
 ) -> ApiResult<Vec<AnnouncementDto>> {
-    let mut rows = repo::pinned_for(db, person.id, Utc::now()).await?;
-    rows.sort_by_key(|row| !row.requires_ack);
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let receipts = repo::receipts_of(db, person.id, &ids).await?;
+    let mut files = attachments::of(db, Owner::Announcement, &ids).await?;
     let (language, _) = reader_language(db, person.id).await?;
     let authors =
         crate::posts::repo::people_by_id(db, rows.iter().filter_map(|row| row.author_id).collect())
@@ -325,9 +292,58 @@ pub async fn pinned_for(
                 .author_id
                 .and_then(|id| authors.get(&id).cloned())
                 .map(PersonCard::from);
-            dto(row, language.as_deref(), receipt, author)
+            let files = files.remove(&row.id).unwrap_or_default();
+            AnnouncementDto {
+                attachments: files,
+                ..dto(row, language.as_deref(), receipt, author)
+            }
         })
         .collect())
+}
+
+/// One announcement: HR, or a person it reached (which counts as opening it).
+pub async fn get(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<AnnouncementDto> {
+    let row = repo::find(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("announcement"))?;
+    let receipt = repo::receipt(db, id, person.id).await?;
+    if receipt.is_none() && !is_hr(person) {
+        return Err(ApiError::not_found("announcement"));
+    }
+    if let Some(found) = &receipt
+        && found.opened_at.is_none()
+    {
+        let now = Utc::now().trunc_subsecs(6);
+        repo::stamp(db, id, person.id, recipients::Column::OpenedAt, now).await?;
+    }
+    many(db, person, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("announcement"))
+}
+
+/// Whether `person` may read an announcement (and its files): HR, or someone it reached.
+pub async fn may_read(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<bool> {
+    Ok(is_hr(person) || repo::receipt(db, id, person.id).await?.is_some())
+}
+
+/// The announcements pinned on someone's home: unacknowledged required ones first, then the
+/// others, newest first.
+pub async fn pinned_for(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+) -> ApiResult<Vec<AnnouncementDto>> {
+    let mut rows = repo::pinned_for(db, person.id, Utc::now()).await?;
+    rows.sort_by_key(|row| !row.requires_ack);
+    many(db, person, rows).await
 }
 
 /// How many active people an audience reaches now: the "reaches N people" preview.
@@ -576,6 +592,9 @@ pub async fn update(
         row.departments = encode(&audience.departments);
         row.locations = encode(&audience.locations);
     }
+    if let Some(files) = &request.attachments {
+        attachments::attach(&tx, person.id, Owner::Announcement(row.id), files).await?;
+    }
     if published && request.material {
         row.version += 1;
         repo::reset_acknowledgements(&tx, row.id).await?;
@@ -744,4 +763,133 @@ mod tests {
         assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(safe_cell("Anne de Vries"), "Anne de Vries");
     }
+}
+
+/// An announcement's comments, oldest first: for whoever may read it.
+pub async fn comments(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+    query: AnnouncementListQuery,
+) -> ApiResult<Page<AnnouncementCommentDto>> {
+    let limit = checked_limit(query.limit, 50, 200)?;
+    if !may_read(db, person, id).await? || repo::find(db, id).await?.is_none() {
+        return Err(ApiError::not_found("announcement"));
+    }
+    let after = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode_uuid)
+        .transpose()?;
+    let rows = repo::comments_page(db, id, after, limit + 1).await?;
+    let (rows, next_cursor) = split_page(rows, limit, |row| Cursor::encode_uuid(row.id));
+    let authors =
+        crate::posts::repo::people_by_id(db, rows.iter().map(|row| row.author_id).collect())
+            .await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|row| comment_dto(row, &authors))
+            .collect(),
+        next_cursor,
+    })
+}
+
+fn comment_dto(
+    row: comments::Model,
+    authors: &std::collections::HashMap<Uuid, crate::entities::people::Model>,
+) -> AnnouncementCommentDto {
+    let deleted = row.deleted_at.is_some();
+    AnnouncementCommentDto {
+        id: row.id,
+        announcement_id: row.announcement_id,
+        author: crate::posts::service::card(authors, row.author_id),
+        body_html: if deleted {
+            String::new()
+        } else {
+            markdown::render(&row.body)
+        },
+        body: if deleted { String::new() } else { row.body },
+        created_at: row.created_at,
+        deleted,
+    }
+}
+
+/// Comments on a published announcement that allows comments, by someone it reached (or HR).
+pub async fn comment(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+    request: AnnouncementCommentRequest,
+) -> ApiResult<AnnouncementCommentDto> {
+    let body = text("body", &request.body, MAX_COMMENT_CHARS)?;
+    if !may_read(db, person, id).await? {
+        return Err(ApiError::not_found("announcement"));
+    }
+    let tx = db::begin_write(db).await?;
+    let row = repo::find(&tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("announcement"))?;
+    if row.published_at.is_none() {
+        return Err(ApiError::conflict(
+            "not_published",
+            "comments open once the announcement is published",
+        ));
+    }
+    if !row.comments_enabled {
+        return Err(ApiError::conflict(
+            "comments_disabled",
+            "this announcement does not take comments",
+        ));
+    }
+    let comment = comments::Model {
+        id: Uuid::now_v7(),
+        announcement_id: id,
+        author_id: person.id,
+        body,
+        created_at: Utc::now().trunc_subsecs(6),
+        deleted_at: None,
+    };
+    repo::insert_comment(&tx, comment.clone()).await?;
+    events::append(
+        &tx,
+        Event::AnnouncementCommented {
+            id,
+            comment_id: comment.id,
+            author_id: person.id,
+        },
+    )
+    .await?;
+    let authors = crate::posts::repo::people_by_id(&tx, vec![person.id]).await?;
+    tx.commit().await?;
+    doorbell.ring();
+    Ok(comment_dto(comment, &authors))
+}
+
+/// Deletes a comment: its author, or HR.
+pub async fn delete_comment(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+    comment_id: Uuid,
+) -> ApiResult<()> {
+    if !may_read(db, person, id).await? {
+        return Err(ApiError::not_found("comment"));
+    }
+    let tx = db::begin_write(db).await?;
+    let comment = repo::find_comment(&tx, comment_id)
+        .await?
+        .filter(|comment| comment.announcement_id == id)
+        .ok_or_else(|| ApiError::not_found("comment"))?;
+    if comment.author_id != person.id && !is_hr(person) {
+        return Err(ApiError::forbidden(
+            "only its author and HR delete a comment",
+        ));
+    }
+    if comment.deleted_at.is_none() {
+        repo::delete_comment(&tx, comment, Utc::now().trunc_subsecs(6)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -425,6 +425,7 @@ pub async fn revoke_token(
 /// Removes expired sessions and idle rate-limit keys; run periodically.
 pub async fn housekeeping(state: &AppState) -> ApiResult<u64> {
     state.photo_uploads.prune();
+    state.attachment_uploads.prune();
     let forgotten = state.login_limiter.prune(&state.db).await?;
     if forgotten > 0 {
         tracing::debug!(forgotten, "old sign-in failures forgotten");

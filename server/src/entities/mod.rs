@@ -1,8 +1,10 @@
 //! sea-orm entities, one file per table.
 
+pub mod announcement_comments;
 pub mod announcement_recipients;
 pub mod announcements;
 pub mod api_tokens;
+pub mod attachments;
 pub mod blob_chunks;
 pub mod blobs;
 pub mod comments;

@@ -85,6 +85,13 @@ pub enum Event {
     },
     #[serde(rename = "announcement.acknowledged")]
     AnnouncementAcknowledged { id: Uuid, person_id: Uuid },
+    /// A reader commented (announcements that allow comments).
+    #[serde(rename = "announcement.commented")]
+    AnnouncementCommented {
+        id: Uuid,
+        comment_id: Uuid,
+        author_id: Uuid,
+    },
     /// Everyone who has not acknowledged is asked again.
     #[serde(rename = "announcement.reminder")]
     AcknowledgementReminder { id: Uuid },
@@ -120,6 +127,7 @@ impl Event {
             Event::AnnouncementUpdated { .. } => "announcement.updated",
             Event::AnnouncementAcknowledged { .. } => "announcement.acknowledged",
             Event::AcknowledgementReminder { .. } => "announcement.reminder",
+            Event::AnnouncementCommented { .. } => "announcement.commented",
         }
     }
 
@@ -143,6 +151,7 @@ impl Event {
             // Recipients are in `announcement_recipients`; a hub resolves them once per event.
             Event::AnnouncementPublished { .. }
             | Event::AnnouncementUpdated { .. }
+            | Event::AnnouncementCommented { .. }
             | Event::AcknowledgementReminder { .. } => Scope::Everyone,
             Event::AnnouncementAcknowledged { person_id, .. } => Scope::Person(*person_id),
         }

@@ -63,6 +63,8 @@ pub struct GroupDto {
     pub my_state: Option<MemberState>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The cover picture (1200×400 JPEG), when it has one.
+    pub cover_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -79,6 +81,14 @@ pub struct GroupListQuery {
     pub cursor: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestedQuery {
+    /// How many, 1 to 50 (default 10).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u64>,
 }
 

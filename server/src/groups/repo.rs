@@ -288,3 +288,81 @@ pub async fn members_page(
         })
         .collect())
 }
+
+/// Groups to suggest to `person`: public and private ones they have no standing with, those
+/// with most members from `department` first, then the most active (posts since `since`).
+pub async fn suggested(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+    department: Option<String>,
+    since: Uuid,
+    limit: u64,
+) -> Result<Vec<Uuid>, DbErr> {
+    use sea_orm::{DbBackend, Statement, TryGetable as _};
+    let backend = db.get_database_backend();
+    let [me, dept, after, count] = match backend {
+        DbBackend::Postgres => ["$1", "$2", "$3", "$4"],
+        _ => ["?", "?", "?", "?"],
+    };
+    let sql = format!(
+        "SELECT g.id FROM groups g \
+         WHERE g.visibility IN ('public', 'private') \
+           AND g.archived_at IS NULL AND g.deleted_at IS NULL \
+           AND NOT EXISTS (SELECT 1 FROM group_members m \
+                           WHERE m.group_id = g.id AND m.person_id = {me}) \
+         ORDER BY (SELECT count(*) FROM group_members gm JOIN people p ON p.id = gm.person_id \
+                   WHERE gm.group_id = g.id AND gm.state = 'member' AND p.department = {dept}) DESC, \
+                  (SELECT count(*) FROM posts \
+                   WHERE posts.group_id = g.id AND posts.id > {after} \
+                     AND posts.deleted_at IS NULL) DESC, \
+                  g.name, g.id \
+         LIMIT {count}"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                person.into(),
+                department.into(),
+                since.into(),
+                i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Uuid::try_get_by(row, 0).map_err(DbErr::from))
+        .collect()
+}
+
+/// Groups whose posts someone may read, before the policy's final word: public ones and those
+/// they are a member of, with their membership rows.
+pub async fn post_readable_candidates(
+    db: &impl ConnectionTrait,
+    person: Uuid,
+) -> Result<Vec<(groups::Model, Option<group_members::Model>)>, DbErr> {
+    let rows: HashMap<Uuid, group_members::Model> = group_members::Entity::find()
+        .filter(group_members::Column::PersonId.eq(person))
+        .filter(group_members::Column::State.eq(MemberState::Member.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.group_id, row))
+        .collect();
+    let mut mine = rows;
+    Ok(groups::Entity::find()
+        .filter(groups::Column::DeletedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(groups::Column::Visibility.eq(Visibility::Public.as_str()))
+                .add(groups::Column::Id.is_in(mine.keys().copied().collect::<Vec<_>>())),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|group| {
+            let row = mine.remove(&group.id);
+            (group, row)
+        })
+        .collect())
+}

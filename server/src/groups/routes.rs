@@ -1,19 +1,20 @@
 //! `/api/v1/groups`: groups, joining and leaving, members, invitations and requests.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::dto::{
     CreateGroupRequest, GroupDto, GroupListQuery, InviteRequest, MemberDto, MemberListQuery,
-    SetMemberRoleRequest, UpdateGroupRequest,
+    SetMemberRoleRequest, SuggestedQuery, UpdateGroupRequest,
 };
 use super::service;
 use crate::error::{ApiResult, ErrorBody};
 use crate::http::pagination::Page;
-use crate::http::{AppJson, AppPath, AppQuery, CurrentPerson};
+use crate::http::{AppJson, AppPath, AppQuery, CurrentPerson, Upload};
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,6 +28,126 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(invite))
         .routes(routes!(approve_request))
         .routes(routes!(decline_request))
+        .routes(routes!(get_cover))
+        .routes(routes!(suggested_groups))
+        .merge(
+            // Pictures are larger than JSON bodies; the handler reads with its own limit.
+            OpenApiRouter::new()
+                .routes(routes!(set_cover, remove_cover))
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+}
+
+/// Groups to join: public and private ones I am not in, those most colleagues of my department
+/// are in first, then the most active. One page (`next_cursor` is always null).
+#[utoipa::path(
+    get, path = "/api/v1/groups/suggested", tag = "groups",
+    params(SuggestedQuery),
+    responses((status = 200, body = Page<GroupDto>), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn suggested_groups(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppQuery(query): AppQuery<SuggestedQuery>,
+) -> ApiResult<AppJson<Page<GroupDto>>> {
+    Ok(AppJson(Page {
+        items: service::suggested(&state.db, &person, query.limit).await?,
+        next_cursor: None,
+    }))
+}
+
+/// Sets the group's cover (owners and admins): JPEG, PNG or WebP up to 5 MiB as the raw body,
+/// cropped to 1200×400 and stored without metadata.
+#[utoipa::path(
+    put, path = "/api/v1/groups/{id}/cover", tag = "groups",
+    params(("id" = Uuid, Path)),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses(
+        (status = 200, body = GroupDto),
+        (status = 403, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody),
+        (status = 422, description = "Not a readable picture or too many pixels", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn set_cover(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<AppJson<GroupDto>> {
+    let upload = Upload::read(&headers, body, crate::directory::photos::MAX_UPLOAD_BYTES).await?;
+    Ok(AppJson(
+        service::set_cover(
+            &state.db,
+            &state.doorbell,
+            &state.blobs,
+            &state.photo_uploads,
+            &person,
+            id,
+            Some(upload),
+        )
+        .await?,
+    ))
+}
+
+/// Removes the group's cover (owners and admins).
+#[utoipa::path(
+    delete, path = "/api/v1/groups/{id}/cover", tag = "groups",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = GroupDto), (status = 403, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn remove_cover(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+) -> ApiResult<AppJson<GroupDto>> {
+    Ok(AppJson(
+        service::set_cover(
+            &state.db,
+            &state.doorbell,
+            &state.blobs,
+            &state.photo_uploads,
+            &person,
+            id,
+            None,
+        )
+        .await?,
+    ))
+}
+
+/// The group's cover picture (JPEG), for whoever may see the group.
+#[utoipa::path(
+    get, path = "/api/v1/groups/{id}/cover", tag = "groups",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The picture", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 304, description = "Not modified"),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn get_cover(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let info = service::cover(&state.db, &state.blobs, &person, id).await?;
+    crate::blobs::respond(
+        &state.blobs,
+        &info,
+        &headers,
+        vec![(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=31536000, immutable"),
+        )],
+    )
+    .await
 }
 
 /// Groups I may know of, in name order: public and private ones, and secret ones I belong to or

@@ -2,6 +2,8 @@
 //! roles. Every decision goes through [`policy`]; every change appends its event in the same
 //! transaction.
 
+use std::collections::HashMap;
+
 use chrono::{SubsecRound as _, Utc};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -118,7 +120,181 @@ fn dto(group: groups::Model, members: u64, row: Option<&group_members::Model>) -
         description: group.description,
         created_at: group.created_at,
         updated_at: group.updated_at,
+        cover_url: group
+            .cover_key
+            .as_deref()
+            .map(|key| cover_url(group.id, key)),
     }
+}
+
+/// Cover pictures are this wide and high.
+pub const COVER_SIZE: (u32, u32) = (1200, 400);
+
+/// The blob key of a cover version: `covers/<group>/<version>.jpg`.
+fn cover_key(group: Uuid, version: &str) -> String {
+    format!("covers/{group}/{version}.jpg")
+}
+
+/// Where clients fetch a cover; the version in the key makes it cacheable for good.
+fn cover_url(group: Uuid, key: &str) -> String {
+    let version = key
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.strip_suffix(".jpg"))
+        .unwrap_or_default();
+    format!("/api/v1/groups/{group}/cover?v={version}")
+}
+
+/// How far back "most active" looks.
+const ACTIVE_DAYS: i64 = 30;
+
+/// Groups to join: public and private ones the person has no standing with, those most of
+/// their department's colleagues are in first, then the most active.
+pub async fn suggested(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    limit: Option<u64>,
+) -> ApiResult<Vec<GroupDto>> {
+    let limit = checked_limit(limit, 10, 50)?;
+    let department = crate::posts::repo::people_by_id(db, vec![person.id])
+        .await?
+        .remove(&person.id)
+        .and_then(|me| me.department);
+    let since = (Utc::now() - chrono::Duration::days(ACTIVE_DAYS)).timestamp_millis();
+    // The smallest UUIDv7 of that millisecond: posts' ids are v7, so newer ids are larger.
+    let since = uuid::Builder::from_unix_timestamp_millis(
+        u64::try_from(since).unwrap_or_default(),
+        &[0; 10],
+    )
+    .into_uuid();
+    let ids = repo::suggested(db, person.id, department, since, limit).await?;
+    let mut rows: HashMap<Uuid, groups::Model> = repo::find_many(db, ids.clone())
+        .await?
+        .into_iter()
+        .map(|group| (group.id, group))
+        .collect();
+    let counts = repo::member_counts(db, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| rows.remove(&id))
+        .map(|group| {
+            let members = counts.get(&group.id).copied().unwrap_or_default();
+            dto(group, members, None)
+        })
+        .collect())
+}
+
+/// Sets a group's cover picture (its owners and admins): JPEG, PNG or WebP, cropped to
+/// 1200×400 and re-encoded without metadata. `None` removes it.
+pub async fn set_cover(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    blobs: &crate::blobs::Blobs,
+    limiter: &crate::images::UploadLimiter,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+    upload: Option<crate::http::Upload>,
+) -> ApiResult<GroupDto> {
+    let viewer = viewer(person);
+    {
+        let (group, row) = visible(db, &viewer, id, false).await?;
+        require(
+            &viewer,
+            &group,
+            row.as_ref(),
+            Action::Manage,
+            "only the group's owners and admins change its cover",
+        )?;
+    }
+    let new_key = match upload {
+        Some(upload) => {
+            upload.require(
+                &crate::directory::photos::ACCEPTED_TYPES,
+                "a JPEG, PNG or WebP picture",
+            )?;
+            limiter.check(person.id)?;
+            let jpeg = crate::images::process(move || {
+                let picture = crate::images::decode(
+                    &upload.bytes,
+                    &[
+                        image::ImageFormat::Jpeg,
+                        image::ImageFormat::Png,
+                        image::ImageFormat::WebP,
+                    ],
+                )?;
+                let (width, height) = COVER_SIZE;
+                crate::images::jpeg(&picture.resize_to_fill(
+                    width,
+                    height,
+                    image::imageops::FilterType::CatmullRom,
+                ))
+            })
+            .await?;
+            let key = cover_key(id, &hex::encode(rand::random::<[u8; 8]>()));
+            blobs
+                .put_bytes(&key, "image/jpeg", jpeg)
+                .await
+                .map_err(ApiError::internal)?;
+            Some(key)
+        }
+        None => None,
+    };
+    let saved = async {
+        let tx = db::begin_write(db).await?;
+        let (mut group, row) = visible(&tx, &viewer, id, true).await?;
+        require(
+            &viewer,
+            &group,
+            row.as_ref(),
+            Action::Manage,
+            "only the group's owners and admins change its cover",
+        )?;
+        let previous = group.cover_key.clone();
+        group.cover_key = new_key.clone();
+        group.updated_at = Utc::now().trunc_subsecs(6);
+        repo::save(&tx, group.clone()).await?;
+        events::append(
+            &tx,
+            Event::GroupUpdated {
+                group: event_of(&group),
+            },
+        )
+        .await?;
+        let answer = dto_for(&tx, group, row.as_ref()).await?;
+        tx.commit().await?;
+        ApiResult::Ok((answer, previous))
+    }
+    .await;
+    let stale = match &saved {
+        Ok((_, previous)) => previous.clone(),
+        Err(_) => new_key,
+    };
+    if let Some(key) = stale
+        && let Err(error) = blobs.delete(&key).await
+    {
+        tracing::warn!(%key, error = %format!("{error:#}"), "cannot remove a group cover");
+    }
+    let (answer, _) = saved?;
+    doorbell.ring();
+    Ok(answer)
+}
+
+/// A group's cover, to whoever may see the group.
+pub async fn cover(
+    db: &DatabaseConnection,
+    blobs: &crate::blobs::Blobs,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<crate::blobs::BlobInfo> {
+    let (group, _) = visible(db, &viewer(person), id, false).await?;
+    let key = group
+        .cover_key
+        .ok_or_else(|| ApiError::not_found("cover"))?;
+    blobs
+        .info(&key)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("cover"))
 }
 
 async fn dto_for(

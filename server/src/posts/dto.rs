@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::attachments::AttachmentDto;
 use crate::directory::dto::PersonCard;
 
 pub const MAX_POST_CHARS: usize = 20_000;
@@ -53,14 +54,22 @@ impl Reaction {
 /// A post or a comment: Markdown.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct WriteRequest {
-    #[schema(min_length = 1, max_length = 20000)]
+    /// May be empty when the post carries files.
+    #[schema(max_length = 20000)]
     pub body: String,
+    /// Ids of uploaded files (`POST /api/v1/attachments`), at most 10, in the order shown. On
+    /// an edit, leaving it out keeps the files as they are.
+    pub attachments: Option<Vec<Uuid>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CommentRequest {
-    #[schema(min_length = 1, max_length = 5000)]
+    /// May be empty when the comment carries files.
+    #[schema(max_length = 5000)]
     pub body: String,
+    /// Ids of uploaded files, at most 10.
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
     /// The comment this one answers (of the same post); shown flat, quoting it.
     pub reply_to: Option<Uuid>,
 }
@@ -92,6 +101,8 @@ pub struct PostDto {
     pub reactions: Vec<ReactionCount>,
     /// The caller's own reactions.
     pub my_reactions: Vec<Reaction>,
+    /// Files it carries, in order (none once deleted).
+    pub attachments: Vec<AttachmentDto>,
 }
 
 /// A group's feed: its posts, newest first, and on the first page its pinned posts.
@@ -141,6 +152,7 @@ pub struct CommentDto {
     pub reply_to: Option<QuotedComment>,
     pub created_at: DateTime<Utc>,
     pub deleted: bool,
+    pub attachments: Vec<AttachmentDto>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -153,7 +165,26 @@ pub struct FeedQuery {
     pub limit: Option<u64>,
 }
 
-/// Who reacted, for "who reacted" lists.
+/// One person's reaction, for "who reacted" lists.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Reactor {
+    pub person: PersonCard,
+    pub reaction: Reaction,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReactorsQuery {
+    /// Only this reaction.
+    pub reaction: Option<Reaction>,
+    pub cursor: Option<String>,
+    /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u64>,
+}
+
+/// Reaction counts and the caller's own reactions.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReactionSummary {
     pub reactions: Vec<ReactionCount>,
@@ -166,4 +197,54 @@ pub struct PostEvent {
     pub id: Uuid,
     pub group_id: Uuid,
     pub author_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PostSearchQuery {
+    /// Words of posts and comments (one typo forgiven from five letters; the last word also as
+    /// a prefix).
+    #[param(max_length = 200)]
+    pub q: String,
+    /// Only this group.
+    pub group: Option<Uuid>,
+    /// Only by this person.
+    pub author: Option<Uuid>,
+    pub cursor: Option<String>,
+    /// Page size, 1 to 50 (default 20).
+    #[param(minimum = 1, maximum = 50)]
+    pub limit: Option<u64>,
+}
+
+/// A post found, or a comment found (with its post).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PostSearchHit {
+    pub post: PostDto,
+    /// The comment that matched, when it was a comment.
+    pub comment: Option<CommentDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GroupFacet {
+    pub group_id: Uuid,
+    pub name: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuthorFacet {
+    pub person: PersonCard,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PostSearchResults {
+    /// Best match first.
+    pub items: Vec<PostSearchHit>,
+    pub next_cursor: Option<String>,
+    /// Matches in all (with the group and author filters).
+    pub total: u64,
+    /// Matches per group and per author (most first), before the group and author filters.
+    pub groups: Vec<GroupFacet>,
+    pub authors: Vec<AuthorFacet>,
 }

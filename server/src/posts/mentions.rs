@@ -48,6 +48,21 @@ fn escape(name: &str) -> String {
 /// The text with each mention of a known person as a Markdown link to their profile; a mention
 /// of someone unknown stays as written.
 pub fn to_markdown(body: &str, names: &HashMap<Uuid, String>) -> String {
+    rewrite(body, names, |id, name| {
+        format!("[@{}](/people/{id})", escape(name))
+    })
+}
+
+/// The text with each mention of a known person as "@Name", for search.
+pub fn to_plain(body: &str, names: &HashMap<Uuid, String>) -> String {
+    rewrite(body, names, |_, name| format!("@{name}"))
+}
+
+fn rewrite(
+    body: &str,
+    names: &HashMap<Uuid, String>,
+    shown: impl Fn(Uuid, &str) -> String,
+) -> String {
     let mut out = String::with_capacity(body.len());
     let mut rest = body;
     while let Some(start) = rest.find("<@") {
@@ -59,7 +74,7 @@ pub fn to_markdown(body: &str, names: &HashMap<Uuid, String>) -> String {
             .and_then(|candidate| candidate.parse::<Uuid>().ok());
         match mention.and_then(|id| names.get(&id).map(|name| (id, name))) {
             Some((id, name)) => {
-                out.push_str(&format!("[@{}](/people/{id})", escape(name)));
+                out.push_str(&shown(id, name));
                 rest = &after[ID_CHARS + 1..];
             }
             None => {
@@ -96,5 +111,9 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("@Anne [de] Vries</a>"), "{html}");
+        assert!(
+            to_plain(&body, &names).starts_with(&format!("Hoi @Anne [de] Vries en <@{piet}>")),
+            "plain"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! policy's decision.
 
 pub mod dto;
+pub mod indexer;
 pub mod mentions;
 pub mod repo;
 pub mod routes;

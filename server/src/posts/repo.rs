@@ -290,6 +290,28 @@ pub async fn reactions_of(
         .await
 }
 
+/// Who reacted to a post (with `reaction` only), newest first, from `offset`.
+pub async fn reactors(
+    db: &impl ConnectionTrait,
+    post_id: Uuid,
+    reaction: Option<&str>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<reactions::Model>, DbErr> {
+    let mut query = reactions::Entity::find().filter(reactions::Column::PostId.eq(post_id));
+    if let Some(reaction) = reaction {
+        query = query.filter(reactions::Column::Reaction.eq(reaction));
+    }
+    query
+        .order_by_desc(reactions::Column::CreatedAt)
+        .order_by_asc(reactions::Column::PersonId)
+        .order_by_asc(reactions::Column::Reaction)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 /// Adds a reaction; true when it was not there yet.
 pub async fn add_reaction(db: &impl ConnectionTrait, row: reactions::Model) -> Result<bool, DbErr> {
     use sea_orm::sea_query::OnConflict;
@@ -370,6 +392,22 @@ pub async fn comments_by_id(
         .await?
         .into_iter()
         .map(|comment| (comment.id, comment))
+        .collect())
+}
+
+pub async fn posts_by_id(
+    db: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, posts::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(posts::Entity::find()
+        .filter(posts::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|post| (post.id, post))
         .collect())
 }
 

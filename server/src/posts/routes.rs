@@ -7,8 +7,8 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::dto::{
-    CommentDto, CommentRequest, FeedQuery, GroupFeed, HomeFeed, PostDto, PostVersionDto,
-    ReactionSummary, WriteRequest,
+    CommentDto, CommentRequest, FeedQuery, GroupFeed, HomeFeed, PostDto, PostSearchQuery,
+    PostSearchResults, PostVersionDto, ReactionSummary, Reactor, ReactorsQuery, WriteRequest,
 };
 use super::service;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -22,9 +22,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_post, edit_post, delete_post))
         .routes(routes!(list_comments, create_comment))
         .routes(routes!(add_reaction, remove_reaction))
+        .routes(routes!(reactors))
         .routes(routes!(pin_post, unpin_post))
         .routes(routes!(post_versions))
         .routes(routes!(home_feed))
+        .routes(routes!(search_posts))
         .routes(routes!(posts_by))
 }
 
@@ -42,6 +44,24 @@ async fn home_feed(
     AppQuery(query): AppQuery<FeedQuery>,
 ) -> ApiResult<AppJson<HomeFeed>> {
     Ok(AppJson(service::home(&state.db, &person, query).await?))
+}
+
+/// Search posts and comments in the groups I may read, best match first, with counts per group
+/// and per author.
+#[utoipa::path(
+    get, path = "/api/v1/posts/search", tag = "posts",
+    params(PostSearchQuery),
+    responses((status = 200, body = PostSearchResults), (status = 403, description = "Not a person (API tokens)", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn search_posts(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppQuery(query): AppQuery<PostSearchQuery>,
+) -> ApiResult<AppJson<PostSearchResults>> {
+    Ok(AppJson(
+        service::search(&state.db, &state.post_search, &person, query).await?,
+    ))
 }
 
 /// What someone wrote, as far as I may read it (public groups and mine), newest first.
@@ -158,7 +178,7 @@ async fn create_post(
                 ApiError::field("Idempotency-Key", "must be visible ASCII characters")
             })?),
         };
-    let post = service::create(&state.db, &state.doorbell, &person, id, &request.body, key).await?;
+    let post = service::create(&state.db, &state.doorbell, &person, id, request, key).await?;
     Ok((StatusCode::CREATED, AppJson(post)))
 }
 
@@ -196,7 +216,7 @@ async fn edit_post(
     AppJson(request): AppJson<WriteRequest>,
 ) -> ApiResult<AppJson<PostDto>> {
     Ok(AppJson(
-        service::edit(&state.db, &state.doorbell, &person, id, &request.body).await?,
+        service::edit(&state.db, &state.doorbell, &person, id, request).await?,
     ))
 }
 
@@ -255,6 +275,24 @@ async fn create_comment(
 ) -> ApiResult<(StatusCode, AppJson<CommentDto>)> {
     let comment = service::comment(&state.db, &state.doorbell, &person, id, request).await?;
     Ok((StatusCode::CREATED, AppJson(comment)))
+}
+
+/// Who reacted to a post, newest first (optionally one reaction).
+#[utoipa::path(
+    get, path = "/api/v1/posts/{id}/reactions", tag = "posts",
+    params(("id" = Uuid, Path), ReactorsQuery),
+    responses((status = 200, body = Page<Reactor>), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn reactors(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppPath(id): AppPath<Uuid>,
+    AppQuery(query): AppQuery<ReactorsQuery>,
+) -> ApiResult<AppJson<Page<Reactor>>> {
+    Ok(AppJson(
+        service::reactors(&state.db, &person, id, query).await?,
+    ))
 }
 
 /// Gives a reaction (`like`, `love`, `laugh`, `celebrate`, `insightful`, `sad`); twice is once.

@@ -8,10 +8,13 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
 
 use super::dto::{
-    CommentDto, CommentRequest, FeedQuery, GroupFeed, HomeFeed, MAX_COMMENT_CHARS, MAX_POST_CHARS,
-    PostDto, PostEvent, PostVersionDto, QuotedComment, Reaction, ReactionCount, ReactionSummary,
+    AuthorFacet, CommentDto, CommentRequest, FeedQuery, GroupFacet, GroupFeed, HomeFeed,
+    MAX_COMMENT_CHARS, MAX_POST_CHARS, PostDto, PostEvent, PostSearchHit, PostSearchQuery,
+    PostSearchResults, PostVersionDto, QuotedComment, Reaction, ReactionCount, ReactionSummary,
+    Reactor, ReactorsQuery, WriteRequest,
 };
 use super::{mentions, repo};
+use crate::attachments::{self, Owner};
 use crate::auth::AuthenticatedPerson;
 use crate::db;
 use crate::directory::dto::PersonCard;
@@ -32,9 +35,10 @@ const MAX_KEY_CHARS: usize = 200;
 /// Most posts pinned in one group.
 const MAX_PINNED: usize = 3;
 
-fn clean_body(body: &str, max: usize) -> ApiResult<String> {
+/// A post's or comment's text; it may be empty only when files come with it.
+fn clean_body(body: &str, max: usize, with_files: bool) -> ApiResult<String> {
     let body = body.trim();
-    if body.is_empty() {
+    if body.is_empty() && !with_files {
         return Err(ApiError::field("body", "is required"));
     }
     if body.chars().count() > max {
@@ -96,7 +100,7 @@ fn render(body: &str, names: &HashMap<Uuid, String>) -> String {
     markdown::render(&mentions::to_markdown(body, names))
 }
 
-fn card(people: &HashMap<Uuid, people::Model>, id: Uuid) -> PersonCard {
+pub(crate) fn card(people: &HashMap<Uuid, people::Model>, id: Uuid) -> PersonCard {
     people.get(&id).cloned().map_or_else(
         || PersonCard {
             id,
@@ -128,6 +132,7 @@ async fn dtos(
     let authors = repo::people_by_id(db, rows.iter().map(|post| post.author_id).collect()).await?;
     let names = mention_names(db, rows.iter().map(|post| post.body.as_str())).await?;
     let comment_counts = repo::comment_counts(db, &ids).await?;
+    let mut files = attachments::of(db, Owner::Post, &ids).await?;
     let mut counts: HashMap<Uuid, Vec<ReactionCount>> = HashMap::new();
     for (post, reaction, count) in repo::reaction_counts(db, &ids).await? {
         if let Some(reaction) = Reaction::parse(&reaction) {
@@ -168,6 +173,11 @@ async fn dtos(
                 comment_count: comment_counts.get(&post.id).copied().unwrap_or_default(),
                 reactions,
                 my_reactions,
+                attachments: if deleted {
+                    Vec::new()
+                } else {
+                    files.remove(&post.id).unwrap_or_default()
+                },
             }
         })
         .collect())
@@ -186,10 +196,11 @@ pub async fn create(
     doorbell: &Doorbell,
     person: &AuthenticatedPerson,
     group_id: Uuid,
-    body: &str,
+    request: WriteRequest,
     idempotency_key: Option<&str>,
 ) -> ApiResult<PostDto> {
-    let body = clean_body(body, MAX_POST_CHARS)?;
+    let files = request.attachments.unwrap_or_default();
+    let body = clean_body(&request.body, MAX_POST_CHARS, !files.is_empty())?;
     if let Some(key) = idempotency_key
         && (key.is_empty()
             || key.len() > MAX_KEY_CHARS
@@ -239,6 +250,7 @@ pub async fn create(
     };
     let mentioned = checked_mentions(&tx, &post.body).await?;
     repo::insert_post(&tx, post.clone()).await?;
+    attachments::attach(&tx, person.id, Owner::Post(post.id), &files).await?;
     repo::add_mentions(&tx, post.id, post.id, &mentioned).await?;
     events::append(
         &tx,
@@ -376,6 +388,19 @@ async fn readable(
     Ok((post, group, row))
 }
 
+/// Whether the caller may read a post that is not deleted (for its files).
+pub async fn readable_live(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    id: Uuid,
+) -> ApiResult<bool> {
+    match readable(db, person, id).await {
+        Ok((post, _, _)) => Ok(post.deleted_at.is_none()),
+        Err(error) if error.status == axum::http::StatusCode::NOT_FOUND => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
 pub async fn get(
     db: &DatabaseConnection,
     person: &AuthenticatedPerson,
@@ -391,9 +416,8 @@ pub async fn edit(
     doorbell: &Doorbell,
     person: &AuthenticatedPerson,
     id: Uuid,
-    body: &str,
+    request: WriteRequest,
 ) -> ApiResult<PostDto> {
-    let body = clean_body(body, MAX_POST_CHARS)?;
     let tx = db::begin_write(db).await?;
     let (mut post, group, _) = readable(&tx, person, id).await?;
     if post.author_id != person.id || post.deleted_at.is_some() {
@@ -405,7 +429,21 @@ pub async fn edit(
             "this group is archived; its posts stay as they are",
         ));
     }
-    if post.body != body {
+    let files_before = attachments::of(&tx, Owner::Post, &[post.id])
+        .await?
+        .remove(&post.id)
+        .unwrap_or_default();
+    let files_after = request
+        .attachments
+        .unwrap_or_else(|| files_before.iter().map(|file| file.id).collect());
+    let body = clean_body(&request.body, MAX_POST_CHARS, !files_after.is_empty())?;
+    let files_changed = files_after
+        .iter()
+        .ne(files_before.iter().map(|file| &file.id));
+    if files_changed {
+        attachments::attach(&tx, person.id, Owner::Post(post.id), &files_after).await?;
+    }
+    if post.body != body || files_changed {
         let now = Utc::now().trunc_subsecs(6);
         let mentioned = checked_mentions(&tx, &body).await?;
         repo::keep_version(&tx, &post, person.id, now).await?;
@@ -501,6 +539,8 @@ async fn comment_dtos(
     author_ids.extend(quoted.values().map(|row| row.author_id));
     let authors = repo::people_by_id(db, author_ids).await?;
     let names = mention_names(db, rows.iter().map(|row| row.body.as_str())).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut files = attachments::of(db, Owner::Comment, &ids).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -529,6 +569,11 @@ async fn comment_dtos(
                 body: if deleted { String::new() } else { row.body },
                 created_at: row.created_at,
                 deleted,
+                attachments: if deleted {
+                    Vec::new()
+                } else {
+                    files.remove(&row.id).unwrap_or_default()
+                },
             }
         })
         .collect())
@@ -542,7 +587,11 @@ pub async fn comment(
     post_id: Uuid,
     request: CommentRequest,
 ) -> ApiResult<CommentDto> {
-    let body = clean_body(&request.body, MAX_COMMENT_CHARS)?;
+    let body = clean_body(
+        &request.body,
+        MAX_COMMENT_CHARS,
+        !request.attachments.is_empty(),
+    )?;
     let viewer = viewer(person);
     let tx = db::begin_write(db).await?;
     let (post, group, row) = readable(&tx, person, post_id).await?;
@@ -574,6 +623,13 @@ pub async fn comment(
     };
     let mentioned = checked_mentions(&tx, &comment.body).await?;
     repo::insert_comment(&tx, comment.clone()).await?;
+    attachments::attach(
+        &tx,
+        person.id,
+        Owner::Comment(comment.id),
+        &request.attachments,
+    )
+    .await?;
     repo::add_mentions(&tx, comment.id, post.id, &mentioned).await?;
     events::append(
         &tx,
@@ -591,6 +647,48 @@ pub async fn comment(
     tx.commit().await?;
     doorbell.ring();
     Ok(answer)
+}
+
+/// Who reacted to a post the caller may read, newest first.
+pub async fn reactors(
+    db: &DatabaseConnection,
+    person: &AuthenticatedPerson,
+    post_id: Uuid,
+    query: ReactorsQuery,
+) -> ApiResult<Page<Reactor>> {
+    let limit = checked_limit(query.limit, 50, 100)?;
+    let (post, _, _) = readable(db, person, post_id).await?;
+    let offset = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode_offset)
+        .transpose()?
+        .map_or(0, |offset| offset as u64);
+    let rows = repo::reactors(
+        db,
+        post.id,
+        query.reaction.map(Reaction::as_str),
+        offset,
+        limit + 1,
+    )
+    .await?;
+    let (rows, next_cursor) = split_page(rows, limit, |_| {
+        Cursor::encode_offset(usize::try_from(offset + limit).unwrap_or(usize::MAX))
+    });
+    let people = repo::people_by_id(db, rows.iter().map(|row| row.person_id).collect()).await?;
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(Reactor {
+                    person: card(&people, row.person_id),
+                    reaction: Reaction::parse(&row.reaction)?,
+                    created_at: row.created_at,
+                })
+            })
+            .collect(),
+        next_cursor,
+    })
 }
 
 /// Gives (`on`) or takes back a reaction; doing it twice changes nothing.
@@ -755,4 +853,143 @@ pub async fn versions(
             edited_at: version.edited_at,
         })
         .collect())
+}
+
+/// Longest search text.
+const MAX_SEARCH_CHARS: usize = 200;
+
+/// Full-text search over the posts and comments the caller may read.
+pub async fn search(
+    db: &DatabaseConnection,
+    index: &super::indexer::SharedPostIndex,
+    person: &AuthenticatedPerson,
+    query: PostSearchQuery,
+) -> ApiResult<PostSearchResults> {
+    let limit = checked_limit(query.limit, 20, 50)?;
+    if query.q.chars().count() > MAX_SEARCH_CHARS {
+        return Err(ApiError::field(
+            "q",
+            format!("must be at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    let offset = query
+        .cursor
+        .as_deref()
+        .map(Cursor::decode_offset)
+        .transpose()?
+        .unwrap_or(0);
+    let viewer = viewer(person);
+    // The policy has the last word on every group the database offers.
+    let readable: HashMap<Uuid, crate::entities::groups::Model> =
+        crate::groups::repo::post_readable_candidates(db, person.id)
+            .await?
+            .into_iter()
+            .filter(|(group, row)| {
+                policy::allows(
+                    &viewer,
+                    &facts(group),
+                    standing(row.as_ref()),
+                    Action::ReadPosts,
+                )
+            })
+            .map(|(group, _)| (group.id, group))
+            .collect();
+    let request = plein_search::posts::PostSearch {
+        query: query.q.clone(),
+        readable_groups: readable.keys().map(Uuid::to_string).collect(),
+        group: query.group.map(|id| id.to_string()),
+        author: query.author.map(|id| id.to_string()),
+        limit: usize::try_from(limit).unwrap_or(50),
+        offset,
+    };
+    let searcher = index.clone();
+    let found = tokio::task::spawn_blocking(move || searcher.search(&request))
+        .await
+        .map_err(|error| ApiError::internal(anyhow::anyhow!("post search failed: {error}")))?
+        .map_err(ApiError::internal)?;
+    let parse = |text: &str| text.parse::<Uuid>().ok();
+    let post_ids: Vec<Uuid> = found
+        .hits
+        .iter()
+        .filter_map(|hit| parse(&hit.post_id))
+        .collect();
+    let comment_ids: Vec<Uuid> = found
+        .hits
+        .iter()
+        .filter(|hit| hit.kind == "comment")
+        .filter_map(|hit| parse(&hit.id))
+        .collect();
+    let mut post_rows: Vec<posts::Model> = repo::posts_by_id(db, post_ids)
+        .await?
+        .into_values()
+        .filter(|post| post.deleted_at.is_none() && readable.contains_key(&post.group_id))
+        .collect();
+    post_rows.sort_by_key(|post| post.id);
+    let posts: HashMap<Uuid, PostDto> = dtos(db, person.id, post_rows)
+        .await?
+        .into_iter()
+        .map(|post| (post.id, post))
+        .collect();
+    let comment_rows: Vec<comments::Model> = repo::comments_by_id(db, comment_ids)
+        .await?
+        .into_values()
+        .filter(|comment| comment.deleted_at.is_none())
+        .collect();
+    let comments: HashMap<Uuid, CommentDto> = comment_dtos(db, comment_rows)
+        .await?
+        .into_iter()
+        .map(|comment| (comment.id, comment))
+        .collect();
+    let items: Vec<PostSearchHit> = found
+        .hits
+        .iter()
+        .filter_map(|hit| {
+            let post = posts.get(&parse(&hit.post_id)?)?.clone();
+            let comment = if hit.kind == "comment" {
+                Some(comments.get(&parse(&hit.id)?)?.clone())
+            } else {
+                None
+            };
+            Some(PostSearchHit { post, comment })
+        })
+        .collect();
+    let next = offset + found.hits.len();
+    let next_cursor = (next < found.total).then(|| Cursor::encode_offset(next));
+    let authors = repo::people_by_id(
+        db,
+        found
+            .authors
+            .iter()
+            .filter_map(|facet| parse(&facet.value))
+            .collect(),
+    )
+    .await?;
+    Ok(PostSearchResults {
+        items,
+        next_cursor,
+        total: found.total as u64,
+        groups: found
+            .groups
+            .iter()
+            .filter_map(|facet| {
+                let group = readable.get(&parse(&facet.value)?)?;
+                Some(GroupFacet {
+                    group_id: group.id,
+                    name: group.name.clone(),
+                    count: facet.count,
+                })
+            })
+            .collect(),
+        authors: found
+            .authors
+            .iter()
+            .filter_map(|facet| {
+                let id = parse(&facet.value)?;
+                Some(AuthorFacet {
+                    person: card(&authors, id),
+                    count: facet.count,
+                })
+            })
+            .collect(),
+    })
 }

@@ -227,6 +227,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/announcements/{id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Comments on an announcement, oldest first (whoever it reached, and HR). */
+        get: operations["list_announcement_comments"];
+        put?: never;
+        /** Comment on a published announcement that takes comments. */
+        post: operations["create_announcement_comment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/announcements/{id}/comments/{comment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a comment (its author, or HR). */
+        delete: operations["delete_announcement_comment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/announcements/{id}/publish": {
         parameters: {
             query?: never;
@@ -318,6 +353,64 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file to attach (the raw body; its type is read from the content, whatever
+         *     `Content-Type` says). Up to `attachment_limit_bytes` (default 25 MiB). Name its id in the
+         *     `attachments` of a post, comment or announcement within a day, or it is removed.
+         */
+        post: operations["upload"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download an attached file: pictures inline, anything else as an attachment. Whoever may read
+         *     the post, comment or announcement carrying it may download it; anyone else gets 404.
+         */
+        get: operations["download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}/thumbnail": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A picture's thumbnail (JPEG, at most 800 px on its longer edge). */
+        get: operations["thumbnail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -393,6 +486,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/groups/suggested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Groups to join: public and private ones I am not in, those most colleagues of my department
+         *     are in first, then the most active. One page (`next_cursor` is always null).
+         */
+        get: operations["suggested_groups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/groups/{id}": {
         parameters: {
             query?: never;
@@ -410,6 +523,28 @@ export interface paths {
         head?: never;
         /** Changes a group's settings (its owners and admins) or archives it (owners, Plein's admins). */
         patch: operations["update_group"];
+        trace?: never;
+    };
+    "/api/v1/groups/{id}/cover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The group's cover picture (JPEG), for whoever may see the group. */
+        get: operations["get_cover"];
+        /**
+         * Sets the group's cover (owners and admins): JPEG, PNG or WebP up to 5 MiB as the raw body,
+         *     cropped to 1200×400 and stored without metadata.
+         */
+        put: operations["set_cover"];
+        post?: never;
+        /** Removes the group's cover (owners and admins). */
+        delete: operations["remove_cover"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/groups/{id}/invitations": {
@@ -849,6 +984,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/posts/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search posts and comments in the groups I may read, best match first, with counts per group
+         *     and per author.
+         */
+        get: operations["search_posts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/posts/{id}": {
         parameters: {
             query?: never;
@@ -902,6 +1057,23 @@ export interface paths {
         post?: never;
         /** Unpins a post. */
         delete: operations["unpin_post"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/posts/{id}/reactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who reacted to a post, newest first (optionally one reaction). */
+        get: operations["reactors"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1177,7 +1349,24 @@ export interface components {
              */
             total: number;
         };
+        AnnouncementCommentDto: {
+            /** Format: uuid */
+            announcement_id: string;
+            author: components["schemas"]["PersonCard"];
+            /** @description Markdown as written; empty once deleted. */
+            body: string;
+            body_html: string;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            /** Format: uuid */
+            id: string;
+        };
+        AnnouncementCommentRequest: {
+            body: string;
+        };
         AnnouncementDto: {
+            attachments: components["schemas"]["AttachmentDto"][];
             audience: components["schemas"]["Audience"];
             author?: components["schemas"]["PersonCard"] | null;
             body: string;
@@ -1231,6 +1420,29 @@ export interface components {
             revoked_at?: string | null;
             scopes: components["schemas"]["Scope"][];
         };
+        AttachmentDto: {
+            /** @description Sniffed from the content. */
+            content_type: string;
+            /** Format: int32 */
+            height?: number | null;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["AttachmentKind"];
+            /** @description The file's name as uploaded (cleaned of paths and control characters). */
+            name: string;
+            /** Format: int64 */
+            size: number;
+            /** @description Images only: a JPEG at most 800 px on its longer edge. */
+            thumbnail_url?: string | null;
+            url: string;
+            /** Format: int32 */
+            width?: number | null;
+        };
+        /**
+         * @description What a file is, as far as showing it goes.
+         * @enum {string}
+         */
+        AttachmentKind: "image" | "file";
         /**
          * @description Whom an announcement is for: every department and location when both lists are empty; else
          *     people in one of the departments (if any are named) and one of the locations (if any).
@@ -1246,12 +1458,18 @@ export interface components {
              */
             count: number;
         };
+        AuthorFacet: {
+            /** Format: int64 */
+            count: number;
+            person: components["schemas"]["PersonCard"];
+        };
         ChangePasswordRequest: {
             current_password: string;
             /** @description At least 12 characters. */
             new_password: string;
         };
         CommentDto: {
+            attachments: components["schemas"]["AttachmentDto"][];
             author: components["schemas"]["PersonCard"];
             body: string;
             body_html: string;
@@ -1265,6 +1483,9 @@ export interface components {
             reply_to?: components["schemas"]["QuotedComment"] | null;
         };
         CommentRequest: {
+            /** @description Ids of uploaded files, at most 10. */
+            attachments?: string[];
+            /** @description May be empty when the comment carries files. */
             body: string;
             /**
              * Format: uuid
@@ -1293,6 +1514,8 @@ export interface components {
             seq: number;
         };
         CreateAnnouncementRequest: {
+            /** @description Ids of uploaded files (`POST /api/v1/attachments`), at most 10. */
+            attachments?: string[];
             audience?: components["schemas"]["Audience"];
             /** @description Markdown. */
             body: string;
@@ -1369,6 +1592,8 @@ export interface components {
         };
         GroupDto: {
             archived: boolean;
+            /** @description The cover picture (1200×400 JPEG), when it has one. */
+            cover_url?: string | null;
             /** Format: date-time */
             created_at: string;
             /** @description Markdown, as written. */
@@ -1391,6 +1616,13 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
             visibility: components["schemas"]["Visibility"];
+        };
+        GroupFacet: {
+            /** Format: int64 */
+            count: number;
+            /** Format: uuid */
+            group_id: string;
+            name: string;
         };
         /** @description A group's feed: its posts, newest first, and on the first page its pinned posts. */
         GroupFeed: {
@@ -1547,8 +1779,26 @@ export interface components {
             person: components["schemas"]["PersonCard"];
             reports: components["schemas"]["PersonCard"][];
         };
+        Page_AnnouncementCommentDto: {
+            items: {
+                /** Format: uuid */
+                announcement_id: string;
+                author: components["schemas"]["PersonCard"];
+                /** @description Markdown as written; empty once deleted. */
+                body: string;
+                body_html: string;
+                /** Format: date-time */
+                created_at: string;
+                deleted: boolean;
+                /** Format: uuid */
+                id: string;
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
         Page_AnnouncementDto: {
             items: {
+                attachments: components["schemas"]["AttachmentDto"][];
                 audience: components["schemas"]["Audience"];
                 author?: components["schemas"]["PersonCard"] | null;
                 body: string;
@@ -1599,6 +1849,7 @@ export interface components {
         };
         Page_CommentDto: {
             items: {
+                attachments: components["schemas"]["AttachmentDto"][];
                 author: components["schemas"]["PersonCard"];
                 body: string;
                 body_html: string;
@@ -1617,6 +1868,8 @@ export interface components {
         Page_GroupDto: {
             items: {
                 archived: boolean;
+                /** @description The cover picture (1200×400 JPEG), when it has one. */
+                cover_url?: string | null;
                 /** Format: date-time */
                 created_at: string;
                 /** @description Markdown, as written. */
@@ -1669,6 +1922,8 @@ export interface components {
         };
         Page_PostDto: {
             items: {
+                /** @description Files it carries, in order (none once deleted). */
+                attachments: components["schemas"]["AttachmentDto"][];
                 author: components["schemas"]["PersonCard"];
                 /** @description Markdown as written; empty once deleted. */
                 body: string;
@@ -1695,6 +1950,16 @@ export interface components {
                 pinned: boolean;
                 /** @description Only reactions someone gave, in the fixed order. */
                 reactions: components["schemas"]["ReactionCount"][];
+            }[];
+            /** @description Pass as `cursor` to get the next page; `null` on the last page. */
+            next_cursor?: string | null;
+        };
+        Page_Reactor: {
+            items: {
+                /** Format: date-time */
+                created_at: string;
+                person: components["schemas"]["PersonCard"];
+                reaction: components["schemas"]["Reaction"];
             }[];
             /** @description Pass as `cursor` to get the next page; `null` on the last page. */
             next_cursor?: string | null;
@@ -1733,6 +1998,8 @@ export interface components {
             id: string;
         };
         PostDto: {
+            /** @description Files it carries, in order (none once deleted). */
+            attachments: components["schemas"]["AttachmentDto"][];
             author: components["schemas"]["PersonCard"];
             /** @description Markdown as written; empty once deleted. */
             body: string;
@@ -1759,6 +2026,24 @@ export interface components {
             pinned: boolean;
             /** @description Only reactions someone gave, in the fixed order. */
             reactions: components["schemas"]["ReactionCount"][];
+        };
+        /** @description A post found, or a comment found (with its post). */
+        PostSearchHit: {
+            comment?: components["schemas"]["CommentDto"] | null;
+            post: components["schemas"]["PostDto"];
+        };
+        PostSearchResults: {
+            authors: components["schemas"]["AuthorFacet"][];
+            /** @description Matches per group and per author (most first), before the group and author filters. */
+            groups: components["schemas"]["GroupFacet"][];
+            /** @description Best match first. */
+            items: components["schemas"]["PostSearchHit"][];
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description Matches in all (with the group and author filters).
+             */
+            total: number;
         };
         /** @description What a post said before an edit or its deletion. */
         PostVersionDto: {
@@ -1840,10 +2125,17 @@ export interface components {
             count: number;
             reaction: components["schemas"]["Reaction"];
         };
-        /** @description Who reacted, for "who reacted" lists. */
+        /** @description Reaction counts and the caller's own reactions. */
         ReactionSummary: {
             my_reactions: components["schemas"]["Reaction"][];
             reactions: components["schemas"]["ReactionCount"][];
+        };
+        /** @description One person's reaction, for "who reacted" lists. */
+        Reactor: {
+            /** Format: date-time */
+            created_at: string;
+            person: components["schemas"]["PersonCard"];
+            reaction: components["schemas"]["Reaction"];
         };
         Readiness: {
             /** @description Each consumer of the outbox on this node. */
@@ -1973,6 +2265,8 @@ export interface components {
          *     are added), and `material: true` asks everyone to acknowledge again.
          */
         UpdateAnnouncementRequest: {
+            /** @description Replaces the files it carries. */
+            attachments?: string[] | null;
             audience?: components["schemas"]["Audience"] | null;
             body?: string | null;
             comments_enabled?: boolean | null;
@@ -2002,6 +2296,12 @@ export interface components {
         Visibility: "public" | "private" | "secret";
         /** @description A post or a comment: Markdown. */
         WriteRequest: {
+            /**
+             * @description Ids of uploaded files (`POST /api/v1/attachments`), at most 10, in the order shown. On
+             *     an edit, leaving it out keeps the files as they are.
+             */
+            attachments?: string[] | null;
+            /** @description May be empty when the post carries files. */
             body: string;
         };
     };
@@ -3097,6 +3397,179 @@ export interface operations {
             };
         };
     };
+    list_announcement_comments: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AnnouncementCommentDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_announcement_comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnouncementCommentRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnouncementCommentDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Comments are off (`comments_disabled`) or it is not published (`not_published`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_announcement_comment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                comment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     publish: {
         parameters: {
             query?: never;
@@ -3372,6 +3845,165 @@ export interface operations {
                 };
             };
             /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    upload: {
+        parameters: {
+            query?: {
+                /** @description The file's name, shown and offered when downloading. */
+                name?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/octet-stream": number[];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttachmentDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Empty, or a picture that cannot be decoded or is too large (`invalid_image`, `image_too_large`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description A byte range of it */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not modified (`If-None-Match`) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    thumbnail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The thumbnail */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": unknown;
+                };
+            };
+            /** @description Not modified (`If-None-Match`) */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -3677,6 +4309,45 @@ export interface operations {
             };
         };
     };
+    suggested_groups: {
+        parameters: {
+            query?: {
+                /** @description How many, 1 to 50 (default 10). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_GroupDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_group: {
         parameters: {
             query?: never;
@@ -3849,6 +4520,175 @@ export interface operations {
             };
             /** @description The body does not have the fields and types this route takes */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_cover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The picture */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": number[];
+                };
+            };
+            /** @description Not modified */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    set_cover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/jpeg": number[];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a readable picture or too many pixels */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_cover: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GroupDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such thing, or not one the caller may see */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5415,6 +6255,64 @@ export interface operations {
             };
         };
     };
+    search_posts: {
+        parameters: {
+            query: {
+                /**
+                 * @description Words of posts and comments (one typo forgiven from five letters; the last word also as
+                 *     a prefix).
+                 */
+                q: string;
+                /** @description Only this group. */
+                group?: string;
+                /** @description Only by this person. */
+                author?: string;
+                cursor?: string;
+                /** @description Page size, 1 to 50 (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostSearchResults"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     get_post: {
         parameters: {
             query?: never;
@@ -5864,6 +6762,58 @@ export interface operations {
                 };
             };
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reactors: {
+        parameters: {
+            query?: {
+                /** @description Only this reaction. */
+                reaction?: components["schemas"]["Reaction"];
+                cursor?: string;
+                /** @description Page size, 1 to 100 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Reactor"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
