@@ -1,6 +1,8 @@
 //! Test harness: spawns the real server on port 0 with a fresh database (SQLite in a temp dir,
 //! or its own PostgreSQL database when `TEST_DATABASE_URL` is set) and talks to it over HTTP.
 
+pub mod pictures;
+
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -246,6 +248,30 @@ impl TestApp {
             id: created["id"].as_str().unwrap_or_default().to_owned(),
             client: self.login(&email, PERSON_PASSWORD).await?,
         })
+    }
+
+    /// Like [`someone`](Self::someone), working in `department` at `location`.
+    pub async fn someone_in(
+        &self,
+        name: &str,
+        role: &str,
+        department: &str,
+        location: &str,
+    ) -> anyhow::Result<Someone> {
+        let person = self.someone(name, role).await?;
+        let patched = self
+            .send_json(
+                reqwest::Method::PATCH,
+                &format!("/api/v1/admin/people/{}", person.id),
+                &json!({"department": department, "location": location}),
+            )
+            .await?;
+        anyhow::ensure!(
+            patched.status() == StatusCode::OK,
+            "{}",
+            patched.text().await?
+        );
+        Ok(person)
     }
 
     /// Sends a request as `who` (a JSON body when given) and insists on `status`; answers the

@@ -29,7 +29,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stats))
         .routes(routes!(stats_csv))
         .routes(routes!(team))
-        .routes(routes!(list_announcement_comments, create_announcement_comment))
+        .routes(routes!(
+            list_announcement_comments,
+            create_announcement_comment
+        ))
         .routes(routes!(delete_announcement_comment))
 }
 

@@ -751,20 +751,6 @@ pub async fn stats_csv(
     String::from_utf8(bytes).map_err(|error| ApiError::internal(anyhow::anyhow!(error)))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_a_spreadsheet_would_run_are_neutralised() {
-        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(safe_cell("+31 6"), "'+31 6");
-        assert_eq!(safe_cell("-1"), "'-1");
-        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(safe_cell("Anne de Vries"), "Anne de Vries");
-    }
-}
-
 /// An announcement's comments, oldest first: for whoever may read it.
 pub async fn comments(
     db: &DatabaseConnection,
@@ -892,4 +878,18 @@ pub async fn delete_comment(
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_neutralised() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("+31 6"), "'+31 6");
+        assert_eq!(safe_cell("-1"), "'-1");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("Anne de Vries"), "Anne de Vries");
+    }
 }

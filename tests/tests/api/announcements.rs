@@ -2,48 +2,24 @@
 //! acknowledge, statistics and CSV, corrections and material changes, widening, languages,
 //! scheduling, and who may do what.
 
-use plein_tests::{PERSON_PASSWORD, Someone, TestApp, expect_error};
+use plein_tests::{Someone, TestApp, expect_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-async fn person(
-    app: &TestApp,
-    name: &str,
-    role: &str,
-    department: &str,
-    location: &str,
-) -> anyhow::Result<Someone> {
-    let email = format!("{}@plein.example", name.to_lowercase().replace(' ', "."));
-    let created = app
-        .create_person(&email, name, role, PERSON_PASSWORD)
-        .await?;
-    let id = created["id"].as_str().unwrap_or_default().to_owned();
-    let patched = app
-        .send_json(
-            Method::PATCH,
-            &format!("/api/v1/admin/people/{id}"),
-            &json!({"department": department, "location": location}),
-        )
-        .await?;
-    anyhow::ensure!(
-        patched.status() == StatusCode::OK,
-        "{}",
-        patched.text().await?
-    );
-    Ok(Someone {
-        id,
-        client: app.login(&email, PERSON_PASSWORD).await?,
-    })
-}
 
 #[tokio::test]
 async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
-    let anna = person(&app, "Anna Bakker", "employee", "Netwerk", "Amsterdam").await?;
-    let bram = person(&app, "Bram Visser", "employee", "Netwerk", "Groningen").await?;
-    let cees = person(&app, "Cees Smit", "employee", "Marketing", "Amsterdam").await?;
+    let hr = app.someone_in("Hanna HR", "hr", "HR", "Utrecht").await?;
+    let anna = app
+        .someone_in("Anna Bakker", "employee", "Netwerk", "Amsterdam")
+        .await?;
+    let bram = app
+        .someone_in("Bram Visser", "employee", "Netwerk", "Groningen")
+        .await?;
+    let cees = app
+        .someone_in("Cees Smit", "employee", "Marketing", "Amsterdam")
+        .await?;
 
     // The "reaches N people" preview.
     for (query, count) in [
@@ -119,7 +95,9 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
         .await?;
     assert_eq!(published["state"], "published");
     // The audience is fixed: someone joining Netwerk afterwards does not get it.
-    let late = person(&app, "Dirk Later", "employee", "Netwerk", "Amsterdam").await?;
+    let late = app
+        .someone_in("Dirk Later", "employee", "Netwerk", "Amsterdam")
+        .await?;
     app.expect_as(
         &late.client,
         Method::GET,
@@ -328,8 +306,10 @@ async fn hr_publishes_to_a_department_and_follows_who_acknowledged() -> anyhow::
 async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
-    let anna = person(&app, "Anna Bakker", "employee", "Netwerk", "Amsterdam").await?;
+    let hr = app.someone_in("Hanna HR", "hr", "HR", "Utrecht").await?;
+    let anna = app
+        .someone_in("Anna Bakker", "employee", "Netwerk", "Amsterdam")
+        .await?;
     let later = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
     let scheduled = app
         .expect_as(
@@ -466,9 +446,13 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
 -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
-    let anna = person(&app, "Anna Bakker", "employee", "Netwerk", "Amsterdam").await?;
-    let cees = person(&app, "Cees Smit", "employee", "Marketing", "Amsterdam").await?;
+    let hr = app.someone_in("Hanna HR", "hr", "HR", "Utrecht").await?;
+    let anna = app
+        .someone_in("Anna Bakker", "employee", "Netwerk", "Amsterdam")
+        .await?;
+    let cees = app
+        .someone_in("Cees Smit", "employee", "Marketing", "Amsterdam")
+        .await?;
     let create = |body: Value| {
         let app = &app;
         let hr = &hr;
@@ -641,11 +625,19 @@ async fn announcements_are_pinned_on_home_until_acknowledged_and_people_are_told
 async fn managers_see_which_of_their_reports_have_not_acknowledged() -> anyhow::Result<()> {
     let app = TestApp::spawn().await?;
     app.setup_admin().await?;
-    let hr = person(&app, "Hanna HR", "hr", "HR", "Utrecht").await?;
-    let manager = person(&app, "Mona Manager", "employee", "Netwerk", "Amsterdam").await?;
-    let lead = person(&app, "Lars Lead", "employee", "Netwerk", "Amsterdam").await?;
-    let engineer = person(&app, "Eva Engineer", "employee", "Netwerk", "Amsterdam").await?;
-    let elsewhere = person(&app, "Olaf Other", "employee", "Netwerk", "Amsterdam").await?;
+    let hr = app.someone_in("Hanna HR", "hr", "HR", "Utrecht").await?;
+    let manager = app
+        .someone_in("Mona Manager", "employee", "Netwerk", "Amsterdam")
+        .await?;
+    let lead = app
+        .someone_in("Lars Lead", "employee", "Netwerk", "Amsterdam")
+        .await?;
+    let engineer = app
+        .someone_in("Eva Engineer", "employee", "Netwerk", "Amsterdam")
+        .await?;
+    let elsewhere = app
+        .someone_in("Olaf Other", "employee", "Netwerk", "Amsterdam")
+        .await?;
     for (report, boss) in [(&lead, &manager), (&engineer, &lead)] {
         let response = app
             .send_json(
@@ -730,5 +722,138 @@ async fn managers_see_which_of_their_reports_have_not_acknowledged() -> anyhow::
         )
         .await?;
     assert_eq!(nobody["reached"], 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn recipients_comment_when_comments_are_on_and_only_they_read_them() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let hr = app.someone_in("Hanna HR", "hr", "HR", "Utrecht").await?;
+    let anna = app
+        .someone_in("Anna Bakker", "employee", "Netwerk", "Amsterdam")
+        .await?;
+    let karel = app
+        .someone_in("Karel Klant", "employee", "Verkoop", "Amsterdam")
+        .await?;
+    let create = |comments: bool| json!({"title": "Thuiswerken", "body": "Nieuwe afspraken", "audience": {"departments": ["Netwerk"]}, "comments_enabled": comments});
+    let open = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            "/api/v1/announcements",
+            Some(create(true)),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let closed = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            "/api/v1/announcements",
+            Some(create(false)),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let open_id = open["id"].as_str().unwrap_or_default().to_owned();
+    let closed_id = closed["id"].as_str().unwrap_or_default().to_owned();
+    let comments = format!("/api/v1/announcements/{open_id}/comments");
+    // Not before it is published.
+    let error = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            &comments,
+            Some(json!({"body": "Vroeg"})),
+            StatusCode::CONFLICT,
+        )
+        .await?;
+    assert_eq!(error["error"]["code"], "not_published");
+    for id in [&open_id, &closed_id] {
+        app.expect_as(
+            &hr.client,
+            Method::POST,
+            &format!("/api/v1/announcements/{id}/publish"),
+            Some(json!({})),
+            StatusCode::OK,
+        )
+        .await?;
+    }
+    let comment = app
+        .expect_as(
+            &anna.client,
+            Method::POST,
+            &comments,
+            Some(json!({"body": "Fijn! **Eindelijk** <script>x</script>"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    assert!(
+        comment["body_html"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<strong>Eindelijk</strong>")
+    );
+    assert!(
+        !comment["body_html"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("<script")
+    );
+    let error = app
+        .expect_as(
+            &anna.client,
+            Method::POST,
+            &format!("/api/v1/announcements/{closed_id}/comments"),
+            Some(json!({"body": "Mag dit?"})),
+            StatusCode::CONFLICT,
+        )
+        .await?;
+    assert_eq!(error["error"]["code"], "comments_disabled");
+    // Someone it did not reach neither reads nor writes them.
+    app.expect_as(
+        &karel.client,
+        Method::GET,
+        &comments,
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    app.expect_as(
+        &karel.client,
+        Method::POST,
+        &comments,
+        Some(json!({"body": "Hallo"})),
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    app.expect_as(
+        &anna.client,
+        Method::POST,
+        &comments,
+        Some(json!({"body": "  "})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await?;
+    let listed = app
+        .expect_as(&hr.client, Method::GET, &comments, None, StatusCode::OK)
+        .await?;
+    assert_eq!(listed["items"][0]["author"]["id"], anna.id.as_str());
+    // Its author or HR deletes it; it stays as "deleted".
+    let comment_id = comment["id"].as_str().unwrap_or_default();
+    let one = format!("{comments}/{comment_id}");
+    app.expect_as(
+        &hr.client,
+        Method::DELETE,
+        &one,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    let listed = app
+        .expect_as(&anna.client, Method::GET, &comments, None, StatusCode::OK)
+        .await?;
+    assert_eq!(listed["items"][0]["deleted"], true);
+    assert_eq!(listed["items"][0]["body"], "");
     Ok(())
 }

@@ -824,8 +824,9 @@ async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secre
 }
 
 /// One row of the authorisation matrix: GET the group, its members, its feed, a post by id;
-/// comment; react; and whether a mention in that post told them.
-type Cell = (u16, u16, u16, u16, u16, u16, bool);
+/// comment; react; download the post's attachment; whether search finds the post; and whether
+/// a mention in that post told them.
+type Cell = (u16, u16, u16, u16, u16, u16, u16, bool, bool);
 
 #[tokio::test]
 async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() -> anyhow::Result<()>
@@ -853,6 +854,13 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
 
     let mut posts = BTreeMap::new();
     let mut groups = BTreeMap::new();
+    let mut files = BTreeMap::new();
+    // A word only that visibility's post has, to search for.
+    let word = |visibility: &str| match visibility {
+        "public" => "zonnebloem",
+        "private" => "tulpenveld",
+        _ => "orchidee",
+    };
     for visibility in ["public", "private", "secret"] {
         let group = app.expect_as(&owner.client, Method::POST, "/api/v1/groups",
             Some(json!({"name": format!("Groep {visibility}"), "kind": "work", "visibility": visibility})), StatusCode::CREATED).await?;
@@ -908,15 +916,30 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
         .map(|someone| format!("<@{}>", someone.id))
         .chain([format!("<@{admin_id}>")])
         .collect();
+        let file: Value = owner
+            .client
+            .post(app.url("/api/v1/attachments?name=notulen.txt"))
+            .body(format!("Notulen {visibility}"))
+            .send()
+            .await?
+            .json()
+            .await?;
         let post = app
             .expect_as(
                 &owner.client,
                 Method::POST,
                 &format!("/api/v1/groups/{id}/posts"),
-                Some(json!({"body": format!("Voor {}", everyone.join(" "))})),
+                Some(json!({
+                    "body": format!("Voor {} over de {}", everyone.join(" "), word(visibility)),
+                    "attachments": [file["id"]],
+                })),
                 StatusCode::CREATED,
             )
             .await?;
+        files.insert(
+            visibility,
+            file["url"].as_str().unwrap_or_default().to_owned(),
+        );
         posts.insert(
             visibility,
             post["id"].as_str().unwrap_or_default().to_owned(),
@@ -932,11 +955,11 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
     assert_eq!(deactivated.status(), StatusCode::OK);
     app.caught_up().await?;
 
-    let full: Cell = (200, 200, 200, 200, 201, 200, true);
-    let reader: Cell = (200, 200, 200, 200, 403, 403, true);
-    let outside: Cell = (200, 403, 403, 404, 404, 404, false);
-    let hidden: Cell = (404, 404, 404, 404, 404, 404, false);
-    let gone: Cell = (401, 401, 401, 401, 401, 401, false);
+    let full: Cell = (200, 200, 200, 200, 201, 200, 200, true, true);
+    let reader: Cell = (200, 200, 200, 200, 403, 403, 200, true, true);
+    let outside: Cell = (200, 403, 403, 404, 404, 404, 404, false, false);
+    let hidden: Cell = (404, 404, 404, 404, 404, 404, 404, false, false);
+    let gone: Cell = (401, 401, 401, 401, 401, 401, 401, false, false);
     let admin_client = app.client.clone();
     let people: [(&str, &reqwest::Client, [Cell; 3]); 9] = [
         ("owner", &owner.client, [full, full, full]),
@@ -992,8 +1015,25 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
                     .send()
                     .await?,
             );
+            let download = status(client.get(app.url(&files[visibility])).send().await?);
+            let found = if who == "deactivated" {
+                false
+            } else {
+                let results: Value = client
+                    .get(app.url("/api/v1/posts/search"))
+                    .query(&[("q", word(visibility))])
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                results["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|hit| hit["post"]["id"] == post.as_str())
+            };
             let told = if who == "owner" || who == "deactivated" {
-                cell.6
+                cell.8
             } else {
                 let page: Value = client
                     .get(app.url("/api/v1/notifications?limit=100"))
@@ -1007,7 +1047,9 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
                     .flatten()
                     .any(|item| item["kind"] == "mention" && item["post_id"] == post.as_str())
             };
-            let got: Cell = (see, members, feed, read, comment, react, told);
+            let got: Cell = (
+                see, members, feed, read, comment, react, download, found, told,
+            );
             if got != cell {
                 wrong.push(format!(
                     "{who} / {visibility}: expected {cell:?}, got {got:?}"
@@ -1016,5 +1058,147 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn suggestions_put_groups_of_my_departments_colleagues_first_and_leave_out_mine_and_secret_ones()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let me = app
+        .someone_in("Mila Nieuw", "employee", "Netwerk", "Utrecht")
+        .await?;
+    let colleague = app
+        .someone_in("Cas Collega", "employee", "Netwerk", "Utrecht")
+        .await?;
+    let other = app
+        .someone_in("Ola Ander", "employee", "Verkoop", "Utrecht")
+        .await?;
+    let create = |who: &plein_tests::Someone, name: &str, visibility: &str| {
+        let body = json!({"name": name, "kind": "casual", "visibility": visibility});
+        let client = who.client.clone();
+        let url = app.url("/api/v1/groups");
+        async move {
+            let response = client.post(url).json(&body).send().await?;
+            anyhow::ensure!(response.status() == StatusCode::CREATED);
+            let group: Value = response.json().await?;
+            anyhow::Ok(group["id"].as_str().unwrap_or_default().to_owned())
+        }
+    };
+    let quiet = create(&other, "Aquarium", "public").await?;
+    let busy = create(&other, "Bordspellen", "public").await?;
+    let colleagues = create(&colleague, "Cricket", "private").await?;
+    let secret = create(&colleague, "Directie", "secret").await?;
+    let mine = create(&me, "Eigen club", "public").await?;
+    app.expect_as(
+        &other.client,
+        Method::POST,
+        &format!("/api/v1/groups/{busy}/posts"),
+        Some(json!({"body": "Spelletjesavond!"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let suggested = app
+        .expect_as(
+            &me.client,
+            Method::GET,
+            "/api/v1/groups/suggested",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    let ids: Vec<&str> = suggested["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|group| group["id"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    // Most colleagues from my department first, then the most active, then by name.
+    assert_eq!(ids, [colleagues.as_str(), busy.as_str(), quiet.as_str()]);
+    assert!(!ids.contains(&secret.as_str()) && !ids.contains(&mine.as_str()));
+    app.expect_as(
+        &me.client,
+        Method::GET,
+        "/api/v1/groups/suggested?limit=0",
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_cover_is_set_by_the_groups_admins_and_shown_to_whoever_sees_the_group()
+-> anyhow::Result<()> {
+    use image::ImageFormat;
+    use plein_tests::pictures::{encode, red_left_blue_right};
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let outsider = app.someone("Otto Outsider", "employee").await?;
+    let group = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Zeilen", "kind": "casual", "visibility": "private"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let id = group["id"].as_str().unwrap_or_default().to_owned();
+    assert!(group["cover_url"].is_null());
+    let png = encode(&red_left_blue_right(900, 900), ImageFormat::Png)?;
+    let put = |who: &plein_tests::Someone, bytes: Vec<u8>| {
+        who.client
+            .put(app.url(&format!("/api/v1/groups/{id}/cover")))
+            .header("content-type", "image/png")
+            .body(bytes)
+            .send()
+    };
+    expect_error(
+        put(&outsider, png.clone()).await?,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await?;
+    let response = put(&owner, png).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let updated: Value = response.json().await?;
+    let cover_url = updated["cover_url"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        cover_url.starts_with(&format!("/api/v1/groups/{id}/cover?v=")),
+        "{cover_url}"
+    );
+    // A private group's name, description and cover are for everyone to see.
+    let response = outsider.client.get(app.url(&cover_url)).send().await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cover = image::load_from_memory(&response.bytes().await?)?;
+    assert_eq!((cover.width(), cover.height()), (1200, 400));
+    expect_error(
+        put(&owner, b"not a picture".to_vec()).await?,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unsupported_image",
+    )
+    .await?;
+    let removed = app
+        .expect_as(
+            &owner.client,
+            Method::DELETE,
+            &format!("/api/v1/groups/{id}/cover"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert!(removed["cover_url"].is_null());
+    expect_error(
+        outsider.client.get(app.url(&cover_url)).send().await?,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await?;
     Ok(())
 }

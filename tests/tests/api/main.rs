@@ -2,6 +2,7 @@
 
 mod admin;
 mod announcements;
+mod attachments;
 mod auth;
 mod blobs;
 mod conventions;
@@ -14,6 +15,7 @@ mod orgchart;
 mod outbox;
 mod people_writer;
 mod photos;
+mod post_search;
 mod posts;
 mod scim;
 mod search;

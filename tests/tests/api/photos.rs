@@ -1,6 +1,5 @@
-use std::io::Cursor;
-
-use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use image::{DynamicImage, ImageFormat};
+use plein_tests::pictures::{encode, png_bomb, red_left_blue_right};
 use plein_tests::{TestApp, expect_error, new_client};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -18,24 +17,6 @@ async fn stored_photos(app: &TestApp, person_id: &str) -> anyhow::Result<Vec<Str
         .into_iter()
         .map(|row| row.key)
         .collect())
-}
-
-fn encode(picture: &DynamicImage, format: ImageFormat) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    picture.write_to(&mut Cursor::new(&mut bytes), format)?;
-    Ok(bytes)
-}
-
-/// Left half red, right half blue: which half ends up on top tells whether the picture was
-/// turned upright.
-fn red_left_blue_right(width: u32, height: u32) -> DynamicImage {
-    DynamicImage::ImageRgb8(RgbImage::from_fn(width, height, |x, _| {
-        if x < width / 2 {
-            Rgb([220, 0, 0])
-        } else {
-            Rgb([0, 0, 220])
-        }
-    }))
 }
 
 /// An EXIF block saying "rotate 90° clockwise to view" and carrying a description that must not
@@ -67,32 +48,6 @@ fn jpeg_with_exif(picture: &DynamicImage) -> anyhow::Result<Vec<u8>> {
     with_exif.extend_from_slice(&exif_segment());
     with_exif.extend_from_slice(&plain[2..]);
     Ok(with_exif)
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &byte in bytes {
-        crc ^= u32::from(byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-/// A small file whose header promises 60,000 × 60,000 pixels: decoding it would need 14 GB.
-fn png_bomb() -> anyhow::Result<Vec<u8>> {
-    let mut png = encode(&DynamicImage::new_rgb8(1, 1), ImageFormat::Png)?;
-    // IHDR data starts after the 8-byte signature, 4-byte length and 4-byte type.
-    png[16..20].copy_from_slice(&60_000u32.to_be_bytes());
-    png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
-    let crc = crc32(&png[12..29]);
-    png[29..33].copy_from_slice(&crc.to_be_bytes());
-    Ok(png)
 }
 
 async fn upload(

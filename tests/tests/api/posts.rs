@@ -785,3 +785,132 @@ async fn home_profiles_pins_versions_and_retried_posts() -> anyhow::Result<()> {
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn who_reacted_is_listed_newest_first_and_filtered_by_reaction() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let anna = app.someone("Anna Bakker", "employee").await?;
+    let bram = app.someone("Bram Visser", "employee").await?;
+    let group = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Koken", "kind": "casual", "visibility": "private"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let group = id_of(&group);
+    app.expect_as(
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/invitations"),
+        Some(json!({"person_id": anna.id})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    app.expect_as(
+        &anna.client,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let post = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            &format!("/api/v1/groups/{group}/posts"),
+            Some(json!({"body": "Recept: stamppot"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let post = id_of(&post);
+    for (who, reaction) in [(&owner, "like"), (&anna, "love"), (&anna, "like")] {
+        app.expect_as(
+            &who.client,
+            Method::PUT,
+            &format!("/api/v1/posts/{post}/reactions/{reaction}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    }
+    let all = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/posts/{post}/reactions"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    let listed: Vec<(String, String)> = all["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| {
+                    (
+                        item["person"]["display_name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned(),
+                        item["reaction"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.contains(&("Anna Bakker".to_owned(), "love".to_owned())));
+    let likes = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/posts/{post}/reactions?reaction=like&limit=1"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(likes["items"].as_array().map(Vec::len), Some(1));
+    let cursor = likes["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let rest = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/posts/{post}/reactions?reaction=like&limit=1&cursor={cursor}"),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(rest["items"][0]["reaction"], "like");
+    assert!(rest["next_cursor"].is_null());
+    assert_ne!(
+        rest["items"][0]["person"]["id"],
+        likes["items"][0]["person"]["id"]
+    );
+    // Not a member of the private group: the post is not there.
+    app.expect_as(
+        &bram.client,
+        Method::GET,
+        &format!("/api/v1/posts/{post}/reactions"),
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await?;
+    let error = app
+        .expect_as(
+            &owner.client,
+            Method::GET,
+            &format!("/api/v1/posts/{post}/reactions?reaction=meh"),
+            None,
+            StatusCode::BAD_REQUEST,
+        )
+        .await?;
+    assert_eq!(error["error"]["code"], "invalid_query");
+    Ok(())
+}
