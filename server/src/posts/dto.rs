@@ -203,9 +203,9 @@ pub struct PostEvent {
 #[into_params(parameter_in = Query)]
 pub struct PostSearchQuery {
     /// Words of posts and comments (one typo forgiven from five letters; the last word also as
-    /// a prefix).
+    /// a prefix). Without words nothing is found.
     #[param(max_length = 200)]
-    pub q: String,
+    pub q: Option<String>,
     /// Only this group.
     pub group: Option<Uuid>,
     /// Only by this person.

@@ -866,7 +866,8 @@ pub async fn search(
     query: PostSearchQuery,
 ) -> ApiResult<PostSearchResults> {
     let limit = checked_limit(query.limit, 20, 50)?;
-    if query.q.chars().count() > MAX_SEARCH_CHARS {
+    let text = query.q.clone().unwrap_or_default();
+    if text.chars().count() > MAX_SEARCH_CHARS {
         return Err(ApiError::field(
             "q",
             format!("must be at most {MAX_SEARCH_CHARS} characters"),
@@ -895,7 +896,7 @@ pub async fn search(
             .map(|(group, _)| (group.id, group))
             .collect();
     let request = plein_search::posts::PostSearch {
-        query: query.q.clone(),
+        query: text,
         readable_groups: readable.keys().map(Uuid::to_string).collect(),
         group: query.group.map(|id| id.to_string()),
         author: query.author.map(|id| id.to_string()),

@@ -19,6 +19,25 @@ export type ApiToken = Schemas['ApiTokenDto'];
 export type CreatedToken = Schemas['CreatedToken'];
 export type Role = Schemas['Role'];
 export type Scope = Schemas['Scope'];
+export type Group = Schemas['GroupDto'];
+export type GroupKind = Schemas['Kind'];
+export type Visibility = Schemas['Visibility'];
+export type Member = Schemas['MemberDto'];
+export type Post = Schemas['PostDto'];
+export type Comment = Schemas['CommentDto'];
+export type Reaction = Schemas['Reaction'];
+export type Attachment = Schemas['AttachmentDto'];
+export type HomeFeed = Schemas['HomeFeed'];
+export type GroupFeed = Schemas['GroupFeed'];
+export type Announcement = Schemas['AnnouncementDto'];
+export type AnnouncementStats = Schemas['AnnouncementStats'];
+export type Audience = Schemas['Audience'];
+export type Notification = Schemas['NotificationDto'];
+export type NotificationPage = Schemas['NotificationPage'];
+export type PostSearchResults = Schemas['PostSearchResults'];
+
+/** Every reaction, in the order they are shown. */
+export const REACTIONS: readonly Reaction[] = ['like', 'love', 'laugh', 'celebrate', 'insightful', 'sad'];
 
 
 /** The admins' people list: a search and filters; empty ones are left out. */
@@ -80,4 +99,70 @@ export const api = {
   createToken: (name: string, scopes: Scope[]) =>
     request<CreatedToken>('POST', '/api/v1/admin/tokens', { body: { name, scopes } }),
   revokeToken: (id: string) => request<void>('DELETE', `/api/v1/admin/tokens/${id}`),
+
+  groups: (query: { q?: string; kind?: GroupKind | ''; mine?: boolean; cursor?: string }, signal?: AbortSignal) =>
+    request<Schemas['Page_GroupDto']>('GET', '/api/v1/groups', {
+      query: { q: query.q || undefined, kind: query.kind || undefined, mine: query.mine || undefined, cursor: query.cursor, limit: 50 },
+      signal,
+    }),
+  suggestedGroups: (signal?: AbortSignal) =>
+    request<Schemas['Page_GroupDto']>('GET', '/api/v1/groups/suggested', { query: { limit: 6 }, signal }),
+  group: (id: string, signal?: AbortSignal) => request<Group>('GET', `/api/v1/groups/${encodeURIComponent(id)}`, { signal }),
+  createGroup: (body: Schemas['CreateGroupRequest']) => request<Group>('POST', '/api/v1/groups', { body }),
+  updateGroup: (id: string, body: Schemas['UpdateGroupRequest']) => request<Group>('PATCH', `/api/v1/groups/${id}`, { body }),
+  join: (id: string) => request<Group>('POST', `/api/v1/groups/${id}/join`),
+  leave: (id: string) => request<Group>('POST', `/api/v1/groups/${id}/leave`),
+  members: (id: string, state: 'member' | 'invited' | 'requested', cursor?: string, signal?: AbortSignal) =>
+    request<Schemas['Page_MemberDto']>('GET', `/api/v1/groups/${id}/members`, { query: { state, cursor, limit: 50 }, signal }),
+  invite: (id: string, personId: string) => request<Member>('POST', `/api/v1/groups/${id}/invitations`, { body: { person_id: personId } }),
+  decide: (id: string, personId: string, approve: boolean) =>
+    request<Member>('POST', `/api/v1/groups/${id}/requests/${personId}/${approve ? 'approve' : 'decline'}`),
+  setCover: (id: string, file: Blob) => request<Group>('PUT', `/api/v1/groups/${id}/cover`, { body: file }),
+
+  homeFeed: (cursor?: string, signal?: AbortSignal) => request<HomeFeed>('GET', '/api/v1/feed', { query: { cursor }, signal }),
+  groupFeed: (id: string, cursor?: string, signal?: AbortSignal) =>
+    request<GroupFeed>('GET', `/api/v1/groups/${id}/posts`, { query: { cursor }, signal }),
+  postsBy: (personId: string, cursor?: string, signal?: AbortSignal) =>
+    request<Schemas['Page_PostDto']>('GET', `/api/v1/people/${personId}/posts`, { query: { cursor }, signal }),
+  createPost: (groupId: string, body: string, attachments: string[], idempotencyKey: string) =>
+    request<Post>('POST', `/api/v1/groups/${groupId}/posts`, {
+      body: { body, attachments },
+      headers: { 'Idempotency-Key': idempotencyKey },
+    }),
+  editPost: (id: string, body: string) => request<Post>('PATCH', `/api/v1/posts/${id}`, { body: { body } }),
+  deletePost: (id: string) => request<void>('DELETE', `/api/v1/posts/${id}`),
+  pin: (id: string, on: boolean) => request<Post>(on ? 'PUT' : 'DELETE', `/api/v1/posts/${id}/pin`),
+  react: (id: string, reaction: Reaction, on: boolean) =>
+    request<Schemas['ReactionSummary']>(on ? 'PUT' : 'DELETE', `/api/v1/posts/${id}/reactions/${reaction}`),
+  comments: (postId: string, signal?: AbortSignal) =>
+    request<Schemas['Page_CommentDto']>('GET', `/api/v1/posts/${postId}/comments`, { query: { limit: 200 }, signal }),
+  comment: (postId: string, body: string, replyTo?: string) =>
+    request<Comment>('POST', `/api/v1/posts/${postId}/comments`, { body: { body, reply_to: replyTo } }),
+  searchPosts: (q: string, signal?: AbortSignal) =>
+    request<PostSearchResults>('GET', '/api/v1/posts/search', { query: { q }, signal }),
+  upload: (file: File) =>
+    request<Attachment>('POST', '/api/v1/attachments', {
+      body: file,
+      contentType: 'application/octet-stream',
+      query: { name: file.name },
+    }),
+
+  notifications: (signal?: AbortSignal) => request<NotificationPage>('GET', '/api/v1/notifications', { query: { limit: 50 }, signal }),
+  markRead: (ids?: string[]) => request<Schemas['UnreadCount']>('POST', '/api/v1/notifications/read', { body: ids ? { ids } : {} }),
+
+  announcement: (id: string, signal?: AbortSignal) => request<Announcement>('GET', `/api/v1/announcements/${id}`, { signal }),
+  announcements: (signal?: AbortSignal) =>
+    request<Schemas['Page_AnnouncementDto']>('GET', '/api/v1/announcements', { query: { limit: 50 }, signal }),
+  createAnnouncement: (body: Schemas['CreateAnnouncementRequest']) => request<Announcement>('POST', '/api/v1/announcements', { body }),
+  publish: (id: string) => request<Announcement>('POST', `/api/v1/announcements/${id}/publish`, { body: {} }),
+  acknowledge: (id: string) => request<Announcement>('POST', `/api/v1/announcements/${id}/acknowledge`),
+  audienceCount: (audience: Audience, signal?: AbortSignal) => {
+    const params = new URLSearchParams();
+    for (const department of audience.departments ?? []) params.append('department', department);
+    for (const location of audience.locations ?? []) params.append('location', location);
+    const search = params.toString();
+    return request<Schemas['AudienceCount']>('GET', `/api/v1/announcements/audience${search ? `?${search}` : ''}`, { signal });
+  },
+  stats: (id: string, signal?: AbortSignal) => request<AnnouncementStats>('GET', `/api/v1/announcements/${id}/stats`, { signal }),
+  remind: (id: string) => request<void>('POST', `/api/v1/announcements/${id}/remind`),
 };

@@ -44,6 +44,8 @@ export interface RequestOptions {
   /** Sent as JSON unless it is a Blob/File or a string with `contentType`. */
   body?: unknown;
   contentType?: string;
+  /** Extra request headers (an `Idempotency-Key`). */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
   /** A 401 is an expected answer (asking who is signed in), not a session that ended. */
   anonymousAllowed?: boolean;
@@ -91,7 +93,7 @@ export async function errorFrom(response: Response): Promise<ApiError> {
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
   let body: BodyInit | undefined;
   if (options.body instanceof Blob) {
     body = options.body;

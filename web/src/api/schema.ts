@@ -6257,12 +6257,12 @@ export interface operations {
     };
     search_posts: {
         parameters: {
-            query: {
+            query?: {
                 /**
                  * @description Words of posts and comments (one typo forgiven from five letters; the last word also as
-                 *     a prefix).
+                 *     a prefix). Without words nothing is found.
                  */
-                q: string;
+                q?: string;
                 /** @description Only this group. */
                 group?: string;
                 /** @description Only by this person. */
