@@ -20,6 +20,9 @@ import { SearchPage } from './screens/SearchPage';
 import { ProfilePage } from './screens/ProfilePage';
 import { EditProfilePage } from './screens/EditProfilePage';
 import { AdminPage } from './screens/AdminPage';
+import { GroupPage, GroupsPage, HomePage, NotificationsPage, PostPage } from './social/Pages';
+import { AnnouncementComposerPage, AnnouncementPage, AnnouncementStatsPage } from './social/Announcements';
+import { Avatar } from './components/Avatar';
 
 /** Pages anyone may see; every other page needs a session. */
 const PUBLIC_PATHS = ['/login', '/setup'];
@@ -104,7 +107,14 @@ function SessionRoot() {
           <Router>
             <Route path="/login" component={LoginPage} />
             <Route path="/setup" component={SetupPage} />
-            <Route path="/" component={Home} />
+            <Route path="/" component={person ? HomePage : Welcome} />
+            <Route path="/groups" component={GroupsPage} />
+            <Route path="/groups/:id" component={GroupPage} />
+            <Route path="/posts/:id" component={PostPage} />
+            <Route path="/notifications" component={NotificationsPage} />
+            <Route path="/announcements/new" component={AnnouncementComposerPage} />
+            <Route path="/announcements/:id" component={AnnouncementPage} />
+            <Route path="/announcements/:id/stats" component={AnnouncementStatsPage} />
             <Route path="/search" component={SearchPage} />
             <Route path="/people/:id" component={ProfilePage} />
             <Route path="/me/edit" component={EditProfilePage} />
@@ -117,10 +127,29 @@ function SessionRoot() {
   );
 }
 
+/** How many notifications are unread; asked again on every page change. */
+function useUnread(path: string, signedIn: boolean): number {
+  const [unread, setUnread] = useState(0);
+  useEffect(() => {
+    if (!signedIn) return;
+    const controller = new AbortController();
+    api
+      .notifications(controller.signal)
+      .then((page) => setUnread(page.unread))
+      .catch(() => undefined);
+    return () => controller.abort();
+  }, [path, signedIn]);
+  return unread;
+}
+
 function Shell({ children }: { children: preact.ComponentChildren }) {
   const { t, language, setLanguage } = useI18n();
   const { person, signOut } = useSession();
+  const { path } = useLocation();
   const [languageError, setLanguageError] = useState<unknown>(null);
+  const unread = useUnread(path, person !== null);
+  const current = (prefix: string) =>
+    (prefix === '/' ? path === '/' : path.startsWith(prefix)) ? 'page' : undefined;
   return (
     <>
       <a class="skip-link" href="#main">
@@ -130,37 +159,65 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
         <a class="brand" href="/">
           {t('app.name')}
         </a>
+        {person && (
+          <nav class="mainnav" aria-label={t('app.name')}>
+            <a href="/" aria-current={current('/')}>
+              {t('nav.home')}
+            </a>
+            <a href="/groups" aria-current={current('/groups')}>
+              {t('nav.groups')}
+            </a>
+            <a href="/search" aria-current={current('/search')}>
+              {t('nav.people')}
+            </a>
+          </nav>
+        )}
         {person && <SearchBox />}
-        <nav class="topnav" aria-label={t('app.name')}>
-          {person && <a href={`/people/${person.id}`}>{t('nav.me')}</a>}
-          {person?.role === 'admin' && <a href="/admin">{t('nav.admin')}</a>}
-          <label class="visually-hidden" for="language">
-            {t('nav.language')}
-          </label>
-          <select
-            id="language"
-            value={language}
-            onChange={(event) => {
-              const chosen = event.currentTarget.value as Language;
-              setLanguage(chosen);
-              // Remembered for the person too, so their other devices follow; if that fails the
-              // choice still holds on this one, and the header says why it was not saved.
-              setLanguageError(null);
-              if (person) void api.setLanguage(chosen).catch(setLanguageError);
-            }}
-          >
-            {LANGUAGES.map((code) => (
-              <option key={code} value={code}>
-                {code === 'nl' ? 'Nederlands' : 'English'}
-              </option>
-            ))}
-          </select>
+        <div class="topnav">
           {person && (
-            <button type="button" class="button-link" onClick={() => void signOut('logout')}>
-              {t('nav.logout')}
-            </button>
+            <a
+              class="bell"
+              href="/notifications"
+              aria-current={current('/notifications')}
+              aria-label={unread > 0 ? t('nav.notificationsUnread', { count: unread }) : t('nav.notifications')}
+            >
+              <span aria-hidden="true">🔔</span>
+              {unread > 0 && (
+                <span class="badge" aria-hidden="true">
+                  {unread > 99 ? '99+' : unread}
+                </span>
+              )}
+            </a>
           )}
-        </nav>
+          {person ? (
+            <details class="menu">
+              <summary aria-label={t('nav.menu', { name: person.display_name })}>
+                <Avatar name={person.display_name} id={person.id} size="small" />
+              </summary>
+              <div class="menu-panel">
+                <a href={`/people/${person.id}`}>{t('nav.me')}</a>
+                <a href="/me/edit">{t('profile.edit')}</a>
+                {(person.role === 'hr' || person.role === 'admin') && <a href="/announcements/new">{t('ann.new')}</a>}
+                {person.role === 'admin' && <a href="/admin">{t('nav.admin')}</a>}
+                <LanguageChoice
+                  language={language}
+                  onChange={(chosen) => {
+                    setLanguage(chosen);
+                    // Remembered for the person too, so their other devices follow; if that fails
+                    // the choice still holds on this one, and the header says why.
+                    setLanguageError(null);
+                    void api.setLanguage(chosen).catch(setLanguageError);
+                  }}
+                />
+                <button type="button" class="button-link" onClick={() => void signOut('logout')}>
+                  {t('nav.logout')}
+                </button>
+              </div>
+            </details>
+          ) : (
+            <LanguageChoice language={language} onChange={setLanguage} />
+          )}
+        </div>
       </header>
       <main id="main" tabIndex={-1}>
         {languageError !== null && <ErrorMessage error={languageError} />}
@@ -170,12 +227,29 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
   );
 }
 
-function Home() {
+function LanguageChoice({ language, onChange }: { language: Language; onChange: (language: Language) => void }) {
   const { t } = useI18n();
-  const { person } = useSession();
+  return (
+    <>
+      <label class="visually-hidden" for="language">
+        {t('nav.language')}
+      </label>
+      <select id="language" value={language} onChange={(event) => onChange(event.currentTarget.value as Language)}>
+        {LANGUAGES.map((code) => (
+          <option key={code} value={code}>
+            {code === 'nl' ? 'Nederlands' : 'English'}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
+function Welcome() {
+  const { t } = useI18n();
   return (
     <section aria-labelledby="home-title">
-      <h1 id="home-title">{person ? person.display_name : t('app.name')}</h1>
+      <h1 id="home-title">{t('app.name')}</h1>
       <p>{t('search.hint')}</p>
     </section>
   );

@@ -248,3 +248,15 @@ pub struct PostSearchResults {
     pub groups: Vec<GroupFacet>,
     pub authors: Vec<AuthorFacet>,
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PreviewRequest {
+    #[schema(max_length = 20000)]
+    pub body: String,
+}
+
+/// Markdown as a post would show it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PreviewDto {
+    pub body_html: String,
+}

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::dto::{
     CommentDto, CommentRequest, FeedQuery, GroupFeed, HomeFeed, PostDto, PostSearchQuery,
-    PostSearchResults, PostVersionDto, ReactionSummary, Reactor, ReactorsQuery, WriteRequest,
+    PostSearchResults, PostVersionDto, PreviewDto, PreviewRequest, ReactionSummary, Reactor,
+    ReactorsQuery, WriteRequest,
 };
 use super::service;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -27,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(post_versions))
         .routes(routes!(home_feed))
         .routes(routes!(search_posts))
+        .routes(routes!(preview))
         .routes(routes!(posts_by))
 }
 
@@ -44,6 +46,22 @@ async fn home_feed(
     AppQuery(query): AppQuery<FeedQuery>,
 ) -> ApiResult<AppJson<HomeFeed>> {
     Ok(AppJson(service::home(&state.db, &person, query).await?))
+}
+
+/// Markdown rendered and sanitised as a post would show it (mentions as profile links): the
+/// composer's preview.
+#[utoipa::path(
+    post, path = "/api/v1/posts/preview", tag = "posts",
+    request_body = PreviewRequest,
+    responses((status = 200, body = PreviewDto), (status = 422, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn preview(
+    State(state): State<AppState>,
+    CurrentPerson(_person): CurrentPerson,
+    AppJson(request): AppJson<PreviewRequest>,
+) -> ApiResult<AppJson<PreviewDto>> {
+    Ok(AppJson(service::preview(&state.db, &request.body).await?))
 }
 
 /// Search posts and comments in the groups I may read, best match first, with counts per group

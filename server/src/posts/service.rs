@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::dto::{
     AuthorFacet, CommentDto, CommentRequest, FeedQuery, GroupFacet, GroupFeed, HomeFeed,
     MAX_COMMENT_CHARS, MAX_POST_CHARS, PostDto, PostEvent, PostSearchHit, PostSearchQuery,
-    PostSearchResults, PostVersionDto, QuotedComment, Reaction, ReactionCount, ReactionSummary,
-    Reactor, ReactorsQuery, WriteRequest,
+    PostSearchResults, PostVersionDto, PreviewDto, QuotedComment, Reaction, ReactionCount,
+    ReactionSummary, Reactor, ReactorsQuery, WriteRequest,
 };
 use super::{mentions, repo};
 use crate::attachments::{self, Owner};
@@ -992,5 +992,19 @@ pub async fn search(
                 })
             })
             .collect(),
+    })
+}
+
+/// Renders Markdown (with mentions) exactly as a post shows it, for the composer's preview.
+pub async fn preview(db: &DatabaseConnection, body: &str) -> ApiResult<PreviewDto> {
+    if body.chars().count() > MAX_POST_CHARS {
+        return Err(ApiError::field(
+            "body",
+            format!("must be at most {MAX_POST_CHARS} characters"),
+        ));
+    }
+    let names = mention_names(db, std::iter::once(body)).await?;
+    Ok(PreviewDto {
+        body_html: render(body, &names),
     })
 }

@@ -300,6 +300,7 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "GET /api/v1/posts/{id}/versions",
         "GET /api/v1/posts/{id}/reactions",
         "GET /api/v1/posts/search",
+        "POST /api/v1/posts/preview",
         "POST /api/v1/attachments",
         "GET /api/v1/attachments/{id}",
         "GET /api/v1/attachments/{id}/thumbnail",

@@ -129,6 +129,7 @@ export const api = {
       body: { body, attachments },
       headers: { 'Idempotency-Key': idempotencyKey },
     }),
+  post: (id: string, signal?: AbortSignal) => request<Post>('GET', `/api/v1/posts/${encodeURIComponent(id)}`, { signal }),
   editPost: (id: string, body: string) => request<Post>('PATCH', `/api/v1/posts/${id}`, { body: { body } }),
   deletePost: (id: string) => request<void>('DELETE', `/api/v1/posts/${id}`),
   pin: (id: string, on: boolean) => request<Post>(on ? 'PUT' : 'DELETE', `/api/v1/posts/${id}/pin`),
@@ -138,6 +139,7 @@ export const api = {
     request<Schemas['Page_CommentDto']>('GET', `/api/v1/posts/${postId}/comments`, { query: { limit: 200 }, signal }),
   comment: (postId: string, body: string, replyTo?: string) =>
     request<Comment>('POST', `/api/v1/posts/${postId}/comments`, { body: { body, reply_to: replyTo } }),
+  preview: (body: string) => request<Schemas['PreviewDto']>('POST', '/api/v1/posts/preview', { body: { body } }),
   searchPosts: (q: string, signal?: AbortSignal) =>
     request<PostSearchResults>('GET', '/api/v1/posts/search', { query: { q }, signal }),
   upload: (file: File) =>

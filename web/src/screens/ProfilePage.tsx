@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, type OrgChart, type Person, type PersonCard, type Profile } from '../api/client';
 import { ActivationButton, RoleSelect } from '../components/PersonAdmin';
 import { Latest } from '../lib/latest';
+import { PostsBy } from '../social/Pages';
 import { formatDate, useI18n } from '../i18n';
 import { useSession } from '../session';
 import { Avatar } from '../components/Avatar';
@@ -140,6 +141,7 @@ export function ProfilePage({ id }: { id: string }) {
         <PeopleList title={t('profile.reports')} empty={t('profile.noReports')} people={org.reports} />
         <PeopleList title={t('profile.peers')} empty={t('profile.noPeers')} people={org.peers} />
       </div>
+      <PostsBy personId={profile.id} />
     </article>
   );
 }
