@@ -190,9 +190,10 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
             </a>
           )}
           {person ? (
-            <details class="menu">
-              <summary aria-label={t('nav.menu', { name: person.display_name })}>
+            <details class="menu" key={path}>
+              <summary>
                 <Avatar name={person.display_name} id={person.id} size="small" />
+                <span class="visually-hidden">{t('nav.menu', { name: person.display_name })}</span>
               </summary>
               <div class="menu-panel">
                 <a href={`/people/${person.id}`}>{t('nav.me')}</a>

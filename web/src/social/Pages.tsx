@@ -170,7 +170,7 @@ export function GroupsPage() {
         </label>
         <input id="group-q" type="search" placeholder={t('groups.search')} value={q} onInput={(event) => setQ(event.currentTarget.value)} />
         <label class="visually-hidden" for="group-kind">
-          {t('groups.kind')}
+          {t('groups.filterKind')}
         </label>
         <select id="group-kind" value={kind} onChange={(event) => setKind(event.currentTarget.value as GroupKind | '')}>
           <option value="">{t('groups.anyKind')}</option>
@@ -372,6 +372,7 @@ function describe(t: ReturnType<typeof useI18n>['t'], item: Notification): strin
   const name = item.actor?.display_name ?? '';
   const group = item.group?.name ?? '';
   const others = item.others;
+  if (item.kind === 'reaction' && others === 0) return t('notification.reactionOne', { name });
   return t(`notification.${item.kind}` as Parameters<typeof t>[0], { name, group, others });
 }
 

@@ -149,11 +149,12 @@ export function PostCard({
               type="button"
               class={`reaction${pressed ? ' reaction-on' : ''}`}
               aria-pressed={pressed}
-              aria-label={t('post.react', { reaction: t(`reaction.${reaction}`), count })}
+              title={t(`reaction.${reaction}`)}
               onClick={() => toggle(reaction)}
             >
               <span aria-hidden="true">{REACTION_SIGNS[reaction]}</span>
-              {count > 0 && <span aria-hidden="true"> {count}</span>}
+              <span class="visually-hidden">{t(`reaction.${reaction}`)}</span>
+              {count > 0 && ` ${count}`}
             </button>
           );
         })}

@@ -128,3 +128,9 @@ export function writeCsv(dir: string, name: string, rows: string[][]): string {
 function csvField(value: string): string {
   return /[",\n;]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
+
+/** Opens the avatar menu (profile, admin, language, log out) unless it is open. */
+export async function openMenu(page: Page): Promise<void> {
+  const menu = page.locator('details.menu');
+  if ((await menu.getAttribute('open')) === null) await menu.locator('summary').click();
+}

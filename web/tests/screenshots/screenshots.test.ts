@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newPage, startSite, type Site } from '../browser/harness';
+import { launchBrowser, newPage, openMenu, startSite, type Site } from '../browser/harness';
 
 const OUT = fileURLToPath(new URL('../../../docs/screenshots/', import.meta.url));
 
@@ -70,6 +70,7 @@ describe('screenshots', () => {
 
     const phone = await newPage(browser, { width: 375, locale: 'nl-NL' });
     await signIn(phone.page);
+    await openMenu(phone.page);
     await phone.page.getByRole('link', { name: 'Mijn profiel' }).click();
     await phone.page.getByRole('heading', { name: 'Directe medewerkers', exact: false }).waitFor();
     await phone.page.screenshot({ path: `${OUT}profile-375-nl.png`, fullPage: true });
