@@ -197,7 +197,6 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
               </summary>
               <div class="menu-panel">
                 <a href={`/people/${person.id}`}>{t('nav.me')}</a>
-                <a href="/me/edit">{t('profile.edit')}</a>
                 {(person.role === 'hr' || person.role === 'admin') && <a href="/announcements/new">{t('ann.new')}</a>}
                 {person.role === 'admin' && <a href="/admin">{t('nav.admin')}</a>}
                 <LanguageChoice

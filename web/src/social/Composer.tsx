@@ -167,9 +167,9 @@ export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (po
         <div class="post-body prose preview" aria-live="polite" dangerouslySetInnerHTML={{ __html: preview }} />
       )}
       {files.length > 0 && (
-        <ul class="chips">
+        <ul class="file-chips">
           {files.map((file) => (
-            <li key={file.id} class="chip">
+            <li key={file.id} class="file-chip">
               {file.name} <span class="muted small">{fileSize(language, file.size)}</span>
               <button
                 type="button"

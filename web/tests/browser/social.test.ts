@@ -149,7 +149,7 @@ describe('groups, posts and announcements in the browser', () => {
     await box.pressSequentially('?');
     expect(await box.inputValue()).toBe(`Wie loopt er mee, <@${ids.pieter}> ?`);
     await sanne.page.locator('input[type=file]').setInputFiles({ name: 'route.png', mimeType: 'image/png', buffer: png(640, 320) });
-    await sanne.page.locator('.chip', { hasText: 'route.png' }).waitFor();
+    await sanne.page.locator('.file-chip', { hasText: 'route.png' }).waitFor();
     await sanne.page.getByRole('button', { name: 'Preview' }).click();
     await sanne.page.locator('.preview a', { hasText: '@Pieter Dijkstra' }).waitFor();
     await axe(sanne.page, 'group page with composer preview');
