@@ -272,6 +272,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let summary = import_with_progress(&db, &data, ImportOptions::default()).await?;
             print_summary(&summary);
             let logins = demo_logins(&db, &company).await?;
+            let admin = directory_repo::find_by_employee_id(&db, &company[0].employee_id)
+                .await?
+                .context("the demo company was not imported")?;
+            eprintln!("adding groups, posts and announcements");
+            let social = demo::social::populate(&db, &Doorbell::new(), admin.id, seed).await?;
+            tell_running_nodes(&db).await;
+            eprintln!(
+                "{} groups, {} posts, {} comments, {} reactions, {} announcements",
+                social.groups,
+                social.posts,
+                social.comments,
+                social.reactions,
+                social.announcements
+            );
             println!("demo logins (the first is an admin):");
             for (email, password) in &logins {
                 println!("  {email}  {password}");

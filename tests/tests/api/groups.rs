@@ -1202,3 +1202,82 @@ async fn a_cover_is_set_by_the_groups_admins_and_shown_to_whoever_sees_the_group
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_demo_company_has_groups_posts_and_announcements_everyone_can_find()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    let admin = app.setup_admin().await?;
+    let company = plein_server::demo::generate(300, 3);
+    let csv = String::from_utf8(plein_server::demo::to_csv(&company)?)?;
+    let imported = app.import_csv("", &csv).await?;
+    assert_eq!(
+        imported.status(),
+        StatusCode::OK,
+        "{}",
+        imported.text().await?
+    );
+    let admin_id: uuid::Uuid = admin["person"]["id"]
+        .as_str()
+        .or(admin["id"].as_str())
+        .unwrap_or_default()
+        .parse()?;
+    let state = &app.handle.state;
+    let made =
+        plein_server::demo::social::populate(&state.db, &state.doorbell, admin_id, 3).await?;
+    assert!(
+        made.groups >= 8 && made.posts > 50 && made.comments > 0 && made.reactions > 0,
+        "{made:?}"
+    );
+    assert_eq!(made.announcements, 3);
+    let again =
+        plein_server::demo::social::populate(&state.db, &state.doorbell, admin_id, 3).await?;
+    assert_eq!(
+        again.groups + again.posts + again.announcements,
+        0,
+        "a second run adds nothing"
+    );
+    app.caught_up().await?;
+
+    // The clubs are in the directory; the secret one is not, for the admin who is not in it.
+    let clubs = app.get_json("/api/v1/groups?kind=casual&limit=50").await?;
+    let names: Vec<&str> = clubs["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|group| group["name"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        names.contains(&"Hardloopclub") && names.contains(&"Borrelcommissie"),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"Ondernemingsraad"));
+    // Posts are searchable and have reactions and comments.
+    let found = app.get_json("/api/v1/posts/search?q=welkom").await?;
+    assert!(found["total"].as_u64().unwrap_or_default() > 0, "{found}");
+    // The announcement for everyone reached everyone, and most acknowledged.
+    let list = app.get_json("/api/v1/announcements").await?;
+    let everyone = list["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|item| item["title"] == "Nieuwe thuiswerkregeling")
+        })
+        .cloned()
+        .unwrap_or_default();
+    let id = everyone["id"].as_str().unwrap_or_default();
+    let stats = app
+        .get_json(&format!("/api/v1/announcements/{id}/stats"))
+        .await?;
+    let reached = stats["reached"].as_u64().unwrap_or_default();
+    let acknowledged = stats["acknowledged"].as_u64().unwrap_or_default();
+    assert!(
+        reached >= 300 && acknowledged * 2 > reached && acknowledged < reached,
+        "{stats}"
+    );
+    Ok(())
+}

@@ -1,6 +1,8 @@
 //! The demo company: a deterministic, believable Dutch organisation written as an HR CSV export
 //! and loaded through the same import as real HR data.
 
+pub mod social;
+
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, SeedableRng as _};
