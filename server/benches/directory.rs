@@ -10,10 +10,13 @@
 //! TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!   cargo bench -p plein-server --bench directory                    (PostgreSQL)
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use common::{GIVE_UP, Site, drop_databases, ms, percentile, stop};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, SeedableRng as _};
@@ -26,120 +29,6 @@ const RATE_PER_SECOND: u64 = 1_000;
 const LOAD_SECONDS: u64 = 10;
 const WARM_UP_SECONDS: u64 = 1;
 const BASELINE_QUERIES: usize = 300;
-const GIVE_UP: Duration = Duration::from_secs(120);
-
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
-
-fn ms(duration: Duration) -> String {
-    format!("{:.2} ms", duration.as_secs_f64() * 1_000.0)
-}
-
-/// One server's data: its directory and its database.
-struct Site {
-    dir: tempfile::TempDir,
-    database_url: String,
-    port: u16,
-}
-
-impl Site {
-    async fn create(round: usize) -> anyhow::Result<Site> {
-        let dir = tempfile::tempdir()?;
-        let database_url = match std::env::var("TEST_DATABASE_URL") {
-            Ok(admin_url) if admin_url.starts_with("postgres") => {
-                let name = format!("plein_bench_{}_{round}", std::process::id());
-                let admin = Database::connect(&admin_url).await?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await?;
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await?;
-                let mut url = url::Url::parse(&admin_url)?;
-                url.set_path(&format!("/{name}"));
-                url.to_string()
-            }
-            _ => format!("sqlite://{}/plein.db?mode=rwc", dir.path().display()),
-        };
-        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let port = probe.local_addr()?.port();
-        drop(probe);
-        Ok(Site {
-            dir,
-            database_url,
-            port,
-        })
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_plein"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("PLEIN_CONFIG")
-            .env("PLEIN_DATA_DIR", self.dir.path().join("data"))
-            .env("PLEIN_DATABASE_URL", &self.database_url)
-            .env("PLEIN_BIND", format!("127.0.0.1:{}", self.port))
-            .env(
-                "PLEIN_PUBLIC_URL",
-                format!("http://127.0.0.1:{}", self.port),
-            )
-            .env("PLEIN_LOG", "warn")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn admin_token(&self) -> anyhow::Result<String> {
-        let output = self
-            .command(&["token", "create", "--name", "bench", "--scope", "admin"])
-            .stdout(Stdio::piped())
-            .output()?;
-        anyhow::ensure!(output.status.success(), "token create failed");
-        String::from_utf8(output.stdout)?
-            .lines()
-            .last()
-            .map(str::to_owned)
-            .context("no token printed")
-    }
-
-    fn serve(&self) -> anyhow::Result<Child> {
-        Ok(self
-            .command(&["serve"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?)
-    }
-
-    async fn wait_ready(&self, client: &reqwest::Client) -> anyhow::Result<()> {
-        let started = Instant::now();
-        loop {
-            if let Ok(response) = client.get(self.url("/readyz")).send().await
-                && response.status().is_success()
-            {
-                return Ok(());
-            }
-            anyhow::ensure!(started.elapsed() < GIVE_UP, "server never became ready");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-fn stop(mut server: Child) -> anyhow::Result<()> {
-    Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()?;
-    server.wait()?;
-    Ok(())
-}
 
 async fn search(
     client: &reqwest::Client,
@@ -201,73 +90,6 @@ fn queries(company: &[plein_server::demo::DemoPerson], count: usize) -> Vec<Stri
         queries.push(query);
     }
     queries
-}
-
-/// Sends `queries` at a steady rate; latency counts from when each request was due, so a slow
-/// answer cannot hide the ones queued behind it.
-///
-/// The schedule is kept by a thread of its own with the operating system's sleep (tens of µs
-/// late at most): tokio's timer works in whole milliseconds, which would add up to a
-/// millisecond of waiting in the load generator to every answer.
-async fn steady_load(
-    client: &reqwest::Client,
-    site: &Site,
-    token: &str,
-    queries: &[String],
-) -> anyhow::Result<(Vec<Duration>, usize)> {
-    let interval = Duration::from_micros(1_000_000 / RATE_PER_SECOND);
-    let total = (RATE_PER_SECOND * (LOAD_SECONDS + WARM_UP_SECONDS)) as usize;
-    let warm_up = (RATE_PER_SECOND * WARM_UP_SECONDS) as usize;
-    let runtime = tokio::runtime::Handle::current();
-    let client = client.clone();
-    let url = site.url("/api/v1/people/search");
-    let token = token.to_owned();
-    let queries = queries.to_vec();
-    let tasks = tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        let mut tasks = Vec::with_capacity(total);
-        for index in 0..total {
-            let due = started + interval * index as u32;
-            if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                std::thread::sleep(wait);
-            }
-            let client = client.clone();
-            let url = url.clone();
-            let token = token.clone();
-            let query = queries[index % queries.len()].clone();
-            tasks.push(runtime.spawn(async move {
-                let response = client
-                    .get(url)
-                    .bearer_auth(token)
-                    .query(&[("q", query.as_str())])
-                    .send()
-                    .await;
-                let ok = match response {
-                    Ok(response) => {
-                        let status = response.status();
-                        response.bytes().await.is_ok() && status.is_success()
-                    }
-                    Err(_) => false,
-                };
-                (index, due.elapsed(), ok)
-            }));
-        }
-        tasks
-    })
-    .await?;
-    let mut latencies = Vec::with_capacity(total);
-    let mut failures = 0;
-    for task in tasks {
-        let (index, latency, ok) = task.await?;
-        if !ok {
-            failures += 1;
-        }
-        if index >= warm_up {
-            latencies.push(latency);
-        }
-    }
-    latencies.sort();
-    Ok((latencies, failures))
 }
 
 /// The naive search a peer would run: every word somewhere in name, title, department,
@@ -441,7 +263,22 @@ async fn run() -> anyhow::Result<()> {
         .pool_max_idle_per_host(64)
         .build()?;
     let mix = queries(&company, 2_000);
-    let (latencies, failures) = steady_load(&client, &site, &token, &mix).await?;
+    let url = site.url("/api/v1/people/search");
+    let (latencies, failures) = {
+        let (client, token, mix) = (client.clone(), token.clone(), mix.clone());
+        common::steady_load(
+            RATE_PER_SECOND,
+            (RATE_PER_SECOND * (LOAD_SECONDS + WARM_UP_SECONDS)) as usize,
+            (RATE_PER_SECOND * WARM_UP_SECONDS) as usize,
+            move |index| {
+                client
+                    .get(&url)
+                    .bearer_auth(&token)
+                    .query(&[("q", mix[index % mix.len()].as_str())])
+            },
+        )
+        .await?
+    };
     let baseline = baseline(&site.database_url, &mix[..BASELINE_QUERIES]).await?;
     println!(
         "search over HTTP at {RATE_PER_SECOND}/s for {LOAD_SECONDS} s: {} answers, {failures} failed, p50 {}, p99 {}, max {}",
@@ -462,27 +299,6 @@ async fn run() -> anyhow::Result<()> {
     );
     stop(server)?;
     drop_databases(&databases).await
-}
-
-/// Drops the PostgreSQL databases the rounds created (SQLite ones go with their temp dirs).
-async fn drop_databases(urls: &[String]) -> anyhow::Result<()> {
-    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-        return Ok(());
-    };
-    if !admin_url.starts_with("postgres") {
-        return Ok(());
-    }
-    let admin = Database::connect(&admin_url).await?;
-    for url in urls {
-        let name = url::Url::parse(url)?
-            .path()
-            .trim_start_matches('/')
-            .to_owned();
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await?;
-    }
-    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {

@@ -1,0 +1,198 @@
+//! What the HTTP benches share: a `plein` process on a fresh database, a steady load generator,
+//! and percentiles.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use sea_orm::{ConnectionTrait, Database};
+
+pub const GIVE_UP: Duration = Duration::from_secs(600);
+
+pub fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+pub fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1_000.0)
+}
+
+/// One server's data: its directory and its database.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    pub port: u16,
+}
+
+impl Site {
+    pub async fn create(round: usize) -> anyhow::Result<Site> {
+        let dir = tempfile::tempdir()?;
+        let database_url = match std::env::var("TEST_DATABASE_URL") {
+            Ok(admin_url) if admin_url.starts_with("postgres") => {
+                let name = format!("plein_bench_{}_{round}", std::process::id());
+                let admin = Database::connect(&admin_url).await?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await?;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await?;
+                let mut url = url::Url::parse(&admin_url)?;
+                url.set_path(&format!("/{name}"));
+                url.to_string()
+            }
+            _ => format!("sqlite://{}/plein.db?mode=rwc", dir.path().display()),
+        };
+        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = probe.local_addr()?.port();
+        drop(probe);
+        Ok(Site {
+            dir,
+            database_url,
+            port,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_plein"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("PLEIN_CONFIG")
+            .env("PLEIN_DATA_DIR", self.dir.path().join("data"))
+            .env("PLEIN_DATABASE_URL", &self.database_url)
+            .env("PLEIN_BIND", format!("127.0.0.1:{}", self.port))
+            .env(
+                "PLEIN_PUBLIC_URL",
+                format!("http://127.0.0.1:{}", self.port),
+            )
+            .env("PLEIN_LOG", "warn")
+            .stdin(Stdio::null());
+        command
+    }
+
+    pub fn admin_token(&self) -> anyhow::Result<String> {
+        let output = self
+            .command(&["token", "create", "--name", "bench", "--scope", "admin"])
+            .stdout(Stdio::piped())
+            .output()?;
+        anyhow::ensure!(output.status.success(), "token create failed");
+        String::from_utf8(output.stdout)?
+            .lines()
+            .last()
+            .map(str::to_owned)
+            .context("no token printed")
+    }
+
+    pub fn serve(&self) -> anyhow::Result<Child> {
+        Ok(self
+            .command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?)
+    }
+
+    pub async fn wait_ready(&self, client: &reqwest::Client) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            if let Ok(response) = client.get(self.url("/readyz")).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(started.elapsed() < GIVE_UP, "server never became ready");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+pub fn stop(mut server: Child) -> anyhow::Result<()> {
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()?;
+    server.wait()?;
+    Ok(())
+}
+
+/// Sends `total` requests at `rate` per second; latency counts from when each request was due,
+/// so a slow answer cannot hide the ones queued behind it. The first `warm_up` are not counted.
+/// Answers the sorted latencies and the number of failures.
+///
+/// The schedule is kept by a thread of its own with the operating system's sleep (tens of µs
+/// late at most): tokio's timer works in whole milliseconds, which would add up to a
+/// millisecond of waiting in the load generator to every answer.
+pub async fn steady_load(
+    rate: u64,
+    total: usize,
+    warm_up: usize,
+    request: impl Fn(usize) -> reqwest::RequestBuilder + Send + 'static,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let interval = Duration::from_micros(1_000_000 / rate);
+    let runtime = tokio::runtime::Handle::current();
+    let tasks = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let mut tasks = Vec::with_capacity(total);
+        for index in 0..total {
+            let due = started + interval * index as u32;
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            let pending = request(index);
+            tasks.push(runtime.spawn(async move {
+                let ok = match pending.send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        response.bytes().await.is_ok() && status.is_success()
+                    }
+                    Err(_) => false,
+                };
+                (index, due.elapsed(), ok)
+            }));
+        }
+        tasks
+    })
+    .await?;
+    let mut latencies = Vec::with_capacity(total);
+    let mut failures = 0;
+    for task in tasks {
+        let (index, latency, ok) = task.await?;
+        if !ok {
+            failures += 1;
+        }
+        if index >= warm_up {
+            latencies.push(latency);
+        }
+    }
+    latencies.sort();
+    Ok((latencies, failures))
+}
+
+/// Drops the PostgreSQL databases the rounds created (SQLite ones go with their temp dirs).
+pub async fn drop_databases(urls: &[String]) -> anyhow::Result<()> {
+    let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+        return Ok(());
+    };
+    if !admin_url.starts_with("postgres") {
+        return Ok(());
+    }
+    let admin = Database::connect(&admin_url).await?;
+    for url in urls {
+        let name = url::Url::parse(url)?
+            .path()
+            .trim_start_matches('/')
+            .to_owned();
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+    }
+    Ok(())
+}
