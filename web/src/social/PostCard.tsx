@@ -67,6 +67,7 @@ export function PostCard({
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(post.body);
   const [showComments, setShowComments] = useState(false);
+  const [gone, setGone] = useState(false);
   const mine = person?.id === current.author.id;
 
   const update = (next: Post | null) => {
@@ -84,6 +85,7 @@ export function PostCard({
       update({ ...current, reactions: summary.reactions, my_reactions: summary.my_reactions });
     });
 
+  if (gone) return null;
   if (current.deleted) {
     return (
       <article class="post post-deleted">
@@ -176,8 +178,12 @@ export function PostCard({
               if (!confirm(t('post.confirmDelete'))) return;
               act(async () => {
                 await api.deletePost(current.id);
-                update(current.comment_count > 0 ? { ...current, deleted: true } : null);
-                if (current.comment_count > 0) setCurrent({ ...current, deleted: true });
+                // With comments it keeps its place as "deleted"; without, it is gone.
+                if (current.comment_count > 0) update({ ...current, deleted: true, body_html: '', attachments: [] });
+                else {
+                  setGone(true);
+                  update(null);
+                }
               });
             }}
           >
