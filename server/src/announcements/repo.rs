@@ -313,43 +313,47 @@ pub async fn breakdown(
         .await
 }
 
-/// Every recipient with their person, in name order.
+/// Recipients with their person, in name order (the first `limit`): the database sorts and
+/// limits, so the statistics page reads only the people it lists.
 pub async fn recipients_with_people(
     db: &impl ConnectionTrait,
     announcement: Uuid,
     only_unacknowledged: bool,
     limit: Option<u64>,
 ) -> Result<Vec<(recipients::Model, people::Model)>, DbErr> {
-    let mut select =
-        recipients::Entity::find().filter(recipients::Column::AnnouncementId.eq(announcement));
+    let mut reached = Query::select()
+        .column(recipients::Column::PersonId)
+        .from(recipients::Entity)
+        .and_where(Expr::col(recipients::Column::AnnouncementId).eq(announcement))
+        .to_owned();
     if only_unacknowledged {
-        select = select.filter(recipients::Column::AcknowledgedAt.is_null());
+        reached.and_where(Expr::col(recipients::Column::AcknowledgedAt).is_null());
     }
-    let rows = select.all(db).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.person_id).collect();
-    let mut people: std::collections::HashMap<Uuid, people::Model> =
+    let mut select = people::Entity::find()
+        .filter(people::Column::Id.in_subquery(reached))
+        .order_by_asc(people::Column::SortName)
+        .order_by_asc(people::Column::Id);
+    if let Some(limit) = limit {
+        select = select.limit(limit);
+    }
+    let listed = select.all(db).await?;
+    let mut receipts: std::collections::HashMap<Uuid, recipients::Model> =
         std::collections::HashMap::new();
+    let ids: Vec<Uuid> = listed.iter().map(|person| person.id).collect();
     for chunk in ids.chunks(1_000) {
-        for person in people::Entity::find()
-            .filter(people::Column::Id.is_in(chunk.iter().copied()))
+        for row in recipients::Entity::find()
+            .filter(recipients::Column::AnnouncementId.eq(announcement))
+            .filter(recipients::Column::PersonId.is_in(chunk.iter().copied()))
             .all(db)
             .await?
         {
-            people.insert(person.id, person);
+            receipts.insert(row.person_id, row);
         }
     }
-    let mut joined: Vec<(recipients::Model, people::Model)> = rows
+    Ok(listed
         .into_iter()
-        .filter_map(|row| {
-            let person = people.remove(&row.person_id)?;
-            Some((row, person))
-        })
-        .collect();
-    joined.sort_by(|a, b| a.1.sort_name.cmp(&b.1.sort_name));
-    if let Some(limit) = limit {
-        joined.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    }
-    Ok(joined)
+        .filter_map(|person| Some((receipts.remove(&person.id)?, person)))
+        .collect())
 }
 
 /// The recipients among `manager`'s reports, direct and below: (person, acknowledged).
