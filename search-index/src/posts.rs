@@ -274,17 +274,53 @@ impl PostIndex {
         ))
     }
 
+    /// Keeps the search to the readable groups, by the shorter list: the readable groups, or
+    /// every other group this searcher's segments hold (most people may read most groups, and
+    /// a filter costs what its groups' posts number). `None` when nothing is left out.
+    fn readable_filter(
+        &self,
+        searcher: &tantivy::Searcher,
+        readable: &[String],
+    ) -> Result<Option<(Occur, Box<dyn Query>)>> {
+        let readable_set: std::collections::HashSet<&[u8]> =
+            readable.iter().map(|group| group.as_bytes()).collect();
+        let mut others = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let index = segment.inverted_index(self.fields.group_id)?;
+            let mut terms = index
+                .terms()
+                .stream()
+                .map_err(tantivy::TantivyError::from)?;
+            while terms.advance() {
+                if !readable_set.contains(terms.key()) {
+                    others.insert(String::from_utf8_lossy(terms.key()).into_owned());
+                }
+            }
+        }
+        if others.is_empty() {
+            return Ok(None);
+        }
+        let others: Vec<String> = others.into_iter().collect();
+        Ok(Some(if others.len() < readable.len() {
+            (
+                Occur::MustNot,
+                Self::term_set(self.fields.group_id, &others),
+            )
+        } else {
+            (Occur::Must, Self::term_set(self.fields.group_id, readable))
+        }))
+    }
+
     pub fn search(&self, request: &PostSearch) -> Result<PostResults> {
         let fields = self.fields;
         let mut base = self.words(&request.query);
         if base.is_empty() || request.readable_groups.is_empty() {
             return Ok(PostResults::default());
         }
-        base.push((
-            Occur::Must,
-            Self::term_set(fields.group_id, &request.readable_groups),
-        ));
         let searcher = self.reader.searcher();
+        if let Some(filter) = self.readable_filter(&searcher, &request.readable_groups)? {
+            base.push(filter);
+        }
         // Facets count what the words find before the group and author filters narrow it.
         let facet_query = BooleanQuery::new(
             base.iter()
@@ -446,6 +482,42 @@ mod tests {
             ["p2"]
         );
         assert_eq!(ids(&search(&index, "", &["g1"])?), Vec::<&str>::new());
+        Ok(())
+    }
+
+    #[test]
+    fn the_group_filter_holds_whichever_list_it_is_built_from() -> Result<()> {
+        let index = PostIndex::in_memory()?;
+        index.upsert(&[
+            item("p1", "p1", "g1", "anna", "borrel"),
+            item("p2", "p2", "g2", "anna", "borrel"),
+            item("p3", "p3", "g3", "anna", "borrel"),
+        ])?;
+        index.commit(1)?;
+        // A group that arrives in a later segment is left out until it is named readable.
+        index.upsert(&[item("p4", "p4", "g4", "anna", "borrel")])?;
+        index.commit(2)?;
+        let found = |groups: &[&str]| -> Result<Vec<String>> {
+            let mut ids: Vec<String> = search(&index, "borrel", groups)?
+                .hits
+                .into_iter()
+                .map(|hit| hit.id)
+                .collect();
+            ids.sort();
+            Ok(ids)
+        };
+        assert_eq!(found(&["g1"])?, ["p1"], "the readable list is shorter");
+        assert_eq!(
+            found(&["g1", "g2", "g3"])?,
+            ["p1", "p2", "p3"],
+            "the list of the others is shorter"
+        );
+        assert_eq!(
+            found(&["g1", "g2", "g3", "g4", "g5"])?,
+            ["p1", "p2", "p3", "p4"],
+            "nothing is left out"
+        );
+        assert_eq!(found(&["g9"])?, Vec::<String>::new());
         Ok(())
     }
 

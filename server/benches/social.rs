@@ -1,7 +1,9 @@
 //! Groups, posts and announcements at company scale, against the release `plein` binary as a
 //! separate process: the demo company of 30,000 people, 2,000 groups, 1,000,000 posts and
 //! 3,000,000 reactions (written straight into the database before the server starts, which
-//! then builds its post index from the tables).
+//! then builds its post index from the tables). A quarter of the posts have a comment, one in a
+//! hundred is deleted; the text is a made-up language of 20,000 words used as often as words
+//! are in real text (Zipf), and searches use the words people search for (not the 100 commonest).
 //!
 //! 1. home feed, first page and a next page, over HTTP at a steady 500 requests/s for a member
 //!    of 50 groups; in the same run the naive query (join memberships and posts, order by time)
@@ -14,7 +16,8 @@
 //! cargo bench -p plein-server --bench social                        (SQLite)
 //! TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!   cargo bench -p plein-server --bench social                      (PostgreSQL)
-//! SOCIAL_POSTS=100000 shrinks the data for a quick look.
+//! SOCIAL_POSTS=100000 shrinks the data for a quick look; SOCIAL_KEEP=1 keeps the data
+//! directory (and database) afterwards and prints where it is.
 
 mod common;
 
@@ -45,44 +48,68 @@ const WARM_UP_SECONDS: u64 = 1;
 const BASELINE_QUERIES: usize = 300;
 const CREATED_POSTS: usize = 300;
 const PASSWORD: &str = "bench password 1234";
-const WORDS: &[&str] = &[
-    "borrel",
-    "vergadering",
-    "planning",
-    "kantine",
-    "fietsen",
-    "hardlopen",
-    "fotografie",
-    "project",
-    "klant",
-    "release",
-    "netwerk",
-    "storing",
-    "lunch",
-    "verjaardag",
-    "taart",
-    "training",
-    "workshop",
-    "vakantie",
-    "kantoor",
-    "thuiswerken",
-    "koffie",
-    "rooster",
-    "bedrijfsloop",
-    "onderhoud",
-    "presentatie",
-    "budget",
-    "kwartaal",
-    "teamuitje",
-    "zonsondergang",
-    "handleiding",
-    "feedback",
-    "welkom",
-    "afscheid",
-    "jubileum",
-    "server",
-    "beveiliging",
+/// Words in the made-up language of the bench's posts, and how common the most common is: the
+/// word of rank r is used in proportion to 1/r (Zipf's law, as in real text).
+const VOCABULARY: usize = 20_000;
+const SYLLABLES: &[&str] = &[
+    "ba", "be", "bo", "da", "de", "di", "do", "fa", "fe", "ga", "ge", "ha", "he", "ja", "ka", "ke",
+    "ko", "la", "le", "li", "lo", "ma", "me", "mo", "na", "ne", "no", "pa", "pe", "po", "ra", "re",
+    "ro", "sa", "se", "so", "ta", "te", "to", "va", "ve", "wa", "we", "za", "ze", "ver", "ont",
+    "aan", "uit", "kan", "tin", "berg", "land", "stad", "werk", "plan", "dag",
 ];
+/// Queries use no word among the most common ones (nobody searches for "de" or "het").
+const QUERY_FROM_RANK: usize = 100;
+/// One post in this many has a comment; one in `DELETED_EVERY` is deleted (half of those
+/// keep their place for their comment).
+const COMMENT_EVERY: usize = 4;
+const DELETED_EVERY: usize = 100;
+
+struct Language {
+    words: Vec<String>,
+    zipf: rand::distr::weighted::WeightedIndex<f64>,
+}
+
+impl Language {
+    fn new(rng: &mut StdRng) -> anyhow::Result<Language> {
+        let mut seen = std::collections::HashSet::new();
+        let mut words = Vec::with_capacity(VOCABULARY);
+        while words.len() < VOCABULARY {
+            let syllables = rng.random_range(2..=4);
+            let word: String = (0..syllables)
+                .filter_map(|_| SYLLABLES.choose(rng).copied())
+                .collect();
+            if seen.insert(word.clone()) {
+                words.push(word);
+            }
+        }
+        let zipf = rand::distr::weighted::WeightedIndex::new(
+            (1..=VOCABULARY).map(|rank| 1.0 / rank as f64),
+        )?;
+        Ok(Language { words, zipf })
+    }
+
+    fn word(&self, rng: &mut StdRng) -> &str {
+        &self.words[rng.sample(&self.zipf)]
+    }
+
+    fn sentence(&self, rng: &mut StdRng, words: std::ops::Range<usize>) -> String {
+        let count = rng.random_range(words);
+        (0..count)
+            .map(|_| self.word(rng))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// A word someone would search for: drawn like the text, less the most common ones.
+    fn searched_word(&self, rng: &mut StdRng) -> &str {
+        loop {
+            let rank = rng.sample(&self.zipf);
+            if rank >= QUERY_FROM_RANK {
+                return &self.words[rank];
+            }
+        }
+    }
+}
 
 fn posts_wanted() -> usize {
     std::env::var("SOCIAL_POSTS")
@@ -142,7 +169,12 @@ fn v7_at(rng: &mut StdRng, millis: i64) -> Uuid {
 }
 
 /// 2,000 groups, memberships, posts and reactions, straight into the tables. Answers my groups.
-async fn fill(db: &DatabaseConnection, me: Uuid, posts: usize) -> anyhow::Result<Vec<Uuid>> {
+async fn fill(
+    db: &DatabaseConnection,
+    language: &Language,
+    me: Uuid,
+    posts: usize,
+) -> anyhow::Result<Vec<Uuid>> {
     let mut rng = StdRng::seed_from_u64(9);
     let backend = db.get_database_backend();
     let people: Vec<Uuid> = db
@@ -239,6 +271,7 @@ async fn fill(db: &DatabaseConnection, me: Uuid, posts: usize) -> anyhow::Result
         let batch = (posts - written).min(20_000);
         let mut post_rows = Vec::with_capacity(batch);
         let mut reaction_rows = Vec::with_capacity(batch * REACTIONS_PER_POST);
+        let mut comment_rows = Vec::with_capacity(batch / COMMENT_EVERY + 1);
         let mut moments: Vec<i64> = (0..batch)
             .map(|_| year_ago + rng.random_range(0..span))
             .collect();
@@ -251,16 +284,26 @@ async fn fill(db: &DatabaseConnection, me: Uuid, posts: usize) -> anyhow::Result
             };
             let id = v7_at(&mut rng, millis);
             let at = chrono::DateTime::from_timestamp_millis(millis).unwrap_or(now);
-            let body: Vec<&str> = (0..rng.random_range(6..20))
-                .filter_map(|_| WORDS.choose(&mut rng).copied())
-                .collect();
+            let number = written + post_rows.len();
+            let deleted = (number % DELETED_EVERY == 0).then_some(at);
             post_rows.push(vec![
                 id.into(),
                 groups[index].into(),
                 author.into(),
-                body.join(" ").into(),
+                language.sentence(&mut rng, 6..20).into(),
                 at.into(),
+                deleted.into(),
             ]);
+            if number % COMMENT_EVERY == 0 || number % (DELETED_EVERY * 2) == 0 {
+                let commenter = members.choose(&mut rng).copied().unwrap_or(author);
+                comment_rows.push(vec![
+                    v7_at(&mut rng, millis + 1).into(),
+                    id.into(),
+                    commenter.into(),
+                    language.sentence(&mut rng, 3..12).into(),
+                    at.into(),
+                ]);
+            }
             let reactors: std::collections::BTreeSet<Uuid> = (0..REACTIONS_PER_POST)
                 .filter_map(|_| members.choose(&mut rng).copied())
                 .collect();
@@ -276,9 +319,17 @@ async fn fill(db: &DatabaseConnection, me: Uuid, posts: usize) -> anyhow::Result
         written += batch;
         insert(
             db,
-            "posts (id, group_id, author_id, body, created_at)",
-            5,
+            "posts (id, group_id, author_id, body, created_at, deleted_at)",
+            6,
             post_rows,
+            2_000,
+        )
+        .await?;
+        insert(
+            db,
+            "comments (id, post_id, author_id, body, created_at)",
+            5,
+            comment_rows,
             2_000,
         )
         .await?;
@@ -391,7 +442,8 @@ async fn run() -> anyhow::Result<()> {
         .try_get_by_index(0)?;
     let posts = posts_wanted();
     let started = Instant::now();
-    fill(&db, me, posts).await?;
+    let language = Language::new(&mut StdRng::seed_from_u64(3))?;
+    fill(&db, &language, me, posts).await?;
     println!("data written in {:.1} s", started.elapsed().as_secs_f64());
 
     let started = Instant::now();
@@ -490,19 +542,16 @@ async fn run() -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(5);
     let queries: Vec<String> = (0..1_000)
         .map(|_| {
-            let word = WORDS.choose(&mut rng).copied().unwrap_or("borrel");
+            let word = language.searched_word(&mut rng).to_owned();
             match rng.random_range(0..4) {
-                0 => word.to_owned(),
+                0 => word,
                 1 => word.chars().take(4).collect(),
                 2 if word.len() >= 6 => {
                     let mut typo: Vec<char> = word.chars().collect();
                     typo.remove(2);
                     typo.into_iter().collect()
                 }
-                _ => format!(
-                    "{word} {}",
-                    WORDS.choose(&mut rng).copied().unwrap_or("lunch")
-                ),
+                _ => format!("{word} {}", language.searched_word(&mut rng)),
             }
         })
         .collect();
@@ -591,6 +640,10 @@ async fn run() -> anyhow::Result<()> {
 
     stop(server)?;
     drop(db);
+    if std::env::var_os("SOCIAL_KEEP").is_some() {
+        println!("kept {} ({})", site.dir.keep().display(), site.database_url);
+        return Ok(());
+    }
     drop_databases(std::slice::from_ref(&site.database_url)).await
 }
 

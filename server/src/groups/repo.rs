@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::policy::{MemberState, Visibility};
+use super::policy::{GroupFacts, GroupRole, MemberState, Posting, Standing, Visibility};
 use crate::entities::{group_members, groups, people};
 
 /// A group nobody deleted.
@@ -336,33 +336,59 @@ pub async fn suggested(
 }
 
 /// Groups whose posts someone may read, before the policy's final word: public ones and those
-/// they are a member of, with their membership rows.
+/// they are a member of, as the facts and the standing the policy decides by (a search reads
+/// this for every query, so only those columns).
 pub async fn post_readable_candidates(
     db: &impl ConnectionTrait,
     person: Uuid,
-) -> Result<Vec<(groups::Model, Option<group_members::Model>)>, DbErr> {
-    let rows: HashMap<Uuid, group_members::Model> = group_members::Entity::find()
+) -> Result<Vec<(Uuid, GroupFacts, Option<Standing>)>, DbErr> {
+    let rows: Vec<(Uuid, String, String)> = group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::GroupId)
+        .column(group_members::Column::Role)
+        .column(group_members::Column::State)
         .filter(group_members::Column::PersonId.eq(person))
         .filter(group_members::Column::State.eq(MemberState::Member.as_str()))
+        .into_tuple()
         .all(db)
-        .await?
+        .await?;
+    let mut mine: HashMap<Uuid, Standing> = rows
         .into_iter()
-        .map(|row| (row.group_id, row))
+        .filter_map(|(group, role, state)| {
+            Some((
+                group,
+                Standing {
+                    role: GroupRole::parse(&role)?,
+                    state: MemberState::parse(&state)?,
+                },
+            ))
+        })
         .collect();
-    let mut mine = rows;
-    Ok(groups::Entity::find()
-        .filter(groups::Column::DeletedAt.is_null())
-        .filter(
-            Condition::any()
-                .add(groups::Column::Visibility.eq(Visibility::Public.as_str()))
-                .add(groups::Column::Id.is_in(mine.keys().copied().collect::<Vec<_>>())),
-        )
-        .all(db)
-        .await?
+    let groups: Vec<(Uuid, String, String, Option<chrono::DateTime<chrono::Utc>>)> =
+        groups::Entity::find()
+            .select_only()
+            .column(groups::Column::Id)
+            .column(groups::Column::Visibility)
+            .column(groups::Column::Posting)
+            .column(groups::Column::ArchivedAt)
+            .filter(groups::Column::DeletedAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(groups::Column::Visibility.eq(Visibility::Public.as_str()))
+                    .add(groups::Column::Id.is_in(mine.keys().copied().collect::<Vec<_>>())),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+    Ok(groups
         .into_iter()
-        .map(|group| {
-            let row = mine.remove(&group.id);
-            (group, row)
+        .map(|(id, visibility, posting, archived_at)| {
+            let facts = GroupFacts {
+                visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Secret),
+                posting: Posting::parse(&posting).unwrap_or(Posting::Admins),
+                archived: archived_at.is_some(),
+            };
+            (id, facts, mine.remove(&id))
         })
         .collect())
 }

@@ -54,15 +54,6 @@ pub async fn keep_version(
     Ok(())
 }
 
-/// Posts that have a comment nobody deleted: deleted ones among them keep their place.
-fn with_live_comments() -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(comments::Column::PostId)
-        .from(comments::Entity)
-        .and_where(Expr::col(comments::Column::DeletedAt).is_null())
-        .to_owned()
-}
-
 /// A group's posts, newest first, before `before` (ids are UUIDv7: their order is creation
 /// order, so the page stays put while new posts arrive).
 pub async fn group_feed(
@@ -94,11 +85,25 @@ async fn newest_first(
         .await
 }
 
-/// Posts that are shown: not deleted, or deleted with comments that keep their place.
+/// Posts that are shown: not deleted, or deleted with comments that keep their place. The
+/// comment check runs only for deleted posts, one index probe each.
 fn shown() -> Condition {
     Condition::any()
         .add(posts::Column::DeletedAt.is_null())
-        .add(posts::Column::Id.in_subquery(with_live_comments()))
+        .add(Expr::exists(live_comment_on_post()))
+}
+
+/// A live comment on the post of the enclosing query.
+fn live_comment_on_post() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(comments::Entity)
+        .and_where(
+            Expr::col((comments::Entity, comments::Column::PostId))
+                .equals((posts::Entity, posts::Column::Id)),
+        )
+        .and_where(Expr::col((comments::Entity, comments::Column::DeletedAt)).is_null())
+        .to_owned()
 }
 
 /// Groups (not deleted) `person` is a member of.
@@ -119,18 +124,87 @@ fn live_groups() -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
-/// Home: the posts of every group `person` is a member of, newest first.
+/// The groups (not deleted) `person` is a member of.
+pub async fn my_live_groups(db: &impl ConnectionTrait, person: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::GroupId)
+        .filter(group_members::Column::PersonId.eq(person))
+        .filter(group_members::Column::State.eq("member"))
+        .filter(group_members::Column::GroupId.in_subquery(live_groups()))
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Groups per home-feed statement: each is one branch of a `UNION ALL`, well below SQLite's
+/// limit of 500 branches.
+const FAN_IN_GROUPS: usize = 100;
+
+/// Home: the posts of every group `person` is a member of, newest first. Fan-in: each group
+/// gives at most `limit` posts from its `(group_id, id)` index, and the newest of those win, so
+/// a page costs the same however many posts the groups hold.
 pub async fn home_feed(
     db: &impl ConnectionTrait,
     person: Uuid,
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<posts::Model>, DbErr> {
-    let select = posts::Entity::find()
-        .filter(posts::Column::GroupId.in_subquery(member_groups(person)))
-        .filter(posts::Column::GroupId.in_subquery(live_groups()))
-        .filter(shown());
-    newest_first(db, select, before, limit).await
+    let groups = my_live_groups(db, person).await?;
+    let mut rows = Vec::new();
+    for chunk in groups.chunks(FAN_IN_GROUPS) {
+        rows.extend(newest_in_groups(db, chunk, before, limit).await?);
+    }
+    rows.sort_unstable_by_key(|post| std::cmp::Reverse(post.id));
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(rows)
+}
+
+/// The newest `limit` shown posts (before `before`) of each of `groups`, as one statement.
+async fn newest_in_groups(
+    db: &impl ConnectionTrait,
+    groups: &[Uuid],
+    before: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<posts::Model>, DbErr> {
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder, UnionType};
+    let branch = |group: Uuid| {
+        let mut select = Query::select();
+        select
+            .column(sea_orm::sea_query::Asterisk)
+            .from(posts::Entity)
+            .and_where(Expr::col(posts::Column::GroupId).eq(group))
+            .cond_where(shown());
+        if let Some(before) = before {
+            select.and_where(Expr::col(posts::Column::Id).lt(before));
+        }
+        select
+            .order_by(posts::Column::Id, sea_orm::Order::Desc)
+            .limit(limit);
+        // A branch with its own ORDER BY and LIMIT must be a subquery in SQLite.
+        Query::select()
+            .column(sea_orm::sea_query::Asterisk)
+            .from_subquery(select, "newest")
+            .to_owned()
+    };
+    let Some((first, rest)) = groups.split_first() else {
+        return Ok(Vec::new());
+    };
+    let mut union = branch(*first);
+    for group in rest {
+        union.union(UnionType::All, branch(*group));
+    }
+    let backend = db.get_database_backend();
+    let (sql, values) = match backend {
+        sea_orm::DbBackend::Postgres => union.build(PostgresQueryBuilder),
+        _ => union.build(SqliteQueryBuilder),
+    };
+    posts::Entity::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .all(db)
+        .await
 }
 
 /// What `author` wrote that `viewer` may read: in public groups and in groups `viewer` is a
@@ -246,19 +320,24 @@ pub async fn comment_counts(
         .collect())
 }
 
-/// (post, reaction) → how many.
-pub async fn reaction_counts(
+/// (post, reaction) → how many, and whether `viewer` is among them: one grouped read.
+pub async fn reaction_summary(
     db: &impl ConnectionTrait,
+    viewer: Uuid,
     post_ids: &[Uuid],
-) -> Result<Vec<(Uuid, String, u64)>, DbErr> {
+) -> Result<Vec<(Uuid, String, u64, bool)>, DbErr> {
     if post_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(Uuid, String, i64)> = reactions::Entity::find()
+    let mine = Expr::case(reactions::Column::PersonId.eq(viewer), 1)
+        .finally(0)
+        .sum();
+    let rows: Vec<(Uuid, String, i64, i64)> = reactions::Entity::find()
         .select_only()
         .column(reactions::Column::PostId)
         .column(reactions::Column::Reaction)
         .column_as(reactions::Column::PersonId.count(), "reactions")
+        .column_as(mine, "mine")
         .filter(reactions::Column::PostId.is_in(post_ids.iter().copied()))
         .group_by(reactions::Column::PostId)
         .group_by(reactions::Column::Reaction)
@@ -267,27 +346,15 @@ pub async fn reaction_counts(
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(post, reaction, count)| (post, reaction, u64::try_from(count).unwrap_or_default()))
+        .map(|(post, reaction, count, mine)| {
+            (
+                post,
+                reaction,
+                u64::try_from(count).unwrap_or_default(),
+                mine > 0,
+            )
+        })
         .collect())
-}
-
-pub async fn reactions_of(
-    db: &impl ConnectionTrait,
-    person_id: Uuid,
-    post_ids: &[Uuid],
-) -> Result<Vec<(Uuid, String)>, DbErr> {
-    if post_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    reactions::Entity::find()
-        .select_only()
-        .column(reactions::Column::PostId)
-        .column(reactions::Column::Reaction)
-        .filter(reactions::Column::PersonId.eq(person_id))
-        .filter(reactions::Column::PostId.is_in(post_ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await
 }
 
 /// Who reacted to a post (with `reaction` only), newest first, from `offset`.

@@ -1,7 +1,7 @@
 //! Posts, comments and reactions, decided by the groups policy: who may read a group's posts,
 //! post there, comment and react. Each change appends its event in the same transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{SubsecRound as _, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -129,23 +129,29 @@ async fn dtos(
     rows: Vec<posts::Model>,
 ) -> ApiResult<Vec<PostDto>> {
     let ids: Vec<Uuid> = rows.iter().map(|post| post.id).collect();
-    let authors = repo::people_by_id(db, rows.iter().map(|post| post.author_id).collect()).await?;
-    let names = mention_names(db, rows.iter().map(|post| post.body.as_str())).await?;
+    // Authors and the people mentioned, in one read.
+    let mut people: Vec<Uuid> = rows.iter().map(|post| post.author_id).collect();
+    people.extend(rows.iter().flat_map(|post| mentions::parse(&post.body)));
+    people.sort_unstable();
+    people.dedup();
+    let authors = repo::people_by_id(db, people).await?;
+    let names: HashMap<Uuid, String> = authors
+        .values()
+        .map(|person| (person.id, person.display_name.clone()))
+        .collect();
     let comment_counts = repo::comment_counts(db, &ids).await?;
     let mut files = attachments::of(db, Owner::Post, &ids).await?;
     let mut counts: HashMap<Uuid, Vec<ReactionCount>> = HashMap::new();
-    for (post, reaction, count) in repo::reaction_counts(db, &ids).await? {
+    let mut mine: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
+    for (post, reaction, count, reacted) in repo::reaction_summary(db, viewer, &ids).await? {
         if let Some(reaction) = Reaction::parse(&reaction) {
             counts
                 .entry(post)
                 .or_default()
                 .push(ReactionCount { reaction, count });
-        }
-    }
-    let mut mine: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
-    for (post, reaction) in repo::reactions_of(db, viewer, &ids).await? {
-        if let Some(reaction) = Reaction::parse(&reaction) {
-            mine.entry(post).or_default().push(reaction);
+            if reacted {
+                mine.entry(post).or_default().push(reaction);
+            }
         }
     }
     Ok(rows
@@ -881,23 +887,15 @@ pub async fn search(
         .unwrap_or(0);
     let viewer = viewer(person);
     // The policy has the last word on every group the database offers.
-    let readable: HashMap<Uuid, crate::entities::groups::Model> =
-        crate::groups::repo::post_readable_candidates(db, person.id)
-            .await?
-            .into_iter()
-            .filter(|(group, row)| {
-                policy::allows(
-                    &viewer,
-                    &facts(group),
-                    standing(row.as_ref()),
-                    Action::ReadPosts,
-                )
-            })
-            .map(|(group, _)| (group.id, group))
-            .collect();
+    let readable: HashSet<Uuid> = crate::groups::repo::post_readable_candidates(db, person.id)
+        .await?
+        .into_iter()
+        .filter(|(_, facts, standing)| policy::allows(&viewer, facts, *standing, Action::ReadPosts))
+        .map(|(id, _, _)| id)
+        .collect();
     let request = plein_search::posts::PostSearch {
         query: text,
-        readable_groups: readable.keys().map(Uuid::to_string).collect(),
+        readable_groups: readable.iter().map(Uuid::to_string).collect(),
         group: query.group.map(|id| id.to_string()),
         author: query.author.map(|id| id.to_string()),
         limit: usize::try_from(limit).unwrap_or(50),
@@ -923,7 +921,7 @@ pub async fn search(
     let mut post_rows: Vec<posts::Model> = repo::posts_by_id(db, post_ids)
         .await?
         .into_values()
-        .filter(|post| post.deleted_at.is_none() && readable.contains_key(&post.group_id))
+        .filter(|post| post.deleted_at.is_none() && readable.contains(&post.group_id))
         .collect();
     post_rows.sort_by_key(|post| post.id);
     let posts: HashMap<Uuid, PostDto> = dtos(db, person.id, post_rows)
@@ -965,6 +963,19 @@ pub async fn search(
             .collect(),
     )
     .await?;
+    let facet_groups = crate::groups::repo::find_many(
+        db,
+        found
+            .groups
+            .iter()
+            .filter_map(|facet| parse(&facet.value))
+            .filter(|id| readable.contains(id))
+            .collect(),
+    )
+    .await?
+    .into_iter()
+    .map(|group| (group.id, group))
+    .collect::<HashMap<_, _>>();
     Ok(PostSearchResults {
         items,
         next_cursor,
@@ -973,7 +984,7 @@ pub async fn search(
             .groups
             .iter()
             .filter_map(|facet| {
-                let group = readable.get(&parse(&facet.value)?)?;
+                let group = facet_groups.get(&parse(&facet.value)?)?;
                 Some(GroupFacet {
                     group_id: group.id,
                     name: group.name.clone(),

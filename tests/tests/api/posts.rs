@@ -914,3 +914,84 @@ async fn who_reacted_is_listed_newest_first_and_filtered_by_reaction() -> anyhow
     assert_eq!(error["error"]["code"], "invalid_query");
     Ok(())
 }
+
+/// Home gathers each group's newest posts; a person in more groups than one statement takes
+/// still pages through all of them, newest first, once each.
+#[tokio::test]
+async fn home_pages_through_many_groups_newest_first() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let mut written = Vec::new();
+    for n in 0..105 {
+        let group = id_of(
+            &app.expect_as(
+                &owner.client,
+                Method::POST,
+                "/api/v1/groups",
+                Some(
+                    json!({"name": format!("Club {n}"), "kind": "casual", "visibility": "public"}),
+                ),
+                StatusCode::CREATED,
+            )
+            .await?,
+        );
+        // A few groups have more posts than a page; most have one.
+        for m in 0..(if n % 40 == 0 { 9 } else { 1 }) {
+            let post = app
+                .expect_as(
+                    &owner.client,
+                    Method::POST,
+                    &format!("/api/v1/groups/{group}/posts"),
+                    Some(json!({"body": format!("Bericht {n}.{m}")})),
+                    StatusCode::CREATED,
+                )
+                .await?;
+            written.push(id_of(&post));
+        }
+    }
+    // Deleted: one without comments leaves, one with a comment keeps its place.
+    let gone = written.remove(3);
+    let kept = written[10].clone();
+    app.expect_as(
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/posts/{kept}/comments"),
+        Some(json!({"body": "Blijft staan"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    for post in [&gone, &kept] {
+        app.expect_as(
+            &owner.client,
+            Method::DELETE,
+            &format!("/api/v1/posts/{post}"),
+            None,
+            StatusCode::NO_CONTENT,
+        )
+        .await?;
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut deleted = Vec::new();
+    let mut path = "/api/v1/feed?limit=7".to_owned();
+    loop {
+        let page = app
+            .expect_as(&owner.client, Method::GET, &path, None, StatusCode::OK)
+            .await?;
+        for item in page["items"].as_array().into_iter().flatten() {
+            seen.push(id_of(item));
+            if item["deleted"] == json!(true) {
+                deleted.push(id_of(item));
+            }
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/feed?limit=7&cursor={cursor}"),
+            None => break,
+        }
+        assert!(seen.len() <= written.len(), "the pages do not end");
+    }
+    written.reverse();
+    assert_eq!(seen, written);
+    assert_eq!(deleted, [kept]);
+    Ok(())
+}
