@@ -21,7 +21,7 @@ import { ProfilePage } from './screens/ProfilePage';
 import { EditProfilePage } from './screens/EditProfilePage';
 import { AdminPage } from './screens/AdminPage';
 import { GroupPage, GroupsPage, HomePage, NotificationsPage, PostPage } from './social/Pages';
-import { AnnouncementComposerPage, AnnouncementPage, AnnouncementStatsPage } from './social/Announcements';
+import { AnnouncementComposerPage, AnnouncementPage, AnnouncementsPage, AnnouncementStatsPage } from './social/Announcements';
 import { Avatar } from './components/Avatar';
 
 /** Pages anyone may see; every other page needs a session. */
@@ -112,6 +112,7 @@ function SessionRoot() {
             <Route path="/groups/:id" component={GroupPage} />
             <Route path="/posts/:id" component={PostPage} />
             <Route path="/notifications" component={NotificationsPage} />
+            <Route path="/announcements" component={AnnouncementsPage} />
             <Route path="/announcements/new" component={AnnouncementComposerPage} />
             <Route path="/announcements/:id" component={AnnouncementPage} />
             <Route path="/announcements/:id/stats" component={AnnouncementStatsPage} />
@@ -197,6 +198,7 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
               </summary>
               <div class="menu-panel">
                 <a href={`/people/${person.id}`}>{t('nav.me')}</a>
+                <a href="/announcements">{t('nav.announcements')}</a>
                 {(person.role === 'hr' || person.role === 'admin') && <a href="/announcements/new">{t('ann.new')}</a>}
                 {person.role === 'admin' && <a href="/admin">{t('nav.admin')}</a>}
                 <LanguageChoice

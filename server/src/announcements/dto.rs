@@ -146,7 +146,8 @@ pub struct AnnouncementStats {
     pub acknowledged: u64,
     pub by_department: Vec<StatRow>,
     pub by_location: Vec<StatRow>,
-    /// Who has not acknowledged yet (required ones), in name order; the CSV has everyone.
+    /// Who has not acknowledged yet (required ones): the first 100 in name order; the CSV has
+    /// everyone.
     pub not_acknowledged: Vec<PersonCard>,
 }
 

@@ -294,48 +294,65 @@ pub async fn due(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Vec<Uu
 }
 
 /// (department or location, reached, opened, acknowledged) per value.
+/// Recipients per (department, location) as the audience was fixed: reached, opened,
+/// acknowledged.
+pub type Breakdown = (Option<String>, Option<String>, i64, i64, i64);
+
 pub async fn breakdown(
     db: &impl ConnectionTrait,
     announcement: Uuid,
-    by: recipients::Column,
-) -> Result<Vec<(Option<String>, i64, i64, i64)>, DbErr> {
+) -> Result<Vec<Breakdown>, DbErr> {
     recipients::Entity::find()
         .select_only()
-        .column(by)
+        .column(recipients::Column::Department)
+        .column(recipients::Column::Location)
         .column_as(recipients::Column::PersonId.count(), "reached")
         .column_as(recipients::Column::OpenedAt.count(), "opened")
         .column_as(recipients::Column::AcknowledgedAt.count(), "acknowledged")
         .filter(recipients::Column::AnnouncementId.eq(announcement))
-        .group_by(by)
-        .order_by_asc(by)
+        .group_by(recipients::Column::Department)
+        .group_by(recipients::Column::Location)
         .into_tuple()
         .all(db)
         .await
 }
 
-/// Recipients with their person, in name order (the first `limit`): the database sorts and
-/// limits, so the statistics page reads only the people it lists.
+/// The first `limit` recipients who have not acknowledged, in name order: the database sorts
+/// and limits, so only the people listed are read.
+pub async fn unacknowledged_people(
+    db: &impl ConnectionTrait,
+    announcement: Uuid,
+    limit: u64,
+) -> Result<Vec<people::Model>, DbErr> {
+    let missing = Query::select()
+        .column(recipients::Column::PersonId)
+        .from(recipients::Entity)
+        .and_where(Expr::col(recipients::Column::AnnouncementId).eq(announcement))
+        .and_where(Expr::col(recipients::Column::AcknowledgedAt).is_null())
+        .to_owned();
+    people::Entity::find()
+        .filter(people::Column::Id.in_subquery(missing))
+        .order_by_asc(people::Column::SortName)
+        .order_by_asc(people::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Every recipient with their person, in name order (the CSV export).
 pub async fn recipients_with_people(
     db: &impl ConnectionTrait,
     announcement: Uuid,
-    only_unacknowledged: bool,
-    limit: Option<u64>,
 ) -> Result<Vec<(recipients::Model, people::Model)>, DbErr> {
-    let mut reached = Query::select()
+    let reached = Query::select()
         .column(recipients::Column::PersonId)
         .from(recipients::Entity)
         .and_where(Expr::col(recipients::Column::AnnouncementId).eq(announcement))
         .to_owned();
-    if only_unacknowledged {
-        reached.and_where(Expr::col(recipients::Column::AcknowledgedAt).is_null());
-    }
-    let mut select = people::Entity::find()
+    let select = people::Entity::find()
         .filter(people::Column::Id.in_subquery(reached))
         .order_by_asc(people::Column::SortName)
         .order_by_asc(people::Column::Id);
-    if let Some(limit) = limit {
-        select = select.limit(limit);
-    }
     let listed = select.all(db).await?;
     let mut receipts: std::collections::HashMap<Uuid, recipients::Model> =
         std::collections::HashMap::new();

@@ -2,6 +2,8 @@
 //! fixed when it is published (widening it adds people); recipients open and acknowledge; HR
 //! sees who has and has not.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SubsecRound as _, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use uuid::Uuid;
@@ -25,7 +27,7 @@ use crate::markdown;
 use crate::posts::dto::MAX_COMMENT_CHARS;
 
 /// Not-acknowledged people listed in the statistics (the CSV has everyone).
-const LISTED_MISSING: u64 = 1_000;
+const LISTED_MISSING: u64 = 100;
 
 fn require_hr(person: &AuthenticatedPerson) -> ApiResult<()> {
     if matches!(person.role, Role::Hr | Role::Admin) {
@@ -618,16 +620,29 @@ pub async fn update(
     get(db, person, id).await
 }
 
-fn rows_of(rows: Vec<(Option<String>, i64, i64, i64)>) -> Vec<StatRow> {
+/// Per department and per location, from the counts per (department, location).
+fn tables_of(rows: &[repo::Breakdown]) -> (Vec<StatRow>, Vec<StatRow>) {
     let count = |n: i64| u64::try_from(n).unwrap_or_default();
-    rows.into_iter()
-        .map(|(value, reached, opened, acknowledged)| StatRow {
-            value: value.unwrap_or_default(),
-            reached: count(reached),
-            opened: count(opened),
-            acknowledged: count(acknowledged),
-        })
-        .collect()
+    let mut departments: BTreeMap<String, StatRow> = BTreeMap::new();
+    let mut locations: BTreeMap<String, StatRow> = BTreeMap::new();
+    for (department, location, reached, opened, acknowledged) in rows {
+        for (table, value) in [(&mut departments, department), (&mut locations, location)] {
+            let value = value.clone().unwrap_or_default();
+            let row = table.entry(value.clone()).or_insert_with(|| StatRow {
+                value,
+                reached: 0,
+                opened: 0,
+                acknowledged: 0,
+            });
+            row.reached += count(*reached);
+            row.opened += count(*opened);
+            row.acknowledged += count(*acknowledged);
+        }
+    }
+    (
+        departments.into_values().collect(),
+        locations.into_values().collect(),
+    )
 }
 
 /// Reached, opened and acknowledged, in all and per department and location (HR).
@@ -640,14 +655,13 @@ pub async fn stats(
     let row = repo::find(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("announcement"))?;
-    let by_department = rows_of(repo::breakdown(db, id, recipients::Column::Department).await?);
-    let by_location = rows_of(repo::breakdown(db, id, recipients::Column::Location).await?);
+    let (by_department, by_location) = tables_of(&repo::breakdown(db, id).await?);
     let sum = |pick: fn(&StatRow) -> u64| by_department.iter().map(pick).sum::<u64>();
     let missing = if row.requires_ack {
-        repo::recipients_with_people(db, id, true, Some(LISTED_MISSING))
+        repo::unacknowledged_people(db, id, LISTED_MISSING)
             .await?
             .into_iter()
-            .map(|(_, person)| PersonCard::from(person))
+            .map(PersonCard::from)
             .collect()
     } else {
         Vec::new()
@@ -716,7 +730,7 @@ pub async fn stats_csv(
     repo::find(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("announcement"))?;
-    let rows = repo::recipients_with_people(db, id, false, None).await?;
+    let rows = repo::recipients_with_people(db, id).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let time = |at: Option<DateTime<Utc>>| {
         at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))

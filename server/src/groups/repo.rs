@@ -352,7 +352,7 @@ pub async fn post_readable_candidates(
         .into_tuple()
         .all(db)
         .await?;
-    let mut mine: HashMap<Uuid, Standing> = rows
+    let mine: HashMap<Uuid, Standing> = rows
         .into_iter()
         .filter_map(|(group, role, state)| {
             Some((
@@ -364,7 +364,8 @@ pub async fn post_readable_candidates(
             ))
         })
         .collect();
-    let groups: Vec<(Uuid, String, String, Option<chrono::DateTime<chrono::Utc>>)> =
+    // Mine, whatever their visibility, row by row (a person is in tens of groups).
+    let my_groups: Vec<(Uuid, String, String, Option<chrono::DateTime<chrono::Utc>>)> =
         groups::Entity::find()
             .select_only()
             .column(groups::Column::Id)
@@ -372,23 +373,52 @@ pub async fn post_readable_candidates(
             .column(groups::Column::Posting)
             .column(groups::Column::ArchivedAt)
             .filter(groups::Column::DeletedAt.is_null())
-            .filter(
-                Condition::any()
-                    .add(groups::Column::Visibility.eq(Visibility::Public.as_str()))
-                    .add(groups::Column::Id.is_in(mine.keys().copied().collect::<Vec<_>>())),
-            )
+            .filter(groups::Column::Id.is_in(mine.keys().copied().collect::<Vec<_>>()))
             .into_tuple()
             .all(db)
             .await?;
-    Ok(groups
+    let facts_of = |visibility: &str, posting: &str, archived: bool| GroupFacts {
+        visibility: Visibility::parse(visibility).unwrap_or(Visibility::Secret),
+        posting: Posting::parse(posting).unwrap_or(Posting::Admins),
+        archived,
+    };
+    let mut candidates: Vec<(Uuid, GroupFacts, Option<Standing>)> = my_groups
         .into_iter()
         .map(|(id, visibility, posting, archived_at)| {
-            let facts = GroupFacts {
-                visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Secret),
-                posting: Posting::parse(&posting).unwrap_or(Posting::Admins),
-                archived: archived_at.is_some(),
-            };
-            (id, facts, mine.remove(&id))
+            (
+                id,
+                facts_of(&visibility, &posting, archived_at.is_some()),
+                mine.get(&id).copied(),
+            )
         })
-        .collect())
+        .collect();
+    // Every public group: thousands, so their ids come joined into one text per kind of group
+    // (a row per group costs more to carry than to find).
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT posting, archived_at IS NOT NULL, string_agg(id::text, ',') FROM groups \
+             WHERE visibility = 'public' AND deleted_at IS NULL GROUP BY 1, 2"
+        }
+        _ => {
+            "SELECT posting, archived_at IS NOT NULL, group_concat(hex(id), ',') FROM groups \
+             WHERE visibility = 'public' AND deleted_at IS NULL GROUP BY 1, 2"
+        }
+    };
+    for row in db
+        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
+        .await?
+    {
+        let posting: String = row.try_get_by_index(0)?;
+        let archived: bool = row.try_get_by_index(1)?;
+        let ids: String = row.try_get_by_index(2)?;
+        let facts = facts_of(Visibility::Public.as_str(), &posting, archived);
+        candidates.extend(
+            ids.split(',')
+                .filter_map(|id| Uuid::try_parse(id).ok())
+                .filter(|id| !mine.contains_key(id))
+                .map(|id| (id, facts, None)),
+        );
+    }
+    Ok(candidates)
 }

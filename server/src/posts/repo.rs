@@ -140,10 +140,14 @@ pub async fn my_live_groups(db: &impl ConnectionTrait, person: Uuid) -> Result<V
 /// Groups per home-feed statement: each is one branch of a `UNION ALL`, well below SQLite's
 /// limit of 500 branches.
 const FAN_IN_GROUPS: usize = 100;
+/// Candidates read beyond a page, for posts that turn out deleted.
+const FAN_IN_SLACK: u64 = 8;
 
 /// Home: the posts of every group `person` is a member of, newest first. Fan-in: each group
-/// gives at most `limit` posts from its `(group_id, id)` index, and the newest of those win, so
-/// a page costs the same however many posts the groups hold.
+/// offers its newest post ids from its `(group_id, id)` index (no table reads), the newest of
+/// those are the candidates, and only they are read whole, so a page costs the same however
+/// many posts the groups hold. Deleted posts among the candidates are made up for by reading
+/// further.
 pub async fn home_feed(
     db: &impl ConnectionTrait,
     person: Uuid,
@@ -151,30 +155,48 @@ pub async fn home_feed(
     limit: u64,
 ) -> Result<Vec<posts::Model>, DbErr> {
     let groups = my_live_groups(db, person).await?;
-    let mut rows = Vec::new();
-    for chunk in groups.chunks(FAN_IN_GROUPS) {
-        rows.extend(newest_in_groups(db, chunk, before, limit).await?);
+    let want = limit + FAN_IN_SLACK;
+    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut page: Vec<posts::Model> = Vec::new();
+    let mut before = before;
+    loop {
+        let mut candidates = Vec::new();
+        for chunk in groups.chunks(FAN_IN_GROUPS) {
+            candidates.extend(newest_ids_in_groups(db, chunk, before, want).await?);
+        }
+        candidates.sort_unstable_by_key(|id| std::cmp::Reverse(*id));
+        candidates.truncate(usize::try_from(want).unwrap_or(usize::MAX));
+        let exhausted = candidates.len() < usize::try_from(want).unwrap_or(usize::MAX);
+        before = candidates.last().copied();
+        let mut rows = posts::Entity::find()
+            .filter(posts::Column::Id.is_in(candidates))
+            .filter(shown())
+            .all(db)
+            .await?;
+        rows.sort_unstable_by_key(|post| std::cmp::Reverse(post.id));
+        page.extend(rows);
+        if page.len() >= wanted || exhausted {
+            page.truncate(wanted);
+            return Ok(page);
+        }
     }
-    rows.sort_unstable_by_key(|post| std::cmp::Reverse(post.id));
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok(rows)
 }
 
-/// The newest `limit` shown posts (before `before`) of each of `groups`, as one statement.
-async fn newest_in_groups(
+/// The newest `limit` post ids (before `before`) over `groups`, each group read from its index
+/// as one branch of one statement.
+async fn newest_ids_in_groups(
     db: &impl ConnectionTrait,
     groups: &[Uuid],
     before: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<posts::Model>, DbErr> {
+) -> Result<Vec<Uuid>, DbErr> {
     use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder, UnionType};
     let branch = |group: Uuid| {
         let mut select = Query::select();
         select
-            .column(sea_orm::sea_query::Asterisk)
+            .column(posts::Column::Id)
             .from(posts::Entity)
-            .and_where(Expr::col(posts::Column::GroupId).eq(group))
-            .cond_where(shown());
+            .and_where(Expr::col(posts::Column::GroupId).eq(group));
         if let Some(before) = before {
             select.and_where(Expr::col(posts::Column::Id).lt(before));
         }
@@ -183,7 +205,7 @@ async fn newest_in_groups(
             .limit(limit);
         // A branch with its own ORDER BY and LIMIT must be a subquery in SQLite.
         Query::select()
-            .column(sea_orm::sea_query::Asterisk)
+            .column(posts::Column::Id)
             .from_subquery(select, "newest")
             .to_owned()
     };
@@ -194,17 +216,21 @@ async fn newest_in_groups(
     for group in rest {
         union.union(UnionType::All, branch(*group));
     }
+    union
+        .order_by(posts::Column::Id, sea_orm::Order::Desc)
+        .limit(limit);
     let backend = db.get_database_backend();
     let (sql, values) = match backend {
         sea_orm::DbBackend::Postgres => union.build(PostgresQueryBuilder),
         _ => union.build(SqliteQueryBuilder),
     };
-    posts::Entity::find()
-        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
-        .all(db)
-        .await
+    db.query_all_raw(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await?
+    .iter()
+    .map(|row| row.try_get_by_index::<Uuid>(0))
+    .collect()
 }
 
 /// What `author` wrote that `viewer` may read: in public groups and in groups `viewer` is a

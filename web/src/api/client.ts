@@ -22,6 +22,9 @@ export type Scope = Schemas['Scope'];
 export type Group = Schemas['GroupDto'];
 export type GroupKind = Schemas['Kind'];
 export type Visibility = Schemas['Visibility'];
+export type Posting = Schemas['Posting'];
+export type GroupRole = Schemas['GroupRole'];
+export type AnnouncementComment = Schemas['AnnouncementCommentDto'];
 export type Member = Schemas['MemberDto'];
 export type Post = Schemas['PostDto'];
 export type Comment = Schemas['CommentDto'];
@@ -118,6 +121,11 @@ export const api = {
   decide: (id: string, personId: string, approve: boolean) =>
     request<Member>('POST', `/api/v1/groups/${id}/requests/${personId}/${approve ? 'approve' : 'decline'}`),
   setCover: (id: string, file: Blob) => request<Group>('PUT', `/api/v1/groups/${id}/cover`, { body: file }),
+  removeCover: (id: string) => request<Group>('DELETE', `/api/v1/groups/${id}/cover`),
+  deleteGroup: (id: string) => request<void>('DELETE', `/api/v1/groups/${id}`),
+  setMemberRole: (id: string, personId: string, role: GroupRole) =>
+    request<Member>('PUT', `/api/v1/groups/${id}/members/${personId}`, { body: { role } }),
+  removeMember: (id: string, personId: string) => request<void>('DELETE', `/api/v1/groups/${id}/members/${personId}`),
 
   homeFeed: (cursor?: string, signal?: AbortSignal) => request<HomeFeed>('GET', '/api/v1/feed', { query: { cursor }, signal }),
   groupFeed: (id: string, cursor?: string, signal?: AbortSignal) =>
@@ -130,7 +138,8 @@ export const api = {
       headers: { 'Idempotency-Key': idempotencyKey },
     }),
   post: (id: string, signal?: AbortSignal) => request<Post>('GET', `/api/v1/posts/${encodeURIComponent(id)}`, { signal }),
-  editPost: (id: string, body: string) => request<Post>('PATCH', `/api/v1/posts/${id}`, { body: { body } }),
+  editPost: (id: string, body: string, attachments?: string[]) =>
+    request<Post>('PATCH', `/api/v1/posts/${id}`, { body: { body, attachments } }),
   deletePost: (id: string) => request<void>('DELETE', `/api/v1/posts/${id}`),
   pin: (id: string, on: boolean) => request<Post>(on ? 'PUT' : 'DELETE', `/api/v1/posts/${id}/pin`),
   react: (id: string, reaction: Reaction, on: boolean) =>
@@ -153,8 +162,8 @@ export const api = {
   markRead: (ids?: string[]) => request<Schemas['UnreadCount']>('POST', '/api/v1/notifications/read', { body: ids ? { ids } : {} }),
 
   announcement: (id: string, signal?: AbortSignal) => request<Announcement>('GET', `/api/v1/announcements/${id}`, { signal }),
-  announcements: (signal?: AbortSignal) =>
-    request<Schemas['Page_AnnouncementDto']>('GET', '/api/v1/announcements', { query: { limit: 50 }, signal }),
+  announcements: (cursor?: string, signal?: AbortSignal) =>
+    request<Schemas['Page_AnnouncementDto']>('GET', '/api/v1/announcements', { query: { cursor, limit: 50 }, signal }),
   createAnnouncement: (body: Schemas['CreateAnnouncementRequest']) => request<Announcement>('POST', '/api/v1/announcements', { body }),
   publish: (id: string) => request<Announcement>('POST', `/api/v1/announcements/${id}/publish`, { body: {} }),
   acknowledge: (id: string) => request<Announcement>('POST', `/api/v1/announcements/${id}/acknowledge`),
@@ -167,4 +176,10 @@ export const api = {
   },
   stats: (id: string, signal?: AbortSignal) => request<AnnouncementStats>('GET', `/api/v1/announcements/${id}/stats`, { signal }),
   remind: (id: string) => request<void>('POST', `/api/v1/announcements/${id}/remind`),
+  announcementComments: (id: string, signal?: AbortSignal) =>
+    request<Schemas['Page_AnnouncementCommentDto']>('GET', `/api/v1/announcements/${id}/comments`, { query: { limit: 100 }, signal }),
+  commentOnAnnouncement: (id: string, body: string) =>
+    request<AnnouncementComment>('POST', `/api/v1/announcements/${id}/comments`, { body: { body } }),
+  deleteAnnouncementComment: (id: string, commentId: string) =>
+    request<void>('DELETE', `/api/v1/announcements/${id}/comments/${commentId}`),
 };

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
-import { api, type Announcement, type AnnouncementStats, type FacetCount } from '../api/client';
-import { useI18n } from '../i18n';
+import { api, type Announcement, type AnnouncementComment, type AnnouncementStats, type FacetCount } from '../api/client';
+import { formatDate, useI18n } from '../i18n';
 import { useSession } from '../session';
 import { ErrorMessage, Loading } from '../components/ErrorMessage';
 import { Latest } from '../lib/latest';
@@ -84,6 +84,171 @@ export function AnnouncementPage() {
           )}
           {announcement.published_at && <a href={`/announcements/${id}/stats`}>{t('ann.stats')}</a>}
         </p>
+      )}
+      {announcement.comments_enabled && announcement.published_at && <AnnouncementComments id={id} hr={hr} />}
+    </section>
+  );
+}
+
+/** Comments under an announcement (when HR turned them on); their writers and HR remove them. */
+function AnnouncementComments({ id, hr }: { id: string; hr: boolean }) {
+  const { t, language } = useI18n();
+  const { person } = useSession();
+  const [comments, setComments] = useState<AnnouncementComment[] | null>(null);
+  const [body, setBody] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const load = (signal?: AbortSignal) => api.announcementComments(id, signal).then((page) => setComments(page.items), setError);
+  useEffect(() => {
+    const controller = new AbortController();
+    void load(controller.signal);
+    return () => controller.abort();
+  }, [id]);
+  return (
+    <section aria-labelledby="ann-comments-title" class="comments">
+      <h2 id="ann-comments-title">{t('post.commentsTitle')}</h2>
+      {comments === null ? (
+        <Loading />
+      ) : (
+        <ul class="comment-list">
+          {comments.map((comment) => (
+            <li key={comment.id} class="comment">
+              {comment.deleted ? (
+                <p class="muted">{t('post.commentDeleted')}</p>
+              ) : (
+                <>
+                  <p class="small">
+                    <a href={`/people/${comment.author.id}`}>{comment.author.display_name}</a>{' '}
+                    <time class="muted" dateTime={comment.created_at}>
+                      {relativeTime(language, comment.created_at)}
+                    </time>
+                  </p>
+                  <div class="prose" dangerouslySetInnerHTML={{ __html: comment.body_html }} />
+                  {(hr || comment.author.id === person?.id) && (
+                    <button
+                      type="button"
+                      class="button-link"
+                      onClick={() => {
+                        if (window.confirm(t('ann.confirmDeleteComment'))) {
+                          api.deleteAnnouncementComment(id, comment.id).then(() => load(), setError);
+                        }
+                      }}
+                    >
+                      {t('post.delete')}
+                    </button>
+                  )}
+                </>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <form
+        class="comment-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setBusy(true);
+          setError(null);
+          api
+            .commentOnAnnouncement(id, body)
+            .then((comment) => {
+              setBody('');
+              setComments((current) => [...(current ?? []), comment]);
+            }, setError)
+            .finally(() => setBusy(false));
+        }}
+      >
+        <label class="visually-hidden" for={`ann-comment-${id}`}>
+          {t('post.writeComment')}
+        </label>
+        <textarea
+          id={`ann-comment-${id}`}
+          rows={2}
+          placeholder={t('post.writeComment')}
+          value={body}
+          onInput={(event) => setBody(event.currentTarget.value)}
+        />
+        <button type="submit" disabled={busy || body.trim() === ''}>
+          {t('post.send')}
+        </button>
+      </form>
+      {error !== null && <ErrorMessage error={error} />}
+    </section>
+  );
+}
+
+/** Every announcement for HR (drafts, scheduled, published, expired); for everyone else the
+ * ones they received, expired ones included: the archive. */
+export function AnnouncementsPage() {
+  const { t, language } = useI18n();
+  const { person } = useSession();
+  const [items, setItems] = useState<Announcement[] | null>(null);
+  const [next, setNext] = useState<string | null | undefined>(null);
+  const [error, setError] = useState<unknown>(null);
+  const hr = person?.role === 'hr' || person?.role === 'admin';
+  const load = (cursor?: string, signal?: AbortSignal) =>
+    api.announcements(cursor, signal).then((page) => {
+      setItems((current) => [...(cursor ? (current ?? []) : []), ...page.items]);
+      setNext(page.next_cursor);
+    }, setError);
+  useEffect(() => {
+    const controller = new AbortController();
+    void load(undefined, controller.signal);
+    return () => controller.abort();
+  }, []);
+  return (
+    <section aria-labelledby="announcements-title">
+      <div class="row">
+        <h1 id="announcements-title">{t('nav.announcements')}</h1>
+        {hr && (
+          <a class="button-secondary push-right" href="/announcements/new">
+            {t('ann.new')}
+          </a>
+        )}
+      </div>
+      {error !== null && <ErrorMessage error={error} />}
+      {items === null ? (
+        <Loading />
+      ) : items.length === 0 ? (
+        <p class="muted">{t('ann.none')}</p>
+      ) : (
+        <table class="table">
+          <caption class="visually-hidden">{t('nav.announcements')}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t('ann.title')}</th>
+              <th scope="col">{t('ann.state')}</th>
+              <th scope="col">{t('ann.when')}</th>
+              {hr && <th scope="col">{t('ann.stats')}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((item) => {
+              const when = item.published_at ?? item.publish_at;
+              return (
+                <tr key={item.id}>
+                  <td>
+                    <a href={`/announcements/${item.id}`}>{item.title}</a>
+                    {item.requires_ack && !hr && (
+                      <span class="muted small">
+                        {' · '}
+                        {item.receipt?.acknowledged_at ? t('ann.acknowledgedShort') : t('ann.notYet')}
+                      </span>
+                    )}
+                  </td>
+                  <td>{t(`ann.state.${item.state as 'draft' | 'scheduled' | 'published' | 'expired'}`)}</td>
+                  <td>{when ? formatDate(language, when) : '—'}</td>
+                  {hr && <td>{item.published_at ? <a href={`/announcements/${item.id}/stats`}>{t('ann.stats')}</a> : '—'}</td>}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {next && (
+        <button type="button" class="button-secondary" onClick={() => void load(next)}>
+          {t('feed.more')}
+        </button>
       )}
     </section>
   );

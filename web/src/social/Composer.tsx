@@ -1,9 +1,9 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, type Attachment, type PersonCard, type Post } from '../api/client';
+import { api, type PersonCard, type Post } from '../api/client';
 import { useI18n } from '../i18n';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Latest } from '../lib/latest';
-import { fileSize } from '../lib/time';
+import { AddFiles, FileChips, useUploads } from './Files';
 import { Attachments } from './PostCard';
 
 /** The word being typed after an `@`, if the caret is in one. */
@@ -20,8 +20,6 @@ export function mentionAt(text: string, caret: number): { start: number; query: 
 export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (post: Post) => void }) {
   const { t, language } = useI18n();
   const [body, setBody] = useState('');
-  const [files, setFiles] = useState<Attachment[]>([]);
-  const [uploading, setUploading] = useState(0);
   const [preview, setPreview] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -32,6 +30,7 @@ export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (po
   const key = useRef(crypto.randomUUID());
   const area = useRef<HTMLTextAreaElement>(null);
   const latest = useMemo(() => new Latest(), []);
+  const { files, setFiles, uploading, upload } = useUploads([], setError);
 
   useEffect(() => {
     if (!mention) {
@@ -48,20 +47,6 @@ export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (po
       })
       .catch(() => setPeople([]));
   }, [mention?.query]);
-
-  const upload = async (chosen: FileList | null) => {
-    for (const file of Array.from(chosen ?? [])) {
-      setUploading((count) => count + 1);
-      try {
-        const stored = await api.upload(file);
-        setFiles((current) => [...current, stored]);
-      } catch (failure) {
-        setError(failure);
-      } finally {
-        setUploading((count) => count - 1);
-      }
-    }
-  };
 
   const choose = (person: PersonCard) => {
     if (!mention) return;
@@ -166,39 +151,12 @@ export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (po
       ) : (
         <div class="post-body prose preview" aria-live="polite" dangerouslySetInnerHTML={{ __html: preview }} />
       )}
-      {files.length > 0 && (
-        <ul class="file-chips">
-          {files.map((file) => (
-            <li key={file.id} class="file-chip">
-              {file.name} <span class="muted small">{fileSize(language, file.size)}</span>
-              <button
-                type="button"
-                class="button-link"
-                aria-label={t('composer.removeFile', { name: file.name })}
-                onClick={() => setFiles(files.filter((other) => other.id !== file.id))}
-              >
-                ×
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <FileChips files={files} onChange={setFiles} />
       {preview !== null && <Attachments files={files} />}
       {uploading > 0 && <p role="status">{t('composer.uploading')}</p>}
       {error !== null && <ErrorMessage error={error} />}
       <div class="row">
-        <label class="button-secondary file-button">
-          {t('composer.addFiles')}
-          <input
-            type="file"
-            multiple
-            class="visually-hidden"
-            onChange={(event) => {
-              void upload(event.currentTarget.files);
-              event.currentTarget.value = '';
-            }}
-          />
-        </label>
+        <AddFiles onFiles={(chosen) => void upload(chosen)} />
         <button
           type="button"
           class="button-secondary"

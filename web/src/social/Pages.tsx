@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
-import { api, type Announcement, type Group, type GroupKind, type Member, type Notification, type Post, type Visibility } from '../api/client';
+import { api, type Announcement, type Group, type GroupKind, type GroupRole, type Member, type Notification, type Post, type Visibility } from '../api/client';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
 import { ErrorMessage, Loading } from '../components/ErrorMessage';
@@ -9,6 +9,7 @@ import { Latest } from '../lib/latest';
 import { relativeTime } from '../lib/time';
 import { PostCard } from './PostCard';
 import { Composer } from './Composer';
+import { GroupAbout } from './GroupSettings';
 import { AnnouncementCard } from './Announcements';
 
 /** Names of the groups I am in, for "… in Hardlopen" on home. */
@@ -229,7 +230,7 @@ export function GroupPage() {
   const id = params.id ?? '';
   const [group, setGroup] = useState<Group | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [tab, setTab] = useState<'posts' | 'members' | 'requests'>('posts');
+  const [tab, setTab] = useState<'posts' | 'members' | 'about' | 'requests'>('posts');
   const [posts, setPosts] = useState<Post[] | null>(null);
   const [pinned, setPinned] = useState<Post[]>([]);
   const [next, setNext] = useState<string | null | undefined>(null);
@@ -277,7 +278,7 @@ export function GroupPage() {
       <div class="prose" dangerouslySetInnerHTML={{ __html: group.description_html }} />
       {group.archived && <p class="notice">{t('group.archived')}</p>}
       <div role="tablist" class="tabs" aria-label={group.name}>
-        {(['posts', 'members', ...(manager ? (['requests'] as const) : [])] as const).map((name) => (
+        {(['posts', 'members', 'about', ...(manager ? (['requests'] as const) : [])] as const).map((name) => (
           <button key={name} type="button" role="tab" aria-selected={tab === name} class={tab === name ? 'tab tab-on' : 'tab'} onClick={() => setTab(name)}>
             {t(`group.tab.${name}`)}
           </button>
@@ -285,7 +286,7 @@ export function GroupPage() {
       </div>
       {tab === 'posts' && (
         <div role="tabpanel">
-          {member && !group.archived && <Composer groupId={id} onPosted={(post) => setPosts([post, ...(posts ?? [])])} />}
+          {member && !group.archived && (group.posting === 'everyone' || manager) && <Composer groupId={id} onPosted={(post) => setPosts([post, ...(posts ?? [])])} />}
           {pinned.map((post) => (
             <PostCard key={post.id} post={post} canModerate={manager} />
           ))}
@@ -294,30 +295,66 @@ export function GroupPage() {
           )}
         </div>
       )}
-      {tab === 'members' && <Members groupId={id} state="member" />}
-      {tab === 'requests' && <Members groupId={id} state="requested" />}
+      {tab === 'members' && <Members groupId={id} state="member" manager={manager} />}
+      {tab === 'about' && <GroupAbout group={group} manager={manager} onChanged={setGroup} />}
+      {tab === 'requests' && <Members groupId={id} state="requested" manager={manager} />}
     </section>
   );
 }
 
-function Members({ groupId, state }: { groupId: string; state: 'member' | 'requested' }) {
+function Members({ groupId, state, manager }: { groupId: string; state: 'member' | 'requested'; manager: boolean }) {
   const { t } = useI18n();
+  const { person } = useSession();
   const [members, setMembers] = useState<Member[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const load = () => api.members(groupId, state).then((page) => setMembers(page.items), setError);
   useEffect(() => {
     void load();
   }, [groupId, state]);
-  if (error !== null) return <ErrorMessage error={error} />;
-  if (!members) return <Loading />;
+  if (!members) return error !== null ? <ErrorMessage error={error} /> : <Loading />;
   if (members.length === 0) return <p class="muted">{state === 'requested' ? t('group.noRequests') : t('group.noMembers')}</p>;
   return (
-    <ul class="people-list" role="tabpanel">
+    <div role="tabpanel">
+    {error !== null && <ErrorMessage error={error} />}
+    <ul class="people-list">
       {members.map((member) => (
         <li key={member.person.id} class="person-row">
           <Avatar name={member.person.display_name} id={member.person.id} photoUrl={member.person.photo_url} size="small" />
           <a href={`/people/${member.person.id}`}>{member.person.display_name}</a>
-          <span class="muted small">{t(`group.role.${member.role}`)}</span>
+          {state === 'member' && manager && member.person.id !== person?.id ? (
+            <span class="push-right row">
+              <label class="visually-hidden" for={`role-${member.person.id}`}>
+                {t('group.roleOf', { name: member.person.display_name })}
+              </label>
+              <select
+                id={`role-${member.person.id}`}
+                value={member.role}
+                onChange={(event) => {
+                  setError(null);
+                  api.setMemberRole(groupId, member.person.id, event.currentTarget.value as GroupRole).then(load, setError);
+                }}
+              >
+                {(['member', 'admin', 'owner'] as const).map((role) => (
+                  <option key={role} value={role}>
+                    {t(`group.role.${role}`)}
+                  </option>
+                ))}
+              </select>
+              <button
+                type="button"
+                class="button-secondary"
+                onClick={() => {
+                  if (window.confirm(t('group.confirmRemove', { name: member.person.display_name }))) {
+                    api.removeMember(groupId, member.person.id).then(load, setError);
+                  }
+                }}
+              >
+                {t('group.remove', { name: member.person.display_name })}
+              </button>
+            </span>
+          ) : (
+            <span class="muted small">{t(`group.role.${member.role}`)}</span>
+          )}
           {state === 'requested' && (
             <span class="push-right row">
               <button type="button" onClick={() => api.decide(groupId, member.person.id, true).then(load, setError)}>
@@ -331,6 +368,7 @@ function Members({ groupId, state }: { groupId: string; state: 'member' | 'reque
         </li>
       ))}
     </ul>
+    </div>
   );
 }
 

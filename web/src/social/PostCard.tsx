@@ -5,6 +5,7 @@ import { useSession } from '../session';
 import { Avatar } from '../components/Avatar';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { fileSize, relativeTime } from '../lib/time';
+import { AddFiles, FileChips, useUploads } from './Files';
 
 export const REACTION_SIGNS: Record<Reaction, string> = {
   like: '👍',
@@ -68,6 +69,7 @@ export function PostCard({
   const [draft, setDraft] = useState(post.body);
   const [showComments, setShowComments] = useState(false);
   const [gone, setGone] = useState(false);
+  const uploads = useUploads(post.attachments, setError);
   const mine = person?.id === current.author.id;
 
   const update = (next: Post | null) => {
@@ -122,15 +124,18 @@ export function PostCard({
           onSubmit={(event) => {
             event.preventDefault();
             act(async () => {
-              update(await api.editPost(current.id, draft));
+              update(await api.editPost(current.id, draft, uploads.files.map((file) => file.id)));
               setEditing(false);
             });
           }}
         >
           <label for={`edit-${current.id}`}>{t('post.editLabel')}</label>
           <textarea id={`edit-${current.id}`} rows={4} value={draft} onInput={(event) => setDraft(event.currentTarget.value)} />
+          <FileChips files={uploads.files} onChange={uploads.setFiles} />
+          {uploads.uploading > 0 && <p role="status">{t('composer.uploading')}</p>}
           <div class="row">
-            <button type="submit">{t('common.save')}</button>
+            <AddFiles onFiles={(chosen) => void uploads.upload(chosen)} />
+            <button type="submit" disabled={uploads.uploading > 0}>{t('common.save')}</button>
             <button type="button" class="button-secondary" onClick={() => setEditing(false)}>
               {t('common.cancel')}
             </button>
@@ -166,7 +171,7 @@ export function PostCard({
           {t('post.comments', { count: current.comment_count })}
         </button>
         {mine && (
-          <button type="button" class="button-link" onClick={() => { setDraft(current.body); setEditing(true); }}>
+          <button type="button" class="button-link" onClick={() => { setDraft(current.body); uploads.setFiles(current.attachments); setEditing(true); }}>
             {t('post.edit')}
           </button>
         )}

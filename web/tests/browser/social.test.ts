@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newPage, startSite, type Site } from './harness';
+import { launchBrowser, newPage, openMenu, startSite, type Site } from './harness';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -239,6 +239,80 @@ describe('groups, posts and announcements in the browser', () => {
     expect((await network.allInnerTexts()).join(' ')).toMatch(/Network\s+2\s+1\s+1\s+50%/);
     await hr.page.getByRole('link', { name: 'Pieter Dijkstra' }).waitFor();
     await axe(hr.page, 'statistics');
+    await hr.context.close();
+  });
+
+  it('owners run their group from its About tab; a post loses a file; announcements take comments and are listed', async () => {
+    const sanne = await newPage(browser);
+    await signIn(sanne.page, site, 'sanne@plein.example');
+    await sanne.page.getByRole('navigation').getByRole('link', { name: 'Groups' }).click();
+    await sanne.page.getByRole('link', { name: 'Hardlopen' }).click();
+    await sanne.page.getByRole('heading', { level: 1, name: 'Hardlopen' }).waitFor();
+    const groupUrl = sanne.page.url();
+
+    // The picture leaves the post; the text stays.
+    const post = sanne.page.locator('article.post', { hasText: 'Wie loopt er mee' });
+    await post.locator('.attachment-images img').waitFor();
+    await post.getByRole('button', { name: 'Edit' }).click();
+    await post.getByRole('button', { name: 'Remove route.png' }).click();
+    await post.getByRole('button', { name: 'Save' }).click();
+    await post.getByText(/· edited/).waitFor();
+    expect(await post.locator('.attachment-images img').count()).toBe(0);
+
+    // Settings, cover and an invitation.
+    await sanne.page.getByRole('tab', { name: 'About' }).click();
+    await sanne.page.getByLabel('Who may post').selectOption('admins');
+    await sanne.page.getByRole('button', { name: 'Save' }).click();
+    await sanne.page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    await sanne.page.locator('input[type=file]').setInputFiles({ name: 'cover.png', mimeType: 'image/png', buffer: png(1200, 400) });
+    await sanne.page.getByRole('button', { name: 'Remove the cover picture' }).waitFor();
+    expect(await sanne.page.locator('img.cover').evaluate(async (element: HTMLImageElement) => { await element.decode(); return element.naturalWidth; })).toBe(1200);
+    await sanne.page.getByLabel('Find a colleague').fill('Ayse');
+    await sanne.page.getByRole('button', { name: 'Invite Ayşe Öztürk' }).click();
+    await sanne.page.getByRole('button', { name: 'Withdraw the invitation to Ayşe Öztürk' }).waitFor();
+    await axe(sanne.page, 'group about tab');
+
+    // Pieter becomes an admin of the group.
+    await sanne.page.getByRole('tab', { name: 'Members' }).click();
+    await sanne.page.getByLabel('Role of Pieter Dijkstra').selectOption('admin');
+    await axe(sanne.page, 'members for an owner');
+    await expect
+      .poll(async () => {
+        const members = (await call(sanne.page, 'GET', `/api/v1/groups/${groupUrl.split('/').pop()}/members`)).json as { items: { person: { id: string }; role: string }[] };
+        return members.items.find((member) => member.person.id === ids.pieter)?.role;
+      })
+      .toBe('admin');
+
+    // Ayşe accepts; only owners and admins post now, so she has no composer.
+    const ayse = await newPage(browser);
+    await signIn(ayse.page, site, 'ayse@plein.example');
+    await ayse.page.goto(groupUrl);
+    await ayse.page.getByRole('button', { name: 'Accept invitation' }).click();
+    await ayse.page.getByRole('button', { name: 'Leave' }).waitFor();
+    await ayse.page.locator('article.post').first().waitFor();
+    expect(await ayse.page.getByLabel('New post').count()).toBe(0);
+    await ayse.context.close();
+
+    // The announcement archive, and a comment under an announcement.
+    await openMenu(sanne.page);
+    await sanne.page.getByRole('link', { name: 'Announcements' }).click();
+    await sanne.page.getByRole('heading', { level: 1, name: 'Announcements' }).waitFor();
+    await axe(sanne.page, 'announcement archive');
+    await sanne.page.getByRole('link', { name: 'Nieuwe thuiswerkregeling' }).click();
+    await sanne.page.getByLabel('Write a comment…').fill('Geldt dit ook voor parttimers?');
+    await sanne.page.getByRole('button', { name: 'Send' }).click();
+    await sanne.page.locator('.comment', { hasText: 'Geldt dit ook voor parttimers?' }).waitFor();
+    await axe(sanne.page, 'announcement with comments');
+    await sanne.context.close();
+
+    const hr = await newPage(browser);
+    await signIn(hr.page, site, 'hanna@plein.example');
+    await hr.page.goto(`${site.url}/announcements`);
+    const row = hr.page.getByRole('row', { name: /Nieuwe thuiswerkregeling/ });
+    expect((await row.allInnerTexts()).join(' ')).toMatch(/Published/);
+    await row.getByRole('link', { name: 'Statistics' }).waitFor();
+    await hr.page.getByRole('link', { name: 'Nieuwe thuiswerkregeling' }).click();
+    await hr.page.locator('.comment', { hasText: 'Geldt dit ook voor parttimers?' }).getByRole('button', { name: 'Delete' }).waitFor();
     await hr.context.close();
   });
 

@@ -52,6 +52,21 @@ describe('screenshots', () => {
     await page.getByRole('heading', { name: /Direct reports|Peers/ }).first().waitFor();
     await page.screenshot({ path: `${OUT}profile.png`, fullPage: true });
 
+    // The social intranet: home, the group directory, a group, an announcement's statistics.
+    await page.goto(`${site.url}/`);
+    await page.locator('article.post').first().waitFor();
+    await page.screenshot({ path: `${OUT}home.png` });
+    await page.goto(`${site.url}/groups`);
+    await page.locator('.group-grid li').first().waitFor();
+    await page.screenshot({ path: `${OUT}groups.png` });
+    await page.locator('.group-grid li a').first().click();
+    await page.locator('article.post').first().waitFor();
+    await page.screenshot({ path: `${OUT}group.png` });
+    await page.goto(`${site.url}/announcements`);
+    await page.getByRole('link', { name: 'Statistics' }).first().click();
+    await page.getByRole('heading', { level: 1, name: 'Statistics' }).waitFor();
+    await page.screenshot({ path: `${OUT}announcement-stats.png`, fullPage: true });
+
     await page.goto(`${site.url}/admin`);
     await page
       .getByLabel('CSV file')
@@ -74,6 +89,9 @@ describe('screenshots', () => {
     await phone.page.getByRole('link', { name: 'Mijn profiel' }).click();
     await phone.page.getByRole('heading', { name: 'Directe medewerkers', exact: false }).waitFor();
     await phone.page.screenshot({ path: `${OUT}profile-375-nl.png`, fullPage: true });
+    await phone.page.getByRole('navigation').getByRole('link', { name: 'Start' }).click();
+    await phone.page.locator('article.post').first().waitFor();
+    await phone.page.screenshot({ path: `${OUT}home-375-nl.png` });
     await phone.context.close();
     expect(login.email).toContain('@');
   });
