@@ -251,8 +251,10 @@ describe('groups, posts and announcements in the browser', () => {
     const groupUrl = sanne.page.url();
 
     // The picture leaves the post; the text stays.
-    const post = sanne.page.locator('article.post', { hasText: 'Wie loopt er mee' });
-    await post.locator('.attachment-images img').waitFor();
+    const found = sanne.page.locator('article.post', { hasText: 'Wie loopt er mee' });
+    await found.locator('.attachment-images img').waitFor();
+    // While it is edited its text is in a field, so the post is held by its id from here on.
+    const post = sanne.page.locator(`article[aria-labelledby="${await found.getAttribute('aria-labelledby')}"]`);
     await post.getByRole('button', { name: 'Edit' }).click();
     await post.getByRole('button', { name: 'Remove route.png' }).click();
     await post.getByRole('button', { name: 'Save' }).click();
@@ -309,6 +311,7 @@ describe('groups, posts and announcements in the browser', () => {
     await signIn(hr.page, site, 'hanna@plein.example');
     await hr.page.goto(`${site.url}/announcements`);
     const row = hr.page.getByRole('row', { name: /Nieuwe thuiswerkregeling/ });
+    await row.waitFor();
     expect((await row.allInnerTexts()).join(' ')).toMatch(/Published/);
     await row.getByRole('link', { name: 'Statistics' }).waitFor();
     await hr.page.getByRole('link', { name: 'Nieuwe thuiswerkregeling' }).click();
