@@ -7,13 +7,17 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
+use tantivy::aggregation::{
+    AggContextParams, AggregationCollector, AggregationLimitsGuard, Key,
+};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery, TermSetQuery,
 };
-use tantivy::schema::Facet;
 use tantivy::schema::{
-    FAST, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
     TextFieldIndexing, TextOptions, Value as _,
 };
 use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
@@ -23,7 +27,7 @@ use crate::text::tokens;
 use crate::{FacetValue, OpenState, Result, SearchError, store};
 
 /// Bumped whenever the schema or the text folding changes; the index is then rebuilt.
-pub const POST_SCHEMA_VERSION: u32 = 1;
+pub const POST_SCHEMA_VERSION: u32 = 2;
 const WORDS: &str = "post_words";
 const WRITER_BYTES: usize = 50_000_000;
 /// Words of a query beyond this are ignored.
@@ -88,8 +92,6 @@ struct Fields {
     author_id: Field,
     kind: Field,
     text: Field,
-    group_facet: Field,
-    author_facet: Field,
     created: Field,
 }
 
@@ -109,12 +111,11 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         id: builder.add_text_field("id", STRING | STORED),
         post_id: builder.add_text_field("post_id", STRING | STORED),
-        group_id: builder.add_text_field("group_id", STRING),
-        author_id: builder.add_text_field("author_id", STRING),
+        // Fast too: the facets count them per match from their columns.
+        group_id: builder.add_text_field("group_id", STRING | FAST),
+        author_id: builder.add_text_field("author_id", STRING | FAST),
         kind: builder.add_text_field("kind", STRING | STORED),
         text: builder.add_text_field("text", words),
-        group_facet: builder.add_facet_field("group", FacetOptions::default()),
-        author_facet: builder.add_facet_field("author", FacetOptions::default()),
         created: builder.add_i64_field("created", INDEXED | FAST),
     };
     (builder.build(), fields)
@@ -164,14 +165,6 @@ impl PostIndex {
         document.add_text(fields.author_id, &item.author_id);
         document.add_text(fields.kind, &item.kind);
         document.add_text(fields.text, tokens(&item.text).join(" "));
-        document.add_facet(
-            fields.group_facet,
-            Facet::from_path([item.group_id.as_str()]),
-        );
-        document.add_facet(
-            fields.author_facet,
-            Facet::from_path([item.author_id.as_str()]),
-        );
         document.add_i64(fields.created, item.created_millis);
         document
     }
@@ -327,21 +320,37 @@ impl PostIndex {
                 .map(|(occur, query)| (*occur, query.box_clone()))
                 .collect(),
         );
-        let mut group_facets = FacetCollector::for_field("group");
-        group_facets.add_facet(Facet::root());
-        let mut author_facets = FacetCollector::for_field("author");
-        author_facets.add_facet(Facet::root());
-        let (group_counts, author_counts) =
-            searcher.search(&facet_query, &(group_facets, author_facets))?;
-        let top = |counts: &tantivy::collector::FacetCounts| -> Vec<FacetValue> {
-            counts
-                .top_k(Facet::root(), FACET_VALUES)
-                .into_iter()
-                .filter_map(|(facet, count)| {
-                    Some(FacetValue {
-                        value: facet.to_path().last()?.to_string(),
-                        count,
-                    })
+        // Counted from the group and author columns of the matches only, however many groups
+        // and authors the index holds.
+        let aggregations: Aggregations = serde_json::from_value(serde_json::json!({
+            "groups": {"terms": {"field": "group_id", "size": FACET_VALUES}},
+            "authors": {"terms": {"field": "author_id", "size": FACET_VALUES}},
+        }))
+        .map_err(|error| tantivy::TantivyError::InvalidArgument(error.to_string()))?;
+        let counted: AggregationResults = searcher.search(
+            &facet_query,
+            &AggregationCollector::from_aggs(
+                aggregations,
+                AggContextParams::new(
+                    AggregationLimitsGuard::default(),
+                    tantivy::tokenizer::TokenizerManager::default(),
+                ),
+            ),
+        )?;
+        let top = |name: &str| -> Vec<FacetValue> {
+            let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
+                counted.0.get(name)
+            else {
+                return Vec::new();
+            };
+            buckets
+                .iter()
+                .filter_map(|bucket| match &bucket.key {
+                    Key::Str(value) => Some(FacetValue {
+                        value: value.clone(),
+                        count: bucket.doc_count,
+                    }),
+                    _ => None,
                 })
                 .collect()
         };
@@ -381,8 +390,8 @@ impl PostIndex {
         Ok(PostResults {
             hits,
             total,
-            groups: top(&group_counts),
-            authors: top(&author_counts),
+            groups: top("groups"),
+            authors: top("authors"),
         })
     }
 }

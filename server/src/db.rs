@@ -16,6 +16,11 @@ use crate::config::Config;
 /// Advisory lock key held while migrating, so several nodes starting at once migrate one by one.
 const MIGRATION_LOCK_KEY: i64 = 0x706c_6569_6e00_0001;
 
+/// SQLite's largest memory map on Linux (2 GiB): the whole database of a large company.
+const SQLITE_MMAP_BYTES: u64 = 2_147_418_112;
+/// Page cache per connection, in KiB (a negative `cache_size` counts KiB).
+const SQLITE_CACHE_KIB: i64 = -16_384;
+
 /// Opens the pool. SQLite gets WAL, a busy timeout and foreign keys; its parent directory is
 /// created when missing.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
@@ -50,6 +55,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
+                // Pages are read from the operating system's cache in place instead of copied
+                // by a system call each, which at a million posts is most of a feed's time.
+                .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
+                .pragma("cache_size", SQLITE_CACHE_KIB.to_string())
         });
     let db = Database::connect(options).await.with_context(|| {
         format!(

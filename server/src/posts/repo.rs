@@ -124,17 +124,32 @@ fn live_groups() -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
-/// The groups (not deleted) `person` is a member of.
+/// The groups (not deleted) `person` is a member of: their memberships first (by the person
+/// index), each group then by its key, never every group's member list.
 pub async fn my_live_groups(db: &impl ConnectionTrait, person: Uuid) -> Result<Vec<Uuid>, DbErr> {
-    group_members::Entity::find()
-        .select_only()
-        .column(group_members::Column::GroupId)
-        .filter(group_members::Column::PersonId.eq(person))
-        .filter(group_members::Column::State.eq("member"))
-        .filter(group_members::Column::GroupId.in_subquery(live_groups()))
-        .into_tuple()
-        .all(db)
-        .await
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+    let query = Query::select()
+        .column((group_members::Entity, group_members::Column::GroupId))
+        .from(group_members::Entity)
+        .inner_join(
+            groups::Entity,
+            Expr::col((groups::Entity, groups::Column::Id))
+                .equals((group_members::Entity, group_members::Column::GroupId)),
+        )
+        .and_where(Expr::col((group_members::Entity, group_members::Column::PersonId)).eq(person))
+        .and_where(Expr::col((group_members::Entity, group_members::Column::State)).eq("member"))
+        .and_where(Expr::col((groups::Entity, groups::Column::DeletedAt)).is_null())
+        .to_owned();
+    let backend = db.get_database_backend();
+    let (sql, values) = match backend {
+        sea_orm::DbBackend::Postgres => query.build(PostgresQueryBuilder),
+        _ => query.build(SqliteQueryBuilder),
+    };
+    db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .collect()
 }
 
 /// Groups per home-feed statement: each is one branch of a `UNION ALL`, well below SQLite's
