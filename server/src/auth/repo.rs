@@ -8,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::entities::{api_tokens, login_failures, sessions, settings};
+use crate::entities::{api_tokens, login_failures, people, sessions, settings};
 
 pub struct NewSession {
     pub person_id: Uuid,
@@ -37,11 +37,13 @@ pub async fn insert_session(
     .await
 }
 
-pub async fn find_session_by_hash(
+/// A session with its person, in one read (every signed-in request starts with it).
+pub async fn find_session_with_person(
     db: &impl ConnectionTrait,
     token_hash: &str,
-) -> Result<Option<sessions::Model>, DbErr> {
+) -> Result<Option<(sessions::Model, Option<people::Model>)>, DbErr> {
     sessions::Entity::find()
+        .find_also_related(people::Entity)
         .filter(sessions::Column::TokenHash.eq(token_hash))
         .one(db)
         .await

@@ -112,16 +112,14 @@ fn session_ended() -> ApiError {
 /// Resolves a session cookie to its person. Expired sessions, deactivated people and unknown
 /// tokens all answer 401.
 pub async fn authenticate_session(db: &DatabaseConnection, token: &str) -> ApiResult<Principal> {
-    let session = repo::find_session_by_hash(db, &hash_secret(token))
+    let (session, person) = repo::find_session_with_person(db, &hash_secret(token))
         .await?
         .ok_or_else(session_ended)?;
     let now = Utc::now();
     if session.expires_at <= now {
         return Err(session_ended());
     }
-    let person = people_repo::find(db, session.person_id)
-        .await?
-        .ok_or_else(session_ended)?;
+    let person = person.ok_or_else(session_ended)?;
     if !person.active {
         return Err(session_ended());
     }
