@@ -145,11 +145,13 @@ pub async fn my_live_groups(db: &impl ConnectionTrait, person: Uuid) -> Result<V
         sea_orm::DbBackend::Postgres => query.build(PostgresQueryBuilder),
         _ => query.build(SqliteQueryBuilder),
     };
-    db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values))
-        .await?
-        .iter()
-        .map(|row| row.try_get_by_index::<Uuid>(0))
-        .collect()
+    db.query_all_raw(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await?
+    .iter()
+    .map(|row| row.try_get_by_index::<Uuid>(0))
+    .collect()
 }
 
 /// Groups per home-feed statement: each is one branch of a `UNION ALL`, well below SQLite's
@@ -265,11 +267,13 @@ async fn newest_ids_in_groups(
         sea_orm::DbBackend::Postgres => union.build(PostgresQueryBuilder),
         _ => union.build(SqliteQueryBuilder),
     };
-    db.query_all_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values))
-        .await?
-        .iter()
-        .map(|row| row.try_get_by_index::<Uuid>(0))
-        .collect()
+    db.query_all_raw(sea_orm::Statement::from_sql_and_values(
+        backend, sql, values,
+    ))
+    .await?
+    .iter()
+    .map(|row| row.try_get_by_index::<Uuid>(0))
+    .collect()
 }
 
 /// What `author` wrote that `viewer` may read: in public groups and in groups `viewer` is a
