@@ -1419,7 +1419,10 @@ export interface components {
             acknowledged: number;
             by_department: components["schemas"]["StatRow"][];
             by_location: components["schemas"]["StatRow"][];
-            /** @description Who has not acknowledged yet (required ones), in name order; the CSV has everyone. */
+            /**
+             * @description Who has not acknowledged yet (required ones): the first 100 in name order; the CSV has
+             *     everyone.
+             */
             not_acknowledged: components["schemas"]["PersonCard"][];
             /** Format: int64 */
             opened: number;

@@ -300,6 +300,7 @@ export const en = {
   'ann.state.expired': 'Expired',
   'ann.acknowledgedShort': 'read and understood',
   'ann.notYet': 'not acknowledged yet',
+  'ann.firstOnly': 'The first {count} by name; the CSV has everyone.',
   'error.internal_error': 'Something went wrong on our side. It has been logged.',
 } as const;
 

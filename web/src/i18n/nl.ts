@@ -302,5 +302,6 @@ export const nl: Messages = {
   'ann.state.expired': 'Verlopen',
   'ann.acknowledgedShort': 'gelezen en begrepen',
   'ann.notYet': 'nog niet bevestigd',
+  'ann.firstOnly': 'De eerste {count} op naam; de CSV bevat iedereen.',
   'error.internal_error': 'Er ging bij ons iets mis. We hebben het vastgelegd.',
 };

@@ -452,15 +452,22 @@ export function AnnouncementStatsPage() {
       </p>
       <Bars rows={stats.by_department} label={t('ann.department')} />
       <Bars rows={stats.by_location} label={t('ann.location')} />
-      <h2>{t('ann.notAcknowledged')}</h2>
-      <ul>
-        {stats.not_acknowledged.map((person) => (
-          <li key={person.id}>
-            <a href={`/people/${person.id}`}>{person.display_name}</a>
-            {person.department && <span class="muted"> · {person.department}</span>}
-          </li>
-        ))}
-      </ul>
+      {stats.not_acknowledged.length > 0 && (
+        <>
+          <h2>{t('ann.notAcknowledged')}</h2>
+          {stats.reached - stats.acknowledged > stats.not_acknowledged.length && (
+            <p class="muted small">{t('ann.firstOnly', { count: stats.not_acknowledged.length })}</p>
+          )}
+          <ul>
+            {stats.not_acknowledged.map((person) => (
+              <li key={person.id}>
+                <a href={`/people/${person.id}`}>{person.display_name}</a>
+                {person.department && <span class="muted"> · {person.department}</span>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
     </section>
   );
 }

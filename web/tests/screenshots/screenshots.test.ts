@@ -1,4 +1,5 @@
-// Refreshes docs/screenshots/ from a demo company of 2,000 people: `npm run screenshots`.
+// Refreshes docs/screenshots/ from a demo company of 2,000 people: `npm run screenshots` (reactions
+// and the bell are emoji: install `fonts-noto-color-emoji` first or they show as boxes).
 
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -63,7 +64,7 @@ describe('screenshots', () => {
     await page.locator('article.post').first().waitFor();
     await page.screenshot({ path: `${OUT}group.png` });
     await page.goto(`${site.url}/announcements`);
-    await page.getByRole('link', { name: 'Statistics' }).first().click();
+    await page.getByRole('row', { name: /Nieuwe thuiswerkregeling/ }).getByRole('link', { name: 'Statistics' }).click();
     await page.getByRole('heading', { level: 1, name: 'Statistics' }).waitFor();
     await page.screenshot({ path: `${OUT}announcement-stats.png`, fullPage: true });
 
