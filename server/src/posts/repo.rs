@@ -127,7 +127,6 @@ fn live_groups() -> sea_orm::sea_query::SelectStatement {
 /// The groups (not deleted) `person` is a member of: their memberships first (by the person
 /// index), each group then by its key, never every group's member list.
 pub async fn my_live_groups(db: &impl ConnectionTrait, person: Uuid) -> Result<Vec<Uuid>, DbErr> {
-    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
     let query = Query::select()
         .column((group_members::Entity, group_members::Column::GroupId))
         .from(group_members::Entity)
@@ -140,18 +139,19 @@ pub async fn my_live_groups(db: &impl ConnectionTrait, person: Uuid) -> Result<V
         .and_where(Expr::col((group_members::Entity, group_members::Column::State)).eq("member"))
         .and_where(Expr::col((groups::Entity, groups::Column::DeletedAt)).is_null())
         .to_owned();
-    let backend = db.get_database_backend();
-    let (sql, values) = match backend {
-        sea_orm::DbBackend::Postgres => query.build(PostgresQueryBuilder),
-        _ => query.build(SqliteQueryBuilder),
-    };
-    db.query_all_raw(sea_orm::Statement::from_sql_and_values(
-        backend, sql, values,
-    ))
-    .await?
-    .iter()
-    .map(|row| row.try_get_by_index::<Uuid>(0))
-    .collect()
+    ids_of(db, &query).await
+}
+
+/// The ids a statement of one id column answers.
+async fn ids_of(
+    db: &impl ConnectionTrait,
+    query: &sea_orm::sea_query::SelectStatement,
+) -> Result<Vec<Uuid>, DbErr> {
+    db.query_all_raw(db.get_database_backend().build(query))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .collect()
 }
 
 /// Groups per home-feed statement: each is one branch of a `UNION ALL`, well below SQLite's
@@ -258,22 +258,10 @@ async fn newest_ids_in_groups(
     before: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Uuid>, DbErr> {
-    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
     let Some(union) = newest_ids_statement(groups, before, limit) else {
         return Ok(Vec::new());
     };
-    let backend = db.get_database_backend();
-    let (sql, values) = match backend {
-        sea_orm::DbBackend::Postgres => union.build(PostgresQueryBuilder),
-        _ => union.build(SqliteQueryBuilder),
-    };
-    db.query_all_raw(sea_orm::Statement::from_sql_and_values(
-        backend, sql, values,
-    ))
-    .await?
-    .iter()
-    .map(|row| row.try_get_by_index::<Uuid>(0))
-    .collect()
+    ids_of(db, &union).await
 }
 
 /// What `author` wrote that `viewer` may read: in public groups and in groups `viewer` is a
