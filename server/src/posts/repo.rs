@@ -172,6 +172,9 @@ pub async fn home_feed(
     limit: u64,
 ) -> Result<Vec<posts::Model>, DbErr> {
     let groups = my_live_groups(db, person).await?;
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
     let want = limit + FAN_IN_SLACK;
     let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
     // Most people: one statement, the candidates a subquery. A page that comes out short

@@ -7,6 +7,7 @@ import { ErrorMessage, Loading } from '../components/ErrorMessage';
 import { Latest } from '../lib/latest';
 import { relativeTime } from '../lib/time';
 import { Attachments } from './PostCard';
+import { CommentForm } from './CommentForm';
 
 /** An announcement as a card: pinned on home, with "Read and understood" when it asks for it. */
 export function AnnouncementCard({ announcement, onChanged }: { announcement: Announcement; onChanged?: (next: Announcement) => void }) {
@@ -95,9 +96,7 @@ function AnnouncementComments({ id, hr }: { id: string; hr: boolean }) {
   const { t, language } = useI18n();
   const { person } = useSession();
   const [comments, setComments] = useState<AnnouncementComment[] | null>(null);
-  const [body, setBody] = useState('');
   const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const load = (signal?: AbortSignal) => api.announcementComments(id, signal).then((page) => setComments(page.items), setError);
   useEffect(() => {
     const controller = new AbortController();
@@ -143,35 +142,10 @@ function AnnouncementComments({ id, hr }: { id: string; hr: boolean }) {
           ))}
         </ul>
       )}
-      <form
-        class="comment-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          setBusy(true);
-          setError(null);
-          api
-            .commentOnAnnouncement(id, body)
-            .then((comment) => {
-              setBody('');
-              setComments((current) => [...(current ?? []), comment]);
-            }, setError)
-            .finally(() => setBusy(false));
-        }}
-      >
-        <label class="visually-hidden" for={`ann-comment-${id}`}>
-          {t('post.writeComment')}
-        </label>
-        <textarea
-          id={`ann-comment-${id}`}
-          rows={2}
-          placeholder={t('post.writeComment')}
-          value={body}
-          onInput={(event) => setBody(event.currentTarget.value)}
-        />
-        <button type="submit" disabled={busy || body.trim() === ''}>
-          {t('post.send')}
-        </button>
-      </form>
+      <CommentForm
+        inputId={`ann-comment-${id}`}
+        send={(body) => api.commentOnAnnouncement(id, body).then((comment) => setComments((current) => [...(current ?? []), comment]))}
+      />
       {error !== null && <ErrorMessage error={error} />}
     </section>
   );

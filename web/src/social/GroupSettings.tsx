@@ -7,6 +7,55 @@ import { ErrorMessage } from '../components/ErrorMessage';
 import { Latest } from '../lib/latest';
 import { formatDate } from '../i18n';
 
+/** A labelled drop-down of fixed values. */
+function Choice<T extends string>({
+  id,
+  label,
+  value,
+  options,
+  optionLabel,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  value: T;
+  options: readonly T[];
+  optionLabel: (value: T) => string;
+  onChange: (value: T) => void;
+}) {
+  return (
+    <>
+      <label for={id}>{label}</label>
+      <select id={id} value={value} onChange={(event) => onChange(event.currentTarget.value as T)}>
+        {options.map((option) => (
+          <option key={option} value={option}>
+            {optionLabel(option)}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
+export function KindChoice({ id, value, onChange }: { id: string; value: GroupKind; onChange: (kind: GroupKind) => void }) {
+  const { t } = useI18n();
+  return <Choice id={id} label={t('groups.kind')} value={value} options={['casual', 'work'] as const} optionLabel={(kind) => t(`group.kind.${kind}`)} onChange={onChange} />;
+}
+
+export function VisibilityChoice({ id, value, onChange }: { id: string; value: Visibility; onChange: (visibility: Visibility) => void }) {
+  const { t } = useI18n();
+  return (
+    <Choice
+      id={id}
+      label={t('groups.visibility')}
+      value={value}
+      options={['public', 'private', 'secret'] as const}
+      optionLabel={(visibility) => t(`group.visibility.${visibility}`)}
+      onChange={onChange}
+    />
+  );
+}
+
 /** The group's "About" tab: what it is, and for its owners and admins how to change it. */
 export function GroupAbout({ group, manager, onChanged }: { group: Group; manager: boolean; onChanged: (group: Group) => void }) {
   const { t, language } = useI18n();
@@ -60,22 +109,9 @@ function Settings({ group, onChanged }: { group: Group; onChanged: (group: Group
       <input id="group-name" required maxLength={100} value={name} onInput={(event) => setName(event.currentTarget.value)} />
       <label for="group-description">{t('groups.description')}</label>
       <textarea id="group-description" rows={4} value={description} onInput={(event) => setDescription(event.currentTarget.value)} />
-      <label for="group-kind-setting">{t('groups.kind')}</label>
-      <select id="group-kind-setting" value={kind} onChange={(event) => setKind(event.currentTarget.value as GroupKind)}>
-        <option value="casual">{t('group.kind.casual')}</option>
-        <option value="work">{t('group.kind.work')}</option>
-      </select>
-      <label for="group-visibility">{t('groups.visibility')}</label>
-      <select id="group-visibility" value={visibility} onChange={(event) => setVisibility(event.currentTarget.value as Visibility)}>
-        <option value="public">{t('group.visibility.public')}</option>
-        <option value="private">{t('group.visibility.private')}</option>
-        <option value="secret">{t('group.visibility.secret')}</option>
-      </select>
-      <label for="group-posting">{t('group.posting')}</label>
-      <select id="group-posting" value={posting} onChange={(event) => setPosting(event.currentTarget.value as Posting)}>
-        <option value="everyone">{t('group.posting.everyone')}</option>
-        <option value="admins">{t('group.posting.admins')}</option>
-      </select>
+      <KindChoice id="group-kind-setting" value={kind} onChange={setKind} />
+      <VisibilityChoice id="group-visibility" value={visibility} onChange={setVisibility} />
+      <Choice id="group-posting" label={t('group.posting')} value={posting} options={['everyone', 'admins'] as const} optionLabel={(value) => t(`group.posting.${value}`)} onChange={setPosting} />
       {error !== null && <ErrorMessage error={error} />}
       {saved && <p role="status">{t('common.saved')}</p>}
       <button type="submit">{t('common.save')}</button>

@@ -9,7 +9,7 @@ import { Latest } from '../lib/latest';
 import { relativeTime } from '../lib/time';
 import { PostCard } from './PostCard';
 import { Composer } from './Composer';
-import { GroupAbout } from './GroupSettings';
+import { GroupAbout, KindChoice, VisibilityChoice } from './GroupSettings';
 import { AnnouncementCard } from './Announcements';
 
 /** Names of the groups I am in, for "… in Hardlopen" on home. */
@@ -205,17 +205,8 @@ export function GroupsPage() {
           <input id="new-group-name" required maxLength={100} value={name} onInput={(event) => setName(event.currentTarget.value)} />
           <label for="new-group-description">{t('groups.description')}</label>
           <textarea id="new-group-description" rows={3} value={description} onInput={(event) => setDescription(event.currentTarget.value)} />
-          <label for="new-group-kind">{t('groups.kind')}</label>
-          <select id="new-group-kind" value={newKind} onChange={(event) => setNewKind(event.currentTarget.value as GroupKind)}>
-            <option value="casual">{t('group.kind.casual')}</option>
-            <option value="work">{t('group.kind.work')}</option>
-          </select>
-          <label for="new-group-visibility">{t('groups.visibility')}</label>
-          <select id="new-group-visibility" value={visibility} onChange={(event) => setVisibility(event.currentTarget.value as Visibility)}>
-            <option value="public">{t('group.visibility.public')}</option>
-            <option value="private">{t('group.visibility.private')}</option>
-            <option value="secret">{t('group.visibility.secret')}</option>
-          </select>
+          <KindChoice id="new-group-kind" value={newKind} onChange={setNewKind} />
+          <VisibilityChoice id="new-group-visibility" value={visibility} onChange={setVisibility} />
           {createError !== null && <ErrorMessage error={createError} />}
           <button type="submit">{t('groups.createSubmit')}</button>
         </form>

@@ -6,6 +6,7 @@ import { Avatar } from '../components/Avatar';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { fileSize, relativeTime } from '../lib/time';
 import { AddFiles, FileChips, useUploads } from './Files';
+import { CommentForm } from './CommentForm';
 
 export const REACTION_SIGNS: Record<Reaction, string> = {
   like: '👍',
@@ -213,9 +214,7 @@ function Comments({ postId, onAdded }: { postId: string; onAdded: () => void }) 
   const { t, language } = useI18n();
   const [items, setItems] = useState<Comment[] | null>(null);
   const [error, setError] = useState<unknown>(null);
-  const [body, setBody] = useState('');
   const [replyTo, setReplyTo] = useState<Comment | null>(null);
-  const [busy, setBusy] = useState(false);
   useEffect(() => {
     const controller = new AbortController();
     api.comments(postId, controller.signal).then((page) => setItems(page.items), setError);
@@ -253,22 +252,15 @@ function Comments({ postId, onAdded }: { postId: string; onAdded: () => void }) 
           </li>
         ))}
       </ul>
-      <form
-        class="comment-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          setBusy(true);
-          setError(null);
-          api
-            .comment(postId, body, replyTo?.id)
-            .then((comment) => {
-              setItems([...(items ?? []), comment]);
-              setBody('');
-              setReplyTo(null);
-              onAdded();
-            }, setError)
-            .finally(() => setBusy(false));
-        }}
+      <CommentForm
+        inputId={`comment-${postId}`}
+        send={(body) =>
+          api.comment(postId, body, replyTo?.id).then((comment) => {
+            setItems([...(items ?? []), comment]);
+            setReplyTo(null);
+            onAdded();
+          })
+        }
       >
         {replyTo && (
           <p class="small">
@@ -278,20 +270,7 @@ function Comments({ postId, onAdded }: { postId: string; onAdded: () => void }) 
             </button>
           </p>
         )}
-        <label class="visually-hidden" for={`comment-${postId}`}>
-          {t('post.writeComment')}
-        </label>
-        <textarea
-          id={`comment-${postId}`}
-          rows={2}
-          placeholder={t('post.writeComment')}
-          value={body}
-          onInput={(event) => setBody(event.currentTarget.value)}
-        />
-        <button type="submit" disabled={busy || body.trim() === ''}>
-          {t('post.send')}
-        </button>
-      </form>
+      </CommentForm>
     </section>
   );
 }
