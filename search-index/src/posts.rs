@@ -11,15 +11,17 @@ use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{
-    BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery, TermSetQuery,
-};
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
+use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value as _,
 };
 use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term,
+};
 
 use crate::text::tokens;
 use crate::{FacetValue, OpenState, Result, SearchError, store};
@@ -27,6 +29,7 @@ use crate::{FacetValue, OpenState, Result, SearchError, store};
 /// Bumped whenever the schema or the text folding changes; the index is then rebuilt.
 pub const POST_SCHEMA_VERSION: u32 = 2;
 const WORDS: &str = "post_words";
+const GROUP_ID: &str = "group_id";
 const WRITER_BYTES: usize = 50_000_000;
 /// Words of a query beyond this are ignored.
 const MAX_WORDS: usize = 8;
@@ -51,11 +54,27 @@ pub struct PostDocument {
     pub created_millis: i64,
 }
 
+/// Which groups' posts a search may find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupFilter {
+    /// These groups only.
+    Only(Vec<String>),
+    /// Every group but these (most people may read most groups: the list of the others is the
+    /// short one).
+    AllBut(Vec<String>),
+}
+
+impl Default for GroupFilter {
+    fn default() -> Self {
+        GroupFilter::Only(Vec::new())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PostSearch {
     pub query: String,
-    /// The groups whose posts the searcher may read: the only ones searched.
-    pub readable_groups: Vec<String>,
+    /// The groups whose posts the searcher may read.
+    pub groups: GroupFilter,
     /// Only this group.
     pub group: Option<String>,
     /// Only by this person.
@@ -110,7 +129,7 @@ fn schema() -> (Schema, Fields) {
         id: builder.add_text_field("id", STRING | STORED),
         post_id: builder.add_text_field("post_id", STRING | STORED),
         // Fast too: the facets count them per match from their columns.
-        group_id: builder.add_text_field("group_id", STRING | FAST),
+        group_id: builder.add_text_field(GROUP_ID, STRING | FAST),
         author_id: builder.add_text_field("author_id", STRING | FAST),
         kind: builder.add_text_field("kind", STRING | STORED),
         text: builder.add_text_field("text", words),
@@ -194,9 +213,12 @@ impl PostIndex {
         Ok(())
     }
 
-    /// Removes everything, before a rebuild.
+    /// Removes everything, before a rebuild. Segments are not merged in the background until
+    /// [`compact`](Self::compact) merges the rebuilt ones at once.
     pub fn clear(&self) -> Result<()> {
-        self.writer()?.delete_all_documents()?;
+        let writer = self.writer()?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        writer.delete_all_documents()?;
         Ok(())
     }
 
@@ -207,6 +229,23 @@ impl PostIndex {
         drop(writer);
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// Merges every segment into one and waits for it, then lets segments merge in the
+    /// background again as they come: after a rebuild, whose many segments would each cost a
+    /// search its own term lookups and fuzzy automata.
+    pub fn compact(&self) -> Result<()> {
+        let mut writer = self.writer()?;
+        let segments = self.reader.searcher().index().searchable_segment_ids()?;
+        let merged = if segments.len() > 1 {
+            writer.merge(&segments).wait().map(|_| ())
+        } else {
+            Ok(())
+        };
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        drop(writer);
+        self.reader.reload()?;
+        Ok(merged?)
     }
 
     pub fn len(&self) -> u64 {
@@ -250,14 +289,6 @@ impl PostIndex {
             .collect()
     }
 
-    fn term_set(field: Field, values: &[String]) -> Box<dyn Query> {
-        Box::new(TermSetQuery::new(
-            values
-                .iter()
-                .map(|value| Term::from_field_text(field, value)),
-        ))
-    }
-
     fn one_of(field: Field, value: &str) -> Box<dyn Query> {
         Box::new(TermQuery::new(
             Term::from_field_text(field, value),
@@ -265,59 +296,60 @@ impl PostIndex {
         ))
     }
 
-    /// Keeps the search to the readable groups, by the shorter list: the readable groups, or
-    /// every other group this searcher's segments hold (most people may read most groups, and
-    /// a filter costs what its groups' posts number). `None` when nothing is left out.
-    fn readable_filter(
-        &self,
-        searcher: &tantivy::Searcher,
-        readable: &[String],
-    ) -> Result<Option<(Occur, Box<dyn Query>)>> {
-        let readable_set: std::collections::HashSet<&[u8]> =
-            readable.iter().map(|group| group.as_bytes()).collect();
-        let mut others = std::collections::BTreeSet::new();
-        for segment in searcher.segment_readers() {
-            let index = segment.inverted_index(self.fields.group_id)?;
-            let mut terms = index
-                .terms()
-                .stream()
-                .map_err(tantivy::TantivyError::from)?;
-            while terms.advance() {
-                if !readable_set.contains(terms.key()) {
-                    others.insert(String::from_utf8_lossy(terms.key()).into_owned());
+    /// Keeps the search to the readable groups: each document the words find is checked by
+    /// its group's ordinal in the segment's group column, against the ordinals found by walking
+    /// that column's dictionary and the sorted list side by side (no per-group posting lists
+    /// are read or merged).
+    fn readable_filter(filter: &GroupFilter) -> Box<dyn Query> {
+        let (listed, only) = match filter {
+            GroupFilter::Only(groups) => (groups, true),
+            GroupFilter::AllBut(groups) => (groups, false),
+        };
+        let mut sorted: Vec<Vec<u8>> = listed
+            .iter()
+            .map(|group| group.as_bytes().to_vec())
+            .collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let readable = std::sync::Arc::new(sorted);
+        let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
+            let column = segment.fast_fields().str(GROUP_ID)?;
+            let mut allowed = Vec::new();
+            if let Some(column) = &column {
+                allowed = vec![!only; column.num_terms()];
+                let mut terms = column.dictionary().stream()?;
+                let mut wanted = readable.iter().peekable();
+                while terms.advance() {
+                    let key = terms.key();
+                    while wanted.next_if(|group| group.as_slice() < key).is_some() {}
+                    if wanted.peek().is_some_and(|group| group.as_slice() == key)
+                        && let Some(slot) = usize::try_from(terms.term_ord())
+                            .ok()
+                            .and_then(|ord| allowed.get_mut(ord))
+                    {
+                        *slot = only;
+                    }
                 }
             }
-        }
-        if others.is_empty() {
-            return Ok(None);
-        }
-        let others: Vec<String> = others.into_iter().collect();
-        Ok(Some(if others.len() < readable.len() {
-            (
-                Occur::MustNot,
-                Self::term_set(self.fields.group_id, &others),
-            )
-        } else {
-            (Occur::Must, Self::term_set(self.fields.group_id, readable))
-        }))
+            let ords = column.map(|column| column.ords().clone());
+            Ok(move |doc: DocId| {
+                ords.as_ref()
+                    .and_then(|ords| ords.first(doc))
+                    .and_then(|ord| usize::try_from(ord).ok())
+                    .is_some_and(|ord| allowed.get(ord).copied().unwrap_or(false))
+            })
+        });
+        Box::new(DocPredicateQuery::from(predicate))
     }
 
     pub fn search(&self, request: &PostSearch) -> Result<PostResults> {
         let fields = self.fields;
         let mut base = self.words(&request.query);
-        if base.is_empty() || request.readable_groups.is_empty() {
+        if base.is_empty() || request.groups == GroupFilter::Only(Vec::new()) {
             return Ok(PostResults::default());
         }
         let searcher = self.reader.searcher();
-        if let Some(filter) = self.readable_filter(&searcher, &request.readable_groups)? {
-            base.push(filter);
-        }
-        // Facets count what the words find before the group and author filters narrow it.
-        let facet_query = BooleanQuery::new(
-            base.iter()
-                .map(|(occur, query)| (*occur, query.box_clone()))
-                .collect(),
-        );
+        base.push((Occur::Must, Self::readable_filter(&request.groups)));
         // Counted from the group and author columns of the matches only, however many groups
         // and authors the index holds.
         let aggregations: Aggregations = serde_json::from_value(serde_json::json!({
@@ -325,16 +357,41 @@ impl PostIndex {
             "authors": {"terms": {"field": "author_id", "size": FACET_VALUES}},
         }))
         .map_err(|error| tantivy::TantivyError::InvalidArgument(error.to_string()))?;
-        let counted: AggregationResults = searcher.search(
-            &facet_query,
-            &AggregationCollector::from_aggs(
-                aggregations,
-                AggContextParams::new(
-                    AggregationLimitsGuard::default(),
-                    tantivy::tokenizer::TokenizerManager::default(),
-                ),
+        let facets = AggregationCollector::from_aggs(
+            aggregations,
+            AggContextParams::new(
+                AggregationLimitsGuard::default(),
+                tantivy::tokenizer::TokenizerManager::default(),
             ),
-        )?;
+        );
+        let limit = request.limit.clamp(1, MAX_POST_LIMIT);
+        let top = TopDocs::with_limit(limit)
+            .and_offset(request.offset)
+            .order_by_score();
+        let narrowed = request.group.is_some() || request.author.is_some();
+        // Facets count what the words find before the group and author filters narrow it:
+        // without those filters, one pass over the matches collects everything.
+        let (top_docs, total, counted) = if narrowed {
+            let counted: AggregationResults = searcher.search(
+                &BooleanQuery::new(
+                    base.iter()
+                        .map(|(occur, query)| (*occur, query.box_clone()))
+                        .collect(),
+                ),
+                &facets,
+            )?;
+            let mut clauses = base;
+            if let Some(group) = request.group.as_deref() {
+                clauses.push((Occur::Must, Self::one_of(fields.group_id, group)));
+            }
+            if let Some(author) = request.author.as_deref() {
+                clauses.push((Occur::Must, Self::one_of(fields.author_id, author)));
+            }
+            let (top_docs, total) = searcher.search(&BooleanQuery::new(clauses), &(top, Count))?;
+            (top_docs, total, counted)
+        } else {
+            searcher.search(&BooleanQuery::new(base), &(top, Count, facets))?
+        };
         let top = |name: &str| -> Vec<FacetValue> {
             let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
                 counted.0.get(name)
@@ -352,24 +409,6 @@ impl PostIndex {
                 })
                 .collect()
         };
-        let mut clauses = base;
-        if let Some(group) = request.group.as_deref() {
-            clauses.push((Occur::Must, Self::one_of(fields.group_id, group)));
-        }
-        if let Some(author) = request.author.as_deref() {
-            clauses.push((Occur::Must, Self::one_of(fields.author_id, author)));
-        }
-        let query = BooleanQuery::new(clauses);
-        let limit = request.limit.clamp(1, MAX_POST_LIMIT);
-        let (top_docs, total) = searcher.search(
-            &query,
-            &(
-                TopDocs::with_limit(limit)
-                    .and_offset(request.offset)
-                    .order_by_score(),
-                Count,
-            ),
-        )?;
         let mut hits = Vec::with_capacity(top_docs.len());
         for (_, address) in top_docs {
             let document: TantivyDocument = searcher.doc(address)?;
@@ -413,7 +452,7 @@ mod tests {
     fn search(index: &PostIndex, query: &str, groups: &[&str]) -> Result<PostResults> {
         index.search(&PostSearch {
             query: query.to_owned(),
-            readable_groups: groups.iter().map(|group| (*group).to_owned()).collect(),
+            groups: GroupFilter::Only(groups.iter().map(|group| (*group).to_owned()).collect()),
             limit: 10,
             ..PostSearch::default()
         })
@@ -493,7 +532,7 @@ mod tests {
     }
 
     #[test]
-    fn the_group_filter_holds_whichever_list_it_is_built_from() -> Result<()> {
+    fn the_group_filter_checks_every_match_in_every_segment() -> Result<()> {
         let index = PostIndex::in_memory()?;
         index.upsert(&[
             item("p1", "p1", "g1", "anna", "borrel"),
@@ -501,7 +540,8 @@ mod tests {
             item("p3", "p3", "g3", "anna", "borrel"),
         ])?;
         index.commit(1)?;
-        // A group that arrives in a later segment is left out until it is named readable.
+        // A later segment holds a group of its own: each segment's group column is matched
+        // against the readable list by itself.
         index.upsert(&[item("p4", "p4", "g4", "anna", "borrel")])?;
         index.commit(2)?;
         let found = |groups: &[&str]| -> Result<Vec<String>> {
@@ -513,18 +553,35 @@ mod tests {
             ids.sort();
             Ok(ids)
         };
-        assert_eq!(found(&["g1"])?, ["p1"], "the readable list is shorter");
+        assert_eq!(found(&["g1"])?, ["p1"]);
         assert_eq!(
-            found(&["g1", "g2", "g3"])?,
+            found(&["g3", "g1", "g2"])?,
             ["p1", "p2", "p3"],
-            "the list of the others is shorter"
+            "in any order"
         );
+        assert_eq!(found(&["g4", "g0", "g2"])?, ["p2", "p4"], "across segments");
         assert_eq!(
-            found(&["g1", "g2", "g3", "g4", "g5"])?,
+            found(&["g5", "g4", "g3", "g2", "g1", "g1"])?,
             ["p1", "p2", "p3", "p4"],
             "nothing is left out"
         );
         assert_eq!(found(&["g9"])?, Vec::<String>::new());
+        let all_but = |groups: &[&str]| -> Result<Vec<String>> {
+            let results = index.search(&PostSearch {
+                query: "borrel".to_owned(),
+                groups: GroupFilter::AllBut(
+                    groups.iter().map(|group| (*group).to_owned()).collect(),
+                ),
+                limit: 10,
+                ..PostSearch::default()
+            })?;
+            let mut ids: Vec<String> = results.hits.into_iter().map(|hit| hit.id).collect();
+            ids.sort();
+            Ok(ids)
+        };
+        assert_eq!(all_but(&[])?, ["p1", "p2", "p3", "p4"]);
+        assert_eq!(all_but(&["g4", "g1"])?, ["p2", "p3"], "across segments");
+        assert_eq!(all_but(&["g9"])?, ["p1", "p2", "p3", "p4"]);
         Ok(())
     }
 
@@ -539,7 +596,7 @@ mod tests {
         index.commit(1)?;
         let results = index.search(&PostSearch {
             query: "lunch".to_owned(),
-            readable_groups: vec!["g1".to_owned(), "g2".to_owned()],
+            groups: GroupFilter::AllBut(vec!["g3".to_owned()]),
             author: Some("bram".to_owned()),
             limit: 10,
             ..PostSearch::default()
@@ -580,6 +637,27 @@ mod tests {
         }
         let (_, state) = PostIndex::open(dir.path())?;
         assert_eq!(state, OpenState::UpToSeq(43));
+        Ok(())
+    }
+    #[test]
+    fn compacting_keeps_every_document_and_the_position() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|error| SearchError::Tantivy(error.into()))?;
+        {
+            let (index, _) = PostIndex::open(dir.path())?;
+            for (seq, word) in [(1, "fietsen"), (2, "zwemmen"), (3, "wandelen")] {
+                let id = format!("p{seq}");
+                index.upsert(&[item(&id, &id, "g1", "anna", word)])?;
+                index.commit(seq)?;
+            }
+            assert!(index.reader.searcher().segment_readers().len() > 1);
+            index.compact()?;
+            assert_eq!(index.reader.searcher().segment_readers().len(), 1);
+            assert_eq!(index.len(), 3);
+            assert_eq!(ids(&search(&index, "zwemmen", &["g1"])?), ["p2"]);
+        }
+        let (index, state) = PostIndex::open(dir.path())?;
+        assert_eq!(state, OpenState::UpToSeq(3));
+        assert_eq!(index.len(), 3);
         Ok(())
     }
 }

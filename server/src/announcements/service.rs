@@ -277,12 +277,15 @@ async fn many(
     person: &AuthenticatedPerson,
     rows: Vec<announcements::Model>,
 ) -> ApiResult<Vec<AnnouncementDto>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let receipts = repo::receipts_of(db, person.id, &ids).await?;
     let mut files = attachments::of(db, Owner::Announcement, &ids).await?;
     let (language, _) = reader_language(db, person.id).await?;
     let authors =
-        crate::posts::repo::people_by_id(db, rows.iter().filter_map(|row| row.author_id).collect())
+        crate::posts::repo::cards_by_id(db, rows.iter().filter_map(|row| row.author_id).collect())
             .await?;
     Ok(rows
         .into_iter()
@@ -290,10 +293,7 @@ async fn many(
             let receipt = receipts
                 .iter()
                 .find(|receipt| receipt.announcement_id == row.id);
-            let author = row
-                .author_id
-                .and_then(|id| authors.get(&id).cloned())
-                .map(PersonCard::from);
+            let author = row.author_id.and_then(|id| authors.get(&id).cloned());
             let files = files.remove(&row.id).unwrap_or_default();
             AnnouncementDto {
                 attachments: files,
@@ -784,8 +784,7 @@ pub async fn comments(
     let rows = repo::comments_page(db, id, after, limit + 1).await?;
     let (rows, next_cursor) = split_page(rows, limit, |row| Cursor::encode_uuid(row.id));
     let authors =
-        crate::posts::repo::people_by_id(db, rows.iter().map(|row| row.author_id).collect())
-            .await?;
+        crate::posts::repo::cards_by_id(db, rows.iter().map(|row| row.author_id).collect()).await?;
     Ok(Page {
         items: rows
             .into_iter()
@@ -797,7 +796,7 @@ pub async fn comments(
 
 fn comment_dto(
     row: comments::Model,
-    authors: &std::collections::HashMap<Uuid, crate::entities::people::Model>,
+    authors: &std::collections::HashMap<Uuid, PersonCard>,
 ) -> AnnouncementCommentDto {
     let deleted = row.deleted_at.is_some();
     AnnouncementCommentDto {
@@ -861,7 +860,7 @@ pub async fn comment(
         },
     )
     .await?;
-    let authors = crate::posts::repo::people_by_id(&tx, vec![person.id]).await?;
+    let authors = crate::posts::repo::cards_by_id(&tx, vec![person.id]).await?;
     tx.commit().await?;
     doorbell.ring();
     Ok(comment_dto(comment, &authors))

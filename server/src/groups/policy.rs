@@ -272,6 +272,35 @@ mod tests {
         }
     }
 
+    /// Post search leaves out only groups that are not public (see
+    /// `groups::repo::post_search_exceptions`): it relies on this.
+    #[test]
+    fn anyone_reads_the_posts_of_any_public_group() {
+        for platform_admin in [false, true] {
+            let viewer = Viewer {
+                person_id: Uuid::nil(),
+                platform_admin,
+            };
+            for posting in [Posting::Everyone, Posting::Admins] {
+                for archived in [false, true] {
+                    let group = GroupFacts {
+                        visibility: Visibility::Public,
+                        posting,
+                        archived,
+                    };
+                    for standing in [
+                        None,
+                        standing(GroupRole::Member, MemberState::Invited),
+                        standing(GroupRole::Member, MemberState::Requested),
+                        standing(GroupRole::Member, MemberState::Member),
+                    ] {
+                        assert!(allows(&viewer, &group, standing, Action::ReadPosts));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn archived_groups_and_admin_only_posting_stop_posts_and_joins() {
         let viewer = Viewer {

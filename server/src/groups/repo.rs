@@ -335,90 +335,69 @@ pub async fn suggested(
         .collect()
 }
 
-/// Groups whose posts someone may read, before the policy's final word: public ones and those
-/// they are a member of, as the facts and the standing the policy decides by (a search reads
-/// this for every query, so only those columns).
-pub async fn post_readable_candidates(
+/// The groups a search must weigh for `person`: every group that is not public or is deleted,
+/// with the facts and `person`'s standing the policy decides by. Any other group is public and
+/// live, and anyone reads a public group's posts, so a search leaves out those of these the
+/// policy refuses (far fewer than the groups it may read). Only those columns: a search reads
+/// this on every query.
+pub async fn post_search_exceptions(
     db: &impl ConnectionTrait,
     person: Uuid,
-) -> Result<Vec<(Uuid, GroupFacts, Option<Standing>)>, DbErr> {
-    let rows: Vec<(Uuid, String, String)> = group_members::Entity::find()
-        .select_only()
-        .column(group_members::Column::GroupId)
-        .column(group_members::Column::Role)
-        .column(group_members::Column::State)
-        .filter(group_members::Column::PersonId.eq(person))
-        .filter(group_members::Column::State.eq(MemberState::Member.as_str()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mine: HashMap<Uuid, Standing> = rows
-        .into_iter()
-        .filter_map(|(group, role, state)| {
-            Some((
-                group,
-                Standing {
-                    role: GroupRole::parse(&role)?,
-                    state: MemberState::parse(&state)?,
-                },
-            ))
-        })
-        .collect();
-    // Mine, whatever their visibility, row by row (a person is in tens of groups).
-    let my_groups: Vec<(Uuid, String, String, Option<chrono::DateTime<chrono::Utc>>)> =
-        groups::Entity::find()
-            .select_only()
-            .column(groups::Column::Id)
-            .column(groups::Column::Visibility)
-            .column(groups::Column::Posting)
-            .column(groups::Column::ArchivedAt)
-            .filter(groups::Column::DeletedAt.is_null())
-            .filter(groups::Column::Id.is_in(mine.keys().copied().collect::<Vec<_>>()))
-            .into_tuple()
-            .all(db)
-            .await?;
-    let facts_of = |visibility: &str, posting: &str, archived: bool| GroupFacts {
-        visibility: Visibility::parse(visibility).unwrap_or(Visibility::Secret),
-        posting: Posting::parse(posting).unwrap_or(Posting::Admins),
-        archived,
-    };
-    let mut candidates: Vec<(Uuid, GroupFacts, Option<Standing>)> = my_groups
-        .into_iter()
-        .map(|(id, visibility, posting, archived_at)| {
-            (
-                id,
-                facts_of(&visibility, &posting, archived_at.is_some()),
-                mine.get(&id).copied(),
-            )
-        })
-        .collect();
-    // Every public group: thousands, so their ids come joined into one text per kind of group
-    // (a row per group costs more to carry than to find).
+) -> Result<Vec<(Uuid, GroupFacts, Option<Standing>, bool)>, DbErr> {
+    use sea_orm::sea_query::{Condition as Conditions, JoinType};
+    let query = Query::select()
+        .column((groups::Entity, groups::Column::Id))
+        .column((groups::Entity, groups::Column::Visibility))
+        .column((groups::Entity, groups::Column::Posting))
+        .column((groups::Entity, groups::Column::ArchivedAt))
+        .column((groups::Entity, groups::Column::DeletedAt))
+        .column((group_members::Entity, group_members::Column::Role))
+        .column((group_members::Entity, group_members::Column::State))
+        .from(groups::Entity)
+        .join(
+            JoinType::LeftJoin,
+            group_members::Entity,
+            Conditions::all()
+                .add(
+                    Expr::col((group_members::Entity, group_members::Column::GroupId))
+                        .equals((groups::Entity, groups::Column::Id)),
+                )
+                .add(Expr::col((group_members::Entity, group_members::Column::PersonId)).eq(person))
+                .add(
+                    Expr::col((group_members::Entity, group_members::Column::State))
+                        .eq(MemberState::Member.as_str()),
+                ),
+        )
+        .cond_where(
+            Conditions::any()
+                .add(
+                    Expr::col((groups::Entity, groups::Column::Visibility))
+                        .ne(Visibility::Public.as_str()),
+                )
+                .add(Expr::col((groups::Entity, groups::Column::DeletedAt)).is_not_null()),
+        )
+        .to_owned();
     let backend = db.get_database_backend();
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => {
-            "SELECT posting, archived_at IS NOT NULL, string_agg(id::text, ',') FROM groups \
-             WHERE visibility = 'public' AND deleted_at IS NULL GROUP BY 1, 2"
-        }
-        _ => {
-            "SELECT posting, archived_at IS NOT NULL, group_concat(hex(id), ',') FROM groups \
-             WHERE visibility = 'public' AND deleted_at IS NULL GROUP BY 1, 2"
-        }
-    };
-    for row in db
-        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
-        .await?
-    {
-        let posting: String = row.try_get_by_index(0)?;
-        let archived: bool = row.try_get_by_index(1)?;
-        let ids: String = row.try_get_by_index(2)?;
-        let facts = facts_of(Visibility::Public.as_str(), &posting, archived);
-        candidates.extend(
-            ids.split(',')
-                .filter_map(|id| Uuid::try_parse(id).ok())
-                .filter(|id| !mine.contains_key(id))
-                .map(|id| (id, facts, None)),
-        );
+    let mut found = Vec::new();
+    for row in db.query_all_raw(backend.build(&query)).await? {
+        let id: Uuid = row.try_get_by_index(0)?;
+        let visibility: String = row.try_get_by_index(1)?;
+        let posting: String = row.try_get_by_index(2)?;
+        let archived_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get_by_index(3)?;
+        let deleted_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get_by_index(4)?;
+        let role: Option<String> = row.try_get_by_index(5)?;
+        let state: Option<String> = row.try_get_by_index(6)?;
+        let standing = role
+            .as_deref()
+            .and_then(GroupRole::parse)
+            .zip(state.as_deref().and_then(MemberState::parse))
+            .map(|(role, state)| Standing { role, state });
+        let facts = GroupFacts {
+            visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Secret),
+            posting: Posting::parse(&posting).unwrap_or(Posting::Admins),
+            archived: archived_at.is_some(),
+        };
+        found.push((id, facts, standing, deleted_at.is_some()));
     }
-    Ok(candidates)
+    Ok(found)
 }

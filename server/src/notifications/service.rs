@@ -9,7 +9,6 @@ use uuid::Uuid;
 use super::dto::{GroupRef, MarkReadRequest, NotificationDto, NotificationPage, NotificationQuery};
 use super::repo;
 use crate::auth::AuthenticatedPerson;
-use crate::directory::dto::PersonCard;
 use crate::error::{ApiError, ApiResult};
 use crate::groups::policy;
 use crate::groups::repo as groups_repo;
@@ -44,7 +43,7 @@ pub async fn list(
     let mine = groups_repo::memberships_of(db, person.id, &group_ids).await?;
     let viewer = viewer(person);
     let actors =
-        posts_repo::people_by_id(db, rows.iter().filter_map(|row| row.actor_id).collect()).await?;
+        posts_repo::cards_by_id(db, rows.iter().filter_map(|row| row.actor_id).collect()).await?;
     let items = rows
         .into_iter()
         .filter_map(|row| {
@@ -71,10 +70,7 @@ pub async fn list(
                 post_id: row.post_id,
                 comment_id: row.comment_id,
                 announcement_id: row.announcement_id,
-                actor: row
-                    .actor_id
-                    .and_then(|id| actors.get(&id).cloned())
-                    .map(PersonCard::from),
+                actor: row.actor_id.and_then(|id| actors.get(&id).cloned()),
                 others: u32::try_from(row.others).unwrap_or_default(),
                 created_at: row.created_at,
                 updated_at: row.updated_at,

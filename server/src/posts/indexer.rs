@@ -169,6 +169,11 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedPostIndex) -> anyhow
     }
     let writer = index.clone();
     blocking(move || Ok(writer.commit(head.seq)?)).await?;
+    // One segment searches fastest; should merging fail, the index is whole all the same.
+    let writer = index.clone();
+    if let Err(error) = blocking(move || Ok(writer.compact()?)).await {
+        tracing::warn!(%error, "post index not compacted after the rebuild");
+    }
     tracing::info!(documents = count, "post index rebuilt");
     Ok(head)
 }

@@ -4,10 +4,13 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
 use sea_orm::{
-    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, DbErr, EntityTrait as _,
-    IntoActiveModel as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait as _, IntoActiveModel as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    Statement,
 };
 use uuid::Uuid;
+
+use crate::directory::dto::PersonCard;
 
 use crate::entities::{
     comments, group_members, groups, mentions, people, post_keys, post_versions, posts, reactions,
@@ -357,64 +360,78 @@ pub async fn has_live_comments(db: &impl ConnectionTrait, post_id: Uuid) -> Resu
         .is_some())
 }
 
-pub async fn comment_counts(
-    db: &impl ConnectionTrait,
-    post_ids: &[Uuid],
-) -> Result<HashMap<Uuid, u64>, DbErr> {
-    if post_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(Uuid, i64)> = comments::Entity::find()
-        .select_only()
-        .column(comments::Column::PostId)
-        .column_as(comments::Column::Id.count(), "comments")
-        .filter(comments::Column::PostId.is_in(post_ids.iter().copied()))
-        .filter(comments::Column::DeletedAt.is_null())
-        .group_by(comments::Column::PostId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, count)| (id, u64::try_from(count).unwrap_or_default()))
-        .collect())
+/// What a post's card shows besides the post: its live comments, its reactions per kind (with
+/// whether the viewer is among them) and how many files it has.
+#[derive(Debug, Default)]
+pub struct Decoration {
+    pub comments: u64,
+    /// (reaction, how many, the viewer's own)
+    pub reactions: Vec<(String, u64, bool)>,
+    pub files: u64,
 }
 
-/// (post, reaction) → how many, and whether `viewer` is among them: one grouped read.
-pub async fn reaction_summary(
+/// The decorations of `post_ids` for `viewer`: one statement, one row per post, each count an
+/// index lookup (reactions come folded into one text, `reaction:count:mine,…`).
+pub async fn decorations(
     db: &impl ConnectionTrait,
     viewer: Uuid,
     post_ids: &[Uuid],
-) -> Result<Vec<(Uuid, String, u64, bool)>, DbErr> {
+) -> Result<HashMap<Uuid, Decoration>, DbErr> {
     if post_ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
-    let mine = Expr::case(reactions::Column::PersonId.eq(viewer), 1)
-        .finally(0)
-        .sum();
-    let rows: Vec<(Uuid, String, i64, i64)> = reactions::Entity::find()
-        .select_only()
-        .column(reactions::Column::PostId)
-        .column(reactions::Column::Reaction)
-        .column_as(reactions::Column::PersonId.count(), "reactions")
-        .column_as(mine, "mine")
-        .filter(reactions::Column::PostId.is_in(post_ids.iter().copied()))
-        .group_by(reactions::Column::PostId)
-        .group_by(reactions::Column::Reaction)
-        .into_tuple()
-        .all(db)
+    let backend = db.get_database_backend();
+    let (fold, parameter): (&str, fn(usize) -> String) = match backend {
+        DbBackend::Postgres => ("string_agg", |n| format!("${n}")),
+        _ => ("group_concat", |_| "?".to_owned()),
+    };
+    let ids = (2..post_ids.len() + 2)
+        .map(parameter)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT p.id, \
+         (SELECT count(*) FROM comments c WHERE c.post_id = p.id AND c.deleted_at IS NULL), \
+         (SELECT {fold}(r.reaction || ':' || r.n || ':' || r.mine, ',') FROM \
+           (SELECT reaction, count(*) AS n, \
+             sum(CASE WHEN person_id = {viewer} THEN 1 ELSE 0 END) AS mine \
+            FROM reactions WHERE post_id = p.id GROUP BY reaction) r), \
+         (SELECT count(*) FROM attachments a WHERE a.post_id = p.id) \
+         FROM posts p WHERE p.id IN ({ids})",
+        viewer = parameter(1)
+    );
+    let values = std::iter::once(viewer)
+        .chain(post_ids.iter().copied())
+        .map(sea_orm::Value::from);
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(post, reaction, count, mine)| {
-            (
-                post,
-                reaction,
-                u64::try_from(count).unwrap_or_default(),
-                mine > 0,
-            )
-        })
-        .collect())
+    let count = |value: i64| u64::try_from(value).unwrap_or_default();
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let id: Uuid = row.try_get_by_index(0)?;
+        let folded: Option<String> = row.try_get_by_index(2)?;
+        let reactions = folded
+            .iter()
+            .flat_map(|text| text.split(','))
+            .filter_map(|part| {
+                let mut fields = part.split(':');
+                let reaction = fields.next()?.to_owned();
+                let how_many = fields.next()?.parse::<i64>().ok()?;
+                let mine = fields.next()?.parse::<i64>().ok()?;
+                Some((reaction, count(how_many), mine > 0))
+            })
+            .collect();
+        found.insert(
+            id,
+            Decoration {
+                comments: count(row.try_get_by_index(1)?),
+                reactions,
+                files: count(row.try_get_by_index(3)?),
+            },
+        );
+    }
+    Ok(found)
 }
 
 /// Who reacted to a post (with `reaction` only), newest first, from `offset`.
@@ -553,6 +570,55 @@ pub async fn people_by_id(
         .map(|person| (person.id, person))
         .collect())
 }
+
+/// People as cards (who wrote, reacted, was mentioned): only the columns a card shows.
+pub async fn cards_by_id(
+    db: &impl ConnectionTrait,
+    mut ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, PersonCard>, DbErr> {
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<CardRow> = people::Entity::find()
+        .select_only()
+        .columns([
+            people::Column::Id,
+            people::Column::DisplayName,
+            people::Column::Title,
+            people::Column::Department,
+            people::Column::Location,
+            people::Column::PhotoVersion,
+        ])
+        .filter(people::Column::Id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, display_name, title, department, location, photo)| {
+            let card = PersonCard {
+                id,
+                display_name,
+                title,
+                department,
+                location,
+                photo_url: photo.map(|version| crate::directory::photos::url(id, &version)),
+            };
+            (id, card)
+        })
+        .collect())
+}
+
+type CardRow = (
+    Uuid,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 pub async fn add_mentions(
     db: &impl ConnectionTrait,

@@ -18,7 +18,7 @@ use crate::attachments::{self, Owner};
 use crate::auth::AuthenticatedPerson;
 use crate::db;
 use crate::directory::dto::PersonCard;
-use crate::entities::{comments, people, posts, reactions};
+use crate::entities::{comments, posts, reactions};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
 use crate::groups::policy::{self, Action};
@@ -100,18 +100,15 @@ fn render(body: &str, names: &HashMap<Uuid, String>) -> String {
     markdown::render(&mentions::to_markdown(body, names))
 }
 
-pub(crate) fn card(people: &HashMap<Uuid, people::Model>, id: Uuid) -> PersonCard {
-    people.get(&id).cloned().map_or_else(
-        || PersonCard {
-            id,
-            display_name: String::new(),
-            title: None,
-            department: None,
-            location: None,
-            photo_url: None,
-        },
-        PersonCard::from,
-    )
+pub(crate) fn card(people: &HashMap<Uuid, PersonCard>, id: Uuid) -> PersonCard {
+    people.get(&id).cloned().unwrap_or_else(|| PersonCard {
+        id,
+        display_name: String::new(),
+        title: None,
+        department: None,
+        location: None,
+        photo_url: None,
+    })
 }
 
 fn post_event(post: &posts::Model) -> PostEvent {
@@ -128,38 +125,49 @@ async fn dtos(
     viewer: Uuid,
     rows: Vec<posts::Model>,
 ) -> ApiResult<Vec<PostDto>> {
+    Ok(dtos_and_people(db, viewer, rows, Vec::new()).await?.0)
+}
+
+/// [`dtos`], with the cards of `also` read in the same query and handed back with the
+/// authors'.
+async fn dtos_and_people(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    rows: Vec<posts::Model>,
+    also: Vec<Uuid>,
+) -> ApiResult<(Vec<PostDto>, HashMap<Uuid, PersonCard>)> {
     let ids: Vec<Uuid> = rows.iter().map(|post| post.id).collect();
     // Authors and the people mentioned, in one read.
     let mut people: Vec<Uuid> = rows.iter().map(|post| post.author_id).collect();
     people.extend(rows.iter().flat_map(|post| mentions::parse(&post.body)));
-    people.sort_unstable();
-    people.dedup();
-    let authors = repo::people_by_id(db, people).await?;
+    people.extend(also);
+    let authors = repo::cards_by_id(db, people).await?;
     let names: HashMap<Uuid, String> = authors
         .values()
         .map(|person| (person.id, person.display_name.clone()))
         .collect();
-    let comment_counts = repo::comment_counts(db, &ids).await?;
-    let mut files = attachments::of(db, Owner::Post, &ids).await?;
-    let mut counts: HashMap<Uuid, Vec<ReactionCount>> = HashMap::new();
-    let mut mine: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
-    for (post, reaction, count, reacted) in repo::reaction_summary(db, viewer, &ids).await? {
-        if let Some(reaction) = Reaction::parse(&reaction) {
-            counts
-                .entry(post)
-                .or_default()
-                .push(ReactionCount { reaction, count });
-            if reacted {
-                mine.entry(post).or_default().push(reaction);
-            }
-        }
-    }
-    Ok(rows
+    let mut decorations = repo::decorations(db, viewer, &ids).await?;
+    let with_files: Vec<Uuid> = decorations
+        .iter()
+        .filter(|(_, decoration)| decoration.files > 0)
+        .map(|(id, _)| *id)
+        .collect();
+    let mut files = attachments::of(db, Owner::Post, &with_files).await?;
+    let posts = rows
         .into_iter()
         .map(|post| {
-            let mut reactions = counts.remove(&post.id).unwrap_or_default();
+            let decoration = decorations.remove(&post.id).unwrap_or_default();
+            let mut reactions = Vec::new();
+            let mut my_reactions = Vec::new();
+            for (name, count, mine) in decoration.reactions {
+                if let Some(reaction) = Reaction::parse(&name) {
+                    reactions.push(ReactionCount { reaction, count });
+                    if mine {
+                        my_reactions.push(reaction);
+                    }
+                }
+            }
             reactions.sort_by_key(|count| count.reaction);
-            let mut my_reactions = mine.remove(&post.id).unwrap_or_default();
             my_reactions.sort();
             let deleted = post.deleted_at.is_some();
             PostDto {
@@ -176,7 +184,7 @@ async fn dtos(
                 edited_at: post.edited_at,
                 deleted,
                 pinned: post.pinned_at.is_some(),
-                comment_count: comment_counts.get(&post.id).copied().unwrap_or_default(),
+                comment_count: decoration.comments,
                 reactions,
                 my_reactions,
                 attachments: if deleted {
@@ -186,7 +194,8 @@ async fn dtos(
                 },
             }
         })
-        .collect())
+        .collect();
+    Ok((posts, authors))
 }
 
 async fn one(db: &impl ConnectionTrait, viewer: Uuid, post: posts::Model) -> ApiResult<PostDto> {
@@ -543,7 +552,7 @@ async fn comment_dtos(
         repo::comments_by_id(db, rows.iter().filter_map(|row| row.reply_to).collect()).await?;
     let mut author_ids: Vec<Uuid> = rows.iter().map(|row| row.author_id).collect();
     author_ids.extend(quoted.values().map(|row| row.author_id));
-    let authors = repo::people_by_id(db, author_ids).await?;
+    let authors = repo::cards_by_id(db, author_ids).await?;
     let names = mention_names(db, rows.iter().map(|row| row.body.as_str())).await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut files = attachments::of(db, Owner::Comment, &ids).await?;
@@ -681,7 +690,7 @@ pub async fn reactors(
     let (rows, next_cursor) = split_page(rows, limit, |_| {
         Cursor::encode_offset(usize::try_from(offset + limit).unwrap_or(usize::MAX))
     });
-    let people = repo::people_by_id(db, rows.iter().map(|row| row.person_id).collect()).await?;
+    let people = repo::cards_by_id(db, rows.iter().map(|row| row.person_id).collect()).await?;
     Ok(Page {
         items: rows
             .into_iter()
@@ -886,16 +895,22 @@ pub async fn search(
         .transpose()?
         .unwrap_or(0);
     let viewer = viewer(person);
-    // The policy has the last word on every group the database offers.
-    let readable: HashSet<Uuid> = crate::groups::repo::post_readable_candidates(db, person.id)
+    // Public groups are open to everyone; of the others (and deleted groups) the policy
+    // decides one by one, and those it refuses are left out.
+    let hidden: HashSet<Uuid> = crate::groups::repo::post_search_exceptions(db, person.id)
         .await?
         .into_iter()
-        .filter(|(_, facts, standing)| policy::allows(&viewer, facts, *standing, Action::ReadPosts))
-        .map(|(id, _, _)| id)
+        .filter(|(_, facts, standing, deleted)| {
+            *deleted || !policy::allows(&viewer, facts, *standing, Action::ReadPosts)
+        })
+        .map(|(id, _, _, _)| id)
         .collect();
+    let readable = |group: &Uuid| !hidden.contains(group);
     let request = plein_search::posts::PostSearch {
         query: text,
-        readable_groups: readable.iter().map(Uuid::to_string).collect(),
+        groups: plein_search::posts::GroupFilter::AllBut(
+            hidden.iter().map(Uuid::to_string).collect(),
+        ),
         group: query.group.map(|id| id.to_string()),
         author: query.author.map(|id| id.to_string()),
         limit: usize::try_from(limit).unwrap_or(50),
@@ -921,14 +936,16 @@ pub async fn search(
     let mut post_rows: Vec<posts::Model> = repo::posts_by_id(db, post_ids)
         .await?
         .into_values()
-        .filter(|post| post.deleted_at.is_none() && readable.contains(&post.group_id))
+        .filter(|post| post.deleted_at.is_none() && readable(&post.group_id))
         .collect();
     post_rows.sort_by_key(|post| post.id);
-    let posts: HashMap<Uuid, PostDto> = dtos(db, person.id, post_rows)
-        .await?
-        .into_iter()
-        .map(|post| (post.id, post))
+    let facet_people: Vec<Uuid> = found
+        .authors
+        .iter()
+        .filter_map(|facet| parse(&facet.value))
         .collect();
+    let (post_dtos, authors) = dtos_and_people(db, person.id, post_rows, facet_people).await?;
+    let posts: HashMap<Uuid, PostDto> = post_dtos.into_iter().map(|post| (post.id, post)).collect();
     let comment_rows: Vec<comments::Model> = repo::comments_by_id(db, comment_ids)
         .await?
         .into_values()
@@ -954,22 +971,13 @@ pub async fn search(
         .collect();
     let next = offset + found.hits.len();
     let next_cursor = (next < found.total).then(|| Cursor::encode_offset(next));
-    let authors = repo::people_by_id(
-        db,
-        found
-            .authors
-            .iter()
-            .filter_map(|facet| parse(&facet.value))
-            .collect(),
-    )
-    .await?;
     let facet_groups = crate::groups::repo::find_many(
         db,
         found
             .groups
             .iter()
             .filter_map(|facet| parse(&facet.value))
-            .filter(|id| readable.contains(id))
+            .filter(|id| readable(id))
             .collect(),
     )
     .await?
