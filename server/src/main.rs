@@ -6,7 +6,9 @@ use clap::Parser as _;
 use plein_server::cli::{Cli, run};
 
 // Search scorers allocate per query; mimalloc makes that measurably cheaper than glibc malloc
-// (BENCHMARKS.md, people search).
+// (BENCHMARKS.md, people search). Its `override` feature makes it the C allocator too, so the
+// bundled SQLite's many small allocations per statement skip glibc's arenas (BENCHMARKS.md,
+// groups and posts).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

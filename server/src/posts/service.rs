@@ -237,9 +237,8 @@ pub async fn create(
         let post = repo::find_post(&tx, earlier)
             .await?
             .ok_or_else(|| ApiError::not_found("post"))?;
-        let answer = one(&tx, person.id, post).await?;
         tx.commit().await?;
-        return Ok(answer);
+        return one(db, person.id, post).await;
     }
     let (group, row) = visible(&tx, &viewer, group_id, false).await?;
     let facts = facts(&group);
@@ -274,10 +273,10 @@ pub async fn create(
         },
     )
     .await?;
-    let answer = one(&tx, person.id, post).await?;
     tx.commit().await?;
     doorbell.ring();
-    Ok(answer)
+    // Read back after the commit: the write lock is held no longer than the writes need.
+    one(db, person.id, post).await
 }
 
 /// One page of posts, newest first, from `limit + 1` rows.
@@ -760,11 +759,11 @@ pub async fn react(
         )
         .await?;
     }
-    let shown = one(&tx, person.id, post).await?;
     tx.commit().await?;
     if changed {
         doorbell.ring();
     }
+    let shown = one(db, person.id, post).await?;
     Ok(ReactionSummary {
         reactions: shown.reactions,
         my_reactions: shown.my_reactions,
