@@ -457,6 +457,11 @@ async fn run() -> anyhow::Result<()> {
         "first start (post index built from {posts} posts) ready in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    site.wait_settled(&client).await?;
+    println!(
+        "outbox consumers caught up {:.1} s after the start",
+        started.elapsed().as_secs_f64()
+    );
     let login = client
         .post(site.url("/api/v1/auth/login"))
         .json(&json!({"email": "bench@plein.example", "password": PASSWORD}))

@@ -115,6 +115,34 @@ impl Site {
     }
 }
 
+impl Site {
+    /// Waits until every outbox consumer has caught up with the outbox (after a first start
+    /// they work through what `plein demo` wrote, beside any load): measurements then see the
+    /// server as it runs day to day.
+    pub async fn wait_settled(&self, client: &reqwest::Client) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            let ready: serde_json::Value = client
+                .get(self.url("/readyz"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let head = ready["outbox_head"].as_i64().unwrap_or(i64::MAX);
+            let settled = ready["consumers"].as_array().is_some_and(|consumers| {
+                consumers
+                    .iter()
+                    .all(|consumer| consumer["seq"].as_i64().is_some_and(|seq| seq >= head))
+            });
+            if settled {
+                return Ok(());
+            }
+            anyhow::ensure!(started.elapsed() < GIVE_UP, "consumers never caught up");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 pub fn stop(mut server: Child) -> anyhow::Result<()> {
     Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
