@@ -122,12 +122,8 @@ impl Site {
     pub async fn wait_settled(&self, client: &reqwest::Client) -> anyhow::Result<()> {
         let started = Instant::now();
         loop {
-            let ready: serde_json::Value = client
-                .get(self.url("/readyz"))
-                .send()
-                .await?
-                .json()
-                .await?;
+            let ready: serde_json::Value =
+                client.get(self.url("/readyz")).send().await?.json().await?;
             let head = ready["outbox_head"].as_i64().unwrap_or(i64::MAX);
             let settled = ready["consumers"].as_array().is_some_and(|consumers| {
                 consumers
