@@ -86,14 +86,13 @@ async fn mention_names<'a>(
     db: &impl ConnectionTrait,
     texts: impl Iterator<Item = &'a str>,
 ) -> ApiResult<HashMap<Uuid, String>> {
-    let mut ids: Vec<Uuid> = texts.flat_map(mentions::parse).collect();
-    ids.sort();
-    ids.dedup();
-    Ok(repo::people_by_id(db, ids)
-        .await?
-        .into_values()
-        .map(|person| (person.id, person.display_name))
-        .collect())
+    Ok(
+        repo::cards_by_id(db, texts.flat_map(mentions::parse).collect())
+            .await?
+            .into_values()
+            .map(|card| (card.id, card.display_name))
+            .collect(),
+    )
 }
 
 fn render(body: &str, names: &HashMap<Uuid, String>) -> String {
