@@ -15,6 +15,7 @@ mod m20261130_000010_posts;
 mod m20261130_000011_notifications;
 mod m20261130_000012_announcements;
 mod m20261130_000013_attachments;
+mod m20261201_000014_membership_reads;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_notifications::Migration),
             Box::new(m20261130_000012_announcements::Migration),
             Box::new(m20261130_000013_attachments::Migration),
+            Box::new(m20261201_000014_membership_reads::Migration),
         ]
     }
 }

@@ -232,13 +232,18 @@ impl Application {
             crate::posts::indexer::open(&db, &config.data_dir.join("post-search")).await?;
         let post_indexer =
             crate::posts::indexer::PostIndexer::new(db.clone(), post_search.clone(), post_position);
+        let recent_posts = crate::posts::recent::RecentPosts::new();
         let tailer = Tailer::new(db.clone(), doorbell.clone())
             .with_consumer(Arc::new(indexer))
             .with_consumer(Arc::new(group_indexer))
             .with_consumer(Arc::new(post_indexer))
             .with_consumer(Arc::new(
                 crate::notifications::maker::NotificationMaker::new(db.clone()),
-            ));
+            ))
+            .with_consumer(Arc::new(crate::posts::recent::RecentPostsFeeder::new(
+                db.clone(),
+                recent_posts.clone(),
+            )));
         let (tailer_handle, consumer_tasks) = tailer.spawn(shutdown.child_token()).await?;
         tasks.extend(consumer_tasks);
 
@@ -261,6 +266,7 @@ impl Application {
             tailer: tailer_handle,
             group_search,
             post_search,
+            recent_posts,
             listener: listener_status,
             metrics: telemetry::prometheus()?,
             search,

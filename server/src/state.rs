@@ -26,6 +26,8 @@ pub struct AppState {
     pub search: SharedIndex,
     /// The group directory's index on this node.
     pub group_search: crate::groups::indexer::SharedGroupIndex,
+    /// Each group's newest post ids on this node, for home feeds.
+    pub recent_posts: crate::posts::recent::SharedRecentPosts,
     /// Post search on this node.
     pub post_search: crate::posts::indexer::SharedPostIndex,
     pub blobs: SharedBlobs,

@@ -4,6 +4,7 @@
 pub mod dto;
 pub mod indexer;
 pub mod mentions;
+pub mod recent;
 pub mod repo;
 pub mod routes;
 pub mod service;

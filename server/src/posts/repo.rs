@@ -11,6 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::directory::dto::PersonCard;
+use crate::posts::recent::{KEPT, RecentPosts};
 
 use crate::entities::{
     comments, group_members, groups, mentions, people, post_keys, post_versions, posts, reactions,
@@ -127,20 +128,25 @@ fn live_groups() -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
-/// The groups (not deleted) `person` is a member of: their memberships first (by the person
-/// index), each group then by its key, never every group's member list.
+/// The groups (not deleted) `person` is a member of, from indexes alone: their memberships
+/// carry the group id, and the few deleted groups are left out by an index of their own
+/// rather than by looking up every group.
 pub async fn my_live_groups(db: &impl ConnectionTrait, person: Uuid) -> Result<Vec<Uuid>, DbErr> {
-    let query = Query::select()
-        .column((group_members::Entity, group_members::Column::GroupId))
-        .from(group_members::Entity)
-        .inner_join(
-            groups::Entity,
+    let deleted = Query::select()
+        .expr(Expr::val(1))
+        .from(groups::Entity)
+        .and_where(
             Expr::col((groups::Entity, groups::Column::Id))
                 .equals((group_members::Entity, group_members::Column::GroupId)),
         )
+        .and_where(Expr::col((groups::Entity, groups::Column::DeletedAt)).is_not_null())
+        .to_owned();
+    let query = Query::select()
+        .column((group_members::Entity, group_members::Column::GroupId))
+        .from(group_members::Entity)
         .and_where(Expr::col((group_members::Entity, group_members::Column::PersonId)).eq(person))
         .and_where(Expr::col((group_members::Entity, group_members::Column::State)).eq("member"))
-        .and_where(Expr::col((groups::Entity, groups::Column::DeletedAt)).is_null())
+        .and_where(Expr::exists(deleted).not())
         .to_owned();
     ids_of(db, &query).await
 }
@@ -164,12 +170,13 @@ const FAN_IN_GROUPS: usize = 100;
 const FAN_IN_SLACK: u64 = 8;
 
 /// Home: the posts of every group `person` is a member of, newest first. Fan-in: each group
-/// offers its newest post ids from its `(group_id, id)` index (no table reads), the newest of
-/// those are the candidates, and only they are read whole, so a page costs the same however
-/// many posts the groups hold. Deleted posts among the candidates are made up for by reading
-/// further.
+/// offers its newest post ids, from this node's memory ([`RecentPosts`]) or, for a group it
+/// cannot answer for, from the group's `(group_id, id)` index; the newest of those are the
+/// candidates, and only they are read whole, so a page costs the same however many posts the
+/// groups hold. Deleted posts among the candidates are made up for by reading further.
 pub async fn home_feed(
     db: &impl ConnectionTrait,
+    recent: &RecentPosts,
     person: Uuid,
     before: Option<Uuid>,
     limit: u64,
@@ -178,42 +185,37 @@ pub async fn home_feed(
     if groups.is_empty() {
         return Ok(Vec::new());
     }
+    fill_recent(db, recent, &groups).await?;
+    let backend = db.get_database_backend();
     let want = limit + FAN_IN_SLACK;
     let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
-    // Most people: one statement, the candidates a subquery. A page that comes out short
-    // (deleted posts, or the last page) is read again the exact way below.
-    if groups.len() <= FAN_IN_GROUPS
-        && let Some(candidates) = newest_ids_statement(&groups, before, want)
-    {
-        let mut rows = posts::Entity::find()
-            .filter(posts::Column::Id.in_subquery(candidates))
-            .filter(shown())
-            .all(db)
-            .await?;
-        if rows.len() >= wanted {
-            rows.sort_unstable_by_key(|post| std::cmp::Reverse(post.id));
-            rows.truncate(wanted);
-            return Ok(rows);
-        }
-    }
+    let want_ids = usize::try_from(want).unwrap_or(usize::MAX);
     let mut page: Vec<posts::Model> = Vec::new();
     let mut before = before;
     loop {
-        let mut candidates = Vec::new();
-        for chunk in groups.chunks(FAN_IN_GROUPS) {
-            candidates.extend(newest_ids_in_groups(db, chunk, before, want).await?);
+        let found = recent.candidates(&groups, before, want_ids);
+        let mut candidates = found.ids;
+        for chunk in found.elsewhere.chunks(FAN_IN_GROUPS) {
+            let (sql, values) = newest_ids(backend, chunk, before, want, true);
+            let statement = Statement::from_sql_and_values(backend, sql, values);
+            for row in db.query_all_raw(statement).await? {
+                candidates.push(row.try_get_by_index::<Uuid>(1)?);
+            }
         }
         candidates.sort_unstable_by_key(|id| std::cmp::Reverse(*id));
-        candidates.truncate(usize::try_from(want).unwrap_or(usize::MAX));
-        let exhausted = candidates.len() < usize::try_from(want).unwrap_or(usize::MAX);
+        candidates.truncate(want_ids);
+        let exhausted = candidates.len() < want_ids;
         before = candidates.last().copied();
-        let mut rows = posts::Entity::find()
-            .filter(posts::Column::Id.is_in(candidates))
-            .filter(shown())
-            .all(db)
-            .await?;
-        rows.sort_unstable_by_key(|post| std::cmp::Reverse(post.id));
-        page.extend(rows);
+        if !candidates.is_empty() {
+            let list = (1..=candidates.len())
+                .map(|n| placeholder(backend, n))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let values = candidates.into_iter().map(sea_orm::Value::from).collect();
+            let mut rows = shown_posts(db, &list, values).await?;
+            rows.sort_unstable_by_key(|post| std::cmp::Reverse(post.id));
+            page.extend(rows);
+        }
         if page.len() >= wanted || exhausted {
             page.truncate(wanted);
             return Ok(page);
@@ -221,53 +223,105 @@ pub async fn home_feed(
     }
 }
 
-/// The newest `limit` post ids (before `before`) over `groups`, each group read from its index
-/// as one branch of one statement.
-fn newest_ids_statement(
+/// Reads the newest ids of the groups this node's memory has not filled yet.
+async fn fill_recent(
+    db: &impl ConnectionTrait,
+    recent: &RecentPosts,
     groups: &[Uuid],
-    before: Option<Uuid>,
-    limit: u64,
-) -> Option<sea_orm::sea_query::SelectStatement> {
-    use sea_orm::sea_query::UnionType;
-    let branch = |group: Uuid| {
-        let mut select = Query::select();
-        select
-            .column(posts::Column::Id)
-            .from(posts::Entity)
-            .and_where(Expr::col(posts::Column::GroupId).eq(group));
-        if let Some(before) = before {
-            select.and_where(Expr::col(posts::Column::Id).lt(before));
-        }
-        select
-            .order_by(posts::Column::Id, sea_orm::Order::Desc)
-            .limit(limit);
-        // A branch with its own ORDER BY and LIMIT must be a subquery in SQLite.
-        Query::select()
-            .column(posts::Column::Id)
-            .from_subquery(select, "newest")
-            .to_owned()
-    };
-    let (first, rest) = groups.split_first()?;
-    let mut union = branch(*first);
-    for group in rest {
-        union.union(UnionType::All, branch(*group));
+) -> Result<(), DbErr> {
+    let (missing, generation) = recent.unfilled(groups);
+    if missing.is_empty() {
+        return Ok(());
     }
-    union
-        .order_by(posts::Column::Id, sea_orm::Order::Desc)
-        .limit(limit);
-    Some(union)
+    let backend = db.get_database_backend();
+    let mut read: HashMap<Uuid, Vec<Uuid>> =
+        missing.iter().map(|group| (*group, Vec::new())).collect();
+    let each = u64::try_from(KEPT + 1).unwrap_or(u64::MAX);
+    for chunk in missing.chunks(FAN_IN_GROUPS) {
+        let (sql, values) = newest_ids(backend, chunk, None, each, false);
+        let statement = Statement::from_sql_and_values(backend, sql, values);
+        for row in db.query_all_raw(statement).await? {
+            let group: Uuid = row.try_get_by_index(0)?;
+            read.entry(group)
+                .or_default()
+                .push(row.try_get_by_index(1)?);
+        }
+    }
+    for ids in read.values_mut() {
+        ids.sort_unstable_by_key(|id| std::cmp::Reverse(*id));
+    }
+    recent.fill(generation, read);
+    Ok(())
 }
 
-async fn newest_ids_in_groups(
+/// Parameter `n` (from 1) of a raw statement.
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
+}
+
+/// The posts among `ids` (a list of parameters) that are shown (see [`shown`]).
+async fn shown_posts(
     db: &impl ConnectionTrait,
+    ids: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<posts::Model>, DbErr> {
+    let sql = format!(
+        "SELECT posts.* FROM posts WHERE posts.id IN ({ids}) \
+         AND (posts.deleted_at IS NULL OR EXISTS (SELECT 1 FROM comments \
+           WHERE comments.post_id = posts.id AND comments.deleted_at IS NULL))"
+    );
+    posts::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .all(db)
+        .await
+}
+
+/// `(group_id, id)` of the newest `limit` posts (before `before`) of each of `groups`, each
+/// group read from its index as one branch of one statement, and of those only the newest
+/// `limit` when `overall`; as SQL and its values. The limit is written into the text (it takes
+/// a handful of values): knowing it, PostgreSQL keeps one generic plan for the statement
+/// instead of planning its many branches anew, for milliseconds, on every call.
+fn newest_ids(
+    backend: DbBackend,
     groups: &[Uuid],
     before: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<Uuid>, DbErr> {
-    let Some(union) = newest_ids_statement(groups, before, limit) else {
-        return Ok(Vec::new());
+    overall: bool,
+) -> (String, Vec<sea_orm::Value>) {
+    let mut values = Vec::with_capacity(groups.len() + 1);
+    let older = match before {
+        Some(before) => {
+            values.push(sea_orm::Value::from(before));
+            format!(" AND id < {}", placeholder(backend, 1))
+        }
+        None => String::new(),
     };
-    ids_of(db, &union).await
+    let first = values.len() + 1;
+    values.extend(groups.iter().copied().map(sea_orm::Value::from));
+    // A branch with its own ORDER BY and LIMIT must be a subquery in SQLite.
+    let branches = (first..first + groups.len())
+        .map(|n| {
+            format!(
+                "SELECT group_id, id FROM (SELECT group_id, id FROM posts \
+                 WHERE group_id = {}{older} ORDER BY id DESC LIMIT {limit}) newest",
+                placeholder(backend, n)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let sql = if overall {
+        format!("{branches} ORDER BY id DESC LIMIT {limit}")
+    } else {
+        branches
+    };
+    (sql, values)
 }
 
 /// What `author` wrote that `viewer` may read: in public groups and in groups `viewer` is a

@@ -45,7 +45,9 @@ async fn home_feed(
     CurrentPerson(person): CurrentPerson,
     AppQuery(query): AppQuery<FeedQuery>,
 ) -> ApiResult<AppJson<HomeFeed>> {
-    Ok(AppJson(service::home(&state.db, &person, query).await?))
+    Ok(AppJson(
+        service::home(&state.db, &state.recent_posts, &person, query).await?,
+    ))
 }
 
 /// Markdown rendered and sanitised as a post would show it (mentions as profile links): the
@@ -196,7 +198,16 @@ async fn create_post(
                 ApiError::field("Idempotency-Key", "must be visible ASCII characters")
             })?),
         };
-    let post = service::create(&state.db, &state.doorbell, &person, id, request, key).await?;
+    let post = service::create(
+        &state.db,
+        &state.doorbell,
+        &state.recent_posts,
+        &person,
+        id,
+        request,
+        key,
+    )
+    .await?;
     Ok((StatusCode::CREATED, AppJson(post)))
 }
 

@@ -1,6 +1,7 @@
 //! Posts, comments and reactions, decided by the groups policy: who may read a group's posts,
 //! post there, comment and react. Each change appends its event in the same transaction.
 
+use super::recent::RecentPosts;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{SubsecRound as _, Utc};
@@ -208,6 +209,7 @@ async fn one(db: &impl ConnectionTrait, viewer: Uuid, post: posts::Model) -> Api
 pub async fn create(
     db: &DatabaseConnection,
     doorbell: &Doorbell,
+    recent: &RecentPosts,
     person: &AuthenticatedPerson,
     group_id: Uuid,
     request: WriteRequest,
@@ -274,6 +276,8 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     doorbell.ring();
+    // The writer's own home feed has it at once, before the outbox brings it.
+    recent.added(post.group_id, post.id);
     // Read back after the commit: the write lock is held no longer than the writes need.
     one(db, person.id, post).await
 }
@@ -332,6 +336,7 @@ pub async fn feed(
 /// Home: the posts of every group the caller is a member of, newest first.
 pub async fn home(
     db: &DatabaseConnection,
+    recent: &RecentPosts,
     person: &AuthenticatedPerson,
     query: FeedQuery,
 ) -> ApiResult<HomeFeed> {
@@ -342,7 +347,7 @@ pub async fn home(
     } else {
         Vec::new()
     };
-    let rows = repo::home_feed(db, person.id, before, limit + 1).await?;
+    let rows = repo::home_feed(db, recent, person.id, before, limit + 1).await?;
     let page = page_of(db, person.id, rows, limit).await?;
     Ok(HomeFeed {
         items: page.items,
