@@ -997,3 +997,79 @@ async fn home_pages_through_many_groups_newest_first() -> anyhow::Result<()> {
     assert_eq!(deleted, [kept]);
     Ok(())
 }
+
+/// Every node keeps each group's newest posts in memory for home feeds: a node that has
+/// already answered for a group learns of a post written on another node from the outbox.
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn home_on_one_node_shows_what_was_posted_on_another() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    anyhow::ensure!(app.database.is_postgres(), "this test needs PostgreSQL");
+    app.setup_admin().await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let group = id_of(
+        &app.expect_as(
+            &owner.client,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Hardlopen", "kind": "casual", "visibility": "public"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    let write = |body: &'static str| {
+        let (app, owner, group) = (&app, &owner, group.clone());
+        async move {
+            app.expect_as(
+                &owner.client,
+                Method::POST,
+                &format!("/api/v1/groups/{group}/posts"),
+                Some(json!({ "body": body })),
+                StatusCode::CREATED,
+            )
+            .await
+            .map(|post| id_of(&post))
+        }
+    };
+    let other = app.spawn_second_node().await?;
+    let home = || async {
+        let page: Value = owner
+            .client
+            .get(other.url("/api/v1/feed"))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        anyhow::Ok(
+            page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(id_of)
+                .collect::<Vec<_>>(),
+        )
+    };
+    // The bound is for failure only: a node hears of a commit in milliseconds.
+    let caught_up = || async {
+        let head = plein_server::events::head(&app.handle.state.db).await?;
+        let done = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            other.handle.state.tailer.wait_for(head),
+        )
+        .await?;
+        anyhow::ensure!(done, "the second node's tailer stopped");
+        anyhow::Ok(())
+    };
+    let first = write("Zondag 10 km").await?;
+    caught_up().await?;
+    assert_eq!(home().await?, [first.clone()]);
+    // Written on the first node after the second has the group in memory.
+    let second = write("Dinsdag intervallen").await?;
+    caught_up().await?;
+    assert_eq!(home().await?, [second, first]);
+    Ok(())
+}
