@@ -335,14 +335,7 @@ impl TestApp {
     /// Waits until this node's consumers (the search index among them) have applied every event
     /// committed so far. The bound is for failure only: catching up takes milliseconds.
     pub async fn caught_up(&self) -> anyhow::Result<()> {
-        let head = plein_server::events::head(&self.handle.state.db).await?;
-        let done = tokio::time::timeout(
-            std::time::Duration::from_secs(60),
-            self.handle.state.tailer.wait_for(head),
-        )
-        .await?;
-        anyhow::ensure!(done, "the tailer stopped before catching up");
-        Ok(())
+        caught_up(&self.handle).await
     }
 
     /// The display names search finds for `query`, once this node has indexed every change.
@@ -478,6 +471,24 @@ impl TestNode {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
+
+    /// Waits until this node has applied every event committed so far, on any node.
+    pub async fn caught_up(&self) -> anyhow::Result<()> {
+        caught_up(&self.handle).await
+    }
+}
+
+/// Waits until a node's consumers have applied every event committed so far. The bound is for
+/// failure only: catching up takes milliseconds.
+async fn caught_up(node: &AppHandle) -> anyhow::Result<()> {
+    let head = plein_server::events::head(&node.state.db).await?;
+    let done = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        node.state.tailer.wait_for(head),
+    )
+    .await?;
+    anyhow::ensure!(done, "the tailer stopped before catching up");
+    Ok(())
 }
 
 impl Drop for TestNode {
