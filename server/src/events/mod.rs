@@ -258,14 +258,20 @@ pub async fn read_after<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<ReadBatch, DbErr> {
     let backend = db.get_database_backend();
-    let ready = match backend {
-        DbBackend::Postgres => format!("xid < {PG_XMIN}"),
-        _ => "1 = 1".to_owned(),
+    const COLUMNS: &str = "seq, xid, version, kind, scope, scope_id, payload, created_at";
+    let sql = match backend {
+        DbBackend::Postgres => format!(
+            "SELECT {COLUMNS}, xid < {PG_XMIN} AS ready \
+             FROM events WHERE (xid, seq) > ($1, $2) ORDER BY xid, seq LIMIT $3"
+        ),
+        // SQLite searches a row-value comparison by its first column alone, and `xid` is
+        // always 0 there: every read would walk the whole outbox. Two ranges instead.
+        _ => format!(
+            "SELECT {COLUMNS}, 1 AS ready FROM events WHERE xid = $1 AND seq > $2 \
+             UNION ALL SELECT {COLUMNS}, 1 AS ready FROM events WHERE xid > $1 \
+             ORDER BY xid, seq LIMIT $3"
+        ),
     };
-    let sql = format!(
-        "SELECT seq, xid, version, kind, scope, scope_id, payload, created_at, {ready} AS ready \
-         FROM events WHERE (xid, seq) > ($1, $2) ORDER BY xid, seq LIMIT $3"
-    );
     let statement = statement(
         backend,
         &sql,
