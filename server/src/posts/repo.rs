@@ -207,12 +207,11 @@ pub async fn home_feed(
         let exhausted = candidates.len() < want_ids;
         before = candidates.last().copied();
         if !candidates.is_empty() {
-            let list = (1..=candidates.len())
-                .map(|n| placeholder(backend, n))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let values = candidates.into_iter().map(sea_orm::Value::from).collect();
-            let mut rows = shown_posts(db, &list, values).await?;
+            let mut rows = posts::Entity::find()
+                .filter(posts::Column::Id.is_in(candidates))
+                .filter(shown())
+                .all(db)
+                .await?;
             rows.sort_unstable_by_key(|post| std::cmp::Reverse(post.id));
             page.extend(rows);
         }
@@ -260,27 +259,6 @@ fn placeholder(backend: DbBackend, n: usize) -> String {
         DbBackend::Postgres => format!("${n}"),
         _ => format!("?{n}"),
     }
-}
-
-/// The posts among `ids` (a list of parameters) that are shown (see [`shown`]).
-async fn shown_posts(
-    db: &impl ConnectionTrait,
-    ids: &str,
-    values: Vec<sea_orm::Value>,
-) -> Result<Vec<posts::Model>, DbErr> {
-    let sql = format!(
-        "SELECT posts.* FROM posts WHERE posts.id IN ({ids}) \
-         AND (posts.deleted_at IS NULL OR EXISTS (SELECT 1 FROM comments \
-           WHERE comments.post_id = posts.id AND comments.deleted_at IS NULL))"
-    );
-    posts::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            sql,
-            values,
-        ))
-        .all(db)
-        .await
 }
 
 /// `(group_id, id)` of the newest `limit` posts (before `before`) of each of `groups`, each
