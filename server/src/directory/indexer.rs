@@ -248,6 +248,10 @@ impl EventConsumer for SearchIndexer {
         BATCH_SIZE
     }
 
+    fn min_interval(&self) -> std::time::Duration {
+        events::INDEX_COMMIT_INTERVAL
+    }
+
     /// Re-reads the people the batch touched and indexes them as they are now; only people no
     /// longer in the table are removed.
     async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()> {

@@ -25,7 +25,8 @@ pub use doorbell::{Doorbell, HEARTBEAT_CHANNEL, ListenerStatus, NOTIFY_CHANNEL, 
 pub use doorbell::{notify_other_nodes, spawn_postgres_listener};
 pub use event::{DecodeError, EVENT_VERSION, Event, Scope};
 pub use tailer::{
-    ConsumerStatus, DurableCursor, EventConsumer, Tailer, TailerHandle, TailerProgress,
+    ConsumerStatus, DurableCursor, EventConsumer, INDEX_COMMIT_INTERVAL, Tailer, TailerHandle,
+    TailerProgress,
 };
 
 use crate::entities::{events, settings};
@@ -346,14 +347,28 @@ pub async fn prune(db: &sea_orm::DatabaseConnection, cutoff: DateTime<Utc>) -> a
             tx.commit().await?;
             break;
         };
-        let deleted = tx
-            .execute_raw(statement(
-                backend,
+        let deletes: Vec<(&str, Vec<Value>)> = match backend {
+            DbBackend::Postgres => vec![(
                 "DELETE FROM events WHERE (xid, seq) <= ($1, $2)",
                 vec![cut.xid.into(), cut.seq.into()],
-            ))
-            .await?
-            .rows_affected();
+            )],
+            // Two index ranges, as in `read_after`: SQLite would search a row-value
+            // comparison (or the same condition written with OR) by `xid` alone.
+            _ => vec![
+                (
+                    "DELETE FROM events WHERE xid = $1 AND seq <= $2",
+                    vec![cut.xid.into(), cut.seq.into()],
+                ),
+                ("DELETE FROM events WHERE xid < $1", vec![cut.xid.into()]),
+            ],
+        };
+        let mut deleted = 0;
+        for (sql, values) in deletes {
+            deleted += tx
+                .execute_raw(statement(backend, sql, values))
+                .await?
+                .rows_affected();
+        }
         let previous = pruned_through(&tx).await?;
         settings::Entity::insert(settings::ActiveModel {
             key: Set(PRUNED_THROUGH.to_owned()),

@@ -12,6 +12,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set};
 use serde::Serialize;
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
@@ -19,6 +20,10 @@ use super::{Doorbell, Position, StoredEvent};
 use crate::entities::event_cursors;
 
 const DEFAULT_BATCH: u64 = 500;
+/// The shortest time between two commits of a search index while events keep coming: each
+/// commit syncs to disk and starts a segment that must later be merged, so one per moment
+/// rather than one per event.
+pub const INDEX_COMMIT_INTERVAL: Duration = Duration::from_millis(250);
 /// A safety net: even if a doorbell is lost, new events are found within this time.
 const IDLE_POLL: Duration = Duration::from_secs(2);
 const RETRY_FIRST: Duration = Duration::from_millis(100);
@@ -49,6 +54,12 @@ pub trait EventConsumer: Send + Sync {
     /// Events per read; a consumer that works best on large batches asks for more.
     fn batch_size(&self) -> u64 {
         DEFAULT_BATCH
+    }
+
+    /// The shortest time between two batches; events that arrive meanwhile wait and are applied
+    /// together (an index that syncs to disk on every commit asks for fewer, larger ones).
+    fn min_interval(&self) -> Duration {
+        Duration::ZERO
     }
 }
 
@@ -252,8 +263,9 @@ struct ConsumerTask {
 
 /// What one step of a consumer's loop did.
 enum Step {
-    /// Events were applied (or read past); read on at once.
-    Advanced,
+    /// Events were applied (or read past); read on at once (or after the consumer's
+    /// `min_interval` when `applied`).
+    Advanced { applied: bool },
     /// Nothing new: wait for the doorbell.
     Idle,
     /// Newer events wait for an older transaction to finish.
@@ -267,9 +279,20 @@ impl ConsumerTask {
         let mut retry = RETRY_FIRST;
         let mut held_back = HELD_BACK_FIRST;
         let mut failed = false;
+        let min_interval = self.consumer.min_interval();
+        let mut last_batch: Option<Instant> = None;
         loop {
             if self.shutdown.is_cancelled() {
                 return;
+            }
+            if let Some(last) = last_batch {
+                let due = last + min_interval;
+                if due > Instant::now() {
+                    tokio::select! {
+                        () = self.shutdown.cancelled() => return,
+                        () = tokio::time::sleep_until(due) => {}
+                    }
+                }
             }
             // Mark the doorbell seen before reading, so a ring during the read is not lost.
             self.rings.borrow_and_update();
@@ -291,8 +314,11 @@ impl ConsumerTask {
                         status.last_error = None;
                     });
                     match step {
-                        Step::Advanced => {
+                        Step::Advanced { applied } => {
                             held_back = HELD_BACK_FIRST;
+                            if applied && !min_interval.is_zero() {
+                                last_batch = Some(Instant::now());
+                            }
                             continue;
                         }
                         Step::HeldBack => {
@@ -355,7 +381,7 @@ impl ConsumerTask {
             *position = self.consumer.resync().await?;
             self.update(|status| status.resyncs += 1);
             self.publish(*position);
-            return Ok(Step::Advanced);
+            return Ok(Step::Advanced { applied: false });
         }
         let batch = super::read_after(&self.db, *position, self.consumer.batch_size()).await?;
         let Some(end) = batch.end else {
@@ -365,12 +391,13 @@ impl ConsumerTask {
                 Step::Idle
             });
         };
-        if !batch.events.is_empty() {
+        let applied = !batch.events.is_empty();
+        if applied {
             self.consumer.apply(&batch.events).await?;
         }
         *position = end;
         self.publish(end);
-        Ok(Step::Advanced)
+        Ok(Step::Advanced { applied })
     }
 
     fn status(&self) -> ConsumerStatus {

@@ -83,6 +83,10 @@ impl EventConsumer for GroupIndexer {
         rebuild(&self.db, &self.index).await
     }
 
+    fn min_interval(&self) -> std::time::Duration {
+        events::INDEX_COMMIT_INTERVAL
+    }
+
     /// Re-reads the groups the batch touched and indexes them as they are now.
     async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()> {
         let ids: BTreeSet<Uuid> = batch

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use plein_search::OpenState;
@@ -210,6 +211,10 @@ impl EventConsumer for PostIndexer {
 
     fn batch_size(&self) -> u64 {
         1_000
+    }
+
+    fn min_interval(&self) -> Duration {
+        events::INDEX_COMMIT_INTERVAL
     }
 
     /// Re-reads the posts and comments the batch touched and indexes them as they are now.
