@@ -16,6 +16,7 @@ mod m20261130_000011_notifications;
 mod m20261130_000012_announcements;
 mod m20261130_000013_attachments;
 mod m20261201_000014_membership_reads;
+mod m20261201_000015_chat;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_announcements::Migration),
             Box::new(m20261130_000013_attachments::Migration),
             Box::new(m20261201_000014_membership_reads::Migration),
+            Box::new(m20261201_000015_chat::Migration),
         ]
     }
 }

@@ -54,6 +54,8 @@ pub fn api_router() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(directory::routes::router())
         .merge(crate::groups::routes::router())
         .merge(crate::posts::routes::router())
+        .merge(crate::chat::routes::router())
+        .merge(crate::realtime::routes::router())
         .merge(crate::attachments::routes::router())
         .merge(crate::notifications::routes::router())
         .merge(crate::announcements::routes::router())
@@ -233,6 +235,8 @@ impl Application {
         let post_indexer =
             crate::posts::indexer::PostIndexer::new(db.clone(), post_search.clone(), post_position);
         let recent_posts = crate::posts::recent::RecentPosts::new();
+        let hub = crate::realtime::hub::Hub::new(db.clone(), config.ws_send_queue);
+        let hub_feeder = crate::realtime::hub::HubFeeder::new(hub.clone()).await?;
         let tailer = Tailer::new(db.clone(), doorbell.clone())
             .with_consumer(Arc::new(indexer))
             .with_consumer(Arc::new(group_indexer))
@@ -243,7 +247,8 @@ impl Application {
             .with_consumer(Arc::new(crate::posts::recent::RecentPostsFeeder::new(
                 db.clone(),
                 recent_posts.clone(),
-            )));
+            )))
+            .with_consumer(Arc::new(hub_feeder));
         let (tailer_handle, consumer_tasks) = tailer.spawn(shutdown.child_token()).await?;
         tasks.extend(consumer_tasks);
 
@@ -267,12 +272,20 @@ impl Application {
             group_search,
             post_search,
             recent_posts,
+            hub: hub.clone(),
             listener: listener_status,
             metrics: telemetry::prometheus()?,
             search,
             startup_head,
             config: Arc::new(config),
         };
+        let stopping = shutdown.child_token();
+        tasks.push(tokio::spawn(async move {
+            stopping.cancelled().await;
+            // Sockets hear why and resume elsewhere; upgraded connections outlive the server's
+            // graceful wait otherwise.
+            hub.close_all();
+        }));
         tasks.push(spawn_housekeeping(state.clone(), shutdown.child_token()));
         tasks.push(spawn_scheduler(state.clone(), shutdown.child_token()));
 

@@ -65,6 +65,11 @@ pub struct RawConfig {
     /// Events older than this are pruned from the outbox; a socket or node that was away
     /// longer resynchronises.
     pub event_retention_hours: u32,
+    /// The socket's heartbeat: a ping this often; a client that answers none of two is gone.
+    pub ws_ping_interval_secs: u64,
+    /// Frames queued for one socket; a client that falls this far behind is closed and resumes
+    /// on reconnect.
+    pub ws_send_queue: usize,
     /// Where files go: `fs`, `postgres` or `s3`. Default: `fs` with SQLite, `postgres` with
     /// PostgreSQL.
     pub blob_store: Option<Kind>,
@@ -106,6 +111,8 @@ impl Default for RawConfig {
             password_hash_concurrency: None,
             database_max_connections: 16,
             event_retention_hours: 72,
+            ws_ping_interval_secs: 30,
+            ws_send_queue: 64,
             blob_store: None,
             s3_endpoint: None,
             s3_bucket: None,
@@ -156,6 +163,8 @@ pub struct Config {
     pub password_hash_concurrency: usize,
     pub database_max_connections: u32,
     pub event_retention: chrono::Duration,
+    pub ws_ping_interval: std::time::Duration,
+    pub ws_send_queue: usize,
     pub blob_store: Kind,
     pub s3: Option<S3Settings>,
 }
@@ -337,6 +346,12 @@ impl Config {
         if blob_store == Kind::S3 && s3.is_none() {
             bail!("invalid configuration: key `blob_store` is `s3`, which needs `s3_bucket`");
         }
+        if raw.ws_ping_interval_secs == 0 {
+            bail!("invalid configuration: key `ws_ping_interval_secs` must be at least 1");
+        }
+        if !(1..=100_000).contains(&raw.ws_send_queue) {
+            bail!("invalid configuration: key `ws_send_queue` must be between 1 and 100000");
+        }
         if raw.event_retention_hours == 0 {
             bail!("invalid configuration: key `event_retention_hours` must be at least 1");
         }
@@ -378,6 +393,8 @@ impl Config {
             password_hash_concurrency,
             database_max_connections: raw.database_max_connections,
             event_retention: chrono::Duration::hours(i64::from(raw.event_retention_hours)),
+            ws_ping_interval: std::time::Duration::from_secs(raw.ws_ping_interval_secs),
+            ws_send_queue: raw.ws_send_queue,
             blob_store,
             s3,
         })

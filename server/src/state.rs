@@ -30,6 +30,8 @@ pub struct AppState {
     pub recent_posts: crate::posts::recent::SharedRecentPosts,
     /// Post search on this node.
     pub post_search: crate::posts::indexer::SharedPostIndex,
+    /// This node's sockets and what they may hear.
+    pub hub: crate::realtime::hub::SharedHub,
     pub blobs: SharedBlobs,
     pub photo_uploads: crate::images::UploadLimiter,
     pub attachment_uploads: crate::images::UploadLimiter,

@@ -14,3 +14,22 @@ fn the_web_clients_copy_of_the_openapi_document_is_current() -> anyhow::Result<(
     );
     Ok(())
 }
+
+/// Generated clients name each operation by its id: two routes with one id would collide.
+#[test]
+fn every_operation_has_an_id_of_its_own() -> anyhow::Result<()> {
+    let (_, document) = plein_server::app::api_router();
+    let json: serde_json::Value = serde_json::from_str(&document.to_json()?)?;
+    let mut seen = std::collections::BTreeMap::new();
+    for (path, item) in json["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if let Some(id) = operation["operationId"].as_str()
+                && let Some(earlier) = seen.insert(id.to_owned(), format!("{method} {path}"))
+            {
+                anyhow::bail!("operation id {id} is used by {earlier} and {method} {path}");
+            }
+        }
+    }
+    assert!(seen.len() > 50, "{} operations", seen.len());
+    Ok(())
+}

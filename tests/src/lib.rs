@@ -2,6 +2,7 @@
 //! or its own PostgreSQL database when `TEST_DATABASE_URL` is set) and talks to it over HTTP.
 
 pub mod pictures;
+pub mod socket;
 
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ pub const PERSON_PASSWORD: &str = "een lang genoeg wachtwoord";
 pub struct Someone {
     pub id: String,
     pub client: reqwest::Client,
+    /// Their session cookie (`name=value`), for a socket.
+    pub cookie: String,
 }
 
 /// A database of its own for one test; PostgreSQL databases are dropped when it goes away.
@@ -244,9 +247,17 @@ impl TestApp {
         let created = self
             .create_person(&email, name, role, PERSON_PASSWORD)
             .await?;
+        self.signed_in(created["id"].as_str().unwrap_or_default(), &email)
+            .await
+    }
+
+    /// Signs in a person who exists already (with the tests' password).
+    pub async fn signed_in(&self, id: &str, email: &str) -> anyhow::Result<Someone> {
+        let (client, cookie) = self.login_session(email, PERSON_PASSWORD).await?;
         Ok(Someone {
-            id: created["id"].as_str().unwrap_or_default().to_owned(),
-            client: self.login(&email, PERSON_PASSWORD).await?,
+            id: id.to_owned(),
+            client,
+            cookie,
         })
     }
 
@@ -298,20 +309,60 @@ impl TestApp {
         Ok(body)
     }
 
+    /// Starts a conversation as `from` with `others` (one other: their direct conversation, new);
+    /// its id.
+    pub async fn conversation(
+        &self,
+        from: &Someone,
+        others: &[&Someone],
+    ) -> anyhow::Result<String> {
+        let ids: Vec<&str> = others.iter().map(|other| other.id.as_str()).collect();
+        let started = self
+            .expect_as(
+                &from.client,
+                reqwest::Method::POST,
+                "/api/v1/conversations",
+                Some(json!({"person_ids": ids})),
+                StatusCode::CREATED,
+            )
+            .await?;
+        started["id"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no id in the answer")
+    }
+
     /// A new client signed in as `email`.
     pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<reqwest::Client> {
+        Ok(self.login_session(email, password).await?.0)
+    }
+
+    /// A new client signed in as `email`, and its session cookie (`name=value`).
+    pub async fn login_session(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> anyhow::Result<(reqwest::Client, String)> {
         let client = new_client()?;
         let response = client
             .post(self.url("/api/v1/auth/login"))
             .json(&json!({"email": email, "password": password}))
             .send()
             .await?;
+        let cookie = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| value.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ");
         anyhow::ensure!(
             response.status() == StatusCode::OK,
             "login failed: {}",
             response.text().await?
         );
-        Ok(client)
+        Ok((client, cookie))
     }
 
     /// Starts another node on the same database with its own data directory (its own search

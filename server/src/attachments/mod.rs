@@ -88,6 +88,7 @@ pub enum Owner {
     Post(Uuid),
     Comment(Uuid),
     Announcement(Uuid),
+    Message(Uuid),
 }
 
 impl Owner {
@@ -96,6 +97,7 @@ impl Owner {
             Owner::Post(id) => (attachments::Column::PostId, id),
             Owner::Comment(id) => (attachments::Column::CommentId, id),
             Owner::Announcement(id) => (attachments::Column::AnnouncementId, id),
+            Owner::Message(id) => (attachments::Column::MessageId, id),
         }
     }
 
@@ -104,6 +106,7 @@ impl Owner {
             .map(Owner::Post)
             .or(row.comment_id.map(Owner::Comment))
             .or(row.announcement_id.map(Owner::Announcement))
+            .or(row.message_id.map(Owner::Message))
     }
 }
 
@@ -201,6 +204,7 @@ pub async fn upload(
         post_id: None,
         comment_id: None,
         announcement_id: None,
+        message_id: None,
         position: 0,
         created_at: Utc::now().trunc_subsecs(6),
     };
@@ -343,6 +347,9 @@ async fn may_read(
         Some(Owner::Announcement(announcement)) => {
             crate::announcements::service::may_read(db, person, announcement).await?
         }
+        Some(Owner::Message(message)) => {
+            crate::chat::service::may_read_message(db, person, message).await?
+        }
     })
 }
 
@@ -430,6 +437,7 @@ pub async fn remove_unattached(db: &DatabaseConnection, blobs: &Blobs) -> ApiRes
         .filter(attachments::Column::PostId.is_null())
         .filter(attachments::Column::CommentId.is_null())
         .filter(attachments::Column::AnnouncementId.is_null())
+        .filter(attachments::Column::MessageId.is_null())
         .filter(attachments::Column::CreatedAt.lt(cutoff))
         .all(db)
         .await?;
@@ -441,6 +449,7 @@ pub async fn remove_unattached(db: &DatabaseConnection, blobs: &Blobs) -> ApiRes
             .filter(attachments::Column::PostId.is_null())
             .filter(attachments::Column::CommentId.is_null())
             .filter(attachments::Column::AnnouncementId.is_null())
+            .filter(attachments::Column::MessageId.is_null())
             .exec(db)
             .await?;
         if gone.rows_affected == 1 {

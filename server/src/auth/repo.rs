@@ -74,6 +74,15 @@ pub async fn list_sessions_of(
         .await
 }
 
+/// Whether a session is still there and not expired.
+pub async fn session_is_live(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    Ok(sessions::Entity::find_by_id(id)
+        .filter(sessions::Column::ExpiresAt.gt(Utc::now()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Deletes one session of one person; returns whether it existed.
 pub async fn delete_session_of(
     db: &impl ConnectionTrait,

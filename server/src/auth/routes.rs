@@ -104,7 +104,7 @@ async fn logout(
     CurrentPerson(person): CurrentPerson,
     jar: CookieJar,
 ) -> ApiResult<(StatusCode, CookieJar)> {
-    service::logout(&state.db, &person).await?;
+    service::logout(&state.db, &state.doorbell, &person).await?;
     Ok((StatusCode::NO_CONTENT, jar.add(removal_cookie(&state))))
 }
 
@@ -191,6 +191,6 @@ async fn revoke_session(
     CurrentPerson(person): CurrentPerson,
     AppPath(id): AppPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    service::revoke_session(&state.db, &person, id).await?;
+    service::revoke_session(&state.db, &state.doorbell, &person, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

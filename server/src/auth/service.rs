@@ -15,6 +15,7 @@ use crate::db;
 use crate::directory::dto::{Language, PersonDto, Role};
 use crate::directory::{repo as people_repo, service as people_service};
 use crate::error::{ApiError, ApiResult};
+use crate::events::{self, Doorbell, Event};
 use crate::http::pagination::{Cursor, Page};
 use crate::state::AppState;
 
@@ -236,8 +237,39 @@ pub async fn login(
     })
 }
 
-pub async fn logout(db: &DatabaseConnection, person: &AuthenticatedPerson) -> ApiResult<()> {
-    repo::delete_session_of(db, person.id, person.session_id).await?;
+/// Ends sessions of a person and tells every node, whose sockets on them close.
+async fn end_sessions(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person_id: Uuid,
+    session: Uuid,
+) -> ApiResult<bool> {
+    let tx = db::begin_write(db).await?;
+    let ended = repo::delete_session_of(&tx, person_id, session).await?;
+    if ended {
+        events::append(
+            &tx,
+            Event::SessionsEnded {
+                person_id,
+                sessions: vec![session],
+                all_but: None,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    if ended {
+        doorbell.ring();
+    }
+    Ok(ended)
+}
+
+pub async fn logout(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    person: &AuthenticatedPerson,
+) -> ApiResult<()> {
+    end_sessions(db, doorbell, person.id, person.session_id).await?;
     Ok(())
 }
 
@@ -293,7 +325,17 @@ pub async fn change_password(
     let tx = db::begin_write(&state.db).await?;
     people_repo::set_password_hash(&tx, row, hash).await?;
     repo::delete_other_sessions_of(&tx, person.id, person.session_id).await?;
+    events::append(
+        &tx,
+        Event::SessionsEnded {
+            person_id: person.id,
+            sessions: Vec::new(),
+            all_but: Some(person.session_id),
+        },
+    )
+    .await?;
     tx.commit().await?;
+    state.doorbell.ring();
     Ok(())
 }
 
@@ -311,10 +353,11 @@ pub async fn list_sessions(
 /// Ends one of the caller's own sessions; anyone else's is "not found".
 pub async fn revoke_session(
     db: &DatabaseConnection,
+    doorbell: &Doorbell,
     person: &AuthenticatedPerson,
     id: Uuid,
 ) -> ApiResult<()> {
-    if repo::delete_session_of(db, person.id, id).await? {
+    if end_sessions(db, doorbell, person.id, id).await? {
         Ok(())
     } else {
         Err(ApiError::not_found("session"))

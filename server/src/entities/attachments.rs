@@ -1,5 +1,5 @@
-//! `attachments`: files attached to a post, a comment or an announcement; the content is in the
-//! blob store.
+//! `attachments`: files attached to a post, a comment, an announcement or a chat message; the
+//! content is in the blob store.
 
 use sea_orm::entity::prelude::*;
 
@@ -20,6 +20,7 @@ pub struct Model {
     pub post_id: Option<Uuid>,
     pub comment_id: Option<Uuid>,
     pub announcement_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
     pub position: i32,
     pub created_at: ChronoDateTimeUtc,
 }

@@ -13,6 +13,9 @@ pub struct Model {
     pub post_id: Option<Uuid>,
     pub comment_id: Option<Uuid>,
     pub announcement_id: Option<Uuid>,
+    /// A mention in a chat message.
+    pub conversation_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
     pub actor_id: Option<Uuid>,
     /// How many others did the same ("Sanne and 3 others").
     pub others: i32,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::chat::dto::{ConversationEvent, MessageEvent};
 use crate::directory::dto::{PersonEvent, Role};
 use crate::groups::dto::GroupEvent;
 use crate::groups::policy::{GroupRole, MemberState};
@@ -103,6 +104,45 @@ pub enum Event {
         reaction: String,
         on: bool,
     },
+    /// A conversation was started, renamed, or people joined or left it.
+    #[serde(rename = "conversation.changed")]
+    ConversationChanged {
+        conversation: ConversationEvent,
+        added: Vec<Uuid>,
+        removed: Vec<Uuid>,
+    },
+    /// Someone read a conversation up to `message_id`.
+    #[serde(rename = "conversation.read")]
+    ConversationRead {
+        conversation: ConversationEvent,
+        person_id: Uuid,
+        message_id: Uuid,
+    },
+    /// Sessions ended: `sessions` those (logout, revoked); none named, all of the person's but
+    /// `all_but` (a password change), or all. Their sockets close.
+    #[serde(rename = "sessions.ended")]
+    SessionsEnded {
+        person_id: Uuid,
+        #[serde(default)]
+        sessions: Vec<Uuid>,
+        #[serde(default)]
+        all_but: Option<Uuid>,
+    },
+    #[serde(rename = "message.created")]
+    MessageCreated { message: MessageEvent },
+    #[serde(rename = "message.updated")]
+    MessageUpdated { message: MessageEvent },
+    /// Its body is gone; it keeps its place as a placeholder.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted { message: MessageEvent },
+    #[serde(rename = "message.reaction_changed")]
+    MessageReactionChanged {
+        message_id: Uuid,
+        conversation: ConversationEvent,
+        person_id: Uuid,
+        reaction: String,
+        on: bool,
+    },
 }
 
 impl Event {
@@ -128,6 +168,13 @@ impl Event {
             Event::AnnouncementAcknowledged { .. } => "announcement.acknowledged",
             Event::AcknowledgementReminder { .. } => "announcement.reminder",
             Event::AnnouncementCommented { .. } => "announcement.commented",
+            Event::ConversationChanged { .. } => "conversation.changed",
+            Event::ConversationRead { .. } => "conversation.read",
+            Event::SessionsEnded { .. } => "sessions.ended",
+            Event::MessageCreated { .. } => "message.created",
+            Event::MessageUpdated { .. } => "message.updated",
+            Event::MessageDeleted { .. } => "message.deleted",
+            Event::MessageReactionChanged { .. } => "message.reaction_changed",
         }
     }
 
@@ -153,7 +200,16 @@ impl Event {
             | Event::AnnouncementUpdated { .. }
             | Event::AnnouncementCommented { .. }
             | Event::AcknowledgementReminder { .. } => Scope::Everyone,
-            Event::AnnouncementAcknowledged { person_id, .. } => Scope::Person(*person_id),
+            Event::AnnouncementAcknowledged { person_id, .. }
+            | Event::SessionsEnded { person_id, .. } => Scope::Person(*person_id),
+            Event::ConversationChanged { conversation, .. }
+            | Event::ConversationRead { conversation, .. }
+            | Event::MessageReactionChanged { conversation, .. } => {
+                Scope::Conversation(conversation.id)
+            }
+            Event::MessageCreated { message }
+            | Event::MessageUpdated { message }
+            | Event::MessageDeleted { message } => Scope::Conversation(message.conversation.id),
         }
     }
 

@@ -112,6 +112,8 @@ pub enum Action {
     Post,
     /// Comment on posts and react to them.
     Respond,
+    /// Read and write in the group's chat channel (writing stops when it is archived).
+    Chat,
     /// Become a member at once (public groups, or accepting an invitation).
     Join,
     /// Ask to join (private groups).
@@ -160,6 +162,7 @@ pub fn allows(
                 && (group.posting == Posting::Everyone || manages(standing))
         }
         Action::Respond => !group.archived && is_member(standing),
+        Action::Chat => is_member(standing),
         Action::Join => !is_member(standing) && !group.archived && (invited || open),
         Action::RequestToJoin => {
             group.visibility == Visibility::Private && !group.archived && standing.is_none()

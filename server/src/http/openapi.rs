@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
                        `{\"error\": {\"code\", \"message\", \"fields\"}}`; lists take `cursor` and `limit`.",
         license(name = "AGPL-3.0-or-later")
     ),
+    components(schemas(crate::realtime::frames::ServerFrame, crate::realtime::frames::ClientFrame)),
     modifiers(&SecurityAddon),
     tags(
         (name = "setup", description = "First run"),
@@ -19,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         (name = "directory", description = "Colleagues' profiles"),
         (name = "groups", description = "Groups, members, invitations and requests"),
         (name = "posts", description = "Posts in groups, comments and reactions"),
+        (name = "chat", description = "Conversations and messages (what arrives comes over the socket)"),
+        (name = "realtime", description = "The live socket: frames are `ServerFrame` and `ClientFrame`"),
         (name = "notifications", description = "In-app notifications"),
         (name = "announcements", description = "HR announcements with acknowledgement"),
         (name = "admin", description = "People, roles and API tokens (admins)"),

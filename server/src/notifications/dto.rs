@@ -20,12 +20,15 @@ pub struct NotificationDto {
     pub id: Uuid,
     /// `mention`, `comment` (on my post), `reply` (to my comment), `reaction` (to my post, aggregated),
     /// `join_request` (to a group I manage), `request_approved`, `invitation`, `announcement`
-    /// (new, or changed materially), `acknowledgement_reminder`.
+    /// (new, or changed materially), `acknowledgement_reminder`, `message_mention` (in a chat
+    /// message).
     pub kind: String,
     pub group: Option<GroupRef>,
     pub post_id: Option<Uuid>,
     pub comment_id: Option<Uuid>,
     pub announcement_id: Option<Uuid>,
+    pub conversation_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
     /// Who did it (the latest, when several did).
     pub actor: Option<PersonCard>,
     /// How many others did the same: "Sanne and 3 others".

@@ -5,6 +5,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait as _, 
 use uuid::Uuid;
 
 use super::{kind, repo};
+use crate::chat::dto::ConversationEvent;
+use crate::chat::repo as chat_repo;
 use crate::db;
 use crate::entities::{event_cursors, group_members, notifications, people};
 use crate::events::{self, DurableCursor, Event, EventConsumer, Position, StoredEvent};
@@ -124,6 +126,43 @@ async fn may_hear_about_post(
     ))
 }
 
+/// Someone active who is in the conversation (for a channel: a member of its group) and has
+/// not muted it.
+async fn may_hear_about_message(
+    tx: &impl ConnectionTrait,
+    person: Uuid,
+    conversation: &ConversationEvent,
+) -> anyhow::Result<bool> {
+    let Some(recipient) = people::Entity::find_by_id(person).one(tx).await? else {
+        return Ok(false);
+    };
+    if !recipient.active {
+        return Ok(false);
+    }
+    let row = chat_repo::member(tx, conversation.id, person).await?;
+    if row.as_ref().is_some_and(|row| row.muted) {
+        return Ok(false);
+    }
+    let Some(group_id) = conversation.group_id else {
+        return Ok(row.is_some_and(|row| row.left_at.is_none()));
+    };
+    let Some(group) = groups_repo::find(tx, group_id).await? else {
+        return Ok(false);
+    };
+    let membership = groups_repo::membership(tx, group_id, person).await?;
+    let viewer = Viewer {
+        person_id: person,
+        platform_admin: recipient.role == "admin",
+    };
+    Ok(group.deleted_at.is_none()
+        && policy::allows(
+            &viewer,
+            &facts(&group),
+            standing(membership.as_ref()),
+            Action::Chat,
+        ))
+}
+
 fn notification(
     person: Uuid,
     kind: &str,
@@ -139,6 +178,8 @@ fn notification(
         post_id: None,
         comment_id: None,
         announcement_id: None,
+        conversation_id: None,
+        message_id: None,
         actor_id: actor,
         others: 0,
         created_at: now,
@@ -301,6 +342,36 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                 }
             }
         }
+        Event::MessageCreated { message } => {
+            for mentioned in &message.mentions {
+                if *mentioned != message.author_id
+                    && may_hear_about_message(tx, *mentioned, &message.conversation).await?
+                {
+                    let now = Utc::now().trunc_subsecs(6);
+                    repo::insert(
+                        tx,
+                        notifications::Model {
+                            id: Uuid::now_v7(),
+                            person_id: *mentioned,
+                            kind: kind::MESSAGE_MENTION.to_owned(),
+                            group_id: message.conversation.group_id,
+                            post_id: None,
+                            comment_id: None,
+                            announcement_id: None,
+                            conversation_id: Some(message.conversation.id),
+                            message_id: Some(message.id),
+                            actor_id: Some(message.author_id),
+                            others: 0,
+                            created_at: now,
+                            updated_at: now,
+                            read_at: None,
+                        },
+                    )
+                    .await?;
+                    made += 1;
+                }
+            }
+        }
         Event::AnnouncementPublished { id, .. } => {
             made += tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::Everyone).await?;
         }
@@ -363,6 +434,8 @@ async fn tell_recipients(
             post_id: None,
             comment_id: None,
             announcement_id: Some(announcement),
+            conversation_id: None,
+            message_id: None,
             actor_id: row.author_id,
             others: 0,
             created_at: now,

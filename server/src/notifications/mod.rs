@@ -14,6 +14,8 @@ pub mod service;
 /// What a notification is about.
 pub mod kind {
     pub const MENTION: &str = "mention";
+    /// A mention in a chat message.
+    pub const MESSAGE_MENTION: &str = "message_mention";
     pub const COMMENT: &str = "comment";
     pub const REPLY: &str = "reply";
     pub const REACTION: &str = "reaction";

@@ -70,6 +70,8 @@ pub async fn list(
                 post_id: row.post_id,
                 comment_id: row.comment_id,
                 announcement_id: row.announcement_id,
+                conversation_id: row.conversation_id,
+                message_id: row.message_id,
                 actor: row.actor_id.and_then(|id| actors.get(&id).cloned()),
                 others: u32::try_from(row.others).unwrap_or_default(),
                 created_at: row.created_at,

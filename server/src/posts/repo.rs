@@ -603,6 +603,18 @@ pub async fn people_by_id(
         .collect())
 }
 
+/// The first of `ids` that is not an active person (unknown, or deactivated).
+pub async fn first_not_active(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Option<Uuid>, DbErr> {
+    let known = people_by_id(db, ids.to_vec()).await?;
+    Ok(ids
+        .iter()
+        .copied()
+        .find(|id| !known.get(id).is_some_and(|person| person.active)))
+}
+
 /// People as cards (who wrote, reacted, was mentioned): only the columns a card shows.
 pub async fn cards_by_id(
     db: &impl ConnectionTrait,

@@ -37,7 +37,7 @@ const MAX_KEY_CHARS: usize = 200;
 const MAX_PINNED: usize = 3;
 
 /// A post's or comment's text; it may be empty only when files come with it.
-fn clean_body(body: &str, max: usize, with_files: bool) -> ApiResult<String> {
+pub(crate) fn clean_body(body: &str, max: usize, with_files: bool) -> ApiResult<String> {
     let body = body.trim();
     if body.is_empty() && !with_files {
         return Err(ApiError::field("body", "is required"));
@@ -61,7 +61,10 @@ fn clean_body(body: &str, max: usize, with_files: bool) -> ApiResult<String> {
 }
 
 /// The people `body` mentions, all of them active people of Plein.
-async fn checked_mentions(db: &impl ConnectionTrait, body: &str) -> ApiResult<Vec<Uuid>> {
+pub(crate) async fn checked_mentions(
+    db: &impl ConnectionTrait,
+    body: &str,
+) -> ApiResult<Vec<Uuid>> {
     let mentioned = mentions::parse(body);
     if mentioned.len() > mentions::MAX_MENTIONS {
         return Err(ApiError::field(
@@ -69,11 +72,7 @@ async fn checked_mentions(db: &impl ConnectionTrait, body: &str) -> ApiResult<Ve
             format!("mention at most {} people", mentions::MAX_MENTIONS),
         ));
     }
-    let known = repo::people_by_id(db, mentioned.clone()).await?;
-    if let Some(unknown) = mentioned
-        .iter()
-        .find(|id| !known.get(id).is_some_and(|person| person.active))
-    {
+    if let Some(unknown) = repo::first_not_active(db, &mentioned).await? {
         return Err(ApiError::field(
             "body",
             format!("mentions {unknown}, who is not an active person in Plein"),
@@ -96,7 +95,7 @@ async fn mention_names<'a>(
     )
 }
 
-fn render(body: &str, names: &HashMap<Uuid, String>) -> String {
+pub(crate) fn render(body: &str, names: &HashMap<Uuid, String>) -> String {
     markdown::render(&mentions::to_markdown(body, names))
 }
 

@@ -842,10 +842,12 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
     let hr_created = app
         .create_person("hanna.hr@plein.example", "Hanna HR", "hr", PERSON_PASSWORD)
         .await?;
-    let hr = Someone {
-        id: hr_created["id"].as_str().unwrap_or_default().to_owned(),
-        client: app.login("hanna.hr@plein.example", PERSON_PASSWORD).await?,
-    };
+    let hr = app
+        .signed_in(
+            hr_created["id"].as_str().unwrap_or_default(),
+            "hanna.hr@plein.example",
+        )
+        .await?;
     let leaver = app.someone("Dina Deactivated", "employee").await?;
     let admin_id = app.get_json("/api/v1/me").await?["id"]
         .as_str()

@@ -445,6 +445,117 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My conversations, most recently active first, with unread counts. */
+        get: operations["list_conversations"];
+        put?: never;
+        /**
+         * Starts a conversation. One other person and no name: the direct conversation between us
+         *     (200 with the existing one when there is one); otherwise a new group conversation.
+         */
+        post: operations["create_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One conversation I am in (404 for anyone else). */
+        get: operations["get_conversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Renames a group conversation; mutes or unmutes a conversation for me. */
+        patch: operations["change_conversation"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/leave": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Leaves a group conversation. */
+        post: operations["leave_conversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Adds people to a group conversation (100 people at most in it). */
+        post: operations["add_members"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** History, oldest first: the newest messages, or those `before`, `after` or `around` one. */
+        get: operations["message_history"];
+        put?: never;
+        /**
+         * Sends a message. Resending the same `client_id` answers 200 with the message stored the
+         *     first time.
+         */
+        post: operations["send_message"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks the conversation read up to a message (it never moves back). */
+        post: operations["mark_conversation_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/feed": {
         parameters: {
             query?: never;
@@ -523,6 +634,23 @@ export interface paths {
         head?: never;
         /** Changes a group's settings (its owners and admins) or archives it (owners, Plein's admins). */
         patch: operations["update_group"];
+        trace?: never;
+    };
+    "/api/v1/groups/{id}/conversation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A group's channel, for its members (made the first time it is asked for). */
+        get: operations["group_channel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/groups/{id}/cover": {
@@ -841,6 +969,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Deletes my message (a channel's group admins may delete any): a placeholder stays. */
+        delete: operations["delete_message"];
+        options?: never;
+        head?: never;
+        /** Edits my message (marked edited). */
+        patch: operations["edit_message"];
+        trace?: never;
+    };
+    "/api/v1/messages/{id}/reactions/{reaction}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Reacts to a message (`like`, `love`, `laugh`, `celebrate`, `insightful`, `sad`); twice is
+         *     once.
+         */
+        put: operations["add_message_reaction"];
+        post?: never;
+        /** Takes a reaction back. */
+        delete: operations["remove_message_reaction"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications": {
         parameters: {
             query?: never;
@@ -1152,6 +1319,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ws": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live socket (websocket upgrade). Server frames are `ServerFrame`, client frames
+         *     `ClientFrame` (see the schemas); close codes: 4001 session ended, 4008 too slow (reconnect
+         *     with `since`), 4009 heartbeat missed, 1001 server restarting, 1003 binary frame, 1008 too
+         *     many refused frames, 1009 frame over 64 KiB.
+         */
+        get: operations["open_socket"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1357,6 +1546,9 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AddMembers: {
+            person_ids: string[];
+        };
         AdminPeoplePage: {
             /** @description Every department anyone is in, for the filter; on the first page only. */
             departments?: string[] | null;
@@ -1486,10 +1678,21 @@ export interface components {
             count: number;
             person: components["schemas"]["PersonCard"];
         };
+        /** @description Rename a group conversation, or mute or unmute any conversation for the caller. */
+        ChangeConversation: {
+            muted?: boolean | null;
+            /** @description Group conversations only; empty removes the name. */
+            name?: string | null;
+        };
         ChangePasswordRequest: {
             current_password: string;
             /** @description At least 12 characters. */
             new_password: string;
+        };
+        /** @description What the client may send. Anything else is answered with an `error` frame. */
+        ClientFrame: {
+            /** @enum {string} */
+            type: "ping";
         };
         CommentDto: {
             attachments: components["schemas"]["AttachmentDto"][];
@@ -1536,6 +1739,47 @@ export interface components {
              */
             seq: number;
         };
+        ConversationDto: {
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description Channels: their group.
+             */
+            group_id?: string | null;
+            /** Format: uuid */
+            id: string;
+            kind: components["schemas"]["ConversationKind"];
+            /** Format: date-time */
+            last_activity_at: string;
+            last_message?: components["schemas"]["MessageDto"] | null;
+            /** Format: uuid */
+            last_read_id?: string | null;
+            /** Format: int64 */
+            member_count: number;
+            /** @description Everyone in it but channels' members (those are the group's): the caller too. */
+            members: components["schemas"]["MemberDto"][];
+            muted: boolean;
+            /** @description A group conversation's name, or a channel's group name. */
+            name?: string | null;
+            /**
+             * Format: int64
+             * @description Messages from others after the caller's last read one (at most 999 are counted).
+             */
+            unread: number;
+        };
+        /** @enum {string} */
+        ConversationKind: "direct" | "group" | "channel";
+        /** @description The caller's conversations, most recently active first. */
+        ConversationList: {
+            items: components["schemas"]["ConversationDto"][];
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description Unread messages over all the caller's conversations that are not muted.
+             */
+            unread_total: number;
+        };
         CreateAnnouncementRequest: {
             /** @description Ids of uploaded files (`POST /api/v1/attachments`), at most 10. */
             attachments?: string[];
@@ -1566,6 +1810,16 @@ export interface components {
             title: string;
             translation?: components["schemas"]["Translation"] | null;
         };
+        /**
+         * @description Start a conversation: with one other person, the direct conversation (the existing one if
+         *     there is one); with more, a new group conversation.
+         */
+        CreateConversation: {
+            /** @description Group conversations only; at most 100 characters. */
+            name?: string | null;
+            /** @description The others in it (the caller is added), 1 to 99 people. */
+            person_ids: string[];
+        };
         CreateGroupRequest: {
             /** @description Markdown. */
             description?: string | null;
@@ -1591,6 +1845,9 @@ export interface components {
             /** @description The bearer secret. It is shown only in this answer; Plein stores only its hash. */
             secret: string;
             token: components["schemas"]["ApiTokenDto"];
+        };
+        EditMessage: {
+            body: string;
         };
         /** @description The error body every `/api` route answers with. */
         ErrorBody: {
@@ -1755,12 +2012,66 @@ export interface components {
          * @enum {string}
          */
         MemberState: "member" | "invited" | "requested";
+        MessageDto: {
+            attachments: components["schemas"]["AttachmentDto"][];
+            author: components["schemas"]["PersonCard"];
+            /** Format: uuid */
+            author_id: string;
+            /** @description As written (empty once deleted). */
+            body: string;
+            client_id: string;
+            /** Format: uuid */
+            conversation_id: string;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            /** Format: date-time */
+            edited_at?: string | null;
+            /** @description Rendered and sanitised, mentions as profile links. */
+            html: string;
+            /** Format: uuid */
+            id: string;
+            my_reactions: components["schemas"]["Reaction"][];
+            reactions: components["schemas"]["ReactionCount"][];
+            reply_to?: components["schemas"]["QuotedMessage"] | null;
+        };
+        /** @description A message as chat frames carry it. */
+        MessageFrame: {
+            /** Format: uuid */
+            author_id: string;
+            /** @description As written (empty once deleted). */
+            body: string;
+            client_id: string;
+            /** Format: uuid */
+            conversation_id: string;
+            /** Format: date-time */
+            created_at: string;
+            deleted: boolean;
+            /** Format: date-time */
+            edited_at?: string | null;
+            /** @description Rendered and sanitised, mentions as profile links. */
+            html: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            reply_to?: string | null;
+        };
+        /** @description A stretch of a conversation's history, oldest first. */
+        MessagePage: {
+            /** @description Newer messages exist: ask with `after` = the last item's id. */
+            has_newer: boolean;
+            /** @description Older messages exist: ask with `before` = the first item's id. */
+            has_older: boolean;
+            items: components["schemas"]["MessageDto"][];
+        };
         NotificationDto: {
             actor?: components["schemas"]["PersonCard"] | null;
             /** Format: uuid */
             announcement_id?: string | null;
             /** Format: uuid */
             comment_id?: string | null;
+            /** Format: uuid */
+            conversation_id?: string | null;
             /** Format: date-time */
             created_at: string;
             group?: components["schemas"]["GroupRef"] | null;
@@ -1769,9 +2080,12 @@ export interface components {
             /**
              * @description `mention`, `comment` (on my post), `reply` (to my comment), `reaction` (to my post, aggregated),
              *     `join_request` (to a group I manage), `request_approved`, `invitation`, `announcement`
-             *     (new, or changed materially), `acknowledgement_reminder`.
+             *     (new, or changed materially), `acknowledgement_reminder`, `message_mention` (in a chat
+             *     message).
              */
             kind: string;
+            /** Format: uuid */
+            message_id?: string | null;
             /**
              * Format: int32
              * @description How many others did the same: "Sanne and 3 others".
@@ -2145,6 +2459,16 @@ export interface components {
             /** Format: uuid */
             id: string;
         };
+        /** @description The message another one answers, as quoted under it. */
+        QuotedMessage: {
+            /** Format: uuid */
+            author_id: string;
+            deleted: boolean;
+            /** @description Its text (empty once deleted), cut to 200 characters. */
+            excerpt: string;
+            /** Format: uuid */
+            id: string;
+        };
         /**
          * @description The fixed set of reactions.
          * @enum {string}
@@ -2166,6 +2490,13 @@ export interface components {
             created_at: string;
             person: components["schemas"]["PersonCard"];
             reaction: components["schemas"]["Reaction"];
+        };
+        ReadRequest: {
+            /**
+             * Format: uuid
+             * @description The newest message read; reading never moves backwards.
+             */
+            message_id: string;
         };
         Readiness: {
             /** @description Each consumer of the outbox on this node. */
@@ -2226,6 +2557,205 @@ export interface components {
             hits: components["schemas"]["PersonCard"][];
             /** @description Everyone who matches, not only the hits shown. */
             total: number;
+        };
+        /**
+         * @description Send a message. Resending the same `client_id` to the same conversation answers the message
+         *     stored the first time and stores nothing new.
+         */
+        SendMessage: {
+            /** @description Ids of uploaded files (`POST /api/v1/attachments`), at most 10. */
+            attachments?: string[];
+            /**
+             * @description Markdown-lite: emphasis, code, links, `<@person-id>` mentions; at most 10,000
+             *     characters. May be empty when it carries files.
+             */
+            body: string;
+            /** @description The sender's own id for this message: 1 to 64 visible ASCII characters. */
+            client_id: string;
+            /**
+             * Format: uuid
+             * @description The message it answers (of the same conversation), quoted.
+             */
+            reply_to?: string | null;
+        };
+        /** @description What the server sends. */
+        ServerFrame: {
+            /** Format: uuid */
+            person_id: string;
+            resumed: boolean;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "hello";
+        } | {
+            reason: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "resync";
+        } | {
+            code: string;
+            message: string;
+            /** @enum {string} */
+            type: "error";
+        } | {
+            /** @enum {string} */
+            type: "pong";
+        } | {
+            /** Format: uuid */
+            author_id: string;
+            /** Format: uuid */
+            group_id: string;
+            /** Format: uuid */
+            post_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "post.created";
+        } | {
+            /** Format: uuid */
+            author_id: string;
+            /** Format: uuid */
+            group_id: string;
+            /** Format: uuid */
+            post_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "post.updated";
+        } | {
+            /** Format: uuid */
+            author_id: string;
+            /** Format: uuid */
+            group_id: string;
+            /** Format: uuid */
+            post_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "post.deleted";
+        } | {
+            /** Format: uuid */
+            comment_id: string;
+            /** Format: uuid */
+            group_id: string;
+            /** Format: uuid */
+            post_id: string;
+            /** Format: uuid */
+            reply_to?: string | null;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "comment.created";
+        } | {
+            /** Format: uuid */
+            group_id: string;
+            on: boolean;
+            /** Format: uuid */
+            person_id: string;
+            /** Format: uuid */
+            post_id: string;
+            reaction: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "reaction.changed";
+        } | {
+            /** Format: uuid */
+            group_id: string;
+            /** Format: int64 */
+            seq: number;
+            state?: components["schemas"]["MemberState"] | null;
+            /** @enum {string} */
+            type: "membership.changed";
+        } | {
+            /** Format: uuid */
+            group_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "group.updated";
+        } | {
+            /** Format: uuid */
+            group_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "group.deleted";
+        } | {
+            /** Format: uuid */
+            announcement_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "announcement.published";
+        } | {
+            /** Format: uuid */
+            announcement_id: string;
+            material: boolean;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "announcement.updated";
+        } | {
+            /** Format: uuid */
+            announcement_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "announcement.acknowledged";
+        } | {
+            added: string[];
+            /** Format: uuid */
+            conversation_id: string;
+            kind: components["schemas"]["ConversationKind"];
+            removed: string[];
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "conversation.changed";
+        } | {
+            /** Format: uuid */
+            conversation_id: string;
+            /** Format: uuid */
+            message_id: string;
+            /** Format: uuid */
+            person_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "conversation.read";
+        } | {
+            message: components["schemas"]["MessageFrame"];
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "message.created";
+        } | {
+            message: components["schemas"]["MessageFrame"];
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "message.updated";
+        } | {
+            message: components["schemas"]["MessageFrame"];
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "message.deleted";
+        } | {
+            /** Format: uuid */
+            conversation_id: string;
+            /** Format: uuid */
+            message_id: string;
+            on: boolean;
+            /** Format: uuid */
+            person_id: string;
+            reaction: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "message.reaction_changed";
         };
         SessionDto: {
             /** Format: date-time */
@@ -4148,6 +4678,607 @@ export interface operations {
             };
         };
     };
+    list_conversations: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                /** @description Page size, 1 to 100 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationList"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateConversation"];
+            };
+        };
+        responses: {
+            /** @description The direct conversation that already existed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description Started */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    change_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeConversation"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    leave_conversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Left */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Direct conversations and channels are not left (`cannot_leave`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_members: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AddMembers"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a group conversation (`not_a_group_conversation`) or full (`conversation_full`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    message_history: {
+        parameters: {
+            query?: {
+                /** @description Messages older than this one. */
+                before?: string;
+                /** @description Messages newer than this one. */
+                after?: string;
+                /** @description This message with the ones around it (half before, half after). */
+                around?: string;
+                /** @description 1 to 100 (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePage"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    send_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SendMessage"];
+            };
+        };
+        responses: {
+            /** @description Sent before with this `client_id` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description Sent */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The channel's group is archived (`group_archived`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    mark_conversation_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     home_feed: {
         parameters: {
             query?: {
@@ -4550,6 +5681,52 @@ export interface operations {
             };
             /** @description The body does not have the fields and types this route takes */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    group_channel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5862,6 +7039,255 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    edit_message: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EditMessage"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description The body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Deleted (`message_deleted`) or the group is archived (`group_archived`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is larger than `body_limit_bytes` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    add_message_reaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                reaction: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    remove_message_reaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                reaction: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDto"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7187,6 +8613,73 @@ export interface operations {
             };
             /** @description Invalid email, name or password */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    open_socket: {
+        parameters: {
+            query?: {
+                /**
+                 * @description The `seq` of the last durable frame seen: what came after is replayed first. Without
+                 *     it the socket is live from now.
+                 */
+                since?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching to the websocket protocol */
+            101: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not a websocket upgrade request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A foreign `Origin` (`cross_origin_refused`), or not a person */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description This connection cannot be upgraded */
+            426: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,177 @@
+//! The socket's frames: JSON text frames `{"type": …}`, documented in the OpenAPI document's
+//! components (`ServerFrame`, `ClientFrame`) and used through generated types by the client.
+//! Durable frames carry the event's `seq`; a client resumes with the last one it saw.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::chat::dto::ConversationKind;
+use crate::groups::policy::MemberState;
+
+/// Close codes the server uses (besides the protocol's own: 1001 going away, 1003 a binary
+/// frame, 1008 policy, 1009 a frame over 64 KiB).
+pub mod close {
+    /// The person's session ended (logout, revoked, deactivated): sign in again.
+    pub const SESSION_ENDED: u16 = 4001;
+    /// The client fell behind (its send queue filled): reconnect with `since`.
+    pub const TOO_SLOW: u16 = 4008;
+    /// No answer to two pings in a row.
+    pub const HEARTBEAT_MISSED: u16 = 4009;
+    /// The node is shutting down: reconnect (to any node) with `since`.
+    pub const GOING_AWAY: u16 = 1001;
+    pub const BINARY_REFUSED: u16 = 1003;
+    pub const TOO_BIG: u16 = 1009;
+}
+
+/// A message as chat frames carry it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MessageFrame {
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub author_id: Uuid,
+    /// As written (empty once deleted).
+    pub body: String,
+    /// Rendered and sanitised, mentions as profile links.
+    pub html: String,
+    pub client_id: String,
+    pub reply_to: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted: bool,
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum ServerFrame {
+    /// First frame on every socket, after any replay: `seq` is where the socket stands now,
+    /// `resumed` whether the missed events were replayed.
+    #[serde(rename = "hello")]
+    Hello {
+        seq: i64,
+        person_id: Uuid,
+        resumed: bool,
+    },
+    /// The events since `since` cannot be replayed (older than the retention window, or from
+    /// the future): reload what is shown, then go on from `seq`.
+    #[serde(rename = "resync")]
+    Resync { seq: i64, reason: String },
+    /// A client frame was refused; the socket stays open.
+    #[serde(rename = "error")]
+    Error { code: String, message: String },
+    #[serde(rename = "pong")]
+    Pong,
+    #[serde(rename = "post.created")]
+    PostCreated {
+        seq: i64,
+        post_id: Uuid,
+        group_id: Uuid,
+        author_id: Uuid,
+    },
+    #[serde(rename = "post.updated")]
+    PostUpdated {
+        seq: i64,
+        post_id: Uuid,
+        group_id: Uuid,
+        author_id: Uuid,
+    },
+    #[serde(rename = "post.deleted")]
+    PostDeleted {
+        seq: i64,
+        post_id: Uuid,
+        group_id: Uuid,
+        author_id: Uuid,
+    },
+    #[serde(rename = "comment.created")]
+    CommentCreated {
+        seq: i64,
+        post_id: Uuid,
+        group_id: Uuid,
+        comment_id: Uuid,
+        reply_to: Option<Uuid>,
+    },
+    #[serde(rename = "reaction.changed")]
+    ReactionChanged {
+        seq: i64,
+        post_id: Uuid,
+        group_id: Uuid,
+        person_id: Uuid,
+        reaction: String,
+        on: bool,
+    },
+    /// My standing with a group changed (`state` none: I no longer have one).
+    #[serde(rename = "membership.changed")]
+    MembershipChanged {
+        seq: i64,
+        group_id: Uuid,
+        state: Option<MemberState>,
+    },
+    /// A group I am in was renamed, archived or otherwise changed.
+    #[serde(rename = "group.updated")]
+    GroupUpdated { seq: i64, group_id: Uuid },
+    #[serde(rename = "group.deleted")]
+    GroupDeleted { seq: i64, group_id: Uuid },
+    /// An announcement addressed to me was published, or changed (`material`: acknowledge
+    /// again), or I am reminded of it.
+    #[serde(rename = "announcement.published")]
+    AnnouncementPublished { seq: i64, announcement_id: Uuid },
+    #[serde(rename = "announcement.updated")]
+    AnnouncementUpdated {
+        seq: i64,
+        announcement_id: Uuid,
+        material: bool,
+    },
+    #[serde(rename = "announcement.acknowledged")]
+    AnnouncementAcknowledged { seq: i64, announcement_id: Uuid },
+    #[serde(rename = "conversation.changed")]
+    ConversationChanged {
+        seq: i64,
+        conversation_id: Uuid,
+        kind: ConversationKind,
+        added: Vec<Uuid>,
+        removed: Vec<Uuid>,
+    },
+    /// Someone (me on another tab, too) read up to `message_id`.
+    #[serde(rename = "conversation.read")]
+    ConversationRead {
+        seq: i64,
+        conversation_id: Uuid,
+        person_id: Uuid,
+        message_id: Uuid,
+    },
+    #[serde(rename = "message.created")]
+    MessageCreated { seq: i64, message: MessageFrame },
+    #[serde(rename = "message.updated")]
+    MessageUpdated { seq: i64, message: MessageFrame },
+    #[serde(rename = "message.deleted")]
+    MessageDeleted { seq: i64, message: MessageFrame },
+    #[serde(rename = "message.reaction_changed")]
+    MessageReactionChanged {
+        seq: i64,
+        message_id: Uuid,
+        conversation_id: Uuid,
+        person_id: Uuid,
+        reaction: String,
+        on: bool,
+    },
+}
+
+/// What the client may send. Anything else is answered with an `error` frame.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type")]
+pub enum ClientFrame {
+    /// Answered with `pong` (the server's own pings are websocket pings).
+    #[serde(rename = "ping")]
+    Ping,
+}
+
+impl ServerFrame {
+    pub fn error(code: &str, message: impl Into<String>) -> ServerFrame {
+        ServerFrame::Error {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}

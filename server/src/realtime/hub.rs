@@ -1,0 +1,850 @@
+//! The realtime hub of one node: the open sockets per person, an in-memory index of who is in
+//! which group and conversation (kept by its outbox consumer, so fanout asks the database
+//! nothing per recipient), and fanout: each event encoded once, the same bytes queued for every
+//! recipient's socket.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter as _,
+    QueryOrder as _, QuerySelect as _,
+};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::frames::{MessageFrame, ServerFrame, close};
+use crate::chat::dto::{ConversationEvent, ConversationKind, MessageEvent};
+use crate::entities::{
+    announcement_recipients, conversation_members, conversations, group_members, groups,
+};
+use crate::events::{self, Event, EventConsumer, Position, StoredEvent};
+use crate::groups::policy::{self, Action, GroupFacts, GroupRole, MemberState, Standing, Viewer};
+use crate::groups::service::facts;
+
+pub type SharedHub = Arc<Hub>;
+
+/// Rows read at a time while loading the index.
+const LOAD_CHUNK: u64 = 50_000;
+
+/// A frame waiting for its socket, with the position of its event.
+pub type Queued = (Position, Utf8Bytes);
+
+/// One open socket.
+pub struct Connection {
+    pub id: u64,
+    pub person_id: Uuid,
+    pub session_id: Uuid,
+    sender: mpsc::Sender<Queued>,
+    closed: CancellationToken,
+    reason: OnceLock<(u16, &'static str)>,
+}
+
+impl Connection {
+    /// Queues a frame; a socket whose queue is full is closed (it resumes on reconnect).
+    fn push(&self, position: Position, frame: &Utf8Bytes) {
+        match self.sender.try_send((position, frame.clone())) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                metrics::counter!("plein_ws_closed_slow_total").increment(1);
+                self.close(close::TOO_SLOW, "too slow: reconnect with since");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Asks the socket's task to close with `code`; the first reason given wins.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        let _ = self.reason.set((code, reason));
+        self.closed.cancel();
+    }
+
+    pub fn closed(&self) -> &CancellationToken {
+        &self.closed
+    }
+
+    pub fn reason(&self) -> Option<(u16, &'static str)> {
+        self.reason.get().copied()
+    }
+}
+
+/// A socket's place in the hub; dropping it takes the socket out.
+pub struct Registration {
+    hub: SharedHub,
+    pub connection: Arc<Connection>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.remove(&self.connection);
+    }
+}
+
+struct GroupEntry {
+    facts: GroupFacts,
+    /// Members (not invitations or requests).
+    members: HashSet<Uuid>,
+}
+
+/// Who is in what, as far as fanout needs to know.
+#[derive(Default)]
+struct Index {
+    groups: HashMap<Uuid, GroupEntry>,
+    /// Direct and group conversations: who is in them now.
+    conversations: HashMap<Uuid, HashSet<Uuid>>,
+}
+
+impl Index {
+    /// Whether `person` may read what happens in a group: the policy's answer for them.
+    fn reads_group(&self, group_id: Uuid, person: Uuid, action: Action) -> bool {
+        let Some(group) = self.groups.get(&group_id) else {
+            return false;
+        };
+        let standing = group.members.contains(&person).then_some(Standing {
+            role: GroupRole::Member,
+            state: MemberState::Member,
+        });
+        let viewer = Viewer {
+            person_id: person,
+            platform_admin: false,
+        };
+        standing.is_some() && policy::allows(&viewer, &group.facts, standing, action)
+    }
+
+    fn in_conversation(&self, conversation: &ConversationEvent, person: Uuid) -> bool {
+        match conversation.group_id {
+            Some(group_id) => self.reads_group(group_id, person, Action::Chat),
+            None => self
+                .conversations
+                .get(&conversation.id)
+                .is_some_and(|members| members.contains(&person)),
+        }
+    }
+
+    /// Takes in what the event changes about membership.
+    fn apply(&mut self, event: &Event) {
+        match event {
+            Event::GroupCreated { group } | Event::GroupUpdated { group } => {
+                let entry = self.groups.entry(group.id).or_insert_with(|| GroupEntry {
+                    facts: GroupFacts {
+                        visibility: group.visibility,
+                        posting: policy::Posting::Everyone,
+                        archived: group.archived,
+                    },
+                    members: HashSet::new(),
+                });
+                entry.facts.visibility = group.visibility;
+                entry.facts.archived = group.archived;
+            }
+            Event::GroupDeleted { group } => {
+                self.groups.remove(&group.id);
+            }
+            Event::GroupMembershipChanged {
+                group_id,
+                person_id,
+                state,
+                ..
+            } => {
+                if let Some(entry) = self.groups.get_mut(group_id) {
+                    if *state == Some(MemberState::Member) {
+                        entry.members.insert(*person_id);
+                    } else {
+                        entry.members.remove(person_id);
+                    }
+                }
+            }
+            Event::ConversationChanged {
+                conversation,
+                added,
+                removed,
+            } if conversation.group_id.is_none() => {
+                let members = self.conversations.entry(conversation.id).or_default();
+                members.extend(added.iter().copied());
+                for person in removed {
+                    members.remove(person);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whom an event goes to.
+enum Audience {
+    Person(Uuid),
+    /// The group's members, as the policy allows for `Action`.
+    Group(Uuid, Action),
+    Conversation(ConversationEvent),
+    /// A conversation's members and the people who just left it.
+    ConversationAnd(ConversationEvent, Vec<Uuid>),
+    People(Vec<Uuid>),
+    /// An announcement's recipients (read when needed).
+    Announcement(Uuid),
+}
+
+/// An event made ready for delivery: its frame, encoded once, and whom it goes to.
+struct Prepared {
+    frame: Utf8Bytes,
+    audience: Audience,
+}
+
+struct HubState {
+    /// The last event fanned out.
+    position: Position,
+    connections: HashMap<Uuid, Vec<Arc<Connection>>>,
+    index: Index,
+}
+
+pub struct Hub {
+    db: DatabaseConnection,
+    state: RwLock<HubState>,
+    next_id: AtomicU64,
+    queue: usize,
+}
+
+impl Hub {
+    /// An empty hub; the consumer loads its index before the first event.
+    pub fn new(db: DatabaseConnection, queue: usize) -> SharedHub {
+        Arc::new(Hub {
+            db,
+            state: RwLock::new(HubState {
+                position: Position::START,
+                connections: HashMap::new(),
+                index: Index::default(),
+            }),
+            next_id: AtomicU64::new(1),
+            queue,
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HubState> {
+        self.state
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HubState> {
+        self.state
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a socket; frames for events after the returned position arrive on the receiver.
+    pub fn register(
+        self: &Arc<Self>,
+        person_id: Uuid,
+        session_id: Uuid,
+    ) -> (Registration, mpsc::Receiver<Queued>, Position) {
+        let (sender, receiver) = mpsc::channel(self.queue);
+        let connection = Arc::new(Connection {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            person_id,
+            session_id,
+            sender,
+            closed: CancellationToken::new(),
+            reason: OnceLock::new(),
+        });
+        let position = {
+            let mut state = self.write();
+            state
+                .connections
+                .entry(person_id)
+                .or_default()
+                .push(connection.clone());
+            state.position
+        };
+        metrics::gauge!("plein_ws_connections").increment(1.0);
+        (
+            Registration {
+                hub: self.clone(),
+                connection,
+            },
+            receiver,
+            position,
+        )
+    }
+
+    fn remove(&self, connection: &Connection) {
+        let mut state = self.write();
+        if let Some(list) = state.connections.get_mut(&connection.person_id) {
+            list.retain(|other| other.id != connection.id);
+            if list.is_empty() {
+                state.connections.remove(&connection.person_id);
+            }
+        }
+        metrics::gauge!("plein_ws_connections").decrement(1.0);
+    }
+
+    /// Open sockets on this node.
+    pub fn connections(&self) -> usize {
+        self.read().connections.values().map(Vec::len).sum()
+    }
+
+    /// Whether `person` has a socket open on this node.
+    pub fn is_connected(&self, person: Uuid) -> bool {
+        self.read().connections.contains_key(&person)
+    }
+
+    /// Closes every socket (the node is stopping).
+    pub fn close_all(&self) {
+        for connection in self.read().connections.values().flatten() {
+            connection.close(close::GOING_AWAY, "the server is restarting");
+        }
+    }
+
+    /// Loads who is in which group and conversation, as of now.
+    async fn load(&self) -> anyhow::Result<Position> {
+        let head = events::safe_head(&self.db).await?;
+        let index = load_index(&self.db).await?;
+        let mut state = self.write();
+        state.index = index;
+        state.position = head;
+        Ok(head)
+    }
+
+    /// Whether the person may receive the event's frame (a socket's replay).
+    async fn reaches(&self, audience: &Audience, person: Uuid) -> anyhow::Result<bool> {
+        if let Audience::Announcement(id) = audience {
+            return Ok(announcement_recipients::Entity::find_by_id((*id, person))
+                .one(&self.db)
+                .await?
+                .is_some());
+        }
+        let state = self.read();
+        Ok(match audience {
+            Audience::Person(id) => *id == person,
+            Audience::Group(group, action) => state.index.reads_group(*group, person, *action),
+            Audience::Conversation(conversation) => {
+                state.index.in_conversation(conversation, person)
+            }
+            Audience::ConversationAnd(conversation, also) => {
+                also.contains(&person) || state.index.in_conversation(conversation, person)
+            }
+            Audience::People(people) => people.contains(&person),
+            Audience::Announcement(_) => false,
+        })
+    }
+
+    /// The frame of one event for one person, if it is for them (a socket's replay).
+    pub async fn frame_for(
+        &self,
+        stored: &StoredEvent,
+        person: Uuid,
+    ) -> anyhow::Result<Option<Utf8Bytes>> {
+        let Some(prepared) = prepare(&self.db, stored).await? else {
+            return Ok(None);
+        };
+        Ok(self
+            .reaches(&prepared.audience, person)
+            .await?
+            .then_some(prepared.frame))
+    }
+
+    /// Fans one event out to this node's sockets and updates the index.
+    async fn deliver(&self, stored: &StoredEvent) -> anyhow::Result<()> {
+        let prepared = prepare(&self.db, stored).await?;
+        let announcement_people = match prepared.as_ref().map(|prepared| &prepared.audience) {
+            Some(Audience::Announcement(id)) => Some(recipients(&self.db, *id).await?),
+            _ => None,
+        };
+        let mut state = self.write();
+        // Membership first: who leaves hears no more, who joins hears from now on.
+        state.index.apply(&stored.event);
+        if let Some(prepared) = prepared {
+            let state = &*state;
+            let position = stored.position();
+            let send = |person: &Uuid| {
+                if let Some(list) = state.connections.get(person) {
+                    for connection in list {
+                        connection.push(position, &prepared.frame);
+                    }
+                }
+            };
+            match &prepared.audience {
+                Audience::Person(person) => send(person),
+                Audience::People(people) => people.iter().for_each(send),
+                Audience::Announcement(_) => {
+                    announcement_people.iter().flatten().for_each(send);
+                }
+                Audience::Group(group, action) => {
+                    for_members(state, *group, |person| {
+                        if state.index.reads_group(*group, person, *action) {
+                            send(&person);
+                        }
+                    });
+                }
+                Audience::Conversation(conversation) => {
+                    for_conversation(state, conversation, send);
+                }
+                Audience::ConversationAnd(conversation, also) => {
+                    for_conversation(state, conversation, send);
+                    for person in also {
+                        let still_in = state.index.in_conversation(conversation, *person);
+                        if !still_in {
+                            send(person);
+                        }
+                    }
+                }
+            }
+        }
+        // Sockets whose session ended close at once.
+        let ending: Vec<Arc<Connection>> = match &stored.event {
+            Event::PersonDeactivated { person } => state
+                .connections
+                .get(&person.id)
+                .cloned()
+                .unwrap_or_default(),
+            Event::SessionsEnded {
+                person_id,
+                sessions,
+                all_but,
+            } => state
+                .connections
+                .get(person_id)
+                .into_iter()
+                .flatten()
+                .filter(|connection| match (sessions.is_empty(), all_but) {
+                    (false, _) => sessions.contains(&connection.session_id),
+                    (true, Some(kept)) => connection.session_id != *kept,
+                    (true, None) => true,
+                })
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        for connection in ending {
+            connection.close(close::SESSION_ENDED, "session ended");
+        }
+        state.position = stored.position();
+        Ok(())
+    }
+}
+
+/// Calls `each` for the group's members connected to this node, walking whichever is smaller.
+fn for_members(state: &HubState, group: Uuid, mut each: impl FnMut(Uuid)) {
+    let Some(entry) = state.index.groups.get(&group) else {
+        return;
+    };
+    if entry.members.len() <= state.connections.len() {
+        entry
+            .members
+            .iter()
+            .filter(|person| state.connections.contains_key(person))
+            .for_each(|person| each(*person));
+    } else {
+        state
+            .connections
+            .keys()
+            .filter(|person| entry.members.contains(person))
+            .for_each(|person| each(*person));
+    }
+}
+
+fn for_conversation(state: &HubState, conversation: &ConversationEvent, send: impl Fn(&Uuid)) {
+    match conversation.group_id {
+        Some(group) => for_members(state, group, |person| {
+            if state.index.reads_group(group, person, Action::Chat) {
+                send(&person);
+            }
+        }),
+        None => {
+            if let Some(members) = state.index.conversations.get(&conversation.id) {
+                members.iter().for_each(send);
+            }
+        }
+    }
+}
+
+async fn recipients(db: &DatabaseConnection, announcement: Uuid) -> anyhow::Result<Vec<Uuid>> {
+    Ok(announcement_recipients::Entity::find()
+        .select_only()
+        .column(announcement_recipients::Column::PersonId)
+        .filter(announcement_recipients::Column::AnnouncementId.eq(announcement))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+fn encode(frame: &ServerFrame) -> anyhow::Result<Utf8Bytes> {
+    Ok(Utf8Bytes::from(serde_json::to_string(frame)?))
+}
+
+async fn message_frame(
+    db: &impl ConnectionTrait,
+    message: &MessageEvent,
+) -> anyhow::Result<MessageFrame> {
+    let mentioned = crate::posts::mentions::parse(&message.body);
+    let names: HashMap<Uuid, String> = if mentioned.is_empty() {
+        HashMap::new()
+    } else {
+        crate::posts::repo::cards_by_id(db, mentioned)
+            .await?
+            .into_values()
+            .map(|card| (card.id, card.display_name))
+            .collect()
+    };
+    Ok(MessageFrame {
+        id: message.id,
+        conversation_id: message.conversation.id,
+        author_id: message.author_id,
+        html: crate::posts::service::render(&message.body, &names),
+        body: message.body.clone(),
+        client_id: message.client_id.clone(),
+        reply_to: message.reply_to,
+        created_at: message.created_at,
+        edited_at: message.edited_at,
+        deleted: false,
+    })
+}
+
+/// The frame of an event and whom it is for; `None` for events no socket hears about.
+async fn prepare(
+    db: &DatabaseConnection,
+    stored: &StoredEvent,
+) -> anyhow::Result<Option<Prepared>> {
+    let seq = stored.seq;
+    let (frame, audience) = match &stored.event {
+        Event::PostCreated { post } => (
+            ServerFrame::PostCreated {
+                seq,
+                post_id: post.id,
+                group_id: post.group_id,
+                author_id: post.author_id,
+            },
+            Audience::Group(post.group_id, Action::ReadPosts),
+        ),
+        Event::PostUpdated { post } => (
+            ServerFrame::PostUpdated {
+                seq,
+                post_id: post.id,
+                group_id: post.group_id,
+                author_id: post.author_id,
+            },
+            Audience::Group(post.group_id, Action::ReadPosts),
+        ),
+        Event::PostDeleted { post } => (
+            ServerFrame::PostDeleted {
+                seq,
+                post_id: post.id,
+                group_id: post.group_id,
+                author_id: post.author_id,
+            },
+            Audience::Group(post.group_id, Action::ReadPosts),
+        ),
+        Event::CommentCreated {
+            comment_id,
+            post,
+            reply_to,
+        } => (
+            ServerFrame::CommentCreated {
+                seq,
+                post_id: post.id,
+                group_id: post.group_id,
+                comment_id: *comment_id,
+                reply_to: *reply_to,
+            },
+            Audience::Group(post.group_id, Action::ReadPosts),
+        ),
+        Event::ReactionChanged {
+            post,
+            person_id,
+            reaction,
+            on,
+        } => (
+            ServerFrame::ReactionChanged {
+                seq,
+                post_id: post.id,
+                group_id: post.group_id,
+                person_id: *person_id,
+                reaction: reaction.clone(),
+                on: *on,
+            },
+            Audience::Group(post.group_id, Action::ReadPosts),
+        ),
+        Event::GroupMembershipChanged {
+            group_id,
+            person_id,
+            state,
+            ..
+        } => (
+            ServerFrame::MembershipChanged {
+                seq,
+                group_id: *group_id,
+                state: *state,
+            },
+            Audience::Person(*person_id),
+        ),
+        Event::GroupUpdated { group } => (
+            ServerFrame::GroupUpdated {
+                seq,
+                group_id: group.id,
+            },
+            Audience::Group(group.id, Action::See),
+        ),
+        Event::GroupDeleted { group } => {
+            // The index forgets the group when it is applied: tell its members by name.
+            (
+                ServerFrame::GroupDeleted {
+                    seq,
+                    group_id: group.id,
+                },
+                Audience::People(group_members_now(db, group.id).await?),
+            )
+        }
+        Event::AnnouncementPublished { id, .. } | Event::AcknowledgementReminder { id } => (
+            ServerFrame::AnnouncementPublished {
+                seq,
+                announcement_id: *id,
+            },
+            Audience::Announcement(*id),
+        ),
+        Event::AnnouncementUpdated { id, material, .. } => (
+            ServerFrame::AnnouncementUpdated {
+                seq,
+                announcement_id: *id,
+                material: *material,
+            },
+            Audience::Announcement(*id),
+        ),
+        Event::AnnouncementAcknowledged { id, person_id } => (
+            ServerFrame::AnnouncementAcknowledged {
+                seq,
+                announcement_id: *id,
+            },
+            Audience::Person(*person_id),
+        ),
+        Event::ConversationChanged {
+            conversation,
+            added,
+            removed,
+        } => (
+            ServerFrame::ConversationChanged {
+                seq,
+                conversation_id: conversation.id,
+                kind: conversation.kind,
+                added: added.clone(),
+                removed: removed.clone(),
+            },
+            Audience::ConversationAnd(*conversation, removed.clone()),
+        ),
+        Event::ConversationRead {
+            conversation,
+            person_id,
+            message_id,
+        } => (
+            ServerFrame::ConversationRead {
+                seq,
+                conversation_id: conversation.id,
+                person_id: *person_id,
+                message_id: *message_id,
+            },
+            Audience::Conversation(*conversation),
+        ),
+        Event::MessageCreated { message } => (
+            ServerFrame::MessageCreated {
+                seq,
+                message: message_frame(db, message).await?,
+            },
+            Audience::Conversation(message.conversation),
+        ),
+        Event::MessageUpdated { message } => (
+            ServerFrame::MessageUpdated {
+                seq,
+                message: message_frame(db, message).await?,
+            },
+            Audience::Conversation(message.conversation),
+        ),
+        Event::MessageDeleted { message } => {
+            let mut frame = message_frame(db, message).await?;
+            frame.deleted = true;
+            (
+                ServerFrame::MessageDeleted {
+                    seq,
+                    message: frame,
+                },
+                Audience::Conversation(message.conversation),
+            )
+        }
+        Event::MessageReactionChanged {
+            message_id,
+            conversation,
+            person_id,
+            reaction,
+            on,
+        } => (
+            ServerFrame::MessageReactionChanged {
+                seq,
+                message_id: *message_id,
+                conversation_id: conversation.id,
+                person_id: *person_id,
+                reaction: reaction.clone(),
+                on: *on,
+            },
+            Audience::Conversation(*conversation),
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Some(Prepared {
+        frame: encode(&frame)?,
+        audience,
+    }))
+}
+
+async fn group_members_now(db: &DatabaseConnection, group: Uuid) -> anyhow::Result<Vec<Uuid>> {
+    Ok(group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::PersonId)
+        .filter(group_members::Column::GroupId.eq(group))
+        .filter(group_members::Column::State.eq(MemberState::Member.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Calls `each` with every (first, second) pair of a two-column key that passes `filter`,
+/// read a chunk at a time in key order.
+async fn each_pair<E: EntityTrait>(
+    db: &DatabaseConnection,
+    (first, second): (E::Column, E::Column),
+    filter: sea_orm::sea_query::SimpleExpr,
+    mut each: impl FnMut(Uuid, Uuid),
+) -> anyhow::Result<()> {
+    let mut after: Option<(Uuid, Uuid)> = None;
+    loop {
+        let mut query = E::find()
+            .select_only()
+            .column(first)
+            .column(second)
+            .filter(filter.clone());
+        if let Some((a, b)) = after {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(first.gt(a))
+                    .add(sea_orm::Condition::all().add(first.eq(a)).add(second.gt(b))),
+            );
+        }
+        let rows: Vec<(Uuid, Uuid)> = query
+            .order_by_asc(first)
+            .order_by_asc(second)
+            .limit(LOAD_CHUNK)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(last) = rows.last().copied() else {
+            return Ok(());
+        };
+        after = Some(last);
+        for (a, b) in rows {
+            each(a, b);
+        }
+    }
+}
+
+/// Every live group with its members, and every direct and group conversation with its
+/// members, read a chunk at a time.
+async fn load_index(db: &DatabaseConnection) -> anyhow::Result<Index> {
+    let mut index = Index::default();
+    for group in groups::Entity::find()
+        .filter(groups::Column::DeletedAt.is_null())
+        .all(db)
+        .await?
+    {
+        index.groups.insert(
+            group.id,
+            GroupEntry {
+                facts: facts(&group),
+                members: HashSet::new(),
+            },
+        );
+    }
+    each_pair::<group_members::Entity>(
+        db,
+        (
+            group_members::Column::GroupId,
+            group_members::Column::PersonId,
+        ),
+        group_members::Column::State.eq(MemberState::Member.as_str()),
+        |group, person| {
+            if let Some(entry) = index.groups.get_mut(&group) {
+                entry.members.insert(person);
+            }
+        },
+    )
+    .await?;
+    let channels: HashSet<Uuid> = conversations::Entity::find()
+        .select_only()
+        .column(conversations::Column::Id)
+        .filter(conversations::Column::Kind.eq(ConversationKind::Channel.as_str()))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    each_pair::<conversation_members::Entity>(
+        db,
+        (
+            conversation_members::Column::ConversationId,
+            conversation_members::Column::PersonId,
+        ),
+        conversation_members::Column::LeftAt.is_null(),
+        |conversation, person| {
+            if !channels.contains(&conversation) {
+                index
+                    .conversations
+                    .entry(conversation)
+                    .or_default()
+                    .insert(person);
+            }
+        },
+    )
+    .await?;
+    Ok(index)
+}
+
+/// The hub's outbox consumer: from where the index was loaded, every event is fanned out.
+pub struct HubFeeder {
+    hub: SharedHub,
+    start: Position,
+}
+
+impl HubFeeder {
+    /// Loads the index; events after the returned position reach the hub.
+    pub async fn new(hub: SharedHub) -> anyhow::Result<HubFeeder> {
+        let start = hub.load().await?;
+        Ok(HubFeeder { hub, start })
+    }
+}
+
+#[async_trait::async_trait]
+impl EventConsumer for HubFeeder {
+    fn name(&self) -> &str {
+        "realtime"
+    }
+
+    async fn position(&self) -> anyhow::Result<i64> {
+        Ok(self.start.seq)
+    }
+
+    /// Events were pruned before the hub saw them: reload the index, and tell every socket to
+    /// reload what it shows.
+    async fn resync(&self) -> anyhow::Result<Position> {
+        let position = self.hub.load().await?;
+        for connection in self.hub.read().connections.values().flatten() {
+            connection.close(
+                close::TOO_SLOW,
+                "the node fell behind: reconnect with since",
+            );
+        }
+        Ok(position)
+    }
+
+    async fn apply(&self, batch: &[StoredEvent]) -> anyhow::Result<()> {
+        for stored in batch {
+            self.hub.deliver(stored).await?;
+        }
+        Ok(())
+    }
+}

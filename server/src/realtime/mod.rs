@@ -1,0 +1,6 @@
+//! Live delivery: one websocket per browser tab, fed by this node's hub from the outbox.
+
+pub mod frames;
+pub mod hub;
+pub mod routes;
+pub mod socket;

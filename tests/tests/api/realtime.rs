@@ -1,0 +1,434 @@
+//! The live socket over real websockets against a spawned server: who may open one, what
+//! reaches whom, resuming without loss or duplicates, `resync`, closing on logout and
+//! deactivation, slow consumers, bad frames, and (on PostgreSQL) a second node.
+
+use plein_tests::socket::{self, Socket};
+use plein_tests::{Someone, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn say(
+    app: &TestApp,
+    who: &Someone,
+    conversation: &str,
+    body: &str,
+) -> anyhow::Result<Value> {
+    app.expect_as(
+        &who.client,
+        Method::POST,
+        &format!("/api/v1/conversations/{conversation}/messages"),
+        Some(json!({"body": body, "client_id": uuid::Uuid::new_v4().to_string()})),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
+/// A live socket for `who`, opened once the node has delivered everything so far (so earlier
+/// events do not arrive on it).
+async fn live(app: &TestApp, who: &Someone) -> anyhow::Result<(Socket, i64)> {
+    app.caught_up().await?;
+    let mut socket = socket::open(&app.address, &who.cookie, None).await?;
+    let hello = socket.expect("hello").await?;
+    assert_eq!(hello["person_id"], who.id.as_str());
+    assert_eq!(hello["resumed"], false);
+    Ok((socket, hello["seq"].as_i64().unwrap_or_default()))
+}
+
+#[tokio::test]
+async fn only_a_signed_in_person_from_our_own_origin_opens_a_socket() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let anonymous = socket::connect(&app.address, "", None, None).await?;
+    let refused = anonymous.err().map(|refused| refused.status);
+    assert_eq!(refused, Some(401));
+    let foreign = socket::connect(
+        &app.address,
+        &anna.cookie,
+        None,
+        Some("https://evil.example"),
+    )
+    .await?
+    .err();
+    assert_eq!(foreign.as_ref().map(|refused| refused.status), Some(403));
+    assert_eq!(
+        foreign.map(|refused| refused.body["error"]["code"].clone()),
+        Some(json!("cross_origin_refused"))
+    );
+    let negative = socket::connect(&app.address, &anna.cookie, Some(-1), None)
+        .await?
+        .err()
+        .map(|refused| refused.status);
+    assert_eq!(negative, Some(422));
+    let (socket, _) = live(&app, &anna).await?;
+    socket.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_message_reaches_its_conversation_and_no_one_else() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let carla = app.someone("Carla Claes", "employee").await?;
+    let conversation = app.conversation(&anna, &[&bram]).await?;
+    let carla_with_anna = app.conversation(&carla, &[&anna]).await?;
+    let (mut bram_socket, _) = live(&app, &bram).await?;
+    let (mut anna_socket, _) = live(&app, &anna).await?;
+    let (mut carla_socket, _) = live(&app, &carla).await?;
+
+    let sent = say(&app, &anna, &conversation, "Koffie?").await?;
+    let frame = bram_socket.expect("message.created").await?;
+    assert_eq!(frame["message"]["id"], id_of(&sent).as_str());
+    assert_eq!(frame["message"]["conversation_id"], conversation.as_str());
+    assert_eq!(frame["message"]["author_id"], anna.id.as_str());
+    assert_eq!(frame["message"]["body"], "Koffie?");
+    assert_eq!(frame["message"]["client_id"], sent["client_id"]);
+    assert!(frame["seq"].as_i64().is_some_and(|seq| seq > 0), "{frame}");
+    // The sender's own tabs hear it too.
+    let own = anna_socket.expect("message.created").await?;
+    assert_eq!(own["seq"], frame["seq"]);
+
+    // Carla hears nothing of it: the first frame she gets is her own conversation's.
+    let hers = say(&app, &anna, &carla_with_anna, "Hoi Carla").await?;
+    let first = carla_socket.expect("message.created").await?;
+    assert_eq!(first["message"]["id"], id_of(&hers).as_str());
+
+    // Read markers and reactions travel too.
+    app.expect_as(
+        &bram.client,
+        Method::POST,
+        &format!("/api/v1/conversations/{conversation}/read"),
+        Some(json!({"message_id": id_of(&sent)})),
+        StatusCode::OK,
+    )
+    .await?;
+    let _ = anna_socket.expect("message.created").await?; // to Carla
+    let read = anna_socket.expect("conversation.read").await?;
+    assert_eq!(read["person_id"], bram.id.as_str());
+    assert_eq!(read["message_id"], id_of(&sent).as_str());
+    app.expect_as(
+        &bram.client,
+        Method::PUT,
+        &format!("/api/v1/messages/{}/reactions/love", id_of(&sent)),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let reaction = anna_socket.expect("message.reaction_changed").await?;
+    assert_eq!(reaction["reaction"], "love");
+    assert_eq!(reaction["on"], true);
+    Ok(())
+}
+
+#[tokio::test]
+async fn group_events_reach_members_and_stop_at_once_when_they_leave() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let owner = app.someone("Olga Owner", "employee").await?;
+    let member = app.someone("Mira Member", "employee").await?;
+    let group = id_of(
+        &app.expect_as(
+            &owner.client,
+            Method::POST,
+            "/api/v1/groups",
+            Some(json!({"name": "Geheim project", "kind": "work", "visibility": "secret"})),
+            StatusCode::CREATED,
+        )
+        .await?,
+    );
+    let (mut socket, _) = live(&app, &member).await?;
+    // Invited, then in: the group's events start.
+    app.expect_as(
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/invitations"),
+        Some(json!({"person_id": member.id})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let invited = socket.expect("membership.changed").await?;
+    assert_eq!(invited["state"], "invited");
+    app.expect_as(
+        &member.client,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/join"),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let joined = socket.expect("membership.changed").await?;
+    assert_eq!(joined["state"], "member");
+    let post = app
+        .expect_as(
+            &owner.client,
+            Method::POST,
+            &format!("/api/v1/groups/{group}/posts"),
+            Some(json!({"body": "Eerste stap"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let created = socket.expect("post.created").await?;
+    assert_eq!(created["post_id"], id_of(&post).as_str());
+    assert_eq!(created["group_id"], group.as_str());
+
+    // Out again: the next post is not theirs to hear; a direct message is.
+    app.expect_as(
+        &member.client,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/leave"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    let left = socket.expect("membership.changed").await?;
+    assert_eq!(left["state"], Value::Null);
+    app.expect_as(
+        &owner.client,
+        Method::POST,
+        &format!("/api/v1/groups/{group}/posts"),
+        Some(json!({"body": "Tweede stap, zonder Mira"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let conversation = app.conversation(&owner, &[&member]).await?;
+    let started = socket.expect("conversation.changed").await?;
+    assert_eq!(started["conversation_id"], conversation.as_str());
+    let hello = say(&app, &owner, &conversation, "Jammer dat je weg bent").await?;
+    let next = socket.expect("message.created").await?;
+    assert_eq!(next["message"]["id"], id_of(&hello).as_str());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_socket_resumes_with_everything_missed_in_order_and_nothing_twice() -> anyhow::Result<()>
+{
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let conversation = app.conversation(&anna, &[&bram]).await?;
+    let (mut socket, _) = live(&app, &bram).await?;
+    say(&app, &anna, &conversation, "een").await?;
+    let seen = socket.expect("message.created").await?;
+    let last_seq = seen["seq"].as_i64().unwrap_or_default();
+    socket.close().await?;
+
+    let mut missed = Vec::new();
+    for word in ["twee", "drie", "vier"] {
+        missed.push(id_of(&say(&app, &anna, &conversation, word).await?));
+    }
+    app.caught_up().await?;
+    let mut socket = socket::open(&app.address, &bram.cookie, Some(last_seq)).await?;
+    let mut replayed = Vec::new();
+    let hello = loop {
+        let frame = socket.next().await?;
+        if frame["type"] == "hello" {
+            break frame;
+        }
+        assert_eq!(frame["type"], "message.created", "{frame}");
+        replayed.push(
+            frame["message"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    };
+    assert_eq!(replayed, missed, "in order, each once, nothing older");
+    assert_eq!(hello["resumed"], true);
+    // Live again, from exactly where the replay stopped.
+    let after = say(&app, &anna, &conversation, "vijf").await?;
+    let next = socket.expect("message.created").await?;
+    assert_eq!(next["message"]["id"], id_of(&after).as_str());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_position_that_cannot_be_replayed_is_answered_with_resync() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let mut future = socket::open(&app.address, &anna.cookie, Some(1_000_000_000)).await?;
+    let frame = future.expect("resync").await?;
+    assert!(
+        frame["reason"]
+            .as_str()
+            .is_some_and(|reason| !reason.is_empty())
+    );
+    let seq = frame["seq"].as_i64().unwrap_or(-1);
+    assert!(seq >= 0, "{frame}");
+
+    // Events pruned past the position: resync too.
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let conversation = app.conversation(&anna, &[&bram]).await?;
+    say(&app, &anna, &conversation, "oud nieuws").await?;
+    app.caught_up().await?;
+    let head = plein_server::events::head(&app.handle.state.db).await?;
+    plein_server::events::prune(
+        &app.handle.state.db,
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    )
+    .await?;
+    let mut pruned = socket::open(&app.address, &anna.cookie, Some(head.seq - 1)).await?;
+    pruned.expect("resync").await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn logout_and_deactivation_close_open_sockets_at_once() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let (mut socket, _) = live(&app, &anna).await?;
+    // A second tab of another session stays open when this one logs out.
+    let (second_client, second_cookie) = app
+        .login_session("anna.aarts@plein.example", plein_tests::PERSON_PASSWORD)
+        .await?;
+    let mut other_tab = socket::open(&app.address, &second_cookie, None).await?;
+    other_tab.expect("hello").await?;
+    app.expect_as(
+        &anna.client,
+        Method::POST,
+        "/api/v1/auth/logout",
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    let (code, _) = socket.closed().await?;
+    assert_eq!(code, 4001);
+
+    // Deactivation (by an admin, or through SCIM) closes every one of their sockets.
+    let admin_id = app.get_json("/api/v1/me").await?["id"].clone();
+    assert!(admin_id.is_string());
+    app.expect_as(
+        &app.client,
+        Method::POST,
+        &format!("/api/v1/admin/people/{}/deactivate", anna.id),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    let (code, _) = other_tab.closed().await?;
+    assert_eq!(code, 4001);
+    // Nor does a new one open.
+    let again = socket::connect(&app.address, &second_cookie, None, None)
+        .await?
+        .err()
+        .map(|refused| refused.status);
+    assert_eq!(again, Some(401));
+    drop(second_client);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_consumer_that_falls_behind_is_closed_and_others_are_not() -> anyhow::Result<()> {
+    let app = TestApp::spawn_with(|raw| raw.ws_send_queue = 2).await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let conversation = app.conversation(&anna, &[&bram]).await?;
+    // A registration whose queue nobody reads: it fills after two frames.
+    let hub = app.handle.state.hub.clone();
+    let bram_id: uuid::Uuid = bram.id.parse()?;
+    let (stalled, _queue, _) = hub.register(bram_id, uuid::Uuid::now_v7());
+    let (mut reader, _) = live(&app, &bram).await?;
+    let mut sent = Vec::new();
+    for n in 0..4 {
+        sent.push(id_of(
+            &say(&app, &anna, &conversation, &format!("bericht {n}")).await?,
+        ));
+        let frame = reader.expect("message.created").await?;
+        assert_eq!(frame["message"]["id"], sent[n].as_str());
+    }
+    assert!(stalled.connection.closed().is_cancelled());
+    assert_eq!(
+        stalled.connection.reason().map(|(code, _)| code),
+        Some(4008)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_frames_get_error_frames_or_close_codes_never_a_crash() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let (mut socket, _) = live(&app, &anna).await?;
+    socket.send_text(r#"{"type":"ping"}"#).await?;
+    socket.expect("pong").await?;
+    for (raw, code) in [
+        ("not json", "malformed_frame"),
+        (r#"{"no":"type"}"#, "malformed_frame"),
+        (
+            r#"{"type":"message.created","message":{}}"#,
+            "unknown_frame",
+        ),
+        (
+            r#"{"type":"subscribe","conversation_id":"00000000-0000-0000-0000-000000000000"}"#,
+            "unknown_frame",
+        ),
+    ] {
+        socket.send_text(raw).await?;
+        let error = socket.expect("error").await?;
+        assert_eq!(error["code"], code, "{raw}");
+    }
+    // Oversized: closed with 1009.
+    socket
+        .send_text(&format!(
+            "{{\"type\":\"ping\",\"x\":\"{}\"}}",
+            "a".repeat(70_000)
+        ))
+        .await?;
+    let (code, _) = socket.closed().await?;
+    assert_eq!(code, 1009);
+    // Binary: closed with 1003.
+    let (mut socket, _) = live(&app, &anna).await?;
+    socket.send_binary(vec![0, 159, 146, 150]).await?;
+    let (code, _) = socket.closed().await?;
+    assert_eq!(code, 1003);
+    // A flood is refused frame by frame, then closed.
+    let (mut socket, _) = live(&app, &anna).await?;
+    for _ in 0..150 {
+        socket.send_text(r#"{"type":"ping"}"#).await?;
+    }
+    let (code, frames) = socket.closed().await?;
+    assert_eq!(code, 1008);
+    assert!(
+        frames.iter().any(|frame| frame["code"] == "rate_limited"),
+        "{frames:?}"
+    );
+    // The server is fine.
+    let (socket, _) = live(&app, &anna).await?;
+    socket.close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_message_sent_on_one_node_arrives_on_a_socket_on_another() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    if !app.database.is_postgres() {
+        return Ok(());
+    }
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let conversation = app.conversation(&anna, &[&bram]).await?;
+    let node = app.spawn_second_node().await?;
+    node.caught_up().await?;
+    // Browsers reach every node under the one public address.
+    let mut socket =
+        match socket::connect(&node.address, &bram.cookie, None, Some(&app.address)).await? {
+            Ok(socket) => socket,
+            Err(refused) => anyhow::bail!("refused: {refused:?}"),
+        };
+    socket.expect("hello").await?;
+    let sent = say(&app, &anna, &conversation, "Via het andere knooppunt").await?;
+    let frame = socket.expect("message.created").await?;
+    assert_eq!(frame["message"]["id"], id_of(&sent).as_str());
+    Ok(())
+}
