@@ -242,7 +242,7 @@ impl Application {
             .with_consumer(Arc::new(group_indexer))
             .with_consumer(Arc::new(post_indexer))
             .with_consumer(Arc::new(
-                crate::notifications::maker::NotificationMaker::new(db.clone()),
+                crate::notifications::maker::NotificationMaker::new(db.clone(), doorbell.clone()),
             ))
             .with_consumer(Arc::new(crate::posts::recent::RecentPostsFeeder::new(
                 db.clone(),

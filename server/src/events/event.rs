@@ -7,6 +7,7 @@ use crate::chat::dto::{ConversationEvent, MessageEvent};
 use crate::directory::dto::{PersonEvent, Role};
 use crate::groups::dto::GroupEvent;
 use crate::groups::policy::{GroupRole, MemberState};
+use crate::notifications::dto::PersonUnread;
 use crate::posts::dto::PostEvent;
 
 /// The encoding written by this build. A reader meeting a newer version logs and counts the
@@ -118,6 +119,9 @@ pub enum Event {
         person_id: Uuid,
         message_id: Uuid,
     },
+    /// Notifications were made, changed or read: each person's unread count now.
+    #[serde(rename = "notifications.changed")]
+    NotificationsChanged { counts: Vec<PersonUnread> },
     /// Sessions ended: `sessions` those (logout, revoked); none named, all of the person's but
     /// `all_but` (a password change), or all. Their sockets close.
     #[serde(rename = "sessions.ended")]
@@ -171,6 +175,7 @@ impl Event {
             Event::ConversationChanged { .. } => "conversation.changed",
             Event::ConversationRead { .. } => "conversation.read",
             Event::SessionsEnded { .. } => "sessions.ended",
+            Event::NotificationsChanged { .. } => "notifications.changed",
             Event::MessageCreated { .. } => "message.created",
             Event::MessageUpdated { .. } => "message.updated",
             Event::MessageDeleted { .. } => "message.deleted",
@@ -199,7 +204,8 @@ impl Event {
             Event::AnnouncementPublished { .. }
             | Event::AnnouncementUpdated { .. }
             | Event::AnnouncementCommented { .. }
-            | Event::AcknowledgementReminder { .. } => Scope::Everyone,
+            | Event::AcknowledgementReminder { .. }
+            | Event::NotificationsChanged { .. } => Scope::Everyone,
             Event::AnnouncementAcknowledged { person_id, .. }
             | Event::SessionsEnded { person_id, .. } => Scope::Person(*person_id),
             Event::ConversationChanged { conversation, .. }

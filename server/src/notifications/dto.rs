@@ -68,3 +68,10 @@ pub struct MarkReadRequest {
 pub struct UnreadCount {
     pub unread: u64,
 }
+
+/// A person's unread notifications, as `notifications.changed` events carry them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonUnread {
+    pub person_id: Uuid,
+    pub unread: u64,
+}

@@ -20,13 +20,15 @@ const CONSUMER: &str = "notifications";
 pub struct NotificationMaker {
     cursor: DurableCursor,
     db: DatabaseConnection,
+    doorbell: events::Doorbell,
 }
 
 impl NotificationMaker {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, doorbell: events::Doorbell) -> Self {
         NotificationMaker {
             cursor: DurableCursor::new(db.clone(), CONSUMER),
             db,
+            doorbell,
         }
     }
 }
@@ -84,14 +86,23 @@ impl EventConsumer for NotificationMaker {
         let tx = db::begin_write(&self.db).await?;
         let done = locked_position(&tx).await?;
         let mut made = 0_usize;
+        let mut told = std::collections::BTreeSet::new();
         for stored in batch.iter().filter(|stored| stored.position() > done) {
-            made += make(&tx, &stored.event).await?;
+            let people = make(&tx, &stored.event).await?;
+            made += people.len();
+            told.extend(people);
+        }
+        if !told.is_empty() {
+            // Their badges, live: one event with each one's unread count.
+            let counts = repo::unread_of(&tx, told.into_iter().collect()).await?;
+            events::append(&tx, Event::NotificationsChanged { counts }).await?;
         }
         if last.position() > done {
             self.cursor.store(&tx, last.seq).await?;
         }
         tx.commit().await?;
         if made > 0 {
+            self.doorbell.ring();
             metrics::counter!("plein_notifications_made_total").increment(made as u64);
         }
         Ok(())
@@ -188,9 +199,9 @@ fn notification(
     }
 }
 
-/// Makes the notifications one event calls for; how many.
-async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize> {
-    let mut made = 0;
+/// Makes (or updates) the notifications one event calls for; whom they are for.
+async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<Vec<Uuid>> {
+    let mut made = Vec::new();
     match event {
         Event::CommentCreated {
             comment_id,
@@ -198,7 +209,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
             reply_to,
         } => {
             let Some(comment) = posts_repo::find_comment(tx, *comment_id).await? else {
-                return Ok(0);
+                return Ok(made);
             };
             let commenter = comment.author_id;
             let mut told = Vec::new();
@@ -217,7 +228,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                 row.comment_id = Some(comment.id);
                 repo::insert(tx, row).await?;
                 told.push(answered.author_id);
-                made += 1;
+                made.push(answered.author_id);
             }
             for mentioned in posts_repo::mentioned_in(tx, comment.id).await? {
                 if mentioned != commenter
@@ -230,7 +241,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                     row.comment_id = Some(comment.id);
                     repo::insert(tx, row).await?;
                     told.push(mentioned);
-                    made += 1;
+                    made.push(mentioned);
                 }
             }
             if post.author_id != commenter
@@ -246,7 +257,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                 row.post_id = Some(post.id);
                 row.comment_id = Some(comment.id);
                 repo::insert(tx, row).await?;
-                made += 1;
+                made.push(post.author_id);
             }
         }
         Event::ReactionChanged {
@@ -256,7 +267,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
             ..
         } if *person_id != post.author_id => {
             if !may_hear_about_post(tx, post.author_id, post.group_id).await? {
-                return Ok(0);
+                return Ok(made);
             }
             let reactors = repo::reactors(tx, post.id, post.author_id).await?;
             let others = i32::try_from(reactors.saturating_sub(1)).unwrap_or(i32::MAX);
@@ -270,6 +281,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                         Utc::now().trunc_subsecs(6),
                     )
                     .await?;
+                    made.push(post.author_id);
                 }
                 None => {
                     let mut row = notification(
@@ -281,7 +293,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                     row.post_id = Some(post.id);
                     row.others = others;
                     repo::insert(tx, row).await?;
-                    made += 1;
+                    made.push(post.author_id);
                 }
             }
         }
@@ -303,7 +315,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                             notification(manager, kind::JOIN_REQUEST, *group_id, Some(*person_id)),
                         )
                         .await?;
-                        made += 1;
+                        made.push(manager);
                     }
                 }
             }
@@ -313,7 +325,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                     notification(*person_id, kind::REQUEST_APPROVED, *group_id, *by),
                 )
                 .await?;
-                made += 1;
+                made.push(*person_id);
             }
             (Some(MemberState::Invited), previous) if *previous != Some(MemberState::Invited) => {
                 repo::insert(
@@ -321,7 +333,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                     notification(*person_id, kind::INVITATION, *group_id, *by),
                 )
                 .await?;
-                made += 1;
+                made.push(*person_id);
             }
             _ => {}
         },
@@ -338,7 +350,7 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                     );
                     row.post_id = Some(post.id);
                     repo::insert(tx, row).await?;
-                    made += 1;
+                    made.push(mentioned);
                 }
             }
         }
@@ -368,12 +380,12 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
                         },
                     )
                     .await?;
-                    made += 1;
+                    made.push(*mentioned);
                 }
             }
         }
         Event::AnnouncementPublished { id, .. } => {
-            made += tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::Everyone).await?;
+            made.extend(tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::Everyone).await?);
         }
         Event::AnnouncementUpdated {
             id,
@@ -382,13 +394,17 @@ async fn make(tx: &impl ConnectionTrait, event: &Event) -> anyhow::Result<usize>
             ..
         } => {
             if *material {
-                made += tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::Everyone).await?;
+                made.extend(
+                    tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::Everyone).await?,
+                );
             } else if *added > 0 {
-                made += tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::NotToldYet).await?;
+                made.extend(
+                    tell_recipients(tx, *id, kind::ANNOUNCEMENT, Audience::NotToldYet).await?,
+                );
             }
         }
         Event::AcknowledgementReminder { id } => {
-            made += tell_recipients(tx, *id, kind::REMINDER, Audience::Unacknowledged).await?;
+            made.extend(tell_recipients(tx, *id, kind::REMINDER, Audience::Unacknowledged).await?);
         }
         _ => {}
     }
@@ -409,9 +425,9 @@ async fn tell_recipients(
     announcement: Uuid,
     kind: &str,
     audience: Audience,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<Vec<Uuid>> {
     let Some(row) = crate::announcements::repo::find(tx, announcement).await? else {
-        return Ok(0);
+        return Ok(Vec::new());
     };
     let mut people = crate::announcements::repo::recipient_ids(
         tx,
@@ -446,7 +462,7 @@ async fn tell_recipients(
     for chunk in rows.chunks(1_000) {
         repo::insert_many(tx, chunk.to_vec()).await?;
     }
-    Ok(rows.len())
+    Ok(people)
 }
 
 /// The active owners and admins of a group.

@@ -8,6 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::dto::PersonUnread;
 use crate::entities::{group_mutes, notifications, reactions};
 
 pub async fn insert(db: &impl ConnectionTrait, row: notifications::Model) -> Result<(), DbErr> {
@@ -148,6 +149,37 @@ pub async fn unread(db: &impl ConnectionTrait, person: Uuid) -> Result<u64, DbEr
         .filter(notifications::Column::ReadAt.is_null())
         .count(db)
         .await
+}
+
+/// Each person's unread count (people without unread ones count 0).
+pub async fn unread_of(
+    db: &impl ConnectionTrait,
+    people: Vec<Uuid>,
+) -> Result<Vec<PersonUnread>, DbErr> {
+    let mut counts: std::collections::HashMap<Uuid, u64> =
+        people.iter().map(|person| (*person, 0)).collect();
+    for chunk in people.chunks(1_000) {
+        let rows: Vec<(Uuid, i64)> = notifications::Entity::find()
+            .select_only()
+            .column(notifications::Column::PersonId)
+            .column_as(notifications::Column::Id.count(), "unread")
+            .filter(notifications::Column::PersonId.is_in(chunk.iter().copied()))
+            .filter(notifications::Column::ReadAt.is_null())
+            .group_by(notifications::Column::PersonId)
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (person, unread) in rows {
+            counts.insert(person, u64::try_from(unread).unwrap_or_default());
+        }
+    }
+    Ok(people
+        .into_iter()
+        .map(|person_id| PersonUnread {
+            person_id,
+            unread: counts.get(&person_id).copied().unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// Marks read the person's notifications among `ids`, or all of them.

@@ -46,7 +46,7 @@ async fn mark_read(
     CurrentPerson(person): CurrentPerson,
     AppJson(request): AppJson<MarkReadRequest>,
 ) -> ApiResult<AppJson<UnreadCount>> {
-    let unread = service::mark_read(&state.db, &person, request).await?;
+    let unread = service::mark_read(&state.db, &state.doorbell, &person, request).await?;
     Ok(AppJson(UnreadCount { unread }))
 }
 

@@ -90,6 +90,7 @@ pub async fn list(
 /// Marks the named notifications read (only the caller's own), or all of them.
 pub async fn mark_read(
     db: &DatabaseConnection,
+    doorbell: &crate::events::Doorbell,
     person: &AuthenticatedPerson,
     request: MarkReadRequest,
 ) -> ApiResult<u64> {
@@ -99,14 +100,29 @@ pub async fn mark_read(
             format!("name at most {MAX_MARK} notifications; leave it out to mark all"),
         ));
     }
+    let tx = crate::db::begin_write(db).await?;
     repo::mark_read(
-        db,
+        &tx,
         person.id,
         request.ids.as_deref(),
         Utc::now().trunc_subsecs(6),
     )
     .await?;
-    Ok(repo::unread(db, person.id).await?)
+    let unread = repo::unread(&tx, person.id).await?;
+    // The person's other tabs update their badge.
+    crate::events::append(
+        &tx,
+        crate::events::Event::NotificationsChanged {
+            counts: vec![super::dto::PersonUnread {
+                person_id: person.id,
+                unread,
+            }],
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    doorbell.ring();
+    Ok(unread)
 }
 
 /// Mutes (or unmutes) a group the caller can see: no notifications about its posts.

@@ -125,6 +125,9 @@ pub enum ServerFrame {
     },
     #[serde(rename = "announcement.acknowledged")]
     AnnouncementAcknowledged { seq: i64, announcement_id: Uuid },
+    /// My notifications changed (made, or read on another tab): the unread count now.
+    #[serde(rename = "notifications.changed")]
+    NotificationsChanged { seq: i64, unread: u64 },
     #[serde(rename = "conversation.changed")]
     ConversationChanged {
         seq: i64,

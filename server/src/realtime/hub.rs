@@ -183,6 +183,8 @@ enum Audience {
     People(Vec<Uuid>),
     /// An announcement's recipients (read when needed).
     Announcement(Uuid),
+    /// Each person their own frame (the shared one is unused).
+    Each(HashMap<Uuid, Utf8Bytes>),
 }
 
 /// An event made ready for delivery: its frame, encoded once, and whom it goes to.
@@ -324,7 +326,7 @@ impl Hub {
                 also.contains(&person) || state.index.in_conversation(conversation, person)
             }
             Audience::People(people) => people.contains(&person),
-            Audience::Announcement(_) => false,
+            Audience::Announcement(_) | Audience::Each(_) => false,
         })
     }
 
@@ -337,6 +339,9 @@ impl Hub {
         let Some(prepared) = prepare(&self.db, stored).await? else {
             return Ok(None);
         };
+        if let Audience::Each(frames) = &prepared.audience {
+            return Ok(frames.get(&person).cloned());
+        }
         Ok(self
             .reaches(&prepared.audience, person)
             .await?
@@ -368,6 +373,15 @@ impl Hub {
                 Audience::People(people) => people.iter().for_each(send),
                 Audience::Announcement(_) => {
                     announcement_people.iter().flatten().for_each(send);
+                }
+                Audience::Each(frames) => {
+                    for (person, frame) in frames {
+                        if let Some(list) = state.connections.get(person) {
+                            for connection in list {
+                                connection.push(position, frame);
+                            }
+                        }
+                    }
                 }
                 Audience::Group(group, action) => {
                     for_members(state, *group, |person| {
@@ -685,6 +699,22 @@ async fn prepare(
             },
             Audience::Conversation(*conversation),
         ),
+        Event::NotificationsChanged { counts } => {
+            let mut frames = HashMap::with_capacity(counts.len());
+            for count in counts {
+                frames.insert(
+                    count.person_id,
+                    encode(&ServerFrame::NotificationsChanged {
+                        seq,
+                        unread: count.unread,
+                    })?,
+                );
+            }
+            return Ok(Some(Prepared {
+                frame: Utf8Bytes::from_static(""),
+                audience: Audience::Each(frames),
+            }));
+        }
         _ => return Ok(None),
     };
     Ok(Some(Prepared {

@@ -154,6 +154,9 @@ async fn group_events_reach_members_and_stop_at_once_when_they_leave() -> anyhow
     .await?;
     let invited = socket.expect("membership.changed").await?;
     assert_eq!(invited["state"], "invited");
+    // The invitation is a notification too.
+    let badge = socket.expect("notifications.changed").await?;
+    assert_eq!(badge["unread"], 1);
     app.expect_as(
         &member.client,
         Method::POST,
@@ -430,5 +433,64 @@ async fn a_message_sent_on_one_node_arrives_on_a_socket_on_another() -> anyhow::
     let sent = say(&app, &anna, &conversation, "Via het andere knooppunt").await?;
     let frame = socket.expect("message.created").await?;
     assert_eq!(frame["message"]["id"], id_of(&sent).as_str());
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_notification_badge_is_live_on_every_tab() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let carla = app.someone("Carla Claes", "employee").await?;
+    let team = app.conversation(&anna, &[&bram, &carla]).await?;
+    let (mut tab, _) = live(&app, &bram).await?;
+    let (_, second_cookie) = app
+        .login_session("bram.bos@plein.example", plein_tests::PERSON_PASSWORD)
+        .await?;
+    let mut other_tab = socket::open(&app.address, &second_cookie, None).await?;
+    other_tab.expect("hello").await?;
+
+    // A mention in a message is a notification, and the badge says so at once.
+    let sent = say(
+        &app,
+        &anna,
+        &team,
+        &format!("<@{}> kun jij dit oppakken?", bram.id),
+    )
+    .await?;
+    let message = tab.expect("message.created").await?;
+    assert_eq!(message["message"]["id"], id_of(&sent).as_str());
+    let changed = tab.expect("notifications.changed").await?;
+    assert_eq!(changed["unread"], 1);
+    let listed = app
+        .expect_as(
+            &bram.client,
+            Method::GET,
+            "/api/v1/notifications",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(listed["items"][0]["kind"], "message_mention");
+    assert_eq!(listed["items"][0]["conversation_id"], team.as_str());
+    assert_eq!(listed["items"][0]["message_id"], id_of(&sent).as_str());
+    // Read on one tab, cleared on the other.
+    other_tab.expect("message.created").await?;
+    other_tab.expect("notifications.changed").await?;
+    app.expect_as(
+        &bram.client,
+        Method::POST,
+        "/api/v1/notifications/read",
+        Some(json!({})),
+        StatusCode::OK,
+    )
+    .await?;
+    let cleared = other_tab.expect("notifications.changed").await?;
+    assert_eq!(cleared["unread"], 0);
+    // Carla was not mentioned: her first frame is the message itself, no badge.
+    let (mut carla_socket, _) = live(&app, &carla).await?;
+    say(&app, &anna, &team, "Dank je").await?;
+    carla_socket.expect("message.created").await?;
     Ok(())
 }

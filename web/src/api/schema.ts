@@ -2705,6 +2705,13 @@ export interface components {
             /** @enum {string} */
             type: "announcement.acknowledged";
         } | {
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "notifications.changed";
+            /** Format: int64 */
+            unread: number;
+        } | {
             added: string[];
             /** Format: uuid */
             conversation_id: string;
