@@ -17,6 +17,7 @@ mod m20261130_000012_announcements;
 mod m20261130_000013_attachments;
 mod m20261201_000014_membership_reads;
 mod m20261201_000015_chat;
+mod m20261201_000016_presence;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_attachments::Migration),
             Box::new(m20261201_000014_membership_reads::Migration),
             Box::new(m20261201_000015_chat::Migration),
+            Box::new(m20261201_000016_presence::Migration),
         ]
     }
 }

@@ -205,13 +205,28 @@ impl Application {
         let doorbell = Doorbell::new();
         let mut tasks = Vec::new();
         let mut listener_status = None;
-        if db.get_database_backend() == DbBackend::Postgres {
+        let shared = db.get_database_backend() == DbBackend::Postgres;
+        let bus = if shared {
+            let (bus, task) =
+                crate::realtime::bus::SignalBus::postgres(db.clone(), shutdown.child_token());
+            tasks.push(task);
+            bus
+        } else {
+            crate::realtime::bus::SignalBus::local()
+        };
+        let hub = crate::realtime::hub::Hub::new(db.clone(), config.ws_send_queue, bus);
+        if shared {
             let (status, task) = events::spawn_postgres_listener(
                 config.database_url.clone(),
                 db.clone(),
                 doorbell.clone(),
+                Arc::new(crate::realtime::hub::HubSignals(hub.clone())),
                 shutdown.child_token(),
             );
+            tasks.push(crate::realtime::hub::spawn_presence_keeper(
+                hub.clone(),
+                shutdown.child_token(),
+            ));
             listener_status = Some(status);
             tasks.push(task);
             tasks.push(events::spawn_notifier(
@@ -235,7 +250,6 @@ impl Application {
         let post_indexer =
             crate::posts::indexer::PostIndexer::new(db.clone(), post_search.clone(), post_position);
         let recent_posts = crate::posts::recent::RecentPosts::new();
-        let hub = crate::realtime::hub::Hub::new(db.clone(), config.ws_send_queue);
         let hub_feeder = crate::realtime::hub::HubFeeder::new(hub.clone()).await?;
         let tailer = Tailer::new(db.clone(), doorbell.clone())
             .with_consumer(Arc::new(indexer))

@@ -96,6 +96,7 @@ impl Node {
                 database.url.clone(),
                 connection.clone(),
                 doorbell.clone(),
+                std::sync::Arc::new(events::NoSignals),
                 shutdown.clone(),
             ));
             drop(events::spawn_notifier(

@@ -35,19 +35,29 @@ pub async fn connect(
     since: Option<i64>,
     origin: Option<&str>,
 ) -> anyhow::Result<Result<Socket, Refused>> {
+    let mut headers = vec![("origin", origin.unwrap_or(base).to_owned())];
+    if !cookie.is_empty() {
+        headers.push(("cookie", cookie.to_owned()));
+    }
+    connect_with(base, since, &headers).await
+}
+
+/// Opens `/api/v1/ws` on `base` with exactly these request headers.
+pub async fn connect_with(
+    base: &str,
+    since: Option<i64>,
+    headers: &[(&'static str, String)],
+) -> anyhow::Result<Result<Socket, Refused>> {
     let mut url = format!("{}/api/v1/ws", base.replacen("http", "ws", 1));
     if let Some(since) = since {
         url.push_str(&format!("?since={since}"));
     }
     let mut request = url.into_client_request()?;
-    if !cookie.is_empty() {
+    for (name, value) in headers {
         request
             .headers_mut()
-            .insert("cookie", HeaderValue::from_str(cookie)?);
+            .insert(*name, HeaderValue::from_str(value)?);
     }
-    request
-        .headers_mut()
-        .insert("origin", HeaderValue::from_str(origin.unwrap_or(base))?);
     match tokio_tungstenite::connect_async(request).await {
         Ok((inner, _)) => Ok(Ok(Socket { inner })),
         Err(tungstenite::Error::Http(response)) => {

@@ -24,6 +24,7 @@ pub mod people;
 pub mod post_keys;
 pub mod post_versions;
 pub mod posts;
+pub mod presence_seen;
 pub mod reactions;
 pub mod sessions;
 pub mod settings;

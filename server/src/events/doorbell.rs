@@ -17,6 +17,23 @@ use uuid::Uuid;
 pub const NOTIFY_CHANNEL: &str = "plein_events";
 /// Each node sends itself a heartbeat here; one that stops arriving means a dead listener.
 pub const HEARTBEAT_CHANNEL: &str = "plein_heartbeat";
+/// Ephemeral signals between nodes (typing, presence), handed to a [`SignalSink`].
+pub const SIGNAL_CHANNEL: &str = "plein_signals";
+
+/// Takes the signals other nodes send.
+pub trait SignalSink: Send + Sync {
+    fn received(&self, payload: &str);
+    /// The listener (re)connected: signals sent meanwhile were lost.
+    fn connected(&self);
+}
+
+/// For listeners with no use for signals (tools, tests of the outbox).
+pub struct NoSignals;
+
+impl SignalSink for NoSignals {
+    fn received(&self, _payload: &str) {}
+    fn connected(&self) {}
+}
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 /// Silence for this long (three heartbeats) rebuilds the listener.
@@ -123,6 +140,7 @@ pub fn spawn_postgres_listener(
     url: String,
     db: DatabaseConnection,
     doorbell: Doorbell,
+    signals: Arc<dyn SignalSink>,
     shutdown: CancellationToken,
 ) -> (watch::Receiver<ListenerStatus>, tokio::task::JoinHandle<()>) {
     let (status, receiver) = watch::channel(ListenerStatus::default());
@@ -132,7 +150,7 @@ pub fn spawn_postgres_listener(
         loop {
             let outcome = tokio::select! {
                 () = shutdown.cancelled() => return,
-                outcome = listen(&url, &db, &node, &doorbell, &status) => outcome,
+                outcome = listen(&url, &db, &node, &doorbell, signals.as_ref(), &status) => outcome,
             };
             let reason = match outcome {
                 Ok(Listened::HeartbeatMissed) => "no heartbeat".to_owned(),
@@ -171,12 +189,14 @@ async fn listen(
     db: &DatabaseConnection,
     node: &str,
     doorbell: &Doorbell,
+    signals: &dyn SignalSink,
     status: &watch::Sender<ListenerStatus>,
 ) -> anyhow::Result<Listened> {
     let mut listener = PgListener::connect(url).await?;
     listener
-        .listen_all([NOTIFY_CHANNEL, HEARTBEAT_CHANNEL])
+        .listen_all([NOTIFY_CHANNEL, HEARTBEAT_CHANNEL, SIGNAL_CHANNEL])
         .await?;
+    signals.connected();
     status.send_modify(|status| status.connected = true);
     metrics::gauge!("plein_outbox_listener_connected").set(1.0);
     // Anything committed while no listener ran is in the table.
@@ -193,6 +213,9 @@ async fn listen(
         };
         match received? {
             Some(notification) if notification.channel() == HEARTBEAT_CHANNEL => {}
+            Some(notification) if notification.channel() == SIGNAL_CHANNEL => {
+                signals.received(notification.payload());
+            }
             Some(_) => doorbell.ring_local(),
             None => {
                 // The connection dropped: what was sent meanwhile is lost, the table is not.

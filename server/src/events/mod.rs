@@ -21,7 +21,10 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-pub use doorbell::{Doorbell, HEARTBEAT_CHANNEL, ListenerStatus, NOTIFY_CHANNEL, spawn_notifier};
+pub use doorbell::{
+    Doorbell, HEARTBEAT_CHANNEL, ListenerStatus, NOTIFY_CHANNEL, NoSignals, SIGNAL_CHANNEL,
+    SignalSink, spawn_notifier,
+};
 pub use doorbell::{notify_other_nodes, spawn_postgres_listener};
 pub use event::{DecodeError, EVENT_VERSION, Event, Scope};
 pub use tailer::{

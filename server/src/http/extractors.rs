@@ -290,7 +290,13 @@ impl FromRequestParts<AppState> for Auth {
                         "the Authorization header must be `Bearer <token>`",
                     )
                 })?;
-            let principal = auth_service::authenticate_token(&state.db, token).await?;
+            // An API token, or a person's session secret (clients without cookies: the
+            // socket's load generator, native apps).
+            let principal = if token.starts_with(crate::auth::tokens::API_TOKEN_PREFIX) {
+                auth_service::authenticate_token(&state.db, token).await?
+            } else {
+                auth_service::authenticate_session(&state.db, token).await?
+            };
             if let Principal::Token(token) = &principal
                 && !token.reaches(&parts.method, parts.uri.path())
             {

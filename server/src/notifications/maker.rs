@@ -87,12 +87,18 @@ impl EventConsumer for NotificationMaker {
         let done = locked_position(&tx).await?;
         let mut made = 0_usize;
         let mut told = std::collections::BTreeSet::new();
+        // Announcements tell every recipient: their own socket frames say "one more"
+        // (`announcement.published`, a material `announcement.updated`, `announcement.reminder`),
+        // which spares an event naming 30,000 people.
         for stored in batch.iter().filter(|stored| stored.position() > done) {
             let people = make(&tx, &stored.event).await?;
             made += people.len();
-            told.extend(people);
+            if !tells_everyone_it_reaches(&stored.event) {
+                told.extend(people);
+            }
         }
-        if !told.is_empty() {
+        let appended = !told.is_empty();
+        if appended {
             // Their badges, live: one event with each one's unread count.
             let counts = repo::unread_of(&tx, told.into_iter().collect()).await?;
             events::append(&tx, Event::NotificationsChanged { counts }).await?;
@@ -101,8 +107,10 @@ impl EventConsumer for NotificationMaker {
             self.cursor.store(&tx, last.seq).await?;
         }
         tx.commit().await?;
-        if made > 0 {
+        if appended {
             self.doorbell.ring();
+        }
+        if made > 0 {
             metrics::counter!("plein_notifications_made_total").increment(made as u64);
         }
         Ok(())
@@ -197,6 +205,16 @@ fn notification(
         updated_at: now,
         read_at: None,
     }
+}
+
+/// Whether the event notifies everyone its socket frame reaches, one notification each.
+fn tells_everyone_it_reaches(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::AnnouncementPublished { .. }
+            | Event::AcknowledgementReminder { .. }
+            | Event::AnnouncementUpdated { material: true, .. }
+    )
 }
 
 /// Makes (or updates) the notifications one event calls for; whom they are for.

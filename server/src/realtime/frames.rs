@@ -25,6 +25,29 @@ pub mod close {
     pub const TOO_BIG: u16 = 1009;
 }
 
+/// Whether someone is there: `online` if any of their tabs on any node is active, `away`
+/// if their tabs are all hidden or idle for 5 minutes, else `offline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PresenceState {
+    Offline,
+    Away,
+    Online,
+}
+
+/// What a tab says about its person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TabState {
+    /// Visible and used.
+    Online,
+    /// Hidden, or no activity for 5 minutes.
+    Away,
+}
+
+/// At most this many people watched for presence by one socket.
+pub const MAX_WATCHED: usize = 500;
+
 /// A message as chat frames carry it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MessageFrame {
@@ -63,6 +86,20 @@ pub enum ServerFrame {
     Error { code: String, message: String },
     #[serde(rename = "pong")]
     Pong,
+    /// Someone is typing in a conversation of mine (not stored; no `seq`).
+    #[serde(rename = "typing")]
+    Typing {
+        conversation_id: Uuid,
+        person_id: Uuid,
+    },
+    /// The presence of someone I watch (`presence.watch`), now or as it changes (no `seq`).
+    #[serde(rename = "presence")]
+    Presence {
+        person_id: Uuid,
+        state: PresenceState,
+        /// When they were last connected, once they are offline (none: not seen yet).
+        last_seen: Option<DateTime<Utc>>,
+    },
     #[serde(rename = "post.created")]
     PostCreated {
         seq: i64,
@@ -113,10 +150,16 @@ pub enum ServerFrame {
     GroupUpdated { seq: i64, group_id: Uuid },
     #[serde(rename = "group.deleted")]
     GroupDeleted { seq: i64, group_id: Uuid },
-    /// An announcement addressed to me was published, or changed (`material`: acknowledge
-    /// again), or I am reminded of it.
+    /// An announcement addressed to me was published (it comes with one new `announcement`
+    /// notification: the badge goes up by one).
     #[serde(rename = "announcement.published")]
     AnnouncementPublished { seq: i64, announcement_id: Uuid },
+    /// I have not acknowledged an announcement yet and am asked again (with one new
+    /// notification).
+    #[serde(rename = "announcement.reminder")]
+    AnnouncementReminder { seq: i64, announcement_id: Uuid },
+    /// An announcement of mine changed; `material`: acknowledge again (with one new
+    /// notification).
     #[serde(rename = "announcement.updated")]
     AnnouncementUpdated {
         seq: i64,
@@ -125,7 +168,8 @@ pub enum ServerFrame {
     },
     #[serde(rename = "announcement.acknowledged")]
     AnnouncementAcknowledged { seq: i64, announcement_id: Uuid },
-    /// My notifications changed (made, or read on another tab): the unread count now.
+    /// My notifications changed (made, or read on another tab): the unread count now. The
+    /// notifications that announcements bring are counted by their own frames instead.
     #[serde(rename = "notifications.changed")]
     NotificationsChanged { seq: i64, unread: u64 },
     #[serde(rename = "conversation.changed")]
@@ -168,6 +212,16 @@ pub enum ClientFrame {
     /// Answered with `pong` (the server's own pings are websocket pings).
     #[serde(rename = "ping")]
     Ping,
+    /// I am typing in this conversation (send at most every few seconds; more are dropped).
+    #[serde(rename = "typing")]
+    Typing { conversation_id: Uuid },
+    /// This tab is visible and used (`online`) or hidden or idle (`away`).
+    #[serde(rename = "presence")]
+    Presence { state: TabState },
+    /// Tell me the presence of these people (at most 500), now and as it changes; replaces
+    /// the earlier list.
+    #[serde(rename = "presence.watch")]
+    PresenceWatch { person_ids: Vec<Uuid> },
 }
 
 impl ServerFrame {

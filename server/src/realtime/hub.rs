@@ -4,8 +4,8 @@
 //! recipient's socket.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 use sea_orm::{
@@ -16,10 +16,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::frames::{MessageFrame, ServerFrame, close};
+use super::bus::{Envelope, Signal, SignalBus};
+use super::frames::{MessageFrame, PresenceState, ServerFrame, TabState, close};
+use super::presence::{ALIVE_EVERY, PresenceBook};
 use crate::chat::dto::{ConversationEvent, ConversationKind, MessageEvent};
 use crate::entities::{
     announcement_recipients, conversation_members, conversations, group_members, groups,
+    presence_seen,
 };
 use crate::events::{self, Event, EventConsumer, Position, StoredEvent};
 use crate::groups::policy::{self, Action, GroupFacts, GroupRole, MemberState, Standing, Viewer};
@@ -30,8 +33,9 @@ pub type SharedHub = Arc<Hub>;
 /// Rows read at a time while loading the index.
 const LOAD_CHUNK: u64 = 50_000;
 
-/// A frame waiting for its socket, with the position of its event.
-pub type Queued = (Position, Utf8Bytes);
+/// A frame waiting for its socket, with the position of its event (none: typing and presence,
+/// which are not events).
+pub type Queued = (Option<Position>, Utf8Bytes);
 
 /// One open socket.
 pub struct Connection {
@@ -41,11 +45,15 @@ pub struct Connection {
     sender: mpsc::Sender<Queued>,
     closed: CancellationToken,
     reason: OnceLock<(u16, &'static str)>,
+    /// The tab said it is hidden or idle.
+    away: AtomicBool,
+    /// People whose presence this socket is told.
+    watching: Mutex<HashSet<Uuid>>,
 }
 
 impl Connection {
     /// Queues a frame; a socket whose queue is full is closed (it resumes on reconnect).
-    fn push(&self, position: Position, frame: &Utf8Bytes) {
+    fn push(&self, position: Option<Position>, frame: &Utf8Bytes) {
         match self.sender.try_send((position, frame.clone())) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -95,6 +103,8 @@ struct Index {
     groups: HashMap<Uuid, GroupEntry>,
     /// Direct and group conversations: who is in them now.
     conversations: HashMap<Uuid, HashSet<Uuid>>,
+    /// Channels: their group.
+    channels: HashMap<Uuid, Uuid>,
 }
 
 impl Index {
@@ -112,6 +122,24 @@ impl Index {
             platform_admin: false,
         };
         standing.is_some() && policy::allows(&viewer, &group.facts, standing, action)
+    }
+
+    /// A conversation as events name it, if this node knows it.
+    fn conversation(&self, id: Uuid) -> Option<ConversationEvent> {
+        if let Some(group) = self.channels.get(&id) {
+            return Some(ConversationEvent {
+                id,
+                kind: ConversationKind::Channel,
+                group_id: Some(*group),
+            });
+        }
+        self.conversations
+            .contains_key(&id)
+            .then_some(ConversationEvent {
+                id,
+                kind: ConversationKind::Group,
+                group_id: None,
+            })
     }
 
     fn in_conversation(&self, conversation: &ConversationEvent, person: Uuid) -> bool {
@@ -156,11 +184,16 @@ impl Index {
                     }
                 }
             }
+            Event::ConversationChanged { conversation, .. } if conversation.group_id.is_some() => {
+                if let Some(group) = conversation.group_id {
+                    self.channels.insert(conversation.id, group);
+                }
+            }
             Event::ConversationChanged {
                 conversation,
                 added,
                 removed,
-            } if conversation.group_id.is_none() => {
+            } => {
                 let members = self.conversations.entry(conversation.id).or_default();
                 members.extend(added.iter().copied());
                 for person in removed {
@@ -181,8 +214,9 @@ enum Audience {
     /// A conversation's members and the people who just left it.
     ConversationAnd(ConversationEvent, Vec<Uuid>),
     People(Vec<Uuid>),
-    /// An announcement's recipients (read when needed).
-    Announcement(Uuid),
+    /// An announcement's recipients (read when needed); `true`: only those who have not
+    /// acknowledged it.
+    Announcement(Uuid, bool),
     /// Each person their own frame (the shared one is unused).
     Each(HashMap<Uuid, Utf8Bytes>),
 }
@@ -205,11 +239,13 @@ pub struct Hub {
     state: RwLock<HubState>,
     next_id: AtomicU64,
     queue: usize,
+    bus: SignalBus,
+    presence: Mutex<PresenceBook>,
 }
 
 impl Hub {
     /// An empty hub; the consumer loads its index before the first event.
-    pub fn new(db: DatabaseConnection, queue: usize) -> SharedHub {
+    pub fn new(db: DatabaseConnection, queue: usize, bus: SignalBus) -> SharedHub {
         Arc::new(Hub {
             db,
             state: RwLock::new(HubState {
@@ -219,7 +255,15 @@ impl Hub {
             }),
             next_id: AtomicU64::new(1),
             queue,
+            bus,
+            presence: Mutex::new(PresenceBook::default()),
         })
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
+        self.presence
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HubState> {
@@ -248,6 +292,8 @@ impl Hub {
             sender,
             closed: CancellationToken::new(),
             reason: OnceLock::new(),
+            away: AtomicBool::new(false),
+            watching: Mutex::new(HashSet::new()),
         });
         let position = {
             let mut state = self.write();
@@ -259,6 +305,7 @@ impl Hub {
             state.position
         };
         metrics::gauge!("plein_ws_connections").increment(1.0);
+        self.local_presence_changed(person_id);
         (
             Registration {
                 hub: self.clone(),
@@ -270,14 +317,148 @@ impl Hub {
     }
 
     fn remove(&self, connection: &Connection) {
-        let mut state = self.write();
-        if let Some(list) = state.connections.get_mut(&connection.person_id) {
-            list.retain(|other| other.id != connection.id);
-            if list.is_empty() {
-                state.connections.remove(&connection.person_id);
+        {
+            let mut state = self.write();
+            if let Some(list) = state.connections.get_mut(&connection.person_id) {
+                list.retain(|other| other.id != connection.id);
+                if list.is_empty() {
+                    state.connections.remove(&connection.person_id);
+                }
             }
         }
         metrics::gauge!("plein_ws_connections").decrement(1.0);
+        self.local_presence_changed(connection.person_id);
+    }
+
+    /// A person's tabs on this node changed: report them, tell who watches, remember when an
+    /// offline person was last seen.
+    fn local_presence_changed(&self, person: Uuid) {
+        let state = self.read();
+        let local = match state.connections.get(&person) {
+            None => PresenceState::Offline,
+            Some(list) if list.iter().any(|tab| !tab.away.load(Ordering::Relaxed)) => {
+                PresenceState::Online
+            }
+            Some(_) => PresenceState::Away,
+        };
+        let mut book = self.book();
+        let before = book.state(person);
+        if book.set_local(person, local) {
+            self.bus.send(Signal::Presence {
+                person,
+                state: local,
+            });
+        }
+        let after = book.state(person);
+        if local == PresenceState::Offline {
+            let now = chrono::Utc::now();
+            book.seen(person, now);
+            self.bus.send(Signal::Seen { person, at: now });
+            self.remember_seen(person, now);
+        }
+        if before != after {
+            tell_watchers(&state, person, after, book.last_seen(person));
+        }
+    }
+
+    /// Writes when someone was last seen, in the background.
+    fn remember_seen(&self, person: Uuid, at: chrono::DateTime<chrono::Utc>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let db = self.db.clone();
+        runtime.spawn(async move {
+            let row = presence_seen::ActiveModel {
+                person_id: sea_orm::Set(person),
+                last_seen_at: sea_orm::Set(at),
+            };
+            let written = presence_seen::Entity::insert(row)
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::column(presence_seen::Column::PersonId)
+                        .update_column(presence_seen::Column::LastSeenAt)
+                        .to_owned(),
+                )
+                .exec_without_returning(&db)
+                .await;
+            if let Err(error) = written {
+                tracing::debug!(%error, "cannot remember when someone was last seen");
+            }
+        });
+    }
+
+    /// Takes in the signals of another node.
+    fn apply_signals(&self, envelope: Envelope) {
+        if envelope.node == self.bus.node {
+            return;
+        }
+        let state = self.read();
+        for signal in envelope.signals {
+            match signal {
+                Signal::Typing {
+                    conversation,
+                    group,
+                    person,
+                } => {
+                    let conversation = ConversationEvent {
+                        id: conversation,
+                        kind: if group.is_some() {
+                            ConversationKind::Channel
+                        } else {
+                            ConversationKind::Group
+                        },
+                        group_id: group,
+                    };
+                    deliver_typing(&state, &conversation, person);
+                }
+                Signal::Presence { person, state: now } => {
+                    let mut book = self.book();
+                    let before = book.state(person);
+                    book.set_remote(envelope.node, person, now);
+                    let after = book.state(person);
+                    if before != after {
+                        tell_watchers(&state, person, after, book.last_seen(person));
+                    }
+                }
+                Signal::Snapshot { people } => {
+                    let mut book = self.book();
+                    for (person, now) in people {
+                        let before = book.state(person);
+                        book.set_remote(envelope.node, person, now);
+                        let after = book.state(person);
+                        if before != after {
+                            tell_watchers(&state, person, after, book.last_seen(person));
+                        }
+                    }
+                }
+                Signal::Alive => self.book().heard(envelope.node),
+                Signal::Hello => {
+                    let people = self.book().local_people();
+                    self.bus.send(Signal::Snapshot { people });
+                }
+                Signal::Seen { person, at } => self.book().seen(person, at),
+            }
+        }
+    }
+
+    /// Says this node is alive and forgets nodes that fell silent (their people go offline).
+    pub fn keep_presence(&self) {
+        self.bus.send(Signal::Alive);
+        let state = self.read();
+        let mut book = self.book();
+        for person in book.sweep(std::time::Instant::now()) {
+            let now = book.state(person);
+            tell_watchers(&state, person, now, book.last_seen(person));
+        }
+    }
+
+    /// Whether other nodes may be listening (PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        self.bus.is_shared()
+    }
+
+    /// A person's presence as this node knows it.
+    pub fn presence_of(&self, person: Uuid) -> PresenceState {
+        self.book().state(person)
     }
 
     /// Open sockets on this node.
@@ -309,11 +490,11 @@ impl Hub {
 
     /// Whether the person may receive the event's frame (a socket's replay).
     async fn reaches(&self, audience: &Audience, person: Uuid) -> anyhow::Result<bool> {
-        if let Audience::Announcement(id) = audience {
+        if let Audience::Announcement(id, unacknowledged) = audience {
             return Ok(announcement_recipients::Entity::find_by_id((*id, person))
                 .one(&self.db)
                 .await?
-                .is_some());
+                .is_some_and(|row| !unacknowledged || row.acknowledged_at.is_none()));
         }
         let state = self.read();
         Ok(match audience {
@@ -326,7 +507,7 @@ impl Hub {
                 also.contains(&person) || state.index.in_conversation(conversation, person)
             }
             Audience::People(people) => people.contains(&person),
-            Audience::Announcement(_) | Audience::Each(_) => false,
+            Audience::Announcement(..) | Audience::Each(_) => false,
         })
     }
 
@@ -352,7 +533,9 @@ impl Hub {
     async fn deliver(&self, stored: &StoredEvent) -> anyhow::Result<()> {
         let prepared = prepare(&self.db, stored).await?;
         let announcement_people = match prepared.as_ref().map(|prepared| &prepared.audience) {
-            Some(Audience::Announcement(id)) => Some(recipients(&self.db, *id).await?),
+            Some(Audience::Announcement(id, unacknowledged)) => Some(
+                crate::announcements::repo::recipient_ids(&self.db, *id, *unacknowledged).await?,
+            ),
             _ => None,
         };
         let mut state = self.write();
@@ -364,21 +547,21 @@ impl Hub {
             let send = |person: &Uuid| {
                 if let Some(list) = state.connections.get(person) {
                     for connection in list {
-                        connection.push(position, &prepared.frame);
+                        connection.push(Some(position), &prepared.frame);
                     }
                 }
             };
             match &prepared.audience {
                 Audience::Person(person) => send(person),
                 Audience::People(people) => people.iter().for_each(send),
-                Audience::Announcement(_) => {
+                Audience::Announcement(..) => {
                     announcement_people.iter().flatten().for_each(send);
                 }
                 Audience::Each(frames) => {
                     for (person, frame) in frames {
                         if let Some(list) = state.connections.get(person) {
                             for connection in list {
-                                connection.push(position, frame);
+                                connection.push(Some(position), frame);
                             }
                         }
                     }
@@ -472,14 +655,50 @@ fn for_conversation(state: &HubState, conversation: &ConversationEvent, send: im
     }
 }
 
-async fn recipients(db: &DatabaseConnection, announcement: Uuid) -> anyhow::Result<Vec<Uuid>> {
-    Ok(announcement_recipients::Entity::find()
-        .select_only()
-        .column(announcement_recipients::Column::PersonId)
-        .filter(announcement_recipients::Column::AnnouncementId.eq(announcement))
-        .into_tuple()
-        .all(db)
-        .await?)
+fn tell_watchers(
+    state: &HubState,
+    person: Uuid,
+    now: PresenceState,
+    last_seen: Option<chrono::DateTime<chrono::Utc>>,
+) {
+    let Ok(frame) = encode(&ServerFrame::Presence {
+        person_id: person,
+        state: now,
+        last_seen: (now == PresenceState::Offline)
+            .then_some(last_seen)
+            .flatten(),
+    }) else {
+        return;
+    };
+    for connection in state.connections.values().flatten() {
+        let watches = connection
+            .watching
+            .lock()
+            .map(|watching| watching.contains(&person))
+            .unwrap_or(false);
+        if watches {
+            connection.push(None, &frame);
+        }
+    }
+}
+
+/// Tells the conversation's members on this node (the typist's other tabs aside) who types.
+fn deliver_typing(state: &HubState, conversation: &ConversationEvent, person: Uuid) {
+    let Ok(frame) = encode(&ServerFrame::Typing {
+        conversation_id: conversation.id,
+        person_id: person,
+    }) else {
+        return;
+    };
+    for_conversation(state, conversation, |member| {
+        if *member != person
+            && let Some(list) = state.connections.get(member)
+        {
+            for connection in list {
+                connection.push(None, &frame);
+            }
+        }
+    });
 }
 
 fn encode(frame: &ServerFrame) -> anyhow::Result<Utf8Bytes> {
@@ -608,12 +827,19 @@ async fn prepare(
                 Audience::People(group_members_now(db, group.id).await?),
             )
         }
-        Event::AnnouncementPublished { id, .. } | Event::AcknowledgementReminder { id } => (
+        Event::AnnouncementPublished { id, .. } => (
             ServerFrame::AnnouncementPublished {
                 seq,
                 announcement_id: *id,
             },
-            Audience::Announcement(*id),
+            Audience::Announcement(*id, false),
+        ),
+        Event::AcknowledgementReminder { id } => (
+            ServerFrame::AnnouncementReminder {
+                seq,
+                announcement_id: *id,
+            },
+            Audience::Announcement(*id, true),
         ),
         Event::AnnouncementUpdated { id, material, .. } => (
             ServerFrame::AnnouncementUpdated {
@@ -621,7 +847,7 @@ async fn prepare(
                 announcement_id: *id,
                 material: *material,
             },
-            Audience::Announcement(*id),
+            Audience::Announcement(*id, false),
         ),
         Event::AnnouncementAcknowledged { id, person_id } => (
             ServerFrame::AnnouncementAcknowledged {
@@ -804,15 +1030,19 @@ async fn load_index(db: &DatabaseConnection) -> anyhow::Result<Index> {
         },
     )
     .await?;
-    let channels: HashSet<Uuid> = conversations::Entity::find()
+    let channels: Vec<(Uuid, Option<Uuid>)> = conversations::Entity::find()
         .select_only()
         .column(conversations::Column::Id)
-        .filter(conversations::Column::Kind.eq(ConversationKind::Channel.as_str()))
-        .into_tuple::<Uuid>()
+        .column(conversations::Column::GroupId)
+        .filter(conversations::Column::GroupId.is_not_null())
+        .into_tuple()
         .all(db)
-        .await?
+        .await?;
+    index.channels = channels
         .into_iter()
+        .filter_map(|(id, group)| group.map(|group| (id, group)))
         .collect();
+    let channels = index.channels.clone();
     each_pair::<conversation_members::Entity>(
         db,
         (
@@ -821,7 +1051,7 @@ async fn load_index(db: &DatabaseConnection) -> anyhow::Result<Index> {
         ),
         conversation_members::Column::LeftAt.is_null(),
         |conversation, person| {
-            if !channels.contains(&conversation) {
+            if !channels.contains_key(&conversation) {
                 index
                     .conversations
                     .entry(conversation)
@@ -877,4 +1107,113 @@ impl EventConsumer for HubFeeder {
         }
         Ok(())
     }
+}
+
+#[async_trait::async_trait]
+impl super::socket::Signals for Hub {
+    fn typing(&self, connection: &Connection, conversation: Uuid) -> bool {
+        let state = self.read();
+        let Some(conversation) = state.index.conversation(conversation) else {
+            return false;
+        };
+        if !state
+            .index
+            .in_conversation(&conversation, connection.person_id)
+        {
+            return false;
+        }
+        deliver_typing(&state, &conversation, connection.person_id);
+        self.bus.send(Signal::Typing {
+            conversation: conversation.id,
+            group: conversation.group_id,
+            person: connection.person_id,
+        });
+        true
+    }
+
+    fn tab_state(&self, connection: &Connection, state: TabState) {
+        connection
+            .away
+            .store(state == TabState::Away, Ordering::Relaxed);
+        self.local_presence_changed(connection.person_id);
+    }
+
+    async fn watch(&self, connection: &Connection, people: Vec<Uuid>) -> Vec<ServerFrame> {
+        let people: Vec<Uuid> = people
+            .into_iter()
+            .collect::<HashSet<Uuid>>()
+            .into_iter()
+            .collect();
+        if let Ok(mut watching) = connection.watching.lock() {
+            *watching = people.iter().copied().collect();
+        }
+        let known: Vec<(Uuid, PresenceState, Option<chrono::DateTime<chrono::Utc>>)> = {
+            let book = self.book();
+            people
+                .iter()
+                .map(|person| (*person, book.state(*person), book.last_seen(*person)))
+                .collect()
+        };
+        let unknown: Vec<Uuid> = known
+            .iter()
+            .filter(|(_, state, seen)| *state == PresenceState::Offline && seen.is_none())
+            .map(|(person, _, _)| *person)
+            .collect();
+        let stored: HashMap<Uuid, chrono::DateTime<chrono::Utc>> = if unknown.is_empty() {
+            HashMap::new()
+        } else {
+            presence_seen::Entity::find()
+                .filter(presence_seen::Column::PersonId.is_in(unknown))
+                .all(&self.db)
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .map(|row| (row.person_id, row.last_seen_at))
+                .collect()
+        };
+        known
+            .into_iter()
+            .map(|(person, state, seen)| ServerFrame::Presence {
+                person_id: person,
+                state,
+                last_seen: (state == PresenceState::Offline)
+                    .then(|| seen.or_else(|| stored.get(&person).copied()))
+                    .flatten(),
+            })
+            .collect()
+    }
+}
+
+/// Signals from other nodes, as the event listener hears them.
+pub struct HubSignals(pub SharedHub);
+
+impl crate::events::SignalSink for HubSignals {
+    fn received(&self, payload: &str) {
+        match serde_json::from_str::<Envelope>(payload) {
+            Ok(envelope) => self.0.apply_signals(envelope),
+            Err(error) => tracing::warn!(%error, "a signal from another node does not parse"),
+        }
+    }
+
+    /// Signals were lost while the listener was away: ask the others what stands.
+    fn connected(&self) {
+        self.0.bus.send(Signal::Hello);
+        self.0.bus.send(Signal::Alive);
+    }
+}
+
+/// Keeps presence across nodes honest: alive signals out, silent nodes forgotten.
+pub fn spawn_presence_keeper(
+    hub: SharedHub,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(ALIVE_EVERY);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = every.tick() => hub.keep_presence(),
+            }
+        }
+    })
 }

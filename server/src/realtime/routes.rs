@@ -163,7 +163,16 @@ async fn serve(
         ping_interval: state.config.ws_ping_interval,
     };
     let connection = registration.connection.clone();
-    socket::run(sink, stream, connection, queue, heartbeat, seen).await;
+    socket::run(
+        sink,
+        stream,
+        connection,
+        queue,
+        hub.as_ref(),
+        heartbeat,
+        seen,
+    )
+    .await;
     drop(registration);
 }
 

@@ -2,6 +2,7 @@
 //! from the hub's queue go out, client frames are answered, pings keep it honest, and a close
 //! asked for by the hub (session ended, too slow, shutdown) goes out with its code.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +10,9 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
+use uuid::Uuid;
 
-use super::frames::{ClientFrame, ServerFrame, close};
+use super::frames::{ClientFrame, MAX_WATCHED, ServerFrame, TabState, close};
 use super::hub::{Connection, Queued};
 use crate::events::Position;
 
@@ -18,6 +20,8 @@ use crate::events::Position;
 const FRAMES_PER_SECOND: u32 = 20;
 /// Refused or malformed frames in a row before the socket is closed.
 const STRIKES: u32 = 100;
+/// One typing signal per conversation per this long is passed on; more are dropped.
+const TYPING_EVERY: Duration = Duration::from_secs(2);
 
 /// Heartbeat timing for sockets.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +38,17 @@ pub enum Ended {
     Closed(u16),
 }
 
+/// What a socket's client frames act on: typing and presence, which skip the outbox.
+#[async_trait::async_trait]
+pub trait Signals: Send + Sync {
+    /// The connection's person types in `conversation`; false when they are not in it.
+    fn typing(&self, connection: &Connection, conversation: Uuid) -> bool;
+    /// The tab is visible and used, or hidden or idle.
+    fn tab_state(&self, connection: &Connection, state: TabState);
+    /// The connection watches these people from now on; their presence now.
+    async fn watch(&self, connection: &Connection, people: Vec<Uuid>) -> Vec<ServerFrame>;
+}
+
 fn text(frame: &ServerFrame) -> Message {
     Message::Text(Utf8Bytes::from(
         serde_json::to_string(frame).unwrap_or_else(|_| "{\"type\":\"error\"}".to_owned()),
@@ -47,30 +62,130 @@ fn close_message(code: u16, reason: &'static str) -> Message {
     }))
 }
 
-/// What a client's text frame calls for: the answer, or why it is refused (code, message).
-fn answer(raw: &str) -> Result<ServerFrame, (&'static str, &'static str)> {
-    match serde_json::from_str::<ClientFrame>(raw) {
-        Ok(ClientFrame::Ping) => Ok(ServerFrame::Pong),
-        Err(_) => match serde_json::from_str::<serde_json::Value>(raw) {
-            Ok(value) if value.get("type").and_then(|kind| kind.as_str()).is_some() => Err((
-                "unknown_frame",
-                "this frame type is not one the server takes",
-            )),
-            Ok(_) => Err((
-                "malformed_frame",
-                "a frame is a JSON object with a string `type`",
-            )),
-            Err(_) => Err(("malformed_frame", "a frame is JSON text")),
-        },
+/// A client's text frame, or why it is refused (code, message).
+fn parse(raw: &str) -> Result<ClientFrame, (&'static str, &'static str)> {
+    serde_json::from_str::<ClientFrame>(raw).map_err(|_| {
+        match serde_json::from_str::<serde_json::Value>(raw) {
+            Ok(value) => match value.get("type").and_then(|kind| kind.as_str()) {
+                Some(kind) if ["ping", "typing", "presence", "presence.watch"].contains(&kind) => (
+                    "malformed_frame",
+                    "this frame's fields are not as documented",
+                ),
+                Some(_) => (
+                    "unknown_frame",
+                    "this frame type is not one the server takes",
+                ),
+                None => (
+                    "malformed_frame",
+                    "a frame is a JSON object with a string `type`",
+                ),
+            },
+            Err(_) => ("malformed_frame", "a frame is JSON text"),
+        }
+    })
+}
+
+/// Per-socket limits on what the client sends.
+struct Limits {
+    window: Instant,
+    in_window: u32,
+    strikes: u32,
+    typing: HashMap<Uuid, Instant>,
+}
+
+impl Limits {
+    fn new() -> Self {
+        Limits {
+            window: Instant::now(),
+            in_window: 0,
+            strikes: 0,
+            typing: HashMap::new(),
+        }
+    }
+
+    /// Counts a frame; false when the client sends too many.
+    fn allow(&mut self) -> bool {
+        if self.window.elapsed() >= Duration::from_secs(1) {
+            self.window = Instant::now();
+            self.in_window = 0;
+        }
+        self.in_window += 1;
+        self.in_window <= FRAMES_PER_SECOND
+    }
+
+    /// Whether a typing signal for `conversation` goes on now.
+    fn typing(&mut self, conversation: Uuid) -> bool {
+        let now = Instant::now();
+        if self
+            .typing
+            .get(&conversation)
+            .is_some_and(|last| now.duration_since(*last) < TYPING_EVERY)
+        {
+            return false;
+        }
+        if self.typing.len() > 100 {
+            self.typing
+                .retain(|_, last| now.duration_since(*last) < TYPING_EVERY);
+        }
+        self.typing.insert(conversation, now);
+        true
     }
 }
 
-/// Runs the socket until either side ends it; queued frames at or before `seen` are dropped.
+/// The answers to one client text frame; `Err` with a close code when the client must go.
+async fn answer(
+    raw: &str,
+    connection: &Connection,
+    signals: &dyn Signals,
+    limits: &mut Limits,
+) -> Result<Vec<ServerFrame>, u16> {
+    let outcome = if limits.allow() {
+        parse(raw)
+    } else {
+        Err(("rate_limited", "too many frames; slow down"))
+    };
+    let refused = match outcome {
+        Ok(ClientFrame::Ping) => return Ok(vec![ServerFrame::Pong]),
+        Ok(ClientFrame::Typing { conversation_id }) => {
+            if !limits.typing(conversation_id) {
+                limits.strikes = 0;
+                return Ok(Vec::new());
+            }
+            if signals.typing(connection, conversation_id) {
+                limits.strikes = 0;
+                return Ok(Vec::new());
+            }
+            ("not_in_conversation", "you are not in that conversation")
+        }
+        Ok(ClientFrame::Presence { state }) => {
+            signals.tab_state(connection, state);
+            limits.strikes = 0;
+            return Ok(Vec::new());
+        }
+        Ok(ClientFrame::PresenceWatch { person_ids }) if person_ids.len() > MAX_WATCHED => {
+            ("too_many_watched", "watch at most 500 people at a time")
+        }
+        Ok(ClientFrame::PresenceWatch { person_ids }) => {
+            limits.strikes = 0;
+            return Ok(signals.watch(connection, person_ids).await);
+        }
+        Err(refused) => refused,
+    };
+    limits.strikes += 1;
+    if limits.strikes >= STRIKES {
+        return Err(1008);
+    }
+    Ok(vec![ServerFrame::error(refused.0, refused.1)])
+}
+
+/// Runs the socket until either side ends it; queued frames of events at or before `seen` are
+/// dropped.
 pub async fn run<S, R>(
     mut sink: S,
     mut stream: R,
     connection: Arc<Connection>,
     mut queue: mpsc::Receiver<Queued>,
+    signals: &dyn Signals,
     heartbeat: Heartbeat,
     seen: Position,
 ) -> Ended
@@ -84,12 +199,10 @@ where
     );
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut unanswered = 0u32;
-    let mut window = Instant::now();
-    let mut in_window = 0u32;
-    let mut strikes = 0u32;
+    let mut limits = Limits::new();
     let closed = connection.closed().clone();
     loop {
-        let outgoing = tokio::select! {
+        let outgoing: Vec<Message> = tokio::select! {
             biased;
             () = closed.cancelled() => {
                 let (code, reason) = connection.reason().unwrap_or((close::GOING_AWAY, "closing"));
@@ -98,8 +211,8 @@ where
             }
             frame = queue.recv() => match frame {
                 // The client saw it already (it resumed from a node that was ahead of this one).
-                Some((position, _)) if position <= seen => continue,
-                Some((_, frame)) => Message::Text(frame),
+                Some((Some(position), _)) if position <= seen => continue,
+                Some((_, frame)) => vec![Message::Text(frame)],
                 None => return Ended::ClientGone,
             },
             incoming = stream.next() => {
@@ -119,28 +232,11 @@ where
                 unanswered = 0;
                 match message {
                     Message::Text(raw) => {
-                        if window.elapsed() >= Duration::from_secs(1) {
-                            window = Instant::now();
-                            in_window = 0;
-                        }
-                        in_window += 1;
-                        let reply = if in_window > FRAMES_PER_SECOND {
-                            Err(("rate_limited", "too many frames; slow down"))
-                        } else {
-                            answer(raw.as_str())
-                        };
-                        match reply {
-                            Ok(frame) => {
-                                strikes = 0;
-                                text(&frame)
-                            }
-                            Err((code, message)) => {
-                                strikes += 1;
-                                if strikes >= STRIKES {
-                                    let _ = sink.send(close_message(1008, "too many refused frames")).await;
-                                    return Ended::Closed(1008);
-                                }
-                                text(&ServerFrame::error(code, message))
+                        match answer(raw.as_str(), &connection, signals, &mut limits).await {
+                            Ok(frames) => frames.iter().map(text).collect(),
+                            Err(code) => {
+                                let _ = sink.send(close_message(code, "too many refused frames")).await;
+                                return Ended::Closed(code);
                             }
                         }
                     }
@@ -161,19 +257,21 @@ where
                     return Ended::Closed(close::HEARTBEAT_MISSED);
                 }
                 unanswered += 1;
-                Message::Ping(Default::default())
+                vec![Message::Ping(Default::default())]
             }
         };
-        // A client that does not read must not hold the task: a close from the hub wins.
-        tokio::select! {
-            biased;
-            sent = sink.send(outgoing) => {
-                if sent.is_err() {
-                    return Ended::ClientGone;
+        for message in outgoing {
+            // A client that does not read must not hold the task: a close from the hub wins.
+            tokio::select! {
+                biased;
+                sent = sink.send(message) => {
+                    if sent.is_err() {
+                        return Ended::ClientGone;
+                    }
                 }
-            }
-            () = closed.cancelled() => {
-                return Ended::Closed(connection.reason().map_or(close::GOING_AWAY, |(code, _)| code));
+                () = closed.cancelled() => {
+                    return Ended::Closed(connection.reason().map_or(close::GOING_AWAY, |(code, _)| code));
+                }
             }
         }
     }
@@ -184,15 +282,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn client_frames_are_answered_or_refused_with_a_code() {
+    fn client_frames_are_parsed_or_refused_with_a_code() {
+        assert!(matches!(parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping)));
         assert!(matches!(
-            answer(r#"{"type":"ping"}"#),
-            Ok(ServerFrame::Pong)
+            parse(r#"{"type":"presence","state":"away"}"#),
+            Ok(ClientFrame::Presence {
+                state: TabState::Away
+            })
         ));
-        let code = |raw: &str| answer(raw).err().map(|(code, _)| code);
+        let code = |raw: &str| parse(raw).err().map(|(code, _)| code);
         assert_eq!(code(r#"{"type":"teleport"}"#), Some("unknown_frame"));
         assert_eq!(code(r#"{"kind":"ping"}"#), Some("malformed_frame"));
         assert_eq!(code(r#"[1,2"#), Some("malformed_frame"));
         assert_eq!(code(r#"{"type":42}"#), Some("malformed_frame"));
+        assert_eq!(code(r#"{"type":"typing"}"#), Some("malformed_frame"));
+        assert_eq!(
+            code(r#"{"type":"presence","state":"offline"}"#),
+            Some("malformed_frame")
+        );
+    }
+
+    #[test]
+    fn typing_passes_once_per_conversation_per_moment() {
+        let mut limits = Limits::new();
+        let here = Uuid::now_v7();
+        let there = Uuid::now_v7();
+        assert!(limits.typing(here));
+        assert!(!limits.typing(here));
+        assert!(limits.typing(there));
     }
 }

@@ -544,6 +544,7 @@ async fn second_node(
         database.url.clone(),
         reader_db.clone(),
         reader_doorbell.clone(),
+        std::sync::Arc::new(events::NoSignals),
         shutdown.clone(),
     );
     let collector = Collector::new(&reader_db);

@@ -66,6 +66,33 @@ async fn only_a_signed_in_person_from_our_own_origin_opens_a_socket() -> anyhow:
     assert_eq!(negative, Some(422));
     let (socket, _) = live(&app, &anna).await?;
     socket.close().await?;
+    // A client without cookies sends the session as a bearer token (no `Origin`: not a
+    // browser).
+    let secret = anna
+        .cookie
+        .split_once('=')
+        .map(|(_, secret)| secret.to_owned())
+        .unwrap_or_default();
+    let mut bearer = match socket::connect_with(
+        &app.address,
+        None,
+        &[("authorization", format!("Bearer {secret}"))],
+    )
+    .await?
+    {
+        Ok(socket) => socket,
+        Err(refused) => anyhow::bail!("refused: {refused:?}"),
+    };
+    assert_eq!(bearer.expect("hello").await?["person_id"], anna.id.as_str());
+    let wrong = socket::connect_with(
+        &app.address,
+        None,
+        &[("authorization", "Bearer not-a-session".to_owned())],
+    )
+    .await?
+    .err()
+    .map(|refused| refused.status);
+    assert_eq!(wrong, Some(401));
     Ok(())
 }
 
@@ -413,24 +440,12 @@ async fn bad_frames_get_error_frames_or_close_codes_never_a_crash() -> anyhow::R
 
 #[tokio::test]
 async fn a_message_sent_on_one_node_arrives_on_a_socket_on_another() -> anyhow::Result<()> {
-    let app = TestApp::spawn().await?;
-    if !app.database.is_postgres() {
+    let Some(two) = TwoNodes::start().await? else {
         return Ok(());
-    }
-    app.setup_admin().await?;
-    let anna = app.someone("Anna Aarts", "employee").await?;
-    let bram = app.someone("Bram Bos", "employee").await?;
-    let conversation = app.conversation(&anna, &[&bram]).await?;
-    let node = app.spawn_second_node().await?;
-    node.caught_up().await?;
-    // Browsers reach every node under the one public address.
-    let mut socket =
-        match socket::connect(&node.address, &bram.cookie, None, Some(&app.address)).await? {
-            Ok(socket) => socket,
-            Err(refused) => anyhow::bail!("refused: {refused:?}"),
-        };
-    socket.expect("hello").await?;
-    let sent = say(&app, &anna, &conversation, "Via het andere knooppunt").await?;
+    };
+    let (app, anna, conversation) = (&two.app, &two.anna, &two.conversation);
+    let mut socket = two.bram_on_second_node().await?;
+    let sent = say(app, anna, conversation, "Via het andere knooppunt").await?;
     let frame = socket.expect("message.created").await?;
     assert_eq!(frame["message"]["id"], id_of(&sent).as_str());
     Ok(())
@@ -493,4 +508,149 @@ async fn the_notification_badge_is_live_on_every_tab() -> anyhow::Result<()> {
     say(&app, &anna, &team, "Dank je").await?;
     carla_socket.expect("message.created").await?;
     Ok(())
+}
+
+#[tokio::test]
+async fn typing_reaches_the_others_in_the_conversation_only() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let carla = app.someone("Carla Claes", "employee").await?;
+    let conversation = app.conversation(&anna, &[&bram]).await?;
+    let theirs = app.conversation(&bram, &[&carla]).await?;
+    let (mut anna_socket, _) = live(&app, &anna).await?;
+    let (mut bram_socket, _) = live(&app, &bram).await?;
+    anna_socket
+        .send_text(&json!({"type": "typing", "conversation_id": conversation}).to_string())
+        .await?;
+    let typing = bram_socket.expect("typing").await?;
+    assert_eq!(typing["conversation_id"], conversation.as_str());
+    assert_eq!(typing["person_id"], anna.id.as_str());
+    assert!(
+        typing.get("seq").is_none(),
+        "typing is not an event: {typing}"
+    );
+    // Someone else's conversation: refused, and nobody hears of it.
+    anna_socket
+        .send_text(&json!({"type": "typing", "conversation_id": theirs}).to_string())
+        .await?;
+    let refused = anna_socket.expect("error").await?;
+    assert_eq!(refused["code"], "not_in_conversation");
+    // A flood of typing is passed on once.
+    for _ in 0..5 {
+        bram_socket
+            .send_text(&json!({"type": "typing", "conversation_id": conversation}).to_string())
+            .await?;
+    }
+    anna_socket.expect("typing").await?;
+    say(&app, &bram, &conversation, "klaar met typen").await?;
+    let next = anna_socket.expect("message.created").await?;
+    assert_eq!(next["message"]["body"], "klaar met typen");
+    Ok(())
+}
+
+#[tokio::test]
+async fn presence_follows_tabs_online_away_and_offline_with_last_seen() -> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let carla = app.someone("Carla Claes", "employee").await?;
+    let (mut watcher, _) = live(&app, &carla).await?;
+    watcher
+        .send_text(&json!({"type": "presence.watch", "person_ids": [anna.id]}).to_string())
+        .await?;
+    let first = watcher.expect("presence").await?;
+    assert_eq!(first["person_id"], anna.id.as_str());
+    assert_eq!(first["state"], "offline");
+    let (mut tab, _) = live(&app, &anna).await?;
+    let online = watcher.expect("presence").await?;
+    assert_eq!(online["state"], "online");
+    assert_eq!(online["last_seen"], Value::Null);
+    tab.send_text(r#"{"type":"presence","state":"away"}"#)
+        .await?;
+    assert_eq!(watcher.expect("presence").await?["state"], "away");
+    // A second tab that is in use makes her online again; closing both, offline.
+    let (second, _) = live(&app, &anna).await?;
+    assert_eq!(watcher.expect("presence").await?["state"], "online");
+    second.close().await?;
+    assert_eq!(watcher.expect("presence").await?["state"], "away");
+    tab.close().await?;
+    let offline = watcher.expect("presence").await?;
+    assert_eq!(offline["state"], "offline");
+    assert!(offline["last_seen"].is_string(), "{offline}");
+    watcher
+        .send_text(
+            &json!({"type": "presence.watch", "person_ids": vec![anna.id.clone(); 501]})
+                .to_string(),
+        )
+        .await?;
+    assert_eq!(watcher.expect("error").await?["code"], "too_many_watched");
+    Ok(())
+}
+
+#[tokio::test]
+async fn typing_and_presence_cross_nodes() -> anyhow::Result<()> {
+    let Some(two) = TwoNodes::start().await? else {
+        return Ok(());
+    };
+    let (app, anna, conversation) = (&two.app, &two.anna, &two.conversation);
+    let mut on_b = two.bram_on_second_node().await?;
+    on_b.send_text(&json!({"type": "presence.watch", "person_ids": [anna.id]}).to_string())
+        .await?;
+    assert_eq!(on_b.expect("presence").await?["state"], "offline");
+    let (mut on_a, _) = live(app, anna).await?;
+    assert_eq!(on_b.expect("presence").await?["state"], "online");
+    on_a.send_text(&json!({"type": "typing", "conversation_id": conversation}).to_string())
+        .await?;
+    let typing = on_b.expect("typing").await?;
+    assert_eq!(typing["person_id"], anna.id.as_str());
+    on_a.close().await?;
+    let offline = on_b.expect("presence").await?;
+    assert_eq!(offline["state"], "offline");
+    Ok(())
+}
+
+/// Anna and Bram in a direct conversation, on PostgreSQL with a second node (none on SQLite).
+struct TwoNodes {
+    app: TestApp,
+    node: plein_tests::TestNode,
+    anna: Someone,
+    bram: Someone,
+    conversation: String,
+}
+
+impl TwoNodes {
+    async fn start() -> anyhow::Result<Option<TwoNodes>> {
+        let app = TestApp::spawn().await?;
+        if !app.database.is_postgres() {
+            return Ok(None);
+        }
+        app.setup_admin().await?;
+        let anna = app.someone("Anna Aarts", "employee").await?;
+        let bram = app.someone("Bram Bos", "employee").await?;
+        let conversation = app.conversation(&anna, &[&bram]).await?;
+        let node = app.spawn_second_node().await?;
+        node.caught_up().await?;
+        app.caught_up().await?;
+        Ok(Some(TwoNodes {
+            app,
+            node,
+            anna,
+            bram,
+            conversation,
+        }))
+    }
+
+    /// Bram's socket on the second node, reached (as browsers do) under the public origin.
+    async fn bram_on_second_node(&self) -> anyhow::Result<Socket> {
+        let origin = Some(self.app.address.as_str());
+        let mut socket =
+            match socket::connect(&self.node.address, &self.bram.cookie, None, origin).await? {
+                Ok(socket) => socket,
+                Err(refused) => anyhow::bail!("refused: {refused:?}"),
+            };
+        socket.expect("hello").await?;
+        Ok(socket)
+    }
 }

@@ -1693,6 +1693,19 @@ export interface components {
         ClientFrame: {
             /** @enum {string} */
             type: "ping";
+        } | {
+            /** Format: uuid */
+            conversation_id: string;
+            /** @enum {string} */
+            type: "typing";
+        } | {
+            state: components["schemas"]["TabState"];
+            /** @enum {string} */
+            type: "presence";
+        } | {
+            person_ids: string[];
+            /** @enum {string} */
+            type: "presence.watch";
         };
         CommentDto: {
             attachments: components["schemas"]["AttachmentDto"][];
@@ -2397,6 +2410,12 @@ export interface components {
          * @enum {string}
          */
         Posting: "everyone" | "admins";
+        /**
+         * @description Whether someone is there: `online` if any of their tabs on any node is active, `away`
+         *     if their tabs are all hidden or idle for 5 minutes, else `offline`.
+         * @enum {string}
+         */
+        PresenceState: "offline" | "away" | "online";
         /** @description Markdown as a post would show it. */
         PreviewDto: {
             body_html: string;
@@ -2603,6 +2622,24 @@ export interface components {
             type: "pong";
         } | {
             /** Format: uuid */
+            conversation_id: string;
+            /** Format: uuid */
+            person_id: string;
+            /** @enum {string} */
+            type: "typing";
+        } | {
+            /**
+             * Format: date-time
+             * @description When they were last connected, once they are offline (none: not seen yet).
+             */
+            last_seen?: string | null;
+            /** Format: uuid */
+            person_id: string;
+            state: components["schemas"]["PresenceState"];
+            /** @enum {string} */
+            type: "presence";
+        } | {
+            /** Format: uuid */
             author_id: string;
             /** Format: uuid */
             group_id: string;
@@ -2689,6 +2726,13 @@ export interface components {
             seq: number;
             /** @enum {string} */
             type: "announcement.published";
+        } | {
+            /** Format: uuid */
+            announcement_id: string;
+            /** Format: int64 */
+            seq: number;
+            /** @enum {string} */
+            type: "announcement.reminder";
         } | {
             /** Format: uuid */
             announcement_id: string;
@@ -2809,6 +2853,11 @@ export interface components {
             /** @description The department or location (empty: none recorded). */
             value: string;
         };
+        /**
+         * @description What a tab says about its person.
+         * @enum {string}
+         */
+        TabState: "online" | "away";
         /** @description A manager's view: their reports (direct and below) that the announcement reached. */
         TeamStats: {
             /** Format: int64 */
