@@ -826,7 +826,9 @@ async fn the_group_directory_is_searched_by_name_and_description_and_keeps_secre
 /// One row of the authorisation matrix: GET the group, its members, its feed, a post by id;
 /// comment; react; download the post's attachment; whether search finds the post; and whether
 /// a mention in that post told them.
-type Cell = (u16, u16, u16, u16, u16, u16, u16, bool, bool);
+/// see, members, feed, read, comment, react, download (statuses); found in search, notified of
+/// a mention, told of the post live over the socket.
+type Cell = (u16, u16, u16, u16, u16, u16, u16, bool, bool, bool);
 
 #[tokio::test]
 async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() -> anyhow::Result<()>
@@ -853,6 +855,26 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    // Everyone's socket is open before anything happens in the groups.
+    let (_, admin_cookie) = app
+        .login_session(plein_tests::ADMIN_EMAIL, plein_tests::ADMIN_PASSWORD)
+        .await?;
+    app.caught_up().await?;
+    let mut sockets = BTreeMap::new();
+    for (who, cookie) in [
+        ("owner", &owner.cookie),
+        ("group admin", &group_admin.cookie),
+        ("member", &member.cookie),
+        ("invited", &invited.cookie),
+        ("requester", &requester.cookie),
+        ("non-member", &outsider.cookie),
+        ("platform admin", &admin_cookie),
+        ("hr", &hr.cookie),
+    ] {
+        let mut socket = plein_tests::socket::open(&app.address, cookie, None).await?;
+        socket.expect("hello").await?;
+        sockets.insert(who, socket);
+    }
 
     let mut posts = BTreeMap::new();
     let mut groups = BTreeMap::new();
@@ -956,12 +978,65 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
         .await?;
     assert_eq!(deactivated.status(), StatusCode::OK);
     app.caught_up().await?;
+    // What each socket was told: read up to a message everyone still active gets last.
+    let active = [
+        &owner,
+        &group_admin,
+        &member,
+        &invited,
+        &requester,
+        &outsider,
+        &hr,
+    ];
+    let all: Vec<&str> = active.iter().map(|someone| someone.id.as_str()).collect();
+    let last_word = app
+        .expect_as(
+            &app.client,
+            Method::POST,
+            "/api/v1/conversations",
+            Some(json!({"person_ids": all, "name": "Iedereen"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let sentinel = app
+        .expect_as(
+            &app.client,
+            Method::POST,
+            &format!(
+                "/api/v1/conversations/{}/messages",
+                last_word["id"].as_str().unwrap_or_default()
+            ),
+            Some(json!({"body": "Dat was alles", "client_id": "sentinel"})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let mut heard: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (who, socket) in &mut sockets {
+        loop {
+            let frame = socket.next().await?;
+            if frame["type"] == "message.created" && frame["message"]["id"] == sentinel["id"] {
+                break;
+            }
+            if frame["type"] == "post.created" {
+                heard
+                    .entry(*who)
+                    .or_default()
+                    .push(frame["post_id"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+    }
+    let deactivated_socket = plein_tests::socket::connect(&app.address, &leaver.cookie, None, None)
+        .await?
+        .err()
+        .map(|refused| refused.status);
+    assert_eq!(deactivated_socket, Some(401));
 
-    let full: Cell = (200, 200, 200, 200, 201, 200, 200, true, true);
-    let reader: Cell = (200, 200, 200, 200, 403, 403, 200, true, true);
-    let outside: Cell = (200, 403, 403, 404, 404, 404, 404, false, false);
-    let hidden: Cell = (404, 404, 404, 404, 404, 404, 404, false, false);
-    let gone: Cell = (401, 401, 401, 401, 401, 401, 401, false, false);
+    let full: Cell = (200, 200, 200, 200, 201, 200, 200, true, true, true);
+    // Public groups' posts are read by anyone; live frames go to members only.
+    let reader: Cell = (200, 200, 200, 200, 403, 403, 200, true, true, false);
+    let outside: Cell = (200, 403, 403, 404, 404, 404, 404, false, false, false);
+    let hidden: Cell = (404, 404, 404, 404, 404, 404, 404, false, false, false);
+    let gone: Cell = (401, 401, 401, 401, 401, 401, 401, false, false, false);
     let admin_client = app.client.clone();
     let people: [(&str, &reqwest::Client, [Cell; 3]); 9] = [
         ("owner", &owner.client, [full, full, full]),
@@ -1049,8 +1124,11 @@ async fn the_authorisation_matrix_over_people_visibilities_and_post_actions() ->
                     .flatten()
                     .any(|item| item["kind"] == "mention" && item["post_id"] == post.as_str())
             };
+            let live = heard
+                .get(who)
+                .is_some_and(|posts| posts.iter().any(|id| id == post));
             let got: Cell = (
-                see, members, feed, read, comment, react, download, found, told,
+                see, members, feed, read, comment, react, download, found, told, live,
             );
             if got != cell {
                 wrong.push(format!(
