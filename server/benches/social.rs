@@ -355,6 +355,14 @@ async fn fill(
         _ => "ANALYZE",
     };
     db.execute_unprepared(settle).await?;
+    // And the write-back of the gigabyte the load put in the log, which a database spreads over
+    // minutes: done now, so the measurements see a settled database, not the load's aftermath
+    // (checkpoints from the load otherwise ran through whole measurement phases).
+    let flush = match db.get_database_backend() {
+        DbBackend::Postgres => "CHECKPOINT",
+        _ => "PRAGMA wal_checkpoint(TRUNCATE)",
+    };
+    db.execute_unprepared(flush).await?;
     Ok(mine)
 }
 
