@@ -95,7 +95,13 @@ pub async fn open(
         let viewer = viewer(person);
         let (group, membership) = visible(db, &viewer, group_id, false)
             .await
-            .map_err(|_| not_found())?;
+            .map_err(|error| {
+                if error.is_not_found() {
+                    not_found()
+                } else {
+                    error
+                }
+            })?;
         if group.deleted_at.is_some()
             || !policy::allows(
                 &viewer,
