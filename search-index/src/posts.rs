@@ -233,7 +233,7 @@ impl PostIndex {
 
     /// Merges every segment into one and waits for it, then lets segments merge in the
     /// background again as they come: after a rebuild, whose many segments would each cost a
-    /// search its own term lookups and fuzzy automata.
+    /// search its own term lookups and fuzzy automata. The merged-away files are gone after it.
     pub fn compact(&self) -> Result<()> {
         let mut writer = self.writer()?;
         let segments = self.reader.searcher().index().searchable_segment_ids()?;
@@ -639,6 +639,7 @@ mod tests {
         assert_eq!(state, OpenState::UpToSeq(43));
         Ok(())
     }
+
     #[test]
     fn compacting_keeps_every_document_and_the_position() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|error| SearchError::Tantivy(error.into()))?;
@@ -654,6 +655,22 @@ mod tests {
             assert_eq!(index.reader.searcher().segment_readers().len(), 1);
             assert_eq!(index.len(), 3);
             assert_eq!(ids(&search(&index, "zwemmen", &["g1"])?), ["p2"]);
+            // Only the merged segment's files are left on disk (nothing is left to delete at the
+            // first commit under traffic).
+            let live = index.reader.searcher().segment_readers()[0]
+                .segment_id()
+                .uuid_string();
+            let segment_files: Vec<String> = std::fs::read_dir(dir.path())
+                .map_err(|error| SearchError::Tantivy(error.into()))?
+                .filter_map(|entry| entry.ok())
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.len() > 32 && name.as_bytes()[32] == b'.')
+                .collect();
+            assert!(!segment_files.is_empty());
+            assert!(
+                segment_files.iter().all(|name| name.starts_with(&live)),
+                "{segment_files:?}"
+            );
         }
         let (index, state) = PostIndex::open(dir.path())?;
         assert_eq!(state, OpenState::UpToSeq(3));
