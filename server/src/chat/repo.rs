@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait as _, ColumnTrait as _, Condition, ConnectionTrait, DbErr, EntityTrait as _,
-    IntoActiveModel as _, PaginatorTrait as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
+    IntoActiveModel as _, QueryFilter as _, QueryOrder as _, QuerySelect as _,
 };
 use uuid::Uuid;
 
@@ -477,15 +477,6 @@ pub async fn remove_reaction(
         .exec(db)
         .await?;
     Ok(deleted.rows_affected > 0)
-}
-
-/// How many are in a conversation now.
-pub async fn member_count(db: &impl ConnectionTrait, conversation_id: Uuid) -> Result<u64, DbErr> {
-    conversation_members::Entity::find()
-        .filter(conversation_members::Column::ConversationId.eq(conversation_id))
-        .filter(conversation_members::Column::LeftAt.is_null())
-        .count(db)
-        .await
 }
 
 #[cfg(test)]

@@ -87,11 +87,6 @@ impl SignalBus {
             let _ = outgoing.send(signal);
         }
     }
-
-    /// Whether other nodes may exist.
-    pub fn is_shared(&self) -> bool {
-        self.outgoing.is_some()
-    }
 }
 
 /// Splits signals into payloads under the size limit.

@@ -451,26 +451,6 @@ impl Hub {
         }
     }
 
-    /// Whether other nodes may be listening (PostgreSQL).
-    pub fn is_shared(&self) -> bool {
-        self.bus.is_shared()
-    }
-
-    /// A person's presence as this node knows it.
-    pub fn presence_of(&self, person: Uuid) -> PresenceState {
-        self.book().state(person)
-    }
-
-    /// Open sockets on this node.
-    pub fn connections(&self) -> usize {
-        self.read().connections.values().map(Vec::len).sum()
-    }
-
-    /// Whether `person` has a socket open on this node.
-    pub fn is_connected(&self, person: Uuid) -> bool {
-        self.read().connections.contains_key(&person)
-    }
-
     /// Closes every socket (the node is stopping).
     pub fn close_all(&self) {
         for connection in self.read().connections.values().flatten() {
