@@ -5,6 +5,7 @@
 mod automaton;
 mod facets;
 pub mod groups;
+pub mod messages;
 pub mod posts;
 mod query;
 mod schema;
@@ -13,6 +14,7 @@ mod store;
 pub mod text;
 mod trie;
 mod word;
+mod written;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -22,6 +24,7 @@ use tantivy::collector::{Count, MultiCollector};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use schema::Fields;
+pub use written::{KeptIndex, KeyFilter, WrittenIndex};
 
 /// Bumped whenever the schema or the text folding changes; an index of another version is
 /// rebuilt from the database.

@@ -5,38 +5,26 @@
 //! which groups a searcher may read is decided by the server and passed in.
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
 use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
-use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value as _,
-};
-use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
-use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term,
-};
+use tantivy::query::{BooleanQuery, Occur};
+use tantivy::schema::{FAST, Field, INDEXED, STORED, STRING, Schema, Value as _};
+use tantivy::{TantivyDocument, Term};
 
 use crate::text::tokens;
-use crate::{FacetValue, OpenState, Result, SearchError, store};
+use crate::written::{KeptIndex, WrittenIndex, one_of, readable, words, words_options};
+use crate::{FacetValue, OpenState, Result};
+
+pub use crate::written::KeyFilter as GroupFilter;
 
 /// Bumped whenever the schema or the text folding changes; the index is then rebuilt.
 pub const POST_SCHEMA_VERSION: u32 = 2;
-const WORDS: &str = "post_words";
 const GROUP_ID: &str = "group_id";
-const WRITER_BYTES: usize = 50_000_000;
-/// Words of a query beyond this are ignored.
-const MAX_WORDS: usize = 8;
 pub const MAX_POST_LIMIT: usize = 50;
 const FACET_VALUES: usize = 20;
-/// A last query word this long or longer is also matched as a prefix.
-const PREFIX_FROM: usize = 3;
 
 /// A post or a comment, as the index knows it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,22 +40,6 @@ pub struct PostDocument {
     pub text: String,
     /// Milliseconds since 1970; newer wins among equally good matches.
     pub created_millis: i64,
-}
-
-/// Which groups' posts a search may find.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupFilter {
-    /// These groups only.
-    Only(Vec<String>),
-    /// Every group but these (most people may read most groups: the list of the others is the
-    /// short one).
-    AllBut(Vec<String>),
-}
-
-impl Default for GroupFilter {
-    fn default() -> Self {
-        GroupFilter::Only(Vec::new())
-    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,19 +84,19 @@ struct Fields {
     created: Field,
 }
 
+impl KeptIndex for PostIndex {
+    fn kept(&self) -> &WrittenIndex {
+        &self.store
+    }
+}
+
 pub struct PostIndex {
-    reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    store: WrittenIndex,
     fields: Fields,
 }
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
-    let words = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(WORDS)
-            .set_index_option(IndexRecordOption::WithFreqs),
-    );
     let fields = Fields {
         id: builder.add_text_field("id", STRING | STORED),
         post_id: builder.add_text_field("post_id", STRING | STORED),
@@ -132,7 +104,7 @@ fn schema() -> (Schema, Fields) {
         group_id: builder.add_text_field(GROUP_ID, STRING | FAST),
         author_id: builder.add_text_field("author_id", STRING | FAST),
         kind: builder.add_text_field("kind", STRING | STORED),
-        text: builder.add_text_field("text", words),
+        text: builder.add_text_field("text", words_options()),
         created: builder.add_i64_field("created", INDEXED | FAST),
     };
     (builder.build(), fields)
@@ -142,35 +114,17 @@ impl PostIndex {
     /// Opens the index in `dir`, creating it, or wiping it when its schema version differs.
     pub fn open(dir: &Path) -> Result<(PostIndex, OpenState)> {
         let (schema, fields) = schema();
-        let (index, state) = store::open_versioned(dir, schema, POST_SCHEMA_VERSION)?;
-        Ok((Self::from_index(index, fields)?, state))
+        let (store, state) = WrittenIndex::open(dir, schema, POST_SCHEMA_VERSION)?;
+        Ok((PostIndex { store, fields }, state))
     }
 
     /// An index in memory, for tests and benchmarks.
     pub fn in_memory() -> Result<PostIndex> {
         let (schema, fields) = schema();
-        Self::from_index(Index::create_in_ram(schema), fields)
-    }
-
-    fn from_index(index: Index, fields: Fields) -> Result<PostIndex> {
-        index.tokenizers().register(
-            WORDS,
-            TextAnalyzer::builder(SimpleTokenizer::default()).build(),
-        );
-        let writer = index.writer(WRITER_BYTES)?;
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
         Ok(PostIndex {
-            reader,
-            writer: Mutex::new(writer),
+            store: WrittenIndex::in_memory(schema, POST_SCHEMA_VERSION)?,
             fields,
         })
-    }
-
-    fn writer(&self) -> Result<std::sync::MutexGuard<'_, IndexWriter>> {
-        self.writer.lock().map_err(|_| SearchError::WriterPoisoned)
     }
 
     fn document(&self, item: &PostDocument) -> TantivyDocument {
@@ -188,7 +142,7 @@ impl PostIndex {
 
     /// Adds or replaces posts and comments. Visible after [`commit`](Self::commit).
     pub fn upsert(&self, items: &[PostDocument]) -> Result<()> {
-        let writer = self.writer()?;
+        let writer = self.store.writer()?;
         for item in items {
             writer.delete_term(Term::from_field_text(self.fields.id, &item.id));
             writer.add_document(self.document(item))?;
@@ -198,7 +152,7 @@ impl PostIndex {
 
     /// Removes posts or comments by id, and everything on the posts among them.
     pub fn remove(&self, ids: &[String]) -> Result<()> {
-        let writer = self.writer()?;
+        let writer = self.store.writer()?;
         for id in ids {
             writer.delete_term(Term::from_field_text(self.fields.id, id));
             writer.delete_term(Term::from_field_text(self.fields.post_id, id));
@@ -208,148 +162,20 @@ impl PostIndex {
 
     /// Removes everything in a group (deleted).
     pub fn remove_group(&self, group_id: &str) -> Result<()> {
-        self.writer()?
+        self.store
+            .writer()?
             .delete_term(Term::from_field_text(self.fields.group_id, group_id));
         Ok(())
     }
 
-    /// Removes everything, before a rebuild. Segments are not merged in the background until
-    /// [`compact`](Self::compact) merges the rebuilt ones at once.
-    pub fn clear(&self) -> Result<()> {
-        let writer = self.writer()?;
-        writer.set_merge_policy(Box::new(NoMergePolicy));
-        writer.delete_all_documents()?;
-        Ok(())
-    }
-
-    /// Makes changes searchable and records the last applied outbox sequence with them.
-    pub fn commit(&self, last_seq: i64) -> Result<()> {
-        let mut writer = self.writer()?;
-        store::commit(&mut writer, POST_SCHEMA_VERSION, last_seq)?;
-        drop(writer);
-        self.reader.reload()?;
-        Ok(())
-    }
-
-    /// Merges every segment into one and waits for it, then lets segments merge in the
-    /// background again as they come: after a rebuild, whose many segments would each cost a
-    /// search its own term lookups and fuzzy automata. The merged-away files are gone after it.
-    pub fn compact(&self) -> Result<()> {
-        let mut writer = self.writer()?;
-        let segments = self.reader.searcher().index().searchable_segment_ids()?;
-        let merged = if segments.len() > 1 {
-            writer.merge(&segments).wait().map(|_| ())
-        } else {
-            Ok(())
-        };
-        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
-        drop(writer);
-        self.reader.reload()?;
-        Ok(merged?)
-    }
-
-    pub fn len(&self) -> u64 {
-        self.reader.searcher().num_docs()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn words(&self, query: &str) -> Vec<(Occur, Box<dyn Query>)> {
-        let words: Vec<String> = tokens(query).into_iter().take(MAX_WORDS).collect();
-        let last = words.len().saturating_sub(1);
-        words
-            .iter()
-            .enumerate()
-            .map(|(position, word)| -> (Occur, Box<dyn Query>) {
-                let term = Term::from_field_text(self.fields.text, word);
-                let mut either: Vec<(Occur, Box<dyn Query>)> = vec![(
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                        2.0,
-                    )),
-                )];
-                let length = word.chars().count();
-                if length >= 5 {
-                    either.push((
-                        Occur::Should,
-                        Box::new(FuzzyTermQuery::new(term.clone(), 1, true)),
-                    ));
-                }
-                if position == last && length >= PREFIX_FROM {
-                    either.push((
-                        Occur::Should,
-                        Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
-                    ));
-                }
-                (Occur::Must, Box::new(BooleanQuery::new(either)))
-            })
-            .collect()
-    }
-
-    fn one_of(field: Field, value: &str) -> Box<dyn Query> {
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, value),
-            IndexRecordOption::Basic,
-        ))
-    }
-
-    /// Keeps the search to the readable groups: each document the words find is checked by
-    /// its group's ordinal in the segment's group column, against the ordinals found by walking
-    /// that column's dictionary and the sorted list side by side (no per-group posting lists
-    /// are read or merged).
-    fn readable_filter(filter: &GroupFilter) -> Box<dyn Query> {
-        let (listed, only) = match filter {
-            GroupFilter::Only(groups) => (groups, true),
-            GroupFilter::AllBut(groups) => (groups, false),
-        };
-        let mut sorted: Vec<Vec<u8>> = listed
-            .iter()
-            .map(|group| group.as_bytes().to_vec())
-            .collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let readable = std::sync::Arc::new(sorted);
-        let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
-            let column = segment.fast_fields().str(GROUP_ID)?;
-            let mut allowed = Vec::new();
-            if let Some(column) = &column {
-                allowed = vec![!only; column.num_terms()];
-                let mut terms = column.dictionary().stream()?;
-                let mut wanted = readable.iter().peekable();
-                while terms.advance() {
-                    let key = terms.key();
-                    while wanted.next_if(|group| group.as_slice() < key).is_some() {}
-                    if wanted.peek().is_some_and(|group| group.as_slice() == key)
-                        && let Some(slot) = usize::try_from(terms.term_ord())
-                            .ok()
-                            .and_then(|ord| allowed.get_mut(ord))
-                    {
-                        *slot = only;
-                    }
-                }
-            }
-            let ords = column.map(|column| column.ords().clone());
-            Ok(move |doc: DocId| {
-                ords.as_ref()
-                    .and_then(|ords| ords.first(doc))
-                    .and_then(|ord| usize::try_from(ord).ok())
-                    .is_some_and(|ord| allowed.get(ord).copied().unwrap_or(false))
-            })
-        });
-        Box::new(DocPredicateQuery::from(predicate))
-    }
-
     pub fn search(&self, request: &PostSearch) -> Result<PostResults> {
         let fields = self.fields;
-        let mut base = self.words(&request.query);
-        if base.is_empty() || request.groups == GroupFilter::Only(Vec::new()) {
+        let mut base = words(fields.text, &request.query);
+        if base.is_empty() || request.groups.is_nothing() {
             return Ok(PostResults::default());
         }
-        let searcher = self.reader.searcher();
-        base.push((Occur::Must, Self::readable_filter(&request.groups)));
+        let searcher = self.store.searcher();
+        base.push((Occur::Must, readable(GROUP_ID, &request.groups)));
         // Counted from the group and author columns of the matches only, however many groups
         // and authors the index holds.
         let aggregations: Aggregations = serde_json::from_value(serde_json::json!({
@@ -382,10 +208,10 @@ impl PostIndex {
             )?;
             let mut clauses = base;
             if let Some(group) = request.group.as_deref() {
-                clauses.push((Occur::Must, Self::one_of(fields.group_id, group)));
+                clauses.push((Occur::Must, one_of(fields.group_id, group)));
             }
             if let Some(author) = request.author.as_deref() {
-                clauses.push((Occur::Must, Self::one_of(fields.author_id, author)));
+                clauses.push((Occur::Must, one_of(fields.author_id, author)));
             }
             let (top_docs, total) = searcher.search(&BooleanQuery::new(clauses), &(top, Count))?;
             (top_docs, total, counted)
@@ -436,6 +262,7 @@ impl PostIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SearchError;
 
     fn item(id: &str, post: &str, group: &str, author: &str, text: &str) -> PostDocument {
         PostDocument {
@@ -650,14 +477,14 @@ mod tests {
                 index.upsert(&[item(&id, &id, "g1", "anna", word)])?;
                 index.commit(seq)?;
             }
-            assert!(index.reader.searcher().segment_readers().len() > 1);
+            assert!(index.store.searcher().segment_readers().len() > 1);
             index.compact()?;
-            assert_eq!(index.reader.searcher().segment_readers().len(), 1);
+            assert_eq!(index.store.searcher().segment_readers().len(), 1);
             assert_eq!(index.len(), 3);
             assert_eq!(ids(&search(&index, "zwemmen", &["g1"])?), ["p2"]);
             // Only the merged segment's files are left on disk (nothing is left to delete at the
             // first commit under traffic).
-            let live = index.reader.searcher().segment_readers()[0]
+            let live = index.store.searcher().segment_readers()[0]
                 .segment_id()
                 .uuid_string();
             let segment_files: Vec<String> = std::fs::read_dir(dir.path())

@@ -249,12 +249,20 @@ impl Application {
             crate::posts::indexer::open(&db, &config.data_dir.join("post-search")).await?;
         let post_indexer =
             crate::posts::indexer::PostIndexer::new(db.clone(), post_search.clone(), post_position);
+        let (message_search, message_position) =
+            crate::chat::indexer::open(&db, &config.data_dir.join("message-search")).await?;
+        let message_indexer = crate::chat::indexer::MessageIndexer::new(
+            db.clone(),
+            message_search.clone(),
+            message_position,
+        );
         let recent_posts = crate::posts::recent::RecentPosts::new();
         let hub_feeder = crate::realtime::hub::HubFeeder::new(hub.clone()).await?;
         let tailer = Tailer::new(db.clone(), doorbell.clone())
             .with_consumer(Arc::new(indexer))
             .with_consumer(Arc::new(group_indexer))
             .with_consumer(Arc::new(post_indexer))
+            .with_consumer(Arc::new(message_indexer))
             .with_consumer(Arc::new(
                 crate::notifications::maker::NotificationMaker::new(db.clone(), doorbell.clone()),
             ))
@@ -285,6 +293,7 @@ impl Application {
             tailer: tailer_handle,
             group_search,
             post_search,
+            message_search,
             recent_posts,
             hub: hub.clone(),
             listener: listener_status,

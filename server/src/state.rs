@@ -30,6 +30,7 @@ pub struct AppState {
     pub recent_posts: crate::posts::recent::SharedRecentPosts,
     /// Post search on this node.
     pub post_search: crate::posts::indexer::SharedPostIndex,
+    pub message_search: crate::chat::indexer::SharedMessageIndex,
     /// This node's sockets and what they may hear.
     pub hub: crate::realtime::hub::SharedHub,
     pub blobs: SharedBlobs,

@@ -201,31 +201,6 @@ pub struct HistoryQuery {
     pub limit: Option<u64>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MessageSearchQuery {
-    pub q: String,
-    /// Only this conversation.
-    pub conversation_id: Option<Uuid>,
-    pub cursor: Option<String>,
-    /// 1 to 50 (default 20).
-    #[param(minimum = 1, maximum = 50)]
-    pub limit: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MessageSearchHit {
-    pub message: MessageDto,
-    /// The matching text with the matches in `<mark>`; everything else escaped.
-    pub snippet: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MessageSearchResults {
-    pub items: Vec<MessageSearchHit>,
-    pub next_cursor: Option<String>,
-}
-
 /// The conversation named by chat events: enough to route them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationEvent {
@@ -250,4 +225,32 @@ pub struct MessageEvent {
     /// The people it mentions (checked when sent).
     #[serde(default)]
     pub mentions: Vec<Uuid>,
+}
+
+/// Search the messages of my conversations.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageSearchQuery {
+    /// Words of messages (one typo forgiven from five letters; the last word also as a
+    /// prefix). Without words nothing is found.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Only this conversation.
+    pub conversation_id: Option<Uuid>,
+    /// Only by this person.
+    pub author: Option<Uuid>,
+    pub cursor: Option<String>,
+    /// Page size, 1 to 50 (default 20).
+    #[param(minimum = 1, maximum = 50)]
+    pub limit: Option<u64>,
+}
+
+/// Messages found, newest first, with the conversations they are in (each once).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MessageSearchResults {
+    pub items: Vec<MessageDto>,
+    pub conversations: Vec<ConversationDto>,
+    pub next_cursor: Option<String>,
+    /// Matches in all (the page and the rest).
+    pub total: u64,
 }

@@ -3,6 +3,7 @@
 //! counts. Every change is an outbox event, delivered live by the realtime hub.
 
 pub mod dto;
+pub mod indexer;
 pub mod repo;
 pub mod routes;
 pub mod service;

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::dto::{
     AddMembers, ChangeConversation, ConversationDto, ConversationList, ConversationQuery,
-    CreateConversation, EditMessage, HistoryQuery, MessageDto, MessagePage, ReadRequest,
-    SendMessage,
+    CreateConversation, EditMessage, HistoryQuery, MessageDto, MessagePage, MessageSearchQuery,
+    MessageSearchResults, ReadRequest, SendMessage,
 };
 use super::service;
 use crate::error::{ApiResult, ErrorBody};
@@ -27,6 +27,29 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(edit_message, delete_message))
         .routes(routes!(add_message_reaction, remove_message_reaction))
         .routes(routes!(group_channel))
+        .routes(routes!(search_messages))
+}
+
+/// Search the messages of my conversations, newest first; with the conversations they are in.
+#[utoipa::path(
+    get, path = "/api/v1/messages/search", tag = "chat",
+    params(MessageSearchQuery),
+    responses(
+        (status = 200, body = MessageSearchResults),
+        (status = 403, description = "Not a person (API tokens)", body = ErrorBody),
+        (status = 404, description = "`conversation_id` is not one of mine", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn search_messages(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppQuery(query): AppQuery<MessageSearchQuery>,
+) -> ApiResult<AppJson<MessageSearchResults>> {
+    Ok(AppJson(
+        service::search(&state.db, &state.message_search, &person, query).await?,
+    ))
 }
 
 /// My conversations, most recently active first, with unread counts.

@@ -11,7 +11,8 @@ use super::dto::{
     AddMembers, ChangeConversation, ConversationDto, ConversationEvent, ConversationKind,
     ConversationList, ConversationQuery, CreateConversation, EditMessage, HistoryQuery,
     MAX_CLIENT_ID_CHARS, MAX_MEMBERS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MemberDto, MessageDto,
-    MessageEvent, MessagePage, QuotedMessage, ReadRequest, SendMessage,
+    MessageEvent, MessagePage, MessageSearchQuery, MessageSearchResults, QuotedMessage,
+    ReadRequest, SendMessage,
 };
 use super::repo;
 use crate::attachments::{self, Owner};
@@ -22,7 +23,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
 use crate::groups::policy::{self, Action};
 use crate::groups::service::{facts, standing, viewer, visible};
-use crate::http::pagination::{Cursor, checked_limit};
+use crate::http::pagination::{Cursor, checked_limit, search_start};
 use crate::posts::dto::{Reaction, ReactionCount};
 use crate::posts::repo as people;
 use crate::posts::service::{card, checked_mentions, clean_body, render};
@@ -861,6 +862,66 @@ pub async fn history(
         items: dtos,
         has_older,
         has_newer,
+    })
+}
+
+/// Full-text search over the messages of the caller's conversations, newest first.
+pub async fn search(
+    db: &DatabaseConnection,
+    index: &super::indexer::SharedMessageIndex,
+    person: &AuthenticatedPerson,
+    query: MessageSearchQuery,
+) -> ApiResult<MessageSearchResults> {
+    let limit = checked_limit(query.limit, 20, 50)?;
+    let (text, offset) = search_start(query.q, query.cursor.as_deref())?;
+    let groups = people::my_live_groups(db, person.id).await?;
+    let mine: HashMap<Uuid, conversations::Model> =
+        repo::list(db, person.id, groups, None, u64::MAX >> 1)
+            .await?
+            .into_iter()
+            .map(|conversation| (conversation.id, conversation))
+            .collect();
+    // Someone else's conversation finds nothing, like one that does not exist.
+    if let Some(id) = query.conversation_id
+        && !mine.contains_key(&id)
+    {
+        return Err(not_found());
+    }
+    let request = plein_search::messages::MessageSearch {
+        query: text,
+        conversations: plein_search::KeyFilter::Only(mine.keys().map(Uuid::to_string).collect()),
+        conversation: query.conversation_id.map(|id| id.to_string()),
+        author: query.author.map(|id| id.to_string()),
+        limit: usize::try_from(limit).unwrap_or(50),
+        offset,
+    };
+    let searcher = index.clone();
+    let found = tokio::task::spawn_blocking(move || searcher.search(&request))
+        .await
+        .map_err(|error| ApiError::internal(anyhow::anyhow!("message search failed: {error}")))?
+        .map_err(ApiError::internal)?;
+    let ids: Vec<Uuid> = found.ids.iter().filter_map(|id| id.parse().ok()).collect();
+    // The index may lag a moment behind a delete: the rows decide.
+    let mut rows = repo::messages_by_id(db, ids.clone()).await?;
+    let listed: Vec<messages::Model> = ids
+        .iter()
+        .filter_map(|id| rows.remove(id))
+        .filter(|row| row.deleted_at.is_none() && mine.contains_key(&row.conversation_id))
+        .collect();
+    let mut shown: Vec<Uuid> = listed.iter().map(|row| row.conversation_id).collect();
+    shown.sort();
+    shown.dedup();
+    let mut conversations: Vec<conversations::Model> = shown
+        .iter()
+        .filter_map(|id| mine.get(id).cloned())
+        .collect();
+    conversations.sort_by_key(|conversation| std::cmp::Reverse(conversation.last_activity_at));
+    let next = offset + found.ids.len();
+    Ok(MessageSearchResults {
+        items: message_dtos(db, person.id, listed).await?,
+        conversations: dtos(db, person.id, conversations).await?,
+        next_cursor: (next < found.total).then(|| Cursor::encode_offset(next)),
+        total: found.total as u64,
     })
 }
 

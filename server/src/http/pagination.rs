@@ -123,6 +123,23 @@ impl Cursor {
     }
 }
 
+/// Longest text a full-text search takes.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// A full-text search's words (checked for length) and where its page starts (from an offset
+/// cursor).
+pub fn search_start(q: Option<String>, cursor: Option<&str>) -> ApiResult<(String, usize)> {
+    let text = q.unwrap_or_default();
+    if text.chars().count() > MAX_SEARCH_CHARS {
+        return Err(ApiError::field(
+            "q",
+            format!("must be at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    let offset = cursor.map(Cursor::decode_offset).transpose()?.unwrap_or(0);
+    Ok((text, offset))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use plein_search::OpenState;
 use plein_search::posts::{PostDocument, PostIndex};
+use plein_search::{KeptIndex, OpenState};
 use sea_orm::{
     ColumnTrait as _, DatabaseConnection, EntityTrait as _, QueryFilter as _, QueryOrder as _,
     QuerySelect as _,
@@ -25,12 +25,40 @@ pub type SharedPostIndex = Arc<PostIndex>;
 /// Rows read at a time while rebuilding.
 const REBUILD_CHUNK: u64 = 5_000;
 
-async fn blocking<T: Send + 'static>(
+/// Index work off the async threads.
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
 ) -> anyhow::Result<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .context("post index task failed")?
+        .context("search index task failed")?
+}
+
+/// Empties an index before a rebuild fills it.
+pub(crate) async fn start_rebuild<I: KeptIndex + Send + Sync + 'static>(
+    index: &Arc<I>,
+) -> anyhow::Result<()> {
+    let writer = index.clone();
+    blocking(move || Ok(writer.clear()?)).await
+}
+
+/// Ends a rebuild: commits at the outbox position read before the rows, then merges the
+/// segments into one (one segment searches fastest; should merging fail, the index is whole
+/// all the same).
+pub(crate) async fn finish_rebuild<I: KeptIndex + Send + Sync + 'static>(
+    index: &Arc<I>,
+    head: Position,
+    documents: usize,
+    what: &'static str,
+) -> anyhow::Result<Position> {
+    let writer = index.clone();
+    blocking(move || Ok(writer.commit(head.seq)?)).await?;
+    let writer = index.clone();
+    if let Err(error) = blocking(move || Ok(writer.compact()?)).await {
+        tracing::warn!(%error, index = what, "search index not compacted after the rebuild");
+    }
+    tracing::info!(documents, index = what, "search index rebuilt");
+    Ok(head)
 }
 
 /// Documents for posts and comments (comments need their posts, for the group).
@@ -125,8 +153,7 @@ pub async fn open(db: &DatabaseConnection, dir: &Path) -> anyhow::Result<(Shared
 pub async fn rebuild(db: &DatabaseConnection, index: &SharedPostIndex) -> anyhow::Result<Position> {
     // Read before the rows: everything up to here is in what they show.
     let head = events::safe_head(db).await?;
-    let writer = index.clone();
-    blocking(move || Ok(writer.clear()?)).await?;
+    start_rebuild(index).await?;
     let mut count = 0usize;
     let mut after: Option<Uuid> = None;
     loop {
@@ -168,15 +195,7 @@ pub async fn rebuild(db: &DatabaseConnection, index: &SharedPostIndex) -> anyhow
         let writer = index.clone();
         blocking(move || Ok(writer.upsert(&batch)?)).await?;
     }
-    let writer = index.clone();
-    blocking(move || Ok(writer.commit(head.seq)?)).await?;
-    // One segment searches fastest; should merging fail, the index is whole all the same.
-    let writer = index.clone();
-    if let Err(error) = blocking(move || Ok(writer.compact()?)).await {
-        tracing::warn!(%error, "post index not compacted after the rebuild");
-    }
-    tracing::info!(documents = count, "post index rebuilt");
-    Ok(head)
+    finish_rebuild(index, head, count, "posts").await
 }
 
 pub struct PostIndexer {

@@ -24,7 +24,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::{self, Doorbell, Event};
 use crate::groups::policy::{self, Action};
 use crate::groups::service::{facts, require, standing, viewer, visible};
-use crate::http::pagination::{Cursor, Page, checked_limit, split_page};
+use crate::http::pagination::{Cursor, Page, checked_limit, search_start, split_page};
 use crate::markdown;
 
 const DEFAULT_FEED_LIMIT: u64 = 20;
@@ -872,9 +872,6 @@ pub async fn versions(
         .collect())
 }
 
-/// Longest search text.
-const MAX_SEARCH_CHARS: usize = 200;
-
 /// Full-text search over the posts and comments the caller may read.
 pub async fn search(
     db: &DatabaseConnection,
@@ -883,19 +880,7 @@ pub async fn search(
     query: PostSearchQuery,
 ) -> ApiResult<PostSearchResults> {
     let limit = checked_limit(query.limit, 20, 50)?;
-    let text = query.q.clone().unwrap_or_default();
-    if text.chars().count() > MAX_SEARCH_CHARS {
-        return Err(ApiError::field(
-            "q",
-            format!("must be at most {MAX_SEARCH_CHARS} characters"),
-        ));
-    }
-    let offset = query
-        .cursor
-        .as_deref()
-        .map(Cursor::decode_offset)
-        .transpose()?
-        .unwrap_or(0);
+    let (text, offset) = search_start(query.q.clone(), query.cursor.as_deref())?;
     let viewer = viewer(person);
     // Public groups are open to everyone; of the others (and deleted groups) the policy
     // decides one by one, and those it refuses are left out.

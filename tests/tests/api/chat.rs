@@ -743,3 +743,181 @@ async fn bad_chat_input_gets_a_clear_error_and_stores_nothing() -> anyhow::Resul
     .await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn message_search_finds_only_in_my_conversations_and_follows_edits_and_deletes()
+-> anyhow::Result<()> {
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let carla = app.someone("Carla Claes", "employee").await?;
+    let ours = app.conversation(&anna, &[&bram]).await?;
+    let theirs = app.conversation(&bram, &[&carla]).await?;
+    let mut sent = Vec::new();
+    for (who, conversation, body) in [
+        (&anna, &ours, "Zullen we vrijdag gaan lunchen?"),
+        (&bram, &ours, "Lunch bij het café om twaalf"),
+        (&bram, &theirs, "Vertrouwelijk: lunch over de reorganisatie"),
+        (&anna, &ours, "Ik neem de fiets mee <script>x</script>"),
+    ] {
+        let message = app
+            .expect_as(
+                &who.client,
+                Method::POST,
+                &format!("/api/v1/conversations/{conversation}/messages"),
+                Some(json!({"body": body, "client_id": format!("c-{}", sent.len())})),
+                StatusCode::CREATED,
+            )
+            .await?;
+        sent.push(id_of(&message));
+    }
+    app.caught_up().await?;
+    let search = |who: &plein_tests::Someone, query: &[(&str, &str)]| {
+        let request = who
+            .client
+            .get(app.url("/api/v1/messages/search"))
+            .query(query);
+        async move {
+            let response = request.send().await?;
+            anyhow::ensure!(response.status() == StatusCode::OK, "{}", response.status());
+            let found: Value = response.json().await?;
+            let ids: Vec<String> = found["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(id_of)
+                .collect();
+            anyhow::Ok((ids, found))
+        }
+    };
+    // Newest first, prefixes of the last word, accents folded; only my conversations.
+    let (ids, found) = search(&anna, &[("q", "lunch")]).await?;
+    assert_eq!(ids, [sent[1].clone(), sent[0].clone()], "{found}");
+    assert_eq!(found["total"], 2);
+    assert_eq!(found["conversations"][0]["id"], ours.as_str());
+    assert_eq!(
+        found["conversations"].as_array().map(Vec::len),
+        Some(1),
+        "each conversation once"
+    );
+    assert_eq!(search(&anna, &[("q", "cafe")]).await?.0, [sent[1].clone()]);
+    assert!(
+        search(&anna, &[("q", "reorganisatie")]).await?.0.is_empty(),
+        "someone else's conversation is not searched"
+    );
+    assert_eq!(
+        search(&carla, &[("q", "reorganisatie")]).await?.0,
+        [sent[2].clone()]
+    );
+    assert_eq!(
+        search(&bram, &[("q", "lunch"), ("author", &anna.id)])
+            .await?
+            .0,
+        [sent[0].clone()]
+    );
+    assert_eq!(
+        search(&bram, &[("q", "lunch"), ("conversation_id", &theirs)])
+            .await?
+            .0,
+        [sent[2].clone()]
+    );
+    let (page, first) = search(&bram, &[("q", "lunch"), ("limit", "2")]).await?;
+    assert_eq!(page, [sent[2].clone(), sent[1].clone()]);
+    let cursor = first["next_cursor"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(
+        search(
+            &bram,
+            &[("q", "lunch"), ("limit", "2"), ("cursor", &cursor)]
+        )
+        .await?
+        .0,
+        [sent[0].clone()]
+    );
+    // Markup is text to search, not code.
+    assert_eq!(
+        search(&anna, &[("q", "script")]).await?.0,
+        [sent[3].clone()]
+    );
+    // Someone else's conversation by id: as if it did not exist.
+    expect_error(
+        anna.client
+            .get(app.url("/api/v1/messages/search"))
+            .query(&[("q", "lunch"), ("conversation_id", theirs.as_str())])
+            .send()
+            .await?,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await?;
+    for (query, field) in [
+        (vec![("q", "x".repeat(201))], "q"),
+        (
+            vec![("q", "lunch".to_owned()), ("limit", "0".to_owned())],
+            "limit",
+        ),
+        (
+            vec![("q", "lunch".to_owned()), ("cursor", "%%".to_owned())],
+            "cursor",
+        ),
+    ] {
+        let response = anna
+            .client
+            .get(app.url("/api/v1/messages/search"))
+            .query(&query)
+            .send()
+            .await?;
+        let body = expect_error(
+            response,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await?;
+        assert!(body.to_string().contains(field), "{body}");
+    }
+    // An edit is found by its new words, a delete not at all.
+    app.expect_as(
+        &anna.client,
+        Method::PATCH,
+        &format!("/api/v1/messages/{}", sent[0]),
+        Some(json!({"body": "Zullen we zaterdag wandelen?"})),
+        StatusCode::OK,
+    )
+    .await?;
+    app.expect_as(
+        &bram.client,
+        Method::DELETE,
+        &format!("/api/v1/messages/{}", sent[1]),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    app.caught_up().await?;
+    assert!(search(&anna, &[("q", "lunch")]).await?.0.is_empty());
+    assert_eq!(
+        search(&anna, &[("q", "wandel")]).await?.0,
+        [sent[0].clone()]
+    );
+    // Leaving a group conversation ends finding its messages.
+    let team = app.conversation(&anna, &[&bram, &carla]).await?;
+    app.expect_as(
+        &carla.client,
+        Method::POST,
+        &format!("/api/v1/conversations/{team}/messages"),
+        Some(json!({"body": "Teamuitje naar de Efteling", "client_id": "team-1"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    app.caught_up().await?;
+    assert_eq!(search(&bram, &[("q", "efteling")]).await?.0.len(), 1);
+    app.expect_as(
+        &bram.client,
+        Method::POST,
+        &format!("/api/v1/conversations/{team}/leave"),
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await?;
+    assert!(search(&bram, &[("q", "efteling")]).await?.0.is_empty());
+    Ok(())
+}

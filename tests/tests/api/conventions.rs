@@ -342,6 +342,7 @@ async fn openapi_lists_every_route_and_the_docs_page_is_served_locally() -> anyh
         "PUT /api/v1/messages/{id}/reactions/{reaction}",
         "DELETE /api/v1/messages/{id}/reactions/{reaction}",
         "GET /api/v1/groups/{id}/conversation",
+        "GET /api/v1/messages/search",
         "GET /api/v1/ws",
         "GET /scim/v2/ServiceProviderConfig",
         "GET /scim/v2/ResourceTypes",

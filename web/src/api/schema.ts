@@ -969,6 +969,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/messages/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Search the messages of my conversations, newest first; with the conversations they are in. */
+        get: operations["search_messages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/messages/{id}": {
         parameters: {
             query?: never;
@@ -2076,6 +2093,17 @@ export interface components {
             /** @description Older messages exist: ask with `before` = the first item's id. */
             has_older: boolean;
             items: components["schemas"]["MessageDto"][];
+        };
+        /** @description Messages found, newest first, with the conversations they are in (each once). */
+        MessageSearchResults: {
+            conversations: components["schemas"]["ConversationDto"][];
+            items: components["schemas"]["MessageDto"][];
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description Matches in all (the page and the rest).
+             */
+            total: number;
         };
         NotificationDto: {
             actor?: components["schemas"]["PersonCard"] | null;
@@ -7095,6 +7123,73 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    search_messages: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Words of messages (one typo forgiven from five letters; the last word also as a
+                 *     prefix). Without words nothing is found.
+                 */
+                q?: string;
+                /** @description Only this conversation. */
+                conversation_id?: string;
+                /** @description Only by this person. */
+                author?: string;
+                cursor?: string;
+                /** @description Page size, 1 to 50 (default 20). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageSearchResults"];
+                };
+            };
+            /** @description Not signed in, the session ended, or the API token is not valid */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a person (API tokens) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `conversation_id` is not one of mine */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

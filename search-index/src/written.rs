@@ -1,0 +1,261 @@
+//! What post search and message search share: an on-disk index of written text (posts,
+//! comments, chat messages) kept current from the outbox, the way query words are matched, and
+//! the filter that keeps a search to what the searcher may read (groups, conversations).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
+use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
+use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
+use tantivy::{
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, Term,
+};
+
+use crate::text::tokens;
+use crate::{OpenState, Result, SearchError, store};
+
+/// The tokenizer of written text: the text is folded before it is indexed, so splitting on
+/// whitespace and punctuation is all that is left.
+const WORDS: &str = "post_words";
+const WRITER_BYTES: usize = 50_000_000;
+/// Words of a query beyond this are ignored.
+const MAX_WORDS: usize = 8;
+/// A last query word this long or longer is also matched as a prefix.
+const PREFIX_FROM: usize = 3;
+/// Words this long or longer forgive one typo.
+const TYPO_FROM: usize = 5;
+
+/// Which values of a keyed column (a group, a conversation) a search may find.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyFilter {
+    /// These only.
+    Only(Vec<String>),
+    /// Every one but these (when the list of the others is the short one).
+    AllBut(Vec<String>),
+}
+
+impl Default for KeyFilter {
+    fn default() -> Self {
+        KeyFilter::Only(Vec::new())
+    }
+}
+
+impl KeyFilter {
+    /// Whether nothing at all may be found.
+    pub fn is_nothing(&self) -> bool {
+        matches!(self, KeyFilter::Only(keys) if keys.is_empty())
+    }
+}
+
+/// Text options of the searched field.
+pub(crate) fn words_options() -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(WORDS)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    )
+}
+
+/// A text index on disk (or in memory) that records the outbox position with each commit.
+pub struct WrittenIndex {
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    version: u32,
+}
+
+impl WrittenIndex {
+    /// Opens the index in `dir`, creating it, or wiping it when its schema version differs.
+    pub(crate) fn open(dir: &Path, schema: Schema, version: u32) -> Result<(Self, OpenState)> {
+        let (index, state) = store::open_versioned(dir, schema, version)?;
+        Ok((Self::from_index(index, version)?, state))
+    }
+
+    pub(crate) fn in_memory(schema: Schema, version: u32) -> Result<Self> {
+        Self::from_index(Index::create_in_ram(schema), version)
+    }
+
+    fn from_index(index: Index, version: u32) -> Result<Self> {
+        index.tokenizers().register(
+            WORDS,
+            TextAnalyzer::builder(SimpleTokenizer::default()).build(),
+        );
+        let writer = index.writer(WRITER_BYTES)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(WrittenIndex {
+            reader,
+            writer: Mutex::new(writer),
+            version,
+        })
+    }
+
+    pub(crate) fn writer(&self) -> Result<MutexGuard<'_, IndexWriter>> {
+        self.writer.lock().map_err(|_| SearchError::WriterPoisoned)
+    }
+
+    pub(crate) fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// Removes everything, before a rebuild. Segments are not merged in the background until
+    /// [`compact`](Self::compact) merges the rebuilt ones at once.
+    fn clear(&self) -> Result<()> {
+        let writer = self.writer()?;
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+        writer.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes changes searchable and records the last applied outbox sequence with them.
+    fn commit(&self, last_seq: i64) -> Result<()> {
+        let mut writer = self.writer()?;
+        store::commit(&mut writer, self.version, last_seq)?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Merges every segment into one and waits for it, then lets segments merge in the
+    /// background again as they come: after a rebuild, whose many segments would each cost a
+    /// search its own term lookups and fuzzy automata. The merged-away files are gone after it.
+    fn compact(&self) -> Result<()> {
+        let mut writer = self.writer()?;
+        let segments = self.reader.searcher().index().searchable_segment_ids()?;
+        let merged = if segments.len() > 1 {
+            writer.merge(&segments).wait().map(|_| ())
+        } else {
+            Ok(())
+        };
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+        drop(writer);
+        self.reader.reload()?;
+        Ok(merged?)
+    }
+
+    fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}
+
+/// What every index of written text can do besides searching: the outbox consumer that keeps
+/// it calls these.
+pub trait KeptIndex {
+    /// The index underneath.
+    fn kept(&self) -> &WrittenIndex;
+
+    /// Removes everything, before a rebuild. Segments are not merged in the background until
+    /// [`compact`](Self::compact) merges the rebuilt ones at once.
+    fn clear(&self) -> Result<()> {
+        self.kept().clear()
+    }
+
+    /// Makes changes searchable and records the last applied outbox sequence with them.
+    fn commit(&self, last_seq: i64) -> Result<()> {
+        self.kept().commit(last_seq)
+    }
+
+    /// Merges every segment into one and waits for it (after a rebuild).
+    fn compact(&self) -> Result<()> {
+        self.kept().compact()
+    }
+
+    /// Documents in the index.
+    fn len(&self) -> u64 {
+        self.kept().len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Every word of the query must match: as itself (counting double), with one typo from five
+/// letters, and the last one also as a prefix (people type as they search).
+pub(crate) fn words(field: Field, query: &str) -> Vec<(Occur, Box<dyn Query>)> {
+    let words: Vec<String> = tokens(query).into_iter().take(MAX_WORDS).collect();
+    let last = words.len().saturating_sub(1);
+    words
+        .iter()
+        .enumerate()
+        .map(|(position, word)| -> (Occur, Box<dyn Query>) {
+            let term = Term::from_field_text(field, word);
+            let mut either: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                    2.0,
+                )),
+            )];
+            let length = word.chars().count();
+            if length >= TYPO_FROM {
+                either.push((
+                    Occur::Should,
+                    Box::new(FuzzyTermQuery::new(term.clone(), 1, true)),
+                ));
+            }
+            if position == last && length >= PREFIX_FROM {
+                either.push((
+                    Occur::Should,
+                    Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
+                ));
+            }
+            (Occur::Must, Box::new(BooleanQuery::new(either)))
+        })
+        .collect()
+}
+
+/// Documents whose value in `field` is `value`.
+pub(crate) fn one_of(field: Field, value: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, value),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// Keeps a search to the readable keys: each document the words find is checked by its key's
+/// ordinal in the segment's column (`column`, a fast string field), against the ordinals found
+/// by walking that column's dictionary and the sorted list side by side (no per-key posting
+/// lists are read or merged).
+pub(crate) fn readable(column: &'static str, filter: &KeyFilter) -> Box<dyn Query> {
+    let (listed, only) = match filter {
+        KeyFilter::Only(keys) => (keys, true),
+        KeyFilter::AllBut(keys) => (keys, false),
+    };
+    let mut sorted: Vec<Vec<u8>> = listed.iter().map(|key| key.as_bytes().to_vec()).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let readable = Arc::new(sorted);
+    let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
+        let values = segment.fast_fields().str(column)?;
+        let mut allowed = Vec::new();
+        if let Some(values) = &values {
+            allowed = vec![!only; values.num_terms()];
+            let mut terms = values.dictionary().stream()?;
+            let mut wanted = readable.iter().peekable();
+            while terms.advance() {
+                let key = terms.key();
+                while wanted.next_if(|listed| listed.as_slice() < key).is_some() {}
+                if wanted.peek().is_some_and(|listed| listed.as_slice() == key)
+                    && let Some(slot) = usize::try_from(terms.term_ord())
+                        .ok()
+                        .and_then(|ord| allowed.get_mut(ord))
+                {
+                    *slot = only;
+                }
+            }
+        }
+        let ords = values.map(|values| values.ords().clone());
+        Ok(move |doc: DocId| {
+            ords.as_ref()
+                .and_then(|ords| ords.first(doc))
+                .and_then(|ord| usize::try_from(ord).ok())
+                .is_some_and(|ord| allowed.get(ord).copied().unwrap_or(false))
+        })
+    });
+    Box::new(DocPredicateQuery::from(predicate))
+}
