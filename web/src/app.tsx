@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ErrorBoundary, LocationProvider, Route, Router, useLocation } from 'preact-iso';
 import { api, type Person } from './api/client';
 import { onSessionExpired } from './api/http';
@@ -23,6 +23,8 @@ import { AdminPage } from './screens/AdminPage';
 import { GroupPage, GroupsPage, HomePage, NotificationsPage, PostPage } from './social/Pages';
 import { AnnouncementComposerPage, AnnouncementPage, AnnouncementsPage, AnnouncementStatsPage } from './social/Announcements';
 import { Avatar } from './components/Avatar';
+import { LiveProvider, useLive, useLiveFrames, useOnResync } from './lib/LiveContext';
+import { ChatPage } from './chat/ChatPage';
 
 /** Pages anyone may see; every other page needs a session. */
 const PUBLIC_PATHS = ['/login', '/setup'];
@@ -102,6 +104,7 @@ function SessionRoot() {
   if (error !== null && !isPublic) return <ErrorMessage error={error} onRetry={() => location.reload()} />;
   return (
     <SessionContext.Provider value={session}>
+      <LiveProvider personId={person?.id ?? null} onSignedOut={() => void signOut('expired')}>
       <Shell>
         <ErrorBoundary>
           <Router>
@@ -116,6 +119,8 @@ function SessionRoot() {
             <Route path="/announcements/new" component={AnnouncementComposerPage} />
             <Route path="/announcements/:id" component={AnnouncementPage} />
             <Route path="/announcements/:id/stats" component={AnnouncementStatsPage} />
+            <Route path="/chat" component={ChatPage} />
+            <Route path="/chat/:id" component={ChatPage} />
             <Route path="/search" component={SearchPage} />
             <Route path="/people/:id" component={ProfilePage} />
             <Route path="/me/edit" component={EditProfilePage} />
@@ -124,13 +129,16 @@ function SessionRoot() {
           </Router>
         </ErrorBoundary>
       </Shell>
+      </LiveProvider>
     </SessionContext.Provider>
   );
 }
 
-/** How many notifications are unread; asked again on every page change. */
+/** How many notifications are unread: asked on every page change and after a `resync`, kept
+ *  current by the socket in between. */
 function useUnread(path: string, signedIn: boolean): number {
   const [unread, setUnread] = useState(0);
+  const [asked, setAsked] = useState(0);
   useEffect(() => {
     if (!signedIn) return;
     const controller = new AbortController();
@@ -139,8 +147,61 @@ function useUnread(path: string, signedIn: boolean): number {
       .then((page) => setUnread(page.unread))
       .catch(() => undefined);
     return () => controller.abort();
-  }, [path, signedIn]);
+  }, [path, signedIn, asked]);
+  useOnResync(() => setAsked((count) => count + 1));
+  useLiveFrames((frame) => {
+    if (frame.type === 'notifications.changed') setUnread(frame.unread);
+    // Each of these comes with one new notification of its own.
+    else if (
+      frame.type === 'announcement.published' ||
+      frame.type === 'announcement.reminder' ||
+      (frame.type === 'announcement.updated' && frame.material)
+    )
+      setUnread((count) => count + 1);
+  });
   return unread;
+}
+
+/** Unread chat messages over all my conversations (muted ones left out): asked again when a
+ *  message arrives or I read somewhere. */
+function useChatUnread(signedIn: boolean, me: string | undefined): number {
+  const [unread, setUnread] = useState(0);
+  const [asked, setAsked] = useState(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => {
+    if (!signedIn) return;
+    const controller = new AbortController();
+    api
+      .conversations(controller.signal)
+      .then((list) => setUnread(list.unread_total))
+      .catch(() => undefined);
+    return () => controller.abort();
+  }, [signedIn, asked]);
+  const again = () => {
+    if (timer.current !== null) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      setAsked((count) => count + 1);
+    }, 300);
+  };
+  useOnResync(again);
+  useLiveFrames((frame) => {
+    if ((frame.type === 'message.created' && frame.message.author_id !== me) || (frame.type === 'conversation.read' && frame.person_id === me) || frame.type === 'message.deleted' || frame.type === 'conversation.changed')
+      again();
+  });
+  return unread;
+}
+
+/** A quiet line while the live connection is down (after it has been up). */
+function ConnectionBanner() {
+  const { t } = useI18n();
+  const { state, wasLive } = useLive();
+  if (!wasLive || state === 'live' || state === 'signed-out') return null;
+  return (
+    <div class="live-banner" role="status">
+      {t('live.offline')}
+    </div>
+  );
 }
 
 function Shell({ children }: { children: preact.ComponentChildren }) {
@@ -149,6 +210,7 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
   const { path } = useLocation();
   const [languageError, setLanguageError] = useState<unknown>(null);
   const unread = useUnread(path, person !== null);
+  const chatUnread = useChatUnread(person !== null, person?.id);
   const current = (prefix: string) =>
     (prefix === '/' ? path === '/' : path.startsWith(prefix)) ? 'page' : undefined;
   return (
@@ -170,6 +232,14 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
             </a>
             <a href="/search" aria-current={current('/search')}>
               {t('nav.people')}
+            </a>
+            <a href="/chat" aria-current={current('/chat')} aria-label={chatUnread > 0 ? t('nav.chatUnread', { count: chatUnread }) : undefined}>
+              {t('nav.chat')}
+              {chatUnread > 0 && (
+                <span class="badge badge-inline" aria-hidden="true">
+                  {chatUnread > 99 ? '99+' : chatUnread}
+                </span>
+              )}
             </a>
           </nav>
         )}
@@ -221,6 +291,7 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
           )}
         </div>
       </header>
+      <ConnectionBanner />
       <main id="main" tabIndex={-1}>
         {languageError !== null && <ErrorMessage error={languageError} />}
         {children}

@@ -73,7 +73,7 @@ pub struct AddMembers {
 
 /// A member as a conversation shows them.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MemberDto {
+pub struct ConversationMemberDto {
     pub person: PersonCard,
     /// The newest message they have read ("seen by" in small conversations).
     pub last_read_id: Option<Uuid>,
@@ -88,7 +88,7 @@ pub struct ConversationDto {
     /// Channels: their group.
     pub group_id: Option<Uuid>,
     /// Everyone in it but channels' members (those are the group's): the caller too.
-    pub members: Vec<MemberDto>,
+    pub members: Vec<ConversationMemberDto>,
     pub member_count: u64,
     /// Messages from others after the caller's last read one (at most 999 are counted).
     pub unread: u64,

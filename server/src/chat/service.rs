@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::dto::{
     AddMembers, ChangeConversation, ConversationDto, ConversationEvent, ConversationKind,
     ConversationList, ConversationQuery, CreateConversation, EditMessage, HistoryQuery,
-    MAX_CLIENT_ID_CHARS, MAX_MEMBERS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MemberDto, MessageDto,
+    MAX_CLIENT_ID_CHARS, MAX_MEMBERS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, ConversationMemberDto, MessageDto,
     MessageEvent, MessagePage, MessageSearchQuery, MessageSearchResults, QuotedMessage,
     ReadRequest, SendMessage,
 };
@@ -1102,11 +1102,11 @@ async fn dtos(
             }
             _ => 0,
         };
-        let listed: Vec<MemberDto> = members
+        let listed: Vec<ConversationMemberDto> = members
             .get(&row.id)
             .map(|rows| {
                 rows.iter()
-                    .map(|member| MemberDto {
+                    .map(|member| ConversationMemberDto {
                         person: card(&cards, member.person_id),
                         last_read_id: member.last_read_id,
                     })

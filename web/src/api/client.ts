@@ -38,6 +38,11 @@ export type Audience = Schemas['Audience'];
 export type Notification = Schemas['NotificationDto'];
 export type NotificationPage = Schemas['NotificationPage'];
 export type PostSearchResults = Schemas['PostSearchResults'];
+export type Conversation = Schemas['ConversationDto'];
+export type ConversationList = Schemas['ConversationList'];
+export type ChatMessage = Schemas['MessageDto'];
+export type MessagePage = Schemas['MessagePage'];
+export type MessageSearchResults = Schemas['MessageSearchResults'];
 
 /** Every reaction, in the order they are shown. */
 export const REACTIONS: readonly Reaction[] = ['like', 'love', 'laugh', 'celebrate', 'insightful', 'sad'];
@@ -151,6 +156,26 @@ export const api = {
   preview: (body: string) => request<Schemas['PreviewDto']>('POST', '/api/v1/posts/preview', { body: { body } }),
   searchPosts: (q: string, signal?: AbortSignal) =>
     request<PostSearchResults>('GET', '/api/v1/posts/search', { query: { q }, signal }),
+  conversations: (signal?: AbortSignal) =>
+    request<ConversationList>('GET', '/api/v1/conversations', { query: { limit: 100 }, signal }),
+  conversation: (id: string, signal?: AbortSignal) =>
+    request<Conversation>('GET', `/api/v1/conversations/${encodeURIComponent(id)}`, { signal }),
+  startConversation: (personIds: string[], name?: string) =>
+    request<Conversation>('POST', '/api/v1/conversations', { body: { person_ids: personIds, name: name || undefined } }),
+  groupChannel: (groupId: string) => request<Conversation>('GET', `/api/v1/groups/${groupId}/conversation`),
+  muteConversation: (id: string, muted: boolean) => request<Conversation>('PATCH', `/api/v1/conversations/${id}`, { body: { muted } }),
+  messages: (id: string, anchor: { before?: string; after?: string; around?: string }, signal?: AbortSignal) =>
+    request<MessagePage>('GET', `/api/v1/conversations/${encodeURIComponent(id)}/messages`, { query: { ...anchor, limit: 50 }, signal }),
+  sendMessage: (id: string, body: Schemas['SendMessage']) =>
+    request<ChatMessage>('POST', `/api/v1/conversations/${id}/messages`, { body }),
+  editMessage: (id: string, body: string) => request<ChatMessage>('PATCH', `/api/v1/messages/${id}`, { body: { body } }),
+  deleteMessage: (id: string) => request<void>('DELETE', `/api/v1/messages/${id}`),
+  reactToMessage: (id: string, reaction: Reaction, on: boolean) =>
+    request<ChatMessage>(on ? 'PUT' : 'DELETE', `/api/v1/messages/${id}/reactions/${reaction}`),
+  markConversationRead: (id: string, messageId: string) =>
+    request<unknown>('POST', `/api/v1/conversations/${id}/read`, { body: { message_id: messageId } }),
+  searchMessages: (q: string, signal?: AbortSignal) =>
+    request<MessageSearchResults>('GET', '/api/v1/messages/search', { query: { q }, signal }),
   upload: (file: File) =>
     request<Attachment>('POST', '/api/v1/attachments', {
       body: file,

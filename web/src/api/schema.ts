@@ -1788,7 +1788,7 @@ export interface components {
             /** Format: int64 */
             member_count: number;
             /** @description Everyone in it but channels' members (those are the group's): the caller too. */
-            members: components["schemas"]["MemberDto"][];
+            members: components["schemas"]["ConversationMemberDto"][];
             muted: boolean;
             /** @description A group conversation's name, or a channel's group name. */
             name?: string | null;
@@ -1809,6 +1809,15 @@ export interface components {
              * @description Unread messages over all the caller's conversations that are not muted.
              */
             unread_total: number;
+        };
+        /** @description A member as a conversation shows them. */
+        ConversationMemberDto: {
+            /**
+             * Format: uuid
+             * @description The newest message they have read ("seen by" in small conversations).
+             */
+            last_read_id?: string | null;
+            person: components["schemas"]["PersonCard"];
         };
         CreateAnnouncementRequest: {
             /** @description Ids of uploaded files (`POST /api/v1/attachments`), at most 10. */

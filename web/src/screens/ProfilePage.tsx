@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso';
 import { api, type OrgChart, type Person, type PersonCard, type Profile } from '../api/client';
 import { ActivationButton, RoleSelect } from '../components/PersonAdmin';
 import { Latest } from '../lib/latest';
@@ -12,6 +13,7 @@ import { ErrorMessage, Loading } from '../components/ErrorMessage';
 export function ProfilePage({ id }: { id: string }) {
   const { t, language } = useI18n();
   const { person: me } = useSession();
+  const { route } = useLocation();
   const [profile, setProfile] = useState<Profile | null>(null);
   const [org, setOrg] = useState<OrgChart | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -82,6 +84,14 @@ export function ProfilePage({ id }: { id: string }) {
             <a class="button-secondary" href="/me/edit">
               {t('profile.edit')}
             </a>
+          )}
+          {me && me.id !== profile.id && profile.active && (
+            <button
+              type="button"
+              onClick={() => api.startConversation([profile.id]).then((conversation) => route(`/chat/${conversation.id}`), setAdminError)}
+            >
+              {t('chat.message')}
+            </button>
           )}
         </div>
       </header>

@@ -15,22 +15,32 @@ export function mentionAt(text: string, caret: number): { start: number; query: 
   return { start: caret - query.length - 1, query };
 }
 
-/** Writes a post: Markdown with a preview, @mentions completed from people search, files by
- * choosing or dropping them. */
-export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (post: Post) => void }) {
-  const { t, language } = useI18n();
-  const [body, setBody] = useState('');
-  const [preview, setPreview] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const [dragging, setDragging] = useState(false);
+/** A text area that completes `@name` into a mention (`<@id>`) from people search: arrows to
+ * pick, Enter or Tab to take, Escape to leave. `onKey` sees every other key press. */
+export function MentionField({
+  id,
+  value,
+  onValue,
+  rows,
+  placeholder,
+  onKey,
+  area,
+}: {
+  id: string;
+  value: string;
+  onValue: (value: string) => void;
+  rows: number;
+  placeholder: string;
+  onKey?: (event: KeyboardEvent) => void;
+  area?: { current: HTMLTextAreaElement | null };
+}) {
+  const { t } = useI18n();
   const [mention, setMention] = useState<{ start: number; query: string } | null>(null);
   const [people, setPeople] = useState<PersonCard[]>([]);
   const [active, setActive] = useState(0);
-  const key = useRef(crypto.randomUUID());
-  const area = useRef<HTMLTextAreaElement>(null);
+  const own = useRef<HTMLTextAreaElement>(null);
+  const field = area ?? own;
   const latest = useMemo(() => new Latest(), []);
-  const { files, setFiles, uploading, upload } = useUploads([], setError);
 
   useEffect(() => {
     if (!mention) {
@@ -50,12 +60,90 @@ export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (po
 
   const choose = (person: PersonCard) => {
     if (!mention) return;
-    const caret = area.current?.selectionStart ?? body.length;
-    const next = `${body.slice(0, mention.start)}<@${person.id}> ${body.slice(caret)}`;
-    setBody(next);
+    const caret = field.current?.selectionStart ?? value.length;
+    onValue(`${value.slice(0, mention.start)}<@${person.id}> ${value.slice(caret)}`);
     setMention(null);
-    area.current?.focus();
+    field.current?.focus();
   };
+
+  const listId = `${id}-mentions`;
+  return (
+    <div class="mention-anchor">
+      <textarea
+        id={id}
+        ref={(element) => {
+          field.current = element;
+        }}
+        rows={rows}
+        value={value}
+        placeholder={placeholder}
+        role="combobox"
+        aria-expanded={people.length > 0}
+        aria-controls={listId}
+        aria-autocomplete="list"
+        onInput={(event) => {
+          const text = event.currentTarget.value;
+          onValue(text);
+          setMention(mentionAt(text, event.currentTarget.selectionStart));
+        }}
+        onKeyDown={(event) => {
+          if (people.length === 0) {
+            onKey?.(event);
+            return;
+          }
+          if (event.key === 'ArrowDown') {
+            event.preventDefault();
+            setActive((active + 1) % people.length);
+          } else if (event.key === 'ArrowUp') {
+            event.preventDefault();
+            setActive((active + people.length - 1) % people.length);
+          } else if (event.key === 'Enter' || event.key === 'Tab') {
+            const person = people[active];
+            if (person) {
+              event.preventDefault();
+              choose(person);
+            }
+          } else if (event.key === 'Escape') {
+            setMention(null);
+          } else {
+            onKey?.(event);
+          }
+        }}
+      />
+      {people.length > 0 && (
+        <ul id={listId} class="mention-list" role="listbox" aria-label={t('composer.mentionList')}>
+          {people.map((person, index) => (
+            <li
+              key={person.id}
+              role="option"
+              aria-selected={index === active}
+              class={index === active ? 'active' : ''}
+              onMouseDown={(event) => {
+                event.preventDefault();
+                choose(person);
+              }}
+            >
+              {person.display_name}
+              {person.department && <span class="muted small"> · {person.department}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** Writes a post: Markdown with a preview, @mentions completed from people search, files by
+ * choosing or dropping them. */
+export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (post: Post) => void }) {
+  const { t, language } = useI18n();
+  const [body, setBody] = useState('');
+  const [preview, setPreview] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [dragging, setDragging] = useState(false);
+  const key = useRef(crypto.randomUUID());
+  const { files, setFiles, uploading, upload } = useUploads([], setError);
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -75,7 +163,6 @@ export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (po
     }
   };
 
-  const listId = `mentions-${groupId}`;
   return (
     <form
       class={`composer${dragging ? ' composer-drop' : ''}`}
@@ -93,61 +180,7 @@ export function Composer({ groupId, onPosted }: { groupId: string; onPosted: (po
     >
       <label for={`composer-${groupId}`}>{t('composer.label')}</label>
       {preview === null ? (
-        <div class="mention-anchor">
-          <textarea
-            id={`composer-${groupId}`}
-            ref={area}
-            rows={4}
-            value={body}
-            placeholder={t('composer.placeholder')}
-            role="combobox"
-            aria-expanded={people.length > 0}
-            aria-controls={listId}
-            aria-autocomplete="list"
-            onInput={(event) => {
-              const text = event.currentTarget.value;
-              setBody(text);
-              setMention(mentionAt(text, event.currentTarget.selectionStart));
-            }}
-            onKeyDown={(event) => {
-              if (people.length === 0) return;
-              if (event.key === 'ArrowDown') {
-                event.preventDefault();
-                setActive((active + 1) % people.length);
-              } else if (event.key === 'ArrowUp') {
-                event.preventDefault();
-                setActive((active + people.length - 1) % people.length);
-              } else if (event.key === 'Enter' || event.key === 'Tab') {
-                const person = people[active];
-                if (person) {
-                  event.preventDefault();
-                  choose(person);
-                }
-              } else if (event.key === 'Escape') {
-                setMention(null);
-              }
-            }}
-          />
-          {people.length > 0 && (
-            <ul id={listId} class="mention-list" role="listbox" aria-label={t('composer.mentionList')}>
-              {people.map((person, index) => (
-                <li
-                  key={person.id}
-                  role="option"
-                  aria-selected={index === active}
-                  class={index === active ? 'active' : ''}
-                  onMouseDown={(event) => {
-                    event.preventDefault();
-                    choose(person);
-                  }}
-                >
-                  {person.display_name}
-                  {person.department && <span class="muted small"> · {person.department}</span>}
-                </li>
-              ))}
-            </ul>
-          )}
-        </div>
+        <MentionField id={`composer-${groupId}`} rows={4} value={body} onValue={setBody} placeholder={t('composer.placeholder')} />
       ) : (
         <div class="post-body prose preview" aria-live="polite" dangerouslySetInnerHTML={{ __html: preview }} />
       )}

@@ -11,6 +11,7 @@ import { PostCard } from './PostCard';
 import { Composer } from './Composer';
 import { GroupAbout, KindChoice, VisibilityChoice } from './GroupSettings';
 import { AnnouncementCard } from './Announcements';
+import { useLiveFrames, useOnResync } from '../lib/LiveContext';
 
 /** Names of the groups I am in, for "… in Hardlopen" on home. */
 function useMyGroupNames(): Map<string, string> {
@@ -68,15 +69,29 @@ export function HomePage() {
   const [announcements, setAnnouncements] = useState<Announcement[]>([]);
   const [next, setNext] = useState<string | null | undefined>(null);
   const [error, setError] = useState<unknown>(null);
+  // Posts that arrived live: counted in a bar rather than pushed in under the reader's eyes.
+  const [arrived, setArrived] = useState<string[]>([]);
   const load = (cursor?: string) =>
     api.homeFeed(cursor).then((page) => {
       setPosts((current) => [...(cursor ? (current ?? []) : []), ...page.items]);
-      if (!cursor) setAnnouncements(page.announcements);
+      if (!cursor) {
+        setAnnouncements(page.announcements);
+        setArrived([]);
+      }
       setNext(page.next_cursor);
     }, setError);
+  const reloadAnnouncements = () =>
+    api.homeFeed().then((page) => setAnnouncements(page.announcements), setError);
   useEffect(() => {
     void load();
   }, []);
+  useOnResync(() => void load());
+  useLiveFrames((frame) => {
+    if (frame.type === 'post.created' && frame.author_id !== person?.id && !posts?.some((post) => post.id === frame.post_id))
+      setArrived((current) => (current.includes(frame.post_id) ? current : [...current, frame.post_id]));
+    else if (frame.type === 'post.deleted') setArrived((current) => current.filter((id) => id !== frame.post_id));
+    else if (frame.type.startsWith('announcement.')) void reloadAnnouncements();
+  });
   const hr = person?.role === 'hr' || person?.role === 'admin';
   return (
     <section aria-labelledby="home-title">
@@ -89,6 +104,18 @@ export function HomePage() {
         )}
       </div>
       {error !== null && <ErrorMessage error={error} onRetry={() => void load()} />}
+      {arrived.length > 0 && (
+        <button
+          type="button"
+          class="new-posts"
+          onClick={() => {
+            void load();
+            window.scrollTo({ top: 0 });
+          }}
+        >
+          {t('home.newPosts', { count: arrived.length })}
+        </button>
+      )}
       {announcements.length > 0 && (
         <section aria-label={t('home.announcements')} class="pinned">
           {announcements.map((announcement) => (
@@ -219,6 +246,7 @@ export function GroupPage() {
   const { t } = useI18n();
   const { params } = useRoute();
   const id = params.id ?? '';
+  const { route } = useLocation();
   const [group, setGroup] = useState<Group | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tab, setTab] = useState<'posts' | 'members' | 'about' | 'requests'>('posts');
@@ -254,9 +282,14 @@ export function GroupPage() {
         </span>
         <span class="push-right">
           {member ? (
-            <button type="button" class="button-secondary" onClick={() => void act(api.leave(id))}>
-              {t('group.leave')}
-            </button>
+            <>
+              <button type="button" class="button-secondary" onClick={() => api.groupChannel(id).then((channel) => route(`/chat/${channel.id}`), setError)}>
+                {t('chat.openChannel')}
+              </button>{' '}
+              <button type="button" class="button-secondary" onClick={() => void act(api.leave(id))}>
+                {t('group.leave')}
+              </button>
+            </>
           ) : group.my_state === 'requested' ? (
             <span class="muted">{t('group.requested')}</span>
           ) : (

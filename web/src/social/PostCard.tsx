@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLiveFrames } from '../lib/LiveContext';
 import { api, REACTIONS, type Attachment, type Comment, type Post, type Reaction } from '../api/client';
 import { useI18n } from '../i18n';
 import { useSession } from '../session';
@@ -77,6 +78,24 @@ export function PostCard({
     if (next) setCurrent(next);
     onChanged?.(next);
   };
+  // Someone reacted, commented or edited: the post as it is now (a burst read once).
+  const refresh = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(() => () => {
+    if (refresh.current !== null) clearTimeout(refresh.current);
+  }, []);
+  useLiveFrames((frame) => {
+    if (!('post_id' in frame) || frame.post_id !== current.id || frame.type === 'post.created') return;
+    if (refresh.current !== null) clearTimeout(refresh.current);
+    refresh.current = setTimeout(() => {
+      refresh.current = null;
+      api.post(current.id).then(
+        (fresh) => setCurrent((shown) => (editing ? { ...fresh, body: shown.body } : fresh)),
+        (failure: unknown) => {
+          if (failure instanceof Error && 'status' in failure && failure.status === 404) setGone(true);
+        },
+      );
+    }, 150);
+  });
   const act = (work: () => Promise<void>) => {
     setError(null);
     work().catch(setError);
@@ -215,11 +234,16 @@ function Comments({ postId, onAdded }: { postId: string; onAdded: () => void }) 
   const [items, setItems] = useState<Comment[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [replyTo, setReplyTo] = useState<Comment | null>(null);
+  const [arrivals, setArrivals] = useState(0);
   useEffect(() => {
     const controller = new AbortController();
     api.comments(postId, controller.signal).then((page) => setItems(page.items), setError);
     return () => controller.abort();
-  }, [postId]);
+  }, [postId, arrivals]);
+  useLiveFrames((frame) => {
+    if (frame.type === 'comment.created' && frame.post_id === postId && !items?.some((comment) => comment.id === frame.comment_id))
+      setArrivals((count) => count + 1);
+  });
   return (
     <section class="comments" aria-label={t('post.commentsTitle')}>
       {error !== null && <ErrorMessage error={error} />}
