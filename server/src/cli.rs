@@ -279,12 +279,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let social = demo::social::populate(&db, &Doorbell::new(), admin.id, seed).await?;
             tell_running_nodes(&db).await;
             eprintln!(
-                "{} groups, {} posts, {} comments, {} reactions, {} announcements",
+                "{} groups, {} posts, {} comments, {} reactions, {} announcements, {} chat messages",
                 social.groups,
                 social.posts,
                 social.comments,
                 social.reactions,
-                social.announcements
+                social.announcements,
+                social.messages
             );
             println!("demo logins (the first is an admin):");
             for (email, password) in &logins {

@@ -68,9 +68,18 @@ function SessionRoot() {
     return () => controller.abort();
   }, []);
 
+  // Logging out ends the session, which closes the live socket with "session ended": that is
+  // the logout itself, not an expiry.
+  const leaving = useRef(false);
+  useEffect(() => {
+    if (person !== null) leaving.current = false;
+  }, [person?.id]);
   const signOut = useCallback(
     async (reason: 'expired' | 'logout' = 'logout') => {
-      if (reason === 'logout') await api.logout().catch(() => undefined);
+      if (reason === 'logout') {
+        leaving.current = true;
+        await api.logout().catch(() => undefined);
+      }
       setPerson(null);
       route(`/login?reason=${reason}`, true);
     },
@@ -104,7 +113,12 @@ function SessionRoot() {
   if (error !== null && !isPublic) return <ErrorMessage error={error} onRetry={() => location.reload()} />;
   return (
     <SessionContext.Provider value={session}>
-      <LiveProvider personId={person?.id ?? null} onSignedOut={() => void signOut('expired')}>
+      <LiveProvider
+        personId={person?.id ?? null}
+        onSignedOut={() => {
+          if (!leaving.current) void signOut('expired');
+        }}
+      >
       <Shell>
         <ErrorBoundary>
           <Router>
@@ -233,11 +247,12 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
             <a href="/search" aria-current={current('/search')}>
               {t('nav.people')}
             </a>
-            <a href="/chat" aria-current={current('/chat')} aria-label={chatUnread > 0 ? t('nav.chatUnread', { count: chatUnread }) : undefined}>
+            <a href="/chat" aria-current={current('/chat')}>
               {t('nav.chat')}
               {chatUnread > 0 && (
-                <span class="badge badge-inline" aria-hidden="true">
+                <span class="badge badge-inline">
                   {chatUnread > 99 ? '99+' : chatUnread}
+                  <span class="visually-hidden"> {t('chat.unread', { count: chatUnread })}</span>
                 </span>
               )}
             </a>

@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::dto::{
     AddMembers, ChangeConversation, ConversationDto, ConversationEvent, ConversationKind,
-    ConversationList, ConversationQuery, CreateConversation, EditMessage, HistoryQuery,
-    MAX_CLIENT_ID_CHARS, MAX_MEMBERS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, ConversationMemberDto, MessageDto,
+    ConversationList, ConversationMemberDto, ConversationQuery, CreateConversation, EditMessage,
+    HistoryQuery, MAX_CLIENT_ID_CHARS, MAX_MEMBERS, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MessageDto,
     MessageEvent, MessagePage, MessageSearchQuery, MessageSearchResults, QuotedMessage,
     ReadRequest, SendMessage,
 };

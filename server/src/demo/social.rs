@@ -104,6 +104,7 @@ pub struct Summary {
     pub comments: usize,
     pub reactions: usize,
     pub announcements: usize,
+    pub messages: usize,
 }
 
 fn id_at(rng: &mut StdRng, at: DateTime<Utc>) -> Uuid {
@@ -125,6 +126,101 @@ fn acting(person: &people::Model) -> AuthenticatedPerson {
 
 fn error(failure: crate::error::ApiError) -> anyhow::Error {
     anyhow::anyhow!("{}: {}", failure.code, failure.message)
+}
+
+/// What people say in chat: short lines, answered.
+const CHAT_LINES: [&str; 10] = [
+    "Heb je even tijd voor een korte call?",
+    "Zeker, over tien minuten?",
+    "Top, ik bel je dan.",
+    "Zullen we vrijdag samen lunchen?",
+    "Goed plan! Bij de kantine om twaalf uur?",
+    "Kun je even naar de **planning** kijken?",
+    "Ik stuur je de slides straks door.",
+    "Dank je, ziet er goed uit 👍",
+    "Wie neemt er taart mee voor de borrel?",
+    "Ik! Appeltaart van de bakker om de hoek.",
+];
+
+/// A few conversations for the first login: direct ones with colleagues (one still unread)
+/// and a named group conversation, so the chat screen is not empty.
+async fn chat(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    me: &AuthenticatedPerson,
+    everyone: &[people::Model],
+    rng: &mut StdRng,
+    summary: &mut Summary,
+) -> anyhow::Result<()> {
+    use crate::chat::dto::{CreateConversation, SendMessage};
+    let colleagues: Vec<&people::Model> = everyone
+        .iter()
+        .filter(|person| person.id != me.id)
+        .take(4)
+        .collect();
+    let mut talks: Vec<(Uuid, Vec<&people::Model>)> = Vec::new();
+    for colleague in colleagues.iter().take(3) {
+        let (conversation, _) = crate::chat::service::create(
+            db,
+            doorbell,
+            me,
+            CreateConversation {
+                person_ids: vec![colleague.id],
+                name: None,
+            },
+        )
+        .await
+        .map_err(error)?;
+        talks.push((conversation.id, vec![colleague]));
+    }
+    if colleagues.len() >= 3 {
+        let (conversation, _) = crate::chat::service::create(
+            db,
+            doorbell,
+            me,
+            CreateConversation {
+                person_ids: colleagues.iter().map(|person| person.id).collect(),
+                name: Some("Borrelcommissie".to_owned()),
+            },
+        )
+        .await
+        .map_err(error)?;
+        talks.push((conversation.id, colleagues.clone()));
+    }
+    for (number, (conversation, others)) in talks.iter().enumerate() {
+        let lines = rng.random_range(3..=6);
+        let start = rng.random_range(0..CHAT_LINES.len());
+        for line in 0..lines {
+            // Turns: me, then one of the others; the second conversation ends with theirs
+            // (unread).
+            let speaker = if line % 2 == 0 && !(number == 1 && line + 1 == lines) {
+                me.id
+            } else {
+                others[line % others.len()].id
+            };
+            let author = AuthenticatedPerson {
+                id: speaker,
+                role: Role::Employee,
+                session_id: Uuid::nil(),
+            };
+            crate::chat::service::send(
+                db,
+                doorbell,
+                &author,
+                *conversation,
+                SendMessage {
+                    body: CHAT_LINES[(start + line) % CHAT_LINES.len()].to_owned(),
+                    client_id: format!("demo-{number}-{line}"),
+                    reply_to: None,
+                    attachments: Vec::new(),
+                },
+            )
+            .await
+            .map_err(error)?;
+            summary.messages += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Adds members to a group in one transaction, each with its event.
@@ -366,6 +462,7 @@ pub async fn populate(
         role: Role::Admin,
         session_id: Uuid::nil(),
     };
+    chat(db, doorbell, &author, &everyone, &mut rng, &mut summary).await?;
     let first_department = by_department.keys().next().cloned();
     let plans = [
         (

@@ -302,7 +302,6 @@ export const en = {
   'ann.notYet': 'not acknowledged yet',
   'ann.firstOnly': 'The first {count} by name; the CSV has everyone.',
   'nav.chat': "Chat",
-  'nav.chatUnread': "Chat, {count} unread",
   'live.offline': "Offline — reconnecting… What you missed will show when the connection is back.",
   'home.newPosts': "{count} new posts — show them",
   'chat.title': "Chat",

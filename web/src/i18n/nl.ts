@@ -304,7 +304,6 @@ export const nl: Messages = {
   'ann.notYet': 'nog niet bevestigd',
   'ann.firstOnly': 'De eerste {count} op naam; de CSV bevat iedereen.',
   'nav.chat': "Chat",
-  'nav.chatUnread': "Chat, {count} ongelezen",
   'live.offline': "Offline — opnieuw verbinden… Wat je miste verschijnt zodra de verbinding terug is.",
   'home.newPosts': "{count} nieuwe berichten — toon ze",
   'chat.title': "Chat",

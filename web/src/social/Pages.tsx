@@ -90,7 +90,10 @@ export function HomePage() {
     if (frame.type === 'post.created' && frame.author_id !== person?.id && !posts?.some((post) => post.id === frame.post_id))
       setArrived((current) => (current.includes(frame.post_id) ? current : [...current, frame.post_id]));
     else if (frame.type === 'post.deleted') setArrived((current) => current.filter((id) => id !== frame.post_id));
-    else if (frame.type.startsWith('announcement.')) void reloadAnnouncements();
+    // A new or changed announcement for me is pinned at once (my own acknowledgement is shown
+    // by its card, which stays until the next visit).
+    else if (frame.type === 'announcement.published' || frame.type === 'announcement.updated' || frame.type === 'announcement.reminder')
+      void reloadAnnouncements();
   });
   const hr = person?.role === 'hr' || person?.role === 'admin';
   return (

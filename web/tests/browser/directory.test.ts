@@ -2,15 +2,10 @@
 // surname and without its particle, the profile and org chart, switching language, and an
 // accessibility check of every screen, at desktop width and at 375 px.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newPage, openMenu, startSite, writeCsv, type Site } from './harness';
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+import { axe, launchBrowser, newPage, openMenu, startSite, writeCsv, type Site } from './harness';
 
 // A 300 × 200 PNG (a plain colour), made here so the test needs no fixture file.
 const PHOTO = makePng(300, 200);
@@ -74,18 +69,6 @@ const PEOPLE = [
   ['E4', 'Ayşe', 'Öztürk', 'ayse.ozturk@plein.example', 'Data Analyst', 'Finance', 'Rotterdam', 'E2', '', 'Python;Excel', 'Turkish;Dutch'],
   ['E5', 'Joris', 'in \u2019t Veld', 'joris.intveld@plein.example', 'Engineer', 'IT', 'Utrecht', 'E2', '', 'Kubernetes', 'Dutch'],
 ];
-
-async function axe(page: Page, screen: string) {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const result = (await page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<unknown> } }).axe;
-    return run.run(document, { resultTypes: ['violations'] });
-  })) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
-  const serious = result.violations.filter((violation) => ['serious', 'critical'].includes(violation.impact));
-  expect(
-    serious.map((violation) => `${screen}: ${violation.id} (${violation.impact}) ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`),
-  ).toEqual([]);
-}
 
 /** GETs a JSON API path with the page's session. */
 async function api(page: Page, path: string) {

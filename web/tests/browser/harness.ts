@@ -6,6 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -29,12 +32,14 @@ export interface Site {
   env: NodeJS.ProcessEnv;
   binary: string;
   stop: () => Promise<void>;
+  /** Stops the server and starts it again on the same address and data. */
+  restart: () => Promise<void>;
   /** Runs a plein command against the same database. */
   command: (args: string[]) => { status: number | null; stdout: string; stderr: string };
 }
 
 /** A data directory of its own; `prepare` runs commands (demo, import) before the server starts. */
-export async function startSite(prepare?: (site: Omit<Site, 'url' | 'setupLink' | 'stop'>) => void): Promise<Site> {
+export async function startSite(prepare?: (site: Omit<Site, 'url' | 'setupLink' | 'stop' | 'restart'>) => void): Promise<Site> {
   const binary = pleinBinary();
   const dataDir = mkdtempSync(join(tmpdir(), 'plein-browser-'));
   const env: NodeJS.ProcessEnv = {
@@ -51,6 +56,28 @@ export async function startSite(prepare?: (site: Omit<Site, 'url' | 'setupLink' 
     return { status: run.status, stdout: run.stdout, stderr: run.stderr };
   };
   prepare?.({ dataDir, env, binary, command });
+  let server = await launch(binary, env);
+  return {
+    url: server.url,
+    dataDir,
+    setupLink: server.setupLink,
+    env,
+    binary,
+    command,
+    restart: async () => {
+      await server.stop();
+      // The same address, so open pages reconnect to it.
+      server = await launch(binary, { ...env, PLEIN_BIND: new URL(server.url).host });
+    },
+    stop: async () => {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts `plein serve` and waits until it answers (and has printed its setup link, if any). */
+async function launch(binary: string, env: NodeJS.ProcessEnv): Promise<{ url: string; setupLink: string | null; stop: () => Promise<void> }> {
   const child: ChildProcess = spawn(binary, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const started = await new Promise<{ url: string; setupLink: string | null }>((done, fail) => {
@@ -83,19 +110,13 @@ export async function startSite(prepare?: (site: Omit<Site, 'url' | 'setupLink' 
     void check();
   });
   return {
-    url: started.url,
-    dataDir,
-    setupLink: started.setupLink,
-    env,
-    binary,
-    command,
+    ...started,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((done) => child.once('exit', done));
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -133,4 +154,59 @@ function csvField(value: string): string {
 export async function openMenu(page: Page): Promise<void> {
   const menu = page.locator('details.menu');
   if ((await menu.getAttribute('open')) === null) await menu.locator('summary').click();
+}
+
+const require = createRequire(import.meta.url);
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+/** The password of everyone the browser tests create. */
+export const PASSWORD = 'correct horse battery';
+
+/** Runs axe on the page: no serious or critical violation. */
+export async function axe(page: Page, screen: string) {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const result = (await page.evaluate(async () => {
+    const run = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<unknown> } }).axe;
+    return run.run(document, { resultTypes: ['violations'] });
+  })) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
+  const serious = result.violations.filter((violation) => ['serious', 'critical'].includes(violation.impact));
+  expect(
+    serious.map((violation) => `${screen}: ${violation.id} (${violation.impact}) ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`),
+  ).toEqual([]);
+}
+
+/** Calls the API with the page's session. */
+export async function call(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const response = await fetch(path, {
+        method,
+        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return { status: response.status, json: text ? JSON.parse(text) : null };
+    },
+    { method, path, body },
+  );
+}
+
+/** Signs in on the login page and waits for Home. */
+export async function signIn(page: Page, site: Site, email: string) {
+  await page.goto(`${site.url}/login`);
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+}
+
+/** Creates the first admin through the setup link; returns the admin's signed-in page. */
+export async function setUpAdmin(browser: Browser, site: Site, admin: { name: string; email: string }): Promise<Page> {
+  const page = (await newPage(browser)).page;
+  await page.goto(site.setupLink ?? '');
+  await page.getByLabel('Your name').fill(admin.name);
+  await page.getByLabel('Email address').fill(admin.email);
+  await page.getByLabel(/^Password/).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Create admin account' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+  return page;
 }

@@ -3,16 +3,11 @@
 // notification; HR publishing to one department, a person in it acknowledging, a person outside
 // never seeing it, and HR's statistics. Every screen is checked with axe, and at 375 px.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, newPage, openMenu, startSite, type Site } from './harness';
+import { axe, call, launchBrowser, newPage, setUpAdmin, openMenu, PASSWORD, signIn, startSite, type Site } from './harness';
 
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const PASSWORD = 'correct horse battery';
 const ADMIN = { name: 'Femke Admin', email: 'femke.admin@plein.example' };
 
 function png(width: number, height: number): Buffer {
@@ -48,42 +43,6 @@ function png(width: number, height: number): Buffer {
   ]);
 }
 
-async function axe(page: Page, screen: string) {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const result = (await page.evaluate(async () => {
-    const run = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<unknown> } }).axe;
-    return run.run(document, { resultTypes: ['violations'] });
-  })) as { violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] };
-  const serious = result.violations.filter((violation) => ['serious', 'critical'].includes(violation.impact));
-  expect(
-    serious.map((violation) => `${screen}: ${violation.id} (${violation.impact}) ${violation.help} at ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`),
-  ).toEqual([]);
-}
-
-/** Calls the API with the page's session. */
-async function call(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const response = await fetch(path, {
-        method,
-        headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
-      return { status: response.status, json: text ? JSON.parse(text) : null };
-    },
-    { method, path, body },
-  );
-}
-
-async function signIn(page: Page, site: Site, email: string) {
-  await page.goto(`${site.url}/login`);
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
-}
-
 describe('groups, posts and announcements in the browser', () => {
   let site: Site;
   let browser: Browser;
@@ -93,13 +52,7 @@ describe('groups, posts and announcements in the browser', () => {
   beforeAll(async () => {
     site = await startSite();
     browser = await launchBrowser();
-    admin = (await newPage(browser)).page;
-    await admin.goto(site.setupLink ?? '');
-    await admin.getByLabel('Your name').fill(ADMIN.name);
-    await admin.getByLabel('Email address').fill(ADMIN.email);
-    await admin.getByLabel(/^Password/).fill(PASSWORD);
-    await admin.getByRole('button', { name: 'Create admin account' }).click();
-    await admin.getByRole('heading', { level: 1, name: 'Home' }).waitFor();
+    admin = await setUpAdmin(browser, site, ADMIN);
     const people = [
       ['sanne', 'Sanne de Vries', 'employee', 'Network'],
       ['pieter', 'Pieter Dijkstra', 'employee', 'Network'],

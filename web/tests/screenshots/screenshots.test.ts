@@ -68,6 +68,12 @@ describe('screenshots', () => {
     await page.getByRole('heading', { level: 1, name: 'Statistics' }).waitFor();
     await page.screenshot({ path: `${OUT}announcement-stats.png`, fullPage: true });
 
+    // Chat: the demo's conversations, one of them unread.
+    await page.goto(`${site.url}/chat`);
+    await page.locator('.conversation-link').first().click();
+    await page.locator('.message-list .message').first().waitFor();
+    await page.screenshot({ path: `${OUT}chat.png` });
+
     await page.goto(`${site.url}/admin`);
     await page
       .getByLabel('CSV file')
@@ -93,6 +99,10 @@ describe('screenshots', () => {
     await phone.page.getByRole('navigation').getByRole('link', { name: 'Start' }).click();
     await phone.page.locator('article.post').first().waitFor();
     await phone.page.screenshot({ path: `${OUT}home-375-nl.png` });
+    await phone.page.goto(`${site.url}/chat`);
+    await phone.page.locator('.conversation-link').first().click();
+    await phone.page.locator('.message-list .message').first().waitFor();
+    await phone.page.screenshot({ path: `${OUT}chat-375-nl.png` });
     await phone.context.close();
     expect(login.email).toContain('@');
   });
