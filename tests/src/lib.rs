@@ -2,6 +2,7 @@
 //! or its own PostgreSQL database when `TEST_DATABASE_URL` is set) and talks to it over HTTP.
 
 pub mod pictures;
+pub mod process;
 pub mod socket;
 
 use std::sync::Arc;

@@ -654,3 +654,95 @@ impl TwoNodes {
         Ok(socket)
     }
 }
+
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn a_node_killed_mid_stream_loses_nothing_its_clients_resume_on_the_other()
+-> anyhow::Result<()> {
+    const MESSAGES: usize = 60;
+    let app = TestApp::spawn().await?;
+    anyhow::ensure!(app.database.is_postgres(), "this test needs PostgreSQL");
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    let bram = app.someone("Bram Bos", "employee").await?;
+    let conversation = app.conversation(&anna, &[&bram]).await?;
+    app.caught_up().await?;
+
+    // Bram is on a node of its own process; Anna writes through the other one, on and on.
+    let mut doomed = plein_tests::process::NodeProcess::start(&app).await?;
+    let origin = Some(app.address.as_str());
+    let mut socket = match socket::connect(&doomed.address, &bram.cookie, None, origin).await? {
+        Ok(socket) => socket,
+        Err(refused) => anyhow::bail!("refused: {refused:?}"),
+    };
+    let mut last_seq = socket.expect("hello").await?["seq"]
+        .as_i64()
+        .unwrap_or_default();
+    let writer = {
+        let (client, url) = (
+            anna.client.clone(),
+            app.url(&format!("/api/v1/conversations/{conversation}/messages")),
+        );
+        tokio::spawn(async move {
+            let mut sent = Vec::with_capacity(MESSAGES);
+            for n in 0..MESSAGES {
+                let response = client
+                    .post(&url)
+                    .json(&json!({"body": format!("Bericht {n}"), "client_id": format!("stream-{n}")}))
+                    .send()
+                    .await?;
+                anyhow::ensure!(response.status() == StatusCode::CREATED, "send {n} failed");
+                let message: Value = response.json().await?;
+                sent.push(id_of(&message));
+            }
+            anyhow::Ok(sent)
+        })
+    };
+    let mut received: Vec<String> = Vec::new();
+    let take = |frame: &Value, received: &mut Vec<String>, last_seq: &mut i64| {
+        if let Some(seq) = frame["seq"].as_i64() {
+            *last_seq = (*last_seq).max(seq);
+        }
+        if frame["type"] == "message.created" {
+            received.push(
+                frame["message"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+    };
+    // Mid-stream: after some messages have arrived, the node dies without a word.
+    while received.len() < 10 {
+        let frame = socket.next().await?;
+        take(&frame, &mut received, &mut last_seq);
+    }
+    doomed.kill().await?;
+    // Whatever was already on the wire still counts; then the connection is gone.
+    while let Ok(frame) = socket.next().await {
+        take(&frame, &mut received, &mut last_seq);
+    }
+    anyhow::ensure!(
+        received.len() < MESSAGES,
+        "the stream ended before the node was killed"
+    );
+
+    // The client moves to the surviving node and resumes from the last `seq` it saw.
+    let mut moved = socket::open(&app.address, &bram.cookie, Some(last_seq)).await?;
+    loop {
+        let frame = moved.next().await?;
+        if frame["type"] == "hello" {
+            assert_eq!(frame["resumed"], true, "{frame}");
+        }
+        take(&frame, &mut received, &mut last_seq);
+        if received.len() >= MESSAGES {
+            break;
+        }
+    }
+    let sent = writer.await??;
+    assert_eq!(received, sent, "every message once, in order");
+    Ok(())
+}
