@@ -26,12 +26,12 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use common::{GIVE_UP, Site, drop_databases, ms, percentile, stop};
+use common::{GIVE_UP, Site, drop_databases, insert, ms, percentile, stop};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, SeedableRng as _};
 use sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value as SqlValue,
+    ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -116,48 +116,6 @@ fn posts_wanted() -> usize {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(1_000_000)
-}
-
-fn placeholders(backend: DbBackend, rows: usize, columns: usize) -> String {
-    let mut sql = String::new();
-    for row in 0..rows {
-        if row > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push(',');
-            }
-            match backend {
-                DbBackend::Postgres => sql.push_str(&format!("${}", row * columns + column + 1)),
-                _ => sql.push('?'),
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Inserts rows in statements of `chunk` rows, in one transaction per statement.
-async fn insert(
-    db: &DatabaseConnection,
-    table_and_columns: &str,
-    columns: usize,
-    rows: Vec<Vec<SqlValue>>,
-    chunk: usize,
-) -> anyhow::Result<()> {
-    let backend = db.get_database_backend();
-    for part in rows.chunks(chunk) {
-        let sql = format!(
-            "INSERT INTO {table_and_columns} VALUES {}",
-            placeholders(backend, part.len(), columns)
-        );
-        let values: Vec<SqlValue> = part.iter().flatten().cloned().collect();
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-    }
-    Ok(())
 }
 
 fn v7_at(rng: &mut StdRng, millis: i64) -> Uuid {

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value as SqlValue};
 
 pub const GIVE_UP: Duration = Duration::from_secs(600);
 
@@ -216,6 +216,49 @@ pub async fn drop_databases(urls: &[String]) -> anyhow::Result<()> {
             .to_owned();
         admin
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await?;
+    }
+    Ok(())
+}
+
+/// Placeholders for `rows` rows of `columns` values, in the backend's style.
+pub fn placeholders(backend: DbBackend, rows: usize, columns: usize) -> String {
+    let mut sql = String::new();
+    for row in 0..rows {
+        if row > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push(',');
+            }
+            match backend {
+                DbBackend::Postgres => sql.push_str(&format!("${}", row * columns + column + 1)),
+                _ => sql.push('?'),
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Inserts rows in statements of `chunk` rows, in one transaction per statement.
+pub async fn insert(
+    db: &DatabaseConnection,
+    table_and_columns: &str,
+    columns: usize,
+    rows: Vec<Vec<SqlValue>>,
+    chunk: usize,
+) -> anyhow::Result<()> {
+    let backend = db.get_database_backend();
+    for part in rows.chunks(chunk) {
+        let sql = format!(
+            "INSERT INTO {table_and_columns} VALUES {}",
+            placeholders(backend, part.len(), columns)
+        );
+        let values: Vec<SqlValue> = part.iter().flatten().cloned().collect();
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await?;
     }
     Ok(())

@@ -1,0 +1,727 @@
+//! The live socket at company scale: a load generator over real websockets against two `plein`
+//! processes on one PostgreSQL database (the demo company of 30,000 people, a session each).
+//!
+//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p plein-server --bench live`
+//!
+//! 1. idle memory: node A's resident memory before and after 10,000 idle authenticated sockets;
+//! 2. one required announcement to everyone with 30,000 sockets open over both nodes: from the
+//!    publish request to the `announcement.published` frame on every socket;
+//! 3. chat: 10,000 sockets, 200 messages/s over 1,000 conversations, every message sent through
+//!    node A and half of them received on node B: from send to the recipient's frame;
+//! 4. a reconnect storm: all 10,000 sockets dropped at once and reopened with `since`, messages
+//!    sent meanwhile; time until all have resumed, every message received once, and node A's
+//!    answer times to other requests during it.
+//!
+//! Sockets live in shard processes (this binary run again with `PLEIN_LIVE_SHARD`), at most
+//! 7,500 each: a process may hold 20,000 open files here. Shards and the driver share the
+//! machine's clock, so a frame's receipt time is compared with the send time directly.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::{BufRead as _, Write as _};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use common::{GIVE_UP, Site, drop_databases, insert, ms, percentile, stop};
+use futures::StreamExt as _;
+use sea_orm::{ConnectionTrait as _, Database, Statement, Value as SqlValue};
+use serde_json::{Value, json};
+use sha2::Digest as _;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use uuid::Uuid;
+
+const PEOPLE: usize = 30_000;
+const IDLE_SOCKETS: usize = 10_000;
+const CHAT_SOCKETS: usize = 10_000;
+const CONVERSATIONS: usize = 1_000;
+const CHAT_RATE: u64 = 200;
+const CHAT_SECONDS: u64 = 20;
+const PER_SHARD: usize = 7_500;
+const PASSWORD: &str = "bench password 1234";
+const SHARD_ENV: &str = "PLEIN_LIVE_SHARD";
+
+fn now_micros() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|since| i64::try_from(since.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or_default()
+}
+
+/// One socket's owner: who, with which session token, on which node.
+#[derive(Clone)]
+struct Seat {
+    person: String,
+    token: String,
+    node: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shard: holds sockets, answers commands on stdin with one JSON line each on stdout.
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Tally {
+    /// Per socket, the last `seq` seen (for resuming).
+    last_seq: Vec<i64>,
+    /// Latencies (µs) of `announcement.published` frames (from the publish request).
+    announced: Vec<i64>,
+    /// Latencies (µs) of chat messages from someone else: send time is in the `client_id`.
+    chat: Vec<i64>,
+    /// Storm messages received, by message id (each must come once).
+    storm: Vec<String>,
+    resumed: usize,
+    hellos: usize,
+    published_at: i64,
+}
+
+async fn open_socket(
+    seat: &Seat,
+    origin: &str,
+    since: Option<i64>,
+) -> anyhow::Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+> {
+    let mut url = format!("{}/api/v1/ws", seat.node.replacen("http", "ws", 1));
+    if let Some(since) = since {
+        url.push_str(&format!("?since={since}"));
+    }
+    let mut request = url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("origin", HeaderValue::from_str(origin)?);
+    request.headers_mut().insert(
+        "cookie",
+        HeaderValue::from_str(&format!("plein_session={}", seat.token))?,
+    );
+    let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(stream)
+}
+
+/// Reads one socket until told to drop it; every frame goes into the tally.
+async fn watch(
+    index: usize,
+    seat: Seat,
+    origin: String,
+    since: Option<i64>,
+    tally: Arc<Mutex<Tally>>,
+    stop: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    let mut stream = loop {
+        match open_socket(&seat, &origin, since).await {
+            Ok(stream) => break stream,
+            // The node is busy accepting thousands: try again shortly.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    loop {
+        let message = tokio::select! {
+            () = stop.cancelled() => return Ok(()),
+            message = stream.next() => message,
+        };
+        let Some(Ok(message)) = message else {
+            return Ok(());
+        };
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let received = now_micros();
+        let frame: Value = serde_json::from_str(text.as_str())?;
+        let mut tally = tally.lock().map_err(|_| anyhow::anyhow!("tally poisoned"))?;
+        if let Some(seq) = frame["seq"].as_i64() {
+            let slot = &mut tally.last_seq[index];
+            *slot = (*slot).max(seq);
+        }
+        match frame["type"].as_str() {
+            Some("hello") => {
+                tally.hellos += 1;
+                if frame["resumed"] == true {
+                    tally.resumed += 1;
+                }
+            }
+            Some("announcement.published") => {
+                let latency = received - tally.published_at;
+                tally.announced.push(latency);
+            }
+            Some("message.created") if frame["message"]["author_id"] != seat.person.as_str() => {
+                let client_id = frame["message"]["client_id"].as_str().unwrap_or_default();
+                if let Some(sent) = client_id
+                    .strip_prefix("L")
+                    .and_then(|rest| rest.split('-').next())
+                    .and_then(|micros| micros.parse::<i64>().ok())
+                {
+                    tally.chat.push(received - sent);
+                } else if client_id.starts_with('S') {
+                    let id = frame["message"]["id"].as_str().unwrap_or_default().to_owned();
+                    tally.storm.push(id);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn shard() -> anyhow::Result<()> {
+    let spec: Value = serde_json::from_str(&std::env::var(SHARD_ENV)?)?;
+    let origin = spec["origin"].as_str().context("no origin")?.to_owned();
+    let seats: Vec<Seat> = spec["seats"]
+        .as_array()
+        .context("no seats")?
+        .iter()
+        .map(|seat| Seat {
+            person: seat[0].as_str().unwrap_or_default().to_owned(),
+            token: seat[1].as_str().unwrap_or_default().to_owned(),
+            node: seat[2].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    let tally = Arc::new(Mutex::new(Tally {
+        last_seq: vec![0; seats.len()],
+        ..Tally::default()
+    }));
+    let mut stop = tokio_util::sync::CancellationToken::new();
+    let start = |since: Option<Vec<i64>>, stop: tokio_util::sync::CancellationToken| {
+        for (index, seat) in seats.iter().enumerate() {
+            tokio::spawn(watch(
+                index,
+                seat.clone(),
+                origin.clone(),
+                since.as_ref().map(|since| since[index]),
+                tally.clone(),
+                stop.clone(),
+            ));
+        }
+    };
+    let count = seats.len();
+    let wait_for = |what: fn(&Tally) -> usize, target: usize| {
+        let tally = tally.clone();
+        async move {
+            let started = Instant::now();
+            loop {
+                let reached = tally.lock().map(|tally| what(&tally)).unwrap_or(0);
+                if reached >= target {
+                    return Ok::<Duration, anyhow::Error>(started.elapsed());
+                }
+                anyhow::ensure!(started.elapsed() < GIVE_UP, "only {reached} of {target}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
+    let say = |value: Value| {
+        println!("{value}");
+        std::io::stdout().flush()
+    };
+    start(None, stop.clone());
+    let opened = wait_for(|tally| tally.hellos, count).await?;
+    say(json!({"ready": count, "seconds": opened.as_secs_f64()}))?;
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+    while let Some(line) = lines.next_line().await? {
+        let command: Value = serde_json::from_str(&line)?;
+        match command["do"].as_str() {
+            Some("published_at") => {
+                if let Ok(mut tally) = tally.lock() {
+                    tally.published_at = command["at"].as_i64().unwrap_or_default();
+                }
+                say(json!({"ok": true}))?;
+            }
+            Some("announced") => {
+                let wanted = command["count"].as_u64().unwrap_or(0) as usize;
+                wait_for(|tally| tally.announced.len(), wanted).await?;
+                let announced = tally.lock().map(|tally| tally.announced.clone()).unwrap_or_default();
+                say(json!({"latencies": announced}))?;
+            }
+            Some("chat") => {
+                let mut tally = tally.lock().map_err(|_| anyhow::anyhow!("tally poisoned"))?;
+                say(json!({"latencies": std::mem::take(&mut tally.chat)}))?;
+            }
+            Some("drop") => {
+                // Every socket at once, without a close handshake; then all back with `since`.
+                stop.cancel();
+                stop = tokio_util::sync::CancellationToken::new();
+                let since = {
+                    let mut tally = tally.lock().map_err(|_| anyhow::anyhow!("tally poisoned"))?;
+                    tally.resumed = 0;
+                    tally.last_seq.clone()
+                };
+                start(Some(since), stop.clone());
+                say(json!({"dropped": count}))?;
+                let resumed = wait_for(|tally| tally.resumed, count).await?;
+                say(json!({"resumed": count, "seconds": resumed.as_secs_f64()}))?;
+            }
+            Some("storm") => {
+                let wanted = command["count"].as_u64().unwrap_or(0) as usize;
+                // A bound for failure only: what is lost never comes.
+                let waited = tokio::time::timeout(
+                    Duration::from_secs(60),
+                    wait_for(|tally| tally.storm.len(), wanted),
+                )
+                .await;
+                let storm = tally.lock().map(|tally| tally.storm.clone()).unwrap_or_default();
+                say(json!({"storm": storm, "complete": waited.is_ok()}))?;
+            }
+            _ => break,
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driver.
+// ---------------------------------------------------------------------------------------------
+
+struct Shard {
+    child: Child,
+    input: ChildStdin,
+    output: std::io::BufReader<ChildStdout>,
+}
+
+impl Shard {
+    fn start(origin: &str, seats: &[Seat]) -> anyhow::Result<Shard> {
+        let spec = json!({
+            "origin": origin,
+            "seats": seats.iter().map(|seat| json!([seat.person, seat.token, seat.node])).collect::<Vec<_>>(),
+        });
+        let mut child = Command::new(std::env::current_exe()?)
+            .env(SHARD_ENV, spec.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let input = child.stdin.take().context("no stdin")?;
+        let output = std::io::BufReader::new(child.stdout.take().context("no stdout")?);
+        Ok(Shard {
+            child,
+            input,
+            output,
+        })
+    }
+
+    fn read(&mut self) -> anyhow::Result<Value> {
+        let mut line = String::new();
+        anyhow::ensure!(self.output.read_line(&mut line)? > 0, "a shard ended");
+        Ok(serde_json::from_str(&line)?)
+    }
+
+    fn tell(&mut self, command: Value) -> anyhow::Result<()> {
+        writeln!(self.input, "{command}")?;
+        self.input.flush()?;
+        Ok(())
+    }
+
+    fn ask(&mut self, command: Value) -> anyhow::Result<Value> {
+        self.tell(command)?;
+        self.read()
+    }
+
+    fn end(mut self) -> anyhow::Result<()> {
+        self.tell(json!({"do": "end"}))?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+/// Starts shards for `seats` (at most `PER_SHARD` each) and waits until every socket said hello.
+fn open_all(origin: &str, seats: &[Seat]) -> anyhow::Result<(Vec<Shard>, Duration)> {
+    let started = Instant::now();
+    let mut shards: Vec<Shard> = seats
+        .chunks(PER_SHARD)
+        .map(|part| Shard::start(origin, part))
+        .collect::<anyhow::Result<_>>()?;
+    for shard in &mut shards {
+        let ready = shard.read()?;
+        anyhow::ensure!(ready["ready"].is_number(), "shard not ready: {ready}");
+    }
+    Ok((shards, started.elapsed()))
+}
+
+fn micros_sorted(values: impl IntoIterator<Item = i64>) -> Vec<Duration> {
+    let mut sorted: Vec<Duration> = values
+        .into_iter()
+        .map(|micros| Duration::from_micros(u64::try_from(micros).unwrap_or(0)))
+        .collect();
+    sorted.sort();
+    sorted
+}
+
+fn report(what: &str, sorted: &[Duration]) {
+    println!(
+        "{what}: {} samples, p50 {}, p99 {}, max {}",
+        sorted.len(),
+        ms(percentile(sorted, 0.5)),
+        ms(percentile(sorted, 0.99)),
+        ms(sorted.last().copied().unwrap_or_default())
+    );
+}
+
+/// Resident memory and CPU seconds used so far by a process.
+fn usage(pid: u32) -> anyhow::Result<(u64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kb| kb.parse().ok())
+        .context("no VmRSS")?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|both| both.iter().filter_map(|value| value.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    Ok((rss_kb, ticks / 100.0))
+}
+
+async fn run() -> anyhow::Result<()> {
+    anyhow::ensure!(
+        std::env::var("TEST_DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")),
+        "the live bench runs two nodes: set TEST_DATABASE_URL=postgres://…"
+    );
+    let site_a = Site::create(0).await?;
+    let demo = site_a
+        .command(&["demo", "--people", &PEOPLE.to_string(), "--seed", "1", "--no-serve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    anyhow::ensure!(demo.success(), "plein demo failed");
+    let mut admin = site_a
+        .command(&["admin", "create", "--email", "bench@plein.example", "--name", "Bench Admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    admin
+        .stdin
+        .take()
+        .context("no stdin")?
+        .write_all(format!("{PASSWORD}\n").as_bytes())?;
+    anyhow::ensure!(admin.wait()?.success(), "admin create failed");
+
+    // A session for everyone (what 30,000 logins would leave behind).
+    let db = Database::connect(&site_a.database_url).await?;
+    let backend = db.get_database_backend();
+    let people: Vec<Uuid> = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id FROM people WHERE active AND email <> 'bench@plein.example' ORDER BY id",
+        ))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .collect::<Result<_, _>>()?;
+    anyhow::ensure!(people.len() >= PEOPLE, "only {} people", people.len());
+    let now = chrono::Utc::now();
+    let mut tokens = Vec::with_capacity(people.len());
+    let mut rows: Vec<Vec<SqlValue>> = Vec::with_capacity(people.len());
+    for person in &people {
+        let token = format!("bench{}", Uuid::new_v4().simple());
+        rows.push(vec![
+            Uuid::now_v7().into(),
+            (*person).into(),
+            hex::encode(sha2::Sha256::digest(token.as_bytes())).into(),
+            now.into(),
+            now.into(),
+            (now + chrono::Duration::days(1)).into(),
+        ]);
+        tokens.push(token);
+    }
+    insert(
+        &db,
+        "sessions (id, person_id, token_hash, created_at, last_seen_at, expires_at)",
+        6,
+        rows,
+        1_000,
+    )
+    .await?;
+
+    // Two nodes; both answer to node A's public address (the browser's origin).
+    let site_b = Site {
+        dir: tempfile::tempdir()?,
+        database_url: site_a.database_url.clone(),
+        port: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+    };
+    let origin = site_a.url("");
+    let node_a = site_a.serve()?;
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    site_a.wait_ready(&client).await?;
+    let node_b = site_b
+        .command(&["serve"])
+        .env("PLEIN_PUBLIC_URL", &origin)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    site_b.wait_ready(&client).await?;
+    site_a.wait_settled(&client).await?;
+    site_b.wait_settled(&client).await?;
+    let login = client
+        .post(site_a.url("/api/v1/auth/login"))
+        .json(&json!({"email": "bench@plein.example", "password": PASSWORD}))
+        .send()
+        .await?;
+    anyhow::ensure!(login.status().is_success(), "bench login failed");
+    let seat = |index: usize, node: &Site| Seat {
+        person: people[index].to_string(),
+        token: tokens[index].clone(),
+        node: node.url(""),
+    };
+
+    // 1. Idle memory per socket on node A.
+    let (rss_before, _) = usage(node_a.id())?;
+    let idle: Vec<Seat> = (0..IDLE_SOCKETS).map(|index| seat(index, &site_a)).collect();
+    let (shards, opened) = open_all(&origin, &idle)?;
+    // Let allocations settle: what stays is what an idle socket costs.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (rss_after, _) = usage(node_a.id())?;
+    println!(
+        "idle sockets: {IDLE_SOCKETS} opened in {:.1} s; node A resident memory {} MB -> {} MB: {:.2} KB per socket",
+        opened.as_secs_f64(),
+        rss_before / 1024,
+        rss_after / 1024,
+        (rss_after.saturating_sub(rss_before)) as f64 / IDLE_SOCKETS as f64
+    );
+    for shard in shards {
+        shard.end()?;
+    }
+
+    // 2. One announcement to 30,000 sockets over two nodes.
+    let everyone: Vec<Seat> = (0..PEOPLE)
+        .map(|index| seat(index, if index % 2 == 0 { &site_a } else { &site_b }))
+        .collect();
+    let (mut shards, opened) = open_all(&origin, &everyone)?;
+    println!("announcement: {PEOPLE} sockets opened over two nodes in {:.1} s", opened.as_secs_f64());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let draft: Value = client
+        .post(site_a.url("/api/v1/announcements"))
+        .json(&json!({"title": "Bench", "body": "Lees dit", "requires_ack": true}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = draft["id"].as_str().context("no announcement")?.to_owned();
+    let usage_a = usage(node_a.id())?;
+    let usage_b = usage(node_b.id())?;
+    let published_at = now_micros();
+    for shard in &mut shards {
+        shard.ask(json!({"do": "published_at", "at": published_at}))?;
+    }
+    let published = client
+        .post(site_a.url(&format!("/api/v1/announcements/{id}/publish")))
+        .json(&json!({}))
+        .send()
+        .await?;
+    anyhow::ensure!(published.status().is_success(), "publish failed");
+    let answered = Duration::from_micros(u64::try_from(now_micros() - published_at).unwrap_or(0));
+    let mut latencies = Vec::new();
+    for (shard, part) in shards.iter_mut().zip(everyone.chunks(PER_SHARD)) {
+        let answer = shard.ask(json!({"do": "announced", "count": part.len()}))?;
+        latencies.extend(
+            answer["latencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_i64),
+        );
+    }
+    let sorted = micros_sorted(latencies);
+    println!("announcement: publish answered in {}", ms(answered));
+    report(
+        "announcement: publish request to the frame on every socket",
+        &sorted,
+    );
+    let (after_a, after_b) = (usage(node_a.id())?, usage(node_b.id())?);
+    println!(
+        "announcement: CPU node A {:.2} s, node B {:.2} s; resident memory A {} MB, B {} MB",
+        after_a.1 - usage_a.1,
+        after_b.1 - usage_b.1,
+        after_a.0 / 1024,
+        after_b.0 / 1024
+    );
+    for shard in shards {
+        shard.end()?;
+    }
+
+    // 3. Chat: 1,000 direct conversations between people 2c (node A) and 2c+1 (node B).
+    let cookie_of = |index: usize| format!("plein_session={}", tokens[index]);
+    let plain = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let mut conversations = Vec::with_capacity(CONVERSATIONS);
+    for pair in 0..CONVERSATIONS {
+        let started: Value = plain
+            .post(site_a.url("/api/v1/conversations"))
+            .header("cookie", cookie_of(2 * pair))
+            .header("origin", &origin)
+            .json(&json!({"person_ids": [people[2 * pair + 1]]}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        conversations.push(started["id"].as_str().context("no conversation")?.to_owned());
+    }
+    let chatting: Vec<Seat> = (0..CHAT_SOCKETS)
+        .map(|index| seat(index, if index % 2 == 0 { &site_a } else { &site_b }))
+        .collect();
+    let (mut shards, _) = open_all(&origin, &chatting)?;
+    site_a.wait_settled(&client).await?;
+    site_b.wait_settled(&client).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let usage_a = usage(node_a.id())?;
+    let usage_b = usage(node_b.id())?;
+    let total = (CHAT_RATE * CHAT_SECONDS) as usize;
+    let urls: Vec<String> = conversations
+        .iter()
+        .map(|conversation| site_a.url(&format!("/api/v1/conversations/{conversation}/messages")))
+        .collect();
+    let cookies: Vec<String> = (0..2 * CONVERSATIONS).map(cookie_of).collect();
+    let (sending, sending_origin) = (plain.clone(), origin.clone());
+    let (_, failures) = common::steady_load(CHAT_RATE, total, 0, move |n| {
+        let pair = n % CONVERSATIONS;
+        // Even: from node A's person to node B's; odd: the other way round.
+        let sender = if n % 2 == 0 { 2 * pair } else { 2 * pair + 1 };
+        sending
+            .post(&urls[pair])
+            .header("cookie", &cookies[sender])
+            .header("origin", &sending_origin)
+            .json(&json!({"body": format!("Bericht {n}"), "client_id": format!("L{}-{n}", now_micros())}))
+    })
+    .await?;
+    // Let the last messages arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut latencies = Vec::new();
+    for shard in &mut shards {
+        let answer = shard.ask(json!({"do": "chat"}))?;
+        latencies.extend(
+            answer["latencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_i64),
+        );
+    }
+    let (after_a, after_b) = (usage(node_a.id())?, usage(node_b.id())?);
+    println!(
+        "chat: {total} messages at {CHAT_RATE}/s over {CONVERSATIONS} conversations, {failures} failed sends, {} received",
+        latencies.len()
+    );
+    report("chat: send to the recipient's frame", &micros_sorted(latencies));
+    println!(
+        "chat: CPU node A {:.2} s, node B {:.2} s over {CHAT_SECONDS} s; resident memory A {} MB, B {} MB",
+        after_a.1 - usage_a.1,
+        after_b.1 - usage_b.1,
+        after_a.0 / 1024,
+        after_b.0 / 1024
+    );
+
+    // 4. Reconnect storm: all 10,000 dropped at once, messages sent while they come back.
+    let usage_a = usage(node_a.id())?;
+    let storm_started = Instant::now();
+    for shard in &mut shards {
+        shard.tell(json!({"do": "drop"}))?;
+    }
+    for shard in &mut shards {
+        let dropped = shard.read()?;
+        anyhow::ensure!(dropped["dropped"].is_number(), "{dropped}");
+    }
+    let sender = {
+        let (plain, origin, site_url) = (plain.clone(), origin.clone(), site_a.url(""));
+        let conversations = conversations.clone();
+        let tokens = tokens.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::with_capacity(CONVERSATIONS);
+            for (pair, conversation) in conversations.iter().enumerate() {
+                let sent: Value = plain
+                    .post(format!("{site_url}/api/v1/conversations/{conversation}/messages"))
+                    .header("cookie", format!("plein_session={}", tokens[2 * pair]))
+                    .header("origin", &origin)
+                    .json(&json!({"body": "Tijdens de storm", "client_id": format!("S{pair}")}))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                ids.push(sent["id"].as_str().unwrap_or_default().to_owned());
+            }
+            anyhow::Ok(ids)
+        })
+    };
+    // Node A's answers to someone else meanwhile.
+    let probe = {
+        let (client, url) = (client.clone(), site_a.url("/api/v1/me"));
+        tokio::spawn(async move {
+            let mut times = Vec::new();
+            let until = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < until {
+                let started = Instant::now();
+                let ok = client.get(&url).send().await.is_ok_and(|answer| answer.status().is_success());
+                times.push((started.elapsed(), ok));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            times
+        })
+    };
+    let mut slowest = Duration::ZERO;
+    for shard in &mut shards {
+        let resumed = shard.read()?;
+        anyhow::ensure!(resumed["resumed"].is_number(), "{resumed}");
+        slowest = slowest.max(Duration::from_secs_f64(resumed["seconds"].as_f64().unwrap_or(0.0)));
+    }
+    let resumed_all = storm_started.elapsed();
+    let sent = sender.await??;
+    let mut received = Vec::new();
+    let mut complete = true;
+    for (number, (shard, part)) in shards.iter_mut().zip(chatting.chunks(PER_SHARD)).enumerate() {
+        // Recipients are the second person of each pair: those in this shard.
+        let start = number * PER_SHARD;
+        let wanted = (start..start + part.len())
+            .filter(|index| index % 2 == 1 && index / 2 < CONVERSATIONS)
+            .count();
+        let answer = shard.ask(json!({"do": "storm", "count": wanted}))?;
+        complete &= answer["complete"] == true;
+        received.extend(
+            answer["storm"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|id| id.as_str().map(str::to_owned)),
+        );
+    }
+    let unique: HashSet<&String> = received.iter().collect();
+    let expected: HashSet<&String> = sent.iter().collect();
+    let probes = probe.await?;
+    let mut probe_times: Vec<Duration> = probes.iter().map(|(time, _)| *time).collect();
+    probe_times.sort();
+    let probe_failures = probes.iter().filter(|(_, ok)| !ok).count();
+    let after_a = usage(node_a.id())?;
+    println!(
+        "storm: {CHAT_SOCKETS} sockets dropped; all resumed in {:.2} s (slowest shard {:.2} s); {} messages sent meanwhile, {} received ({} distinct, {} duplicates, {} missing{})",
+        resumed_all.as_secs_f64(),
+        slowest.as_secs_f64(),
+        sent.len(),
+        received.len(),
+        unique.len(),
+        received.len() - unique.len(),
+        expected.difference(&unique).count(),
+        if complete { "" } else { "; a shard gave up waiting" }
+    );
+    report(
+        &format!("storm: node A answering GET /api/v1/me meanwhile ({probe_failures} failed)"),
+        &probe_times,
+    );
+    println!("storm: node A CPU {:.2} s", after_a.1 - usage_a.1);
+    for shard in shards {
+        shard.end()?;
+    }
+
+    stop(node_a)?;
+    stop(node_b)?;
+    drop(db);
+    drop_databases(std::slice::from_ref(&site_a.database_url)).await
+}
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if std::env::var_os(SHARD_ENV).is_some() {
+        return runtime.block_on(shard());
+    }
+    runtime.block_on(run())
+}
