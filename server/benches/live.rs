@@ -75,6 +75,8 @@ struct Tally {
     /// Storm messages received, by message id (each must come once).
     storm: Vec<String>,
     resumed: usize,
+    /// Sockets the server told to reload instead (`resync`): nothing lost, but not resumed.
+    resynced: usize,
     hellos: usize,
     published_at: i64,
 }
@@ -131,7 +133,9 @@ async fn watch(
         };
         let received = now_micros();
         let frame: Value = serde_json::from_str(text.as_str())?;
-        let mut tally = tally.lock().map_err(|_| anyhow::anyhow!("tally poisoned"))?;
+        let mut tally = tally
+            .lock()
+            .map_err(|_| anyhow::anyhow!("tally poisoned"))?;
         if let Some(seq) = frame["seq"].as_i64() {
             let slot = &mut tally.last_seq[index];
             *slot = (*slot).max(seq);
@@ -142,6 +146,9 @@ async fn watch(
                 if frame["resumed"] == true {
                     tally.resumed += 1;
                 }
+            }
+            Some("resync") => {
+                tally.resynced += 1;
             }
             Some("announcement.published") => {
                 let latency = received - tally.published_at;
@@ -156,7 +163,10 @@ async fn watch(
                 {
                     tally.chat.push(received - sent);
                 } else if client_id.starts_with('S') {
-                    let id = frame["message"]["id"].as_str().unwrap_or_default().to_owned();
+                    let id = frame["message"]["id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
                     tally.storm.push(id);
                 }
             }
@@ -166,7 +176,10 @@ async fn watch(
 }
 
 async fn shard() -> anyhow::Result<()> {
-    let spec: Value = serde_json::from_str(&std::env::var(SHARD_ENV)?)?;
+    // The first line on stdin says which sockets to hold; commands follow.
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
+    let spec: Value = serde_json::from_str(&lines.next_line().await?.context("no seats given")?)?;
     let origin = spec["origin"].as_str().context("no origin")?.to_owned();
     let seats: Vec<Seat> = spec["seats"]
         .as_array()
@@ -217,7 +230,6 @@ async fn shard() -> anyhow::Result<()> {
     start(None, stop.clone());
     let opened = wait_for(|tally| tally.hellos, count).await?;
     say(json!({"ready": count, "seconds": opened.as_secs_f64()}))?;
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(tokio::io::stdin()));
     while let Some(line) = lines.next_line().await? {
         let command: Value = serde_json::from_str(&line)?;
         match command["do"].as_str() {
@@ -230,11 +242,16 @@ async fn shard() -> anyhow::Result<()> {
             Some("announced") => {
                 let wanted = command["count"].as_u64().unwrap_or(0) as usize;
                 wait_for(|tally| tally.announced.len(), wanted).await?;
-                let announced = tally.lock().map(|tally| tally.announced.clone()).unwrap_or_default();
+                let announced = tally
+                    .lock()
+                    .map(|tally| tally.announced.clone())
+                    .unwrap_or_default();
                 say(json!({"latencies": announced}))?;
             }
             Some("chat") => {
-                let mut tally = tally.lock().map_err(|_| anyhow::anyhow!("tally poisoned"))?;
+                let mut tally = tally
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("tally poisoned"))?;
                 say(json!({"latencies": std::mem::take(&mut tally.chat)}))?;
             }
             Some("drop") => {
@@ -242,14 +259,23 @@ async fn shard() -> anyhow::Result<()> {
                 stop.cancel();
                 stop = tokio_util::sync::CancellationToken::new();
                 let since = {
-                    let mut tally = tally.lock().map_err(|_| anyhow::anyhow!("tally poisoned"))?;
+                    let mut tally = tally
+                        .lock()
+                        .map_err(|_| anyhow::anyhow!("tally poisoned"))?;
                     tally.resumed = 0;
+                    tally.resynced = 0;
                     tally.last_seq.clone()
                 };
                 start(Some(since), stop.clone());
                 say(json!({"dropped": count}))?;
-                let resumed = wait_for(|tally| tally.resumed, count).await?;
-                say(json!({"resumed": count, "seconds": resumed.as_secs_f64()}))?;
+                let back = wait_for(|tally| tally.resumed + tally.resynced, count).await?;
+                let (resumed, resynced) = tally
+                    .lock()
+                    .map(|tally| (tally.resumed, tally.resynced))
+                    .unwrap_or_default();
+                say(
+                    json!({"resumed": resumed, "resynced": resynced, "seconds": back.as_secs_f64()}),
+                )?;
             }
             Some("storm") => {
                 let wanted = command["count"].as_u64().unwrap_or(0) as usize;
@@ -259,7 +285,10 @@ async fn shard() -> anyhow::Result<()> {
                     wait_for(|tally| tally.storm.len(), wanted),
                 )
                 .await;
-                let storm = tally.lock().map(|tally| tally.storm.clone()).unwrap_or_default();
+                let storm = tally
+                    .lock()
+                    .map(|tally| tally.storm.clone())
+                    .unwrap_or_default();
                 say(json!({"storm": storm, "complete": waited.is_ok()}))?;
             }
             _ => break,
@@ -285,18 +314,20 @@ impl Shard {
             "seats": seats.iter().map(|seat| json!([seat.person, seat.token, seat.node])).collect::<Vec<_>>(),
         });
         let mut child = Command::new(std::env::current_exe()?)
-            .env(SHARD_ENV, spec.to_string())
+            .env(SHARD_ENV, "1")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
         let input = child.stdin.take().context("no stdin")?;
         let output = std::io::BufReader::new(child.stdout.take().context("no stdout")?);
-        Ok(Shard {
+        let mut shard = Shard {
             child,
             input,
             output,
-        })
+        };
+        shard.tell(spec)?;
+        Ok(shard)
     }
 
     fn read(&mut self) -> anyhow::Result<Value> {
@@ -367,11 +398,18 @@ fn usage(pid: u32) -> anyhow::Result<(u64, f64)> {
         .context("no VmRSS")?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks: f64 = fields
         .get(11..13)
-        .map(|both| both.iter().filter_map(|value| value.parse::<f64>().ok()).sum())
+        .map(|both| {
+            both.iter()
+                .filter_map(|value| value.parse::<f64>().ok())
+                .sum()
+        })
         .unwrap_or(0.0);
     Ok((rss_kb, ticks / 100.0))
 }
@@ -383,13 +421,27 @@ async fn run() -> anyhow::Result<()> {
     );
     let site_a = Site::create(0).await?;
     let demo = site_a
-        .command(&["demo", "--people", &PEOPLE.to_string(), "--seed", "1", "--no-serve"])
+        .command(&[
+            "demo",
+            "--people",
+            &PEOPLE.to_string(),
+            "--seed",
+            "1",
+            "--no-serve",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()?;
     anyhow::ensure!(demo.success(), "plein demo failed");
     let mut admin = site_a
-        .command(&["admin", "create", "--email", "bench@plein.example", "--name", "Bench Admin"])
+        .command(&[
+            "admin",
+            "create",
+            "--email",
+            "bench@plein.example",
+            "--name",
+            "Bench Admin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()?;
@@ -441,7 +493,9 @@ async fn run() -> anyhow::Result<()> {
     let site_b = Site {
         dir: tempfile::tempdir()?,
         database_url: site_a.database_url.clone(),
-        port: std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+        port: std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port(),
     };
     let origin = site_a.url("");
     let node_a = site_a.serve()?;
@@ -470,7 +524,9 @@ async fn run() -> anyhow::Result<()> {
 
     // 1. Idle memory per socket on node A.
     let (rss_before, _) = usage(node_a.id())?;
-    let idle: Vec<Seat> = (0..IDLE_SOCKETS).map(|index| seat(index, &site_a)).collect();
+    let idle: Vec<Seat> = (0..IDLE_SOCKETS)
+        .map(|index| seat(index, &site_a))
+        .collect();
     let (shards, opened) = open_all(&origin, &idle)?;
     // Let allocations settle: what stays is what an idle socket costs.
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -491,7 +547,10 @@ async fn run() -> anyhow::Result<()> {
         .map(|index| seat(index, if index % 2 == 0 { &site_a } else { &site_b }))
         .collect();
     let (mut shards, opened) = open_all(&origin, &everyone)?;
-    println!("announcement: {PEOPLE} sockets opened over two nodes in {:.1} s", opened.as_secs_f64());
+    println!(
+        "announcement: {PEOPLE} sockets opened over two nodes in {:.1} s",
+        opened.as_secs_f64()
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let draft: Value = client
         .post(site_a.url("/api/v1/announcements"))
@@ -525,8 +584,14 @@ async fn run() -> anyhow::Result<()> {
                 .filter_map(Value::as_i64),
         );
     }
+    let answered_micros = i64::try_from(answered.as_micros()).unwrap_or(0);
+    let after_answer = micros_sorted(latencies.iter().map(|latency| latency - answered_micros));
     let sorted = micros_sorted(latencies);
     println!("announcement: publish answered in {}", ms(answered));
+    report(
+        "announcement: publish answer (after the commit) to the frame on every socket",
+        &after_answer,
+    );
     report(
         "announcement: publish request to the frame on every socket",
         &sorted,
@@ -545,7 +610,9 @@ async fn run() -> anyhow::Result<()> {
 
     // 3. Chat: 1,000 direct conversations between people 2c (node A) and 2c+1 (node B).
     let cookie_of = |index: usize| format!("plein_session={}", tokens[index]);
-    let plain = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let plain = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
     let mut conversations = Vec::with_capacity(CONVERSATIONS);
     for pair in 0..CONVERSATIONS {
         let started: Value = plain
@@ -557,7 +624,12 @@ async fn run() -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        conversations.push(started["id"].as_str().context("no conversation")?.to_owned());
+        conversations.push(
+            started["id"]
+                .as_str()
+                .context("no conversation")?
+                .to_owned(),
+        );
     }
     let chatting: Vec<Seat> = (0..CHAT_SOCKETS)
         .map(|index| seat(index, if index % 2 == 0 { &site_a } else { &site_b }))
@@ -604,7 +676,10 @@ async fn run() -> anyhow::Result<()> {
         "chat: {total} messages at {CHAT_RATE}/s over {CONVERSATIONS} conversations, {failures} failed sends, {} received",
         latencies.len()
     );
-    report("chat: send to the recipient's frame", &micros_sorted(latencies));
+    report(
+        "chat: send to the recipient's frame",
+        &micros_sorted(latencies),
+    );
     println!(
         "chat: CPU node A {:.2} s, node B {:.2} s over {CHAT_SECONDS} s; resident memory A {} MB, B {} MB",
         after_a.1 - usage_a.1,
@@ -631,7 +706,9 @@ async fn run() -> anyhow::Result<()> {
             let mut ids = Vec::with_capacity(CONVERSATIONS);
             for (pair, conversation) in conversations.iter().enumerate() {
                 let sent: Value = plain
-                    .post(format!("{site_url}/api/v1/conversations/{conversation}/messages"))
+                    .post(format!(
+                        "{site_url}/api/v1/conversations/{conversation}/messages"
+                    ))
                     .header("cookie", format!("plein_session={}", tokens[2 * pair]))
                     .header("origin", &origin)
                     .json(&json!({"body": "Tijdens de storm", "client_id": format!("S{pair}")}))
@@ -652,7 +729,11 @@ async fn run() -> anyhow::Result<()> {
             let until = Instant::now() + Duration::from_secs(10);
             while Instant::now() < until {
                 let started = Instant::now();
-                let ok = client.get(&url).send().await.is_ok_and(|answer| answer.status().is_success());
+                let ok = client
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|answer| answer.status().is_success());
                 times.push((started.elapsed(), ok));
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
@@ -660,16 +741,25 @@ async fn run() -> anyhow::Result<()> {
         })
     };
     let mut slowest = Duration::ZERO;
+    let (mut resumed, mut resynced) = (0, 0);
     for shard in &mut shards {
-        let resumed = shard.read()?;
-        anyhow::ensure!(resumed["resumed"].is_number(), "{resumed}");
-        slowest = slowest.max(Duration::from_secs_f64(resumed["seconds"].as_f64().unwrap_or(0.0)));
+        let back = shard.read()?;
+        anyhow::ensure!(back["resumed"].is_number(), "{back}");
+        resumed += back["resumed"].as_u64().unwrap_or(0);
+        resynced += back["resynced"].as_u64().unwrap_or(0);
+        slowest = slowest.max(Duration::from_secs_f64(
+            back["seconds"].as_f64().unwrap_or(0.0),
+        ));
     }
     let resumed_all = storm_started.elapsed();
     let sent = sender.await??;
     let mut received = Vec::new();
     let mut complete = true;
-    for (number, (shard, part)) in shards.iter_mut().zip(chatting.chunks(PER_SHARD)).enumerate() {
+    for (number, (shard, part)) in shards
+        .iter_mut()
+        .zip(chatting.chunks(PER_SHARD))
+        .enumerate()
+    {
         // Recipients are the second person of each pair: those in this shard.
         let start = number * PER_SHARD;
         let wanted = (start..start + part.len())
@@ -693,7 +783,7 @@ async fn run() -> anyhow::Result<()> {
     let probe_failures = probes.iter().filter(|(_, ok)| !ok).count();
     let after_a = usage(node_a.id())?;
     println!(
-        "storm: {CHAT_SOCKETS} sockets dropped; all resumed in {:.2} s (slowest shard {:.2} s); {} messages sent meanwhile, {} received ({} distinct, {} duplicates, {} missing{})",
+        "storm: {CHAT_SOCKETS} sockets dropped; all back in {:.2} s (slowest shard {:.2} s): {resumed} resumed, {resynced} told to resync; {} messages sent meanwhile, {} received ({} distinct, {} duplicates, {} missing{})",
         resumed_all.as_secs_f64(),
         slowest.as_secs_f64(),
         sent.len(),
@@ -701,7 +791,11 @@ async fn run() -> anyhow::Result<()> {
         unique.len(),
         received.len() - unique.len(),
         expected.difference(&unique).count(),
-        if complete { "" } else { "; a shard gave up waiting" }
+        if complete {
+            ""
+        } else {
+            "; a shard gave up waiting"
+        }
     );
     report(
         &format!("storm: node A answering GET /api/v1/me meanwhile ({probe_failures} failed)"),
@@ -719,7 +813,9 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     if std::env::var_os(SHARD_ENV).is_some() {
         return runtime.block_on(shard());
     }

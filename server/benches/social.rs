@@ -30,9 +30,7 @@ use common::{GIVE_UP, Site, drop_databases, insert, ms, percentile, stop};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom as _;
 use rand::{Rng as _, SeedableRng as _};
-use sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
-};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 

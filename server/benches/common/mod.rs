@@ -6,7 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value as SqlValue};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, Value as SqlValue,
+};
 
 pub const GIVE_UP: Duration = Duration::from_secs(600);
 

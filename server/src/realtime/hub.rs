@@ -3,7 +3,7 @@
 //! nothing per recipient), and fanout: each event encoded once, the same bytes queued for every
 //! recipient's socket.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -234,9 +234,57 @@ struct HubState {
     index: Index,
 }
 
+/// Events whose frames the hub keeps after fanning them out, for replays.
+const RECENT_PREPARED: usize = 8_192;
+
+/// The latest events as this node prepared them (none: the event has no frame): a socket that
+/// resumes after a drop replays from here instead of preparing each event again (a storm of
+/// reconnects would otherwise render every missed message once per socket).
+#[derive(Default)]
+struct Recent {
+    by_seq: HashMap<i64, Option<Arc<Prepared>>>,
+    /// In delivery order.
+    order: VecDeque<Position>,
+}
+
+impl Recent {
+    fn keep(&mut self, position: Position, prepared: Option<Arc<Prepared>>) {
+        if self.by_seq.insert(position.seq, prepared).is_none() {
+            self.order.push_back(position);
+        }
+        while self.order.len() > RECENT_PREPARED {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_seq.remove(&oldest.seq);
+            }
+        }
+    }
+
+    /// The events delivered after the one numbered `since`, up to `until`, if `since` is still
+    /// kept (none otherwise: the outbox has them).
+    fn after(&self, since: i64, until: Position) -> Option<(Position, Vec<Option<Arc<Prepared>>>)> {
+        let start = self.order.iter().position(|kept| kept.seq == since)?;
+        let from = *self.order.get(start)?;
+        Some((
+            from,
+            self.order
+                .iter()
+                .skip(start + 1)
+                .take_while(|kept| **kept <= until)
+                .map(|kept| self.by_seq.get(&kept.seq).cloned().flatten())
+                .collect(),
+        ))
+    }
+}
+
+/// How long last-seen times are gathered before they are written.
+const SEEN_GATHER: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub struct Hub {
     db: DatabaseConnection,
     state: RwLock<HubState>,
+    recent: Mutex<Recent>,
+    /// Last-seen times not written yet.
+    seen_pending: Arc<Mutex<HashMap<Uuid, chrono::DateTime<chrono::Utc>>>>,
     next_id: AtomicU64,
     queue: usize,
     bus: SignalBus,
@@ -253,6 +301,8 @@ impl Hub {
                 connections: HashMap::new(),
                 index: Index::default(),
             }),
+            recent: Mutex::new(Recent::default()),
+            seen_pending: Arc::new(Mutex::new(HashMap::new())),
             next_id: AtomicU64::new(1),
             queue,
             bus,
@@ -361,27 +411,48 @@ impl Hub {
         }
     }
 
-    /// Writes when someone was last seen, in the background.
+    /// Writes when someone was last seen, in the background: gathered for a moment and written
+    /// in a few statements (thousands of sockets closing at once are not thousands of writes).
     fn remember_seen(&self, person: Uuid, at: chrono::DateTime<chrono::Utc>) {
+        let first = {
+            let mut pending = self
+                .seen_pending
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let first = pending.is_empty();
+            pending.insert(person, at);
+            first
+        };
+        if !first {
+            return;
+        }
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let db = self.db.clone();
+        let (db, hub) = (self.db.clone(), self.seen_pending.clone());
         runtime.spawn(async move {
-            let row = presence_seen::ActiveModel {
-                person_id: sea_orm::Set(person),
-                last_seen_at: sea_orm::Set(at),
-            };
-            let written = presence_seen::Entity::insert(row)
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::column(presence_seen::Column::PersonId)
-                        .update_column(presence_seen::Column::LastSeenAt)
-                        .to_owned(),
-                )
-                .exec_without_returning(&db)
-                .await;
-            if let Err(error) = written {
-                tracing::debug!(%error, "cannot remember when someone was last seen");
+            tokio::time::sleep(SEEN_GATHER).await;
+            let gathered: Vec<(Uuid, chrono::DateTime<chrono::Utc>)> = hub
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .drain()
+                .collect();
+            for chunk in gathered.chunks(500) {
+                let rows = chunk.iter().map(|(person, at)| presence_seen::ActiveModel {
+                    person_id: sea_orm::Set(*person),
+                    last_seen_at: sea_orm::Set(*at),
+                });
+                let written = presence_seen::Entity::insert_many(rows)
+                    .on_conflict(
+                        sea_orm::sea_query::OnConflict::column(presence_seen::Column::PersonId)
+                            .update_column(presence_seen::Column::LastSeenAt)
+                            .to_owned(),
+                    )
+                    .exec_without_returning(&db)
+                    .await;
+                if let Err(error) = written {
+                    tracing::debug!(%error, "cannot remember when people were last seen");
+                }
             }
         });
     }
@@ -497,21 +568,69 @@ impl Hub {
         stored: &StoredEvent,
         person: Uuid,
     ) -> anyhow::Result<Option<Utf8Bytes>> {
-        let Some(prepared) = prepare(&self.db, stored).await? else {
-            return Ok(None);
+        let kept = self
+            .recent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .by_seq
+            .get(&stored.seq)
+            .cloned();
+        let prepared = match kept {
+            Some(kept) => kept,
+            None => prepare(&self.db, stored).await?.map(Arc::new),
         };
+        match prepared {
+            Some(prepared) => self.frame_of(&prepared, person).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn frame_of(
+        &self,
+        prepared: &Prepared,
+        person: Uuid,
+    ) -> anyhow::Result<Option<Utf8Bytes>> {
         if let Audience::Each(frames) = &prepared.audience {
             return Ok(frames.get(&person).cloned());
         }
         Ok(self
             .reaches(&prepared.audience, person)
             .await?
-            .then_some(prepared.frame))
+            .then(|| prepared.frame.clone()))
+    }
+
+    /// A resuming socket's missed frames from memory, and where `since` stands, when the event
+    /// numbered `since` is among the latest this node delivered (none: read the outbox).
+    pub async fn replay_recent(
+        &self,
+        since: i64,
+        until: Position,
+        person: Uuid,
+    ) -> anyhow::Result<Option<(Position, Vec<Utf8Bytes>)>> {
+        let missed = self
+            .recent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .after(since, until);
+        let Some((from, missed)) = missed else {
+            return Ok(None);
+        };
+        let mut frames = Vec::new();
+        for prepared in missed.iter().flatten() {
+            if let Some(frame) = self.frame_of(prepared, person).await? {
+                frames.push(frame);
+            }
+        }
+        Ok(Some((from, frames)))
     }
 
     /// Fans one event out to this node's sockets and updates the index.
     async fn deliver(&self, stored: &StoredEvent) -> anyhow::Result<()> {
-        let prepared = prepare(&self.db, stored).await?;
+        let prepared = prepare(&self.db, stored).await?.map(Arc::new);
+        self.recent
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .keep(stored.position(), prepared.clone());
         let announcement_people = match prepared.as_ref().map(|prepared| &prepared.audience) {
             Some(Audience::Announcement(id, unacknowledged)) => Some(
                 crate::announcements::repo::recipient_ids(&self.db, *id, *unacknowledged).await?,
@@ -1196,4 +1315,73 @@ pub fn spawn_presence_keeper(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seq: i64) -> Position {
+        Position { xid: seq / 10, seq }
+    }
+
+    fn prepared(text: &str) -> Option<Arc<Prepared>> {
+        Some(Arc::new(Prepared {
+            frame: Utf8Bytes::from(text),
+            audience: Audience::Person(Uuid::nil()),
+        }))
+    }
+
+    fn frames(found: &[Option<Arc<Prepared>>]) -> Vec<String> {
+        found
+            .iter()
+            .map(|kept| {
+                kept.as_ref()
+                    .map_or_else(|| "-".to_owned(), |kept| kept.frame.as_str().to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn recent_events_replay_after_a_kept_one_up_to_the_registration_only() {
+        let mut recent = Recent::default();
+        for seq in 1..=5 {
+            let event = if seq == 3 {
+                None
+            } else {
+                prepared(&format!("e{seq}"))
+            };
+            recent.keep(at(seq), event);
+        }
+        let (from, found) = recent
+            .after(2, at(4))
+            .unwrap_or((Position::START, Vec::new()));
+        assert_eq!(from, at(2));
+        assert_eq!(
+            frames(&found),
+            ["-", "e4"],
+            "3 has no frame; 5 is after `until`"
+        );
+        assert_eq!(
+            recent.after(5, at(5)).map(|(_, found)| found.len()),
+            Some(0)
+        );
+        assert!(
+            recent.after(9, at(5)).is_none(),
+            "never kept: the outbox answers"
+        );
+    }
+
+    #[test]
+    fn only_the_latest_events_are_kept() {
+        let mut recent = Recent::default();
+        let last = i64::try_from(RECENT_PREPARED).unwrap_or(i64::MAX) + 10;
+        for seq in 1..=last {
+            recent.keep(at(seq), prepared("e"));
+        }
+        assert_eq!(recent.order.len(), RECENT_PREPARED);
+        assert_eq!(recent.by_seq.len(), RECENT_PREPARED);
+        assert!(recent.after(10, at(last)).is_none(), "evicted");
+        assert!(recent.after(11, at(last)).is_some());
+    }
 }

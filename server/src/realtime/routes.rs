@@ -190,6 +190,20 @@ async fn replay<S>(
 where
     S: Sink<Message> + Unpin,
 {
+    // Most resumes are after a short drop: the frames are still in the hub's memory (unless
+    // the outbox has been pruned past them since: beyond the window, resync as always).
+    let pruned = events::pruned_through(&state.db).await?;
+    if let Some((from, frames)) = hub.replay_recent(since, until, person).await?
+        && from >= pruned
+    {
+        metrics::counter!("plein_ws_replayed_frames_total").increment(frames.len() as u64);
+        for frame in frames {
+            sink.send(Message::Text(frame))
+                .await
+                .map_err(|_| anyhow::anyhow!("the client went away during the replay"))?;
+        }
+        return Ok(Some(until.max(from)));
+    }
     let Some(mut position) = events::resolve(&state.db, since).await? else {
         metrics::counter!("plein_ws_resyncs_total").increment(1);
         return Ok(None);
