@@ -433,24 +433,7 @@ async fn run() -> anyhow::Result<()> {
         .stderr(Stdio::null())
         .status()?;
     anyhow::ensure!(demo.success(), "plein demo failed");
-    let mut admin = site_a
-        .command(&[
-            "admin",
-            "create",
-            "--email",
-            "bench@plein.example",
-            "--name",
-            "Bench Admin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    admin
-        .stdin
-        .take()
-        .context("no stdin")?
-        .write_all(format!("{PASSWORD}\n").as_bytes())?;
-    anyhow::ensure!(admin.wait()?.success(), "admin create failed");
+    site_a.create_admin("bench@plein.example", "Bench Admin", PASSWORD)?;
 
     // A session for everyone (what 30,000 logins would leave behind).
     let db = Database::connect(&site_a.database_url).await?;

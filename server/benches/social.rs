@@ -382,24 +382,7 @@ async fn run() -> anyhow::Result<()> {
         .stderr(Stdio::null())
         .output()?;
     anyhow::ensure!(demo.status.success(), "plein demo failed");
-    let mut admin = site
-        .command(&[
-            "admin",
-            "create",
-            "--email",
-            "bench@plein.example",
-            "--name",
-            "Bench Admin",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()?;
-    admin
-        .stdin
-        .take()
-        .context("no stdin")?
-        .write_all(format!("{PASSWORD}\n").as_bytes())?;
-    anyhow::ensure!(admin.wait()?.success(), "admin create failed");
+    site.create_admin("bench@plein.example", "Bench Admin", PASSWORD)?;
     let db = Database::connect(&site.database_url).await?;
     let backend = db.get_database_backend();
     let me: Uuid = db

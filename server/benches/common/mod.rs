@@ -82,6 +82,23 @@ impl Site {
         command
     }
 
+    /// Creates a platform admin (`plein admin create`) who signs in with `password`.
+    pub fn create_admin(&self, email: &str, name: &str, password: &str) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let mut admin = self
+            .command(&["admin", "create", "--email", email, "--name", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()?;
+        admin
+            .stdin
+            .take()
+            .context("no stdin")?
+            .write_all(format!("{password}\n").as_bytes())?;
+        anyhow::ensure!(admin.wait()?.success(), "admin create failed");
+        Ok(())
+    }
+
     pub fn admin_token(&self) -> anyhow::Result<String> {
         let output = self
             .command(&["token", "create", "--name", "bench", "--scope", "admin"])
