@@ -24,9 +24,8 @@ use crate::state::AppState;
 
 /// The largest frame a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Per-socket read buffer: small, as 30,000 idle sockets each hold one, and what clients send
-/// is small (typing, presence; messages go over REST). Larger frames take more reads.
-const READ_BUFFER_BYTES: usize = 1024;
+/// Per-socket read buffer: small, as 30,000 idle sockets each hold one.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// Bytes the server lets pile up for one slow reader before the write fails.
 const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 /// Events read at a time while replaying.
