@@ -18,6 +18,7 @@ mod m20261130_000013_attachments;
 mod m20261201_000014_membership_reads;
 mod m20261201_000015_chat;
 mod m20261201_000016_presence;
+mod m20261201_000017_announcement_tallies;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_membership_reads::Migration),
             Box::new(m20261201_000015_chat::Migration),
             Box::new(m20261201_000016_presence::Migration),
+            Box::new(m20261201_000017_announcement_tallies::Migration),
         ]
     }
 }

@@ -6,16 +6,15 @@
 
 use std::path::Path;
 
-use tantivy::aggregation::agg_req::Aggregations;
-use tantivy::aggregation::agg_result::{AggregationResult, AggregationResults, BucketResult};
-use tantivy::aggregation::{AggContextParams, AggregationCollector, AggregationLimitsGuard, Key};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, Occur};
 use tantivy::schema::{FAST, Field, INDEXED, STORED, STRING, Schema, Value as _};
 use tantivy::{TantivyDocument, Term};
 
 use crate::text::tokens;
-use crate::written::{KeptIndex, WrittenIndex, one_of, readable, words, words_options};
+use crate::written::{
+    ColumnCounts, KeptIndex, WrittenIndex, one_of, readable, words, words_options,
+};
 use crate::{FacetValue, OpenState, Result};
 
 pub use crate::written::KeyFilter as GroupFilter;
@@ -23,6 +22,7 @@ pub use crate::written::KeyFilter as GroupFilter;
 /// Bumped whenever the schema or the text folding changes; the index is then rebuilt.
 pub const POST_SCHEMA_VERSION: u32 = 2;
 const GROUP_ID: &str = "group_id";
+const AUTHOR_ID: &str = "author_id";
 pub const MAX_POST_LIMIT: usize = 50;
 const FACET_VALUES: usize = 20;
 
@@ -102,7 +102,7 @@ fn schema() -> (Schema, Fields) {
         post_id: builder.add_text_field("post_id", STRING | STORED),
         // Fast too: the facets count them per match from their columns.
         group_id: builder.add_text_field(GROUP_ID, STRING | FAST),
-        author_id: builder.add_text_field("author_id", STRING | FAST),
+        author_id: builder.add_text_field(AUTHOR_ID, STRING | FAST),
         kind: builder.add_text_field("kind", STRING | STORED),
         text: builder.add_text_field("text", words_options()),
         created: builder.add_i64_field("created", INDEXED | FAST),
@@ -178,18 +178,10 @@ impl PostIndex {
         base.push((Occur::Must, readable(GROUP_ID, &request.groups)));
         // Counted from the group and author columns of the matches only, however many groups
         // and authors the index holds.
-        let aggregations: Aggregations = serde_json::from_value(serde_json::json!({
-            "groups": {"terms": {"field": "group_id", "size": FACET_VALUES}},
-            "authors": {"terms": {"field": "author_id", "size": FACET_VALUES}},
-        }))
-        .map_err(|error| tantivy::TantivyError::InvalidArgument(error.to_string()))?;
-        let facets = AggregationCollector::from_aggs(
-            aggregations,
-            AggContextParams::new(
-                AggregationLimitsGuard::default(),
-                tantivy::tokenizer::TokenizerManager::default(),
-            ),
-        );
+        let facets = ColumnCounts {
+            columns: &[GROUP_ID, AUTHOR_ID],
+            size: FACET_VALUES,
+        };
         let limit = request.limit.clamp(1, MAX_POST_LIMIT);
         let top = TopDocs::with_limit(limit)
             .and_offset(request.offset)
@@ -198,7 +190,7 @@ impl PostIndex {
         // Facets count what the words find before the group and author filters narrow it:
         // without those filters, one pass over the matches collects everything.
         let (top_docs, total, counted) = if narrowed {
-            let counted: AggregationResults = searcher.search(
+            let counted = searcher.search(
                 &BooleanQuery::new(
                     base.iter()
                         .map(|(occur, query)| (*occur, query.box_clone()))
@@ -218,23 +210,11 @@ impl PostIndex {
         } else {
             searcher.search(&BooleanQuery::new(base), &(top, Count, facets))?
         };
-        let top = |name: &str| -> Vec<FacetValue> {
-            let Some(AggregationResult::BucketResult(BucketResult::Terms { buckets, .. })) =
-                counted.0.get(name)
-            else {
-                return Vec::new();
-            };
-            buckets
-                .iter()
-                .filter_map(|bucket| match &bucket.key {
-                    Key::Str(value) => Some(FacetValue {
-                        value: value.clone(),
-                        count: bucket.doc_count,
-                    }),
-                    _ => None,
-                })
-                .collect()
-        };
+        let mut counted = counted.into_iter();
+        let (groups, authors) = (
+            counted.next().unwrap_or_default(),
+            counted.next().unwrap_or_default(),
+        );
         let mut hits = Vec::with_capacity(top_docs.len());
         for (_, address) in top_docs {
             let document: TantivyDocument = searcher.doc(address)?;
@@ -253,8 +233,8 @@ impl PostIndex {
         Ok(PostResults {
             hits,
             total,
-            groups: top("groups"),
-            authors: top("authors"),
+            groups,
+            authors,
         })
     }
 }
@@ -440,6 +420,50 @@ mod tests {
         assert_eq!(count(&results.groups, "g1"), Some(1));
         assert_eq!(count(&results.authors, "anna"), Some(2));
         assert_eq!(count(&results.authors, "bram"), Some(1));
+        Ok(())
+    }
+
+    #[test]
+    fn facets_sum_over_segments_skip_removed_posts_and_list_the_most_common_first() -> Result<()> {
+        let index = PostIndex::in_memory()?;
+        index.upsert(&[
+            item("p1", "p1", "g1", "anna", "quiz"),
+            item("p2", "p2", "g2", "bram", "quiz"),
+            item("p3", "p3", "g2", "bram", "quiz"),
+        ])?;
+        index.commit(1)?;
+        index.upsert(&[
+            item("p4", "p4", "g1", "anna", "quiz"),
+            item("p5", "p5", "g1", "carla", "quiz"),
+            item("p6", "p6", "g3", "carla", "quiz"),
+        ])?;
+        index.commit(2)?;
+        index.remove(&["p3".to_owned()])?;
+        index.commit(3)?;
+        let results = search(&index, "quiz", &["g1", "g2", "g3"])?;
+        assert_eq!(results.total, 5);
+        let listed = |values: &[FacetValue]| -> Vec<(String, u64)> {
+            values
+                .iter()
+                .map(|facet| (facet.value.clone(), facet.count))
+                .collect()
+        };
+        assert_eq!(
+            listed(&results.groups),
+            [
+                ("g1".to_owned(), 3),
+                ("g2".to_owned(), 1),
+                ("g3".to_owned(), 1)
+            ]
+        );
+        assert_eq!(
+            listed(&results.authors),
+            [
+                ("anna".to_owned(), 2),
+                ("carla".to_owned(), 2),
+                ("bram".to_owned(), 1)
+            ]
+        );
         Ok(())
     }
 

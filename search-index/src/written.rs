@@ -5,17 +5,20 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::StrColumn;
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, Term,
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentOrdinal, SegmentReader,
+    Term,
 };
 
 use crate::text::tokens;
-use crate::{OpenState, Result, SearchError, store};
+use crate::{FacetValue, OpenState, Result, SearchError, store};
 
 /// The tokenizer of written text: the text is folded before it is indexed, so splitting on
 /// whitespace and punctuation is all that is left.
@@ -258,4 +261,122 @@ pub(crate) fn readable(column: &'static str, filter: &KeyFilter) -> Box<dyn Quer
         })
     });
     Box::new(DocPredicateQuery::from(predicate))
+}
+
+/// Values counted per segment before the segments' counts are summed: the most common of each
+/// segment (a value rare in every segment but common over all of them can be missed, as with
+/// any sharded count; the index is mostly one merged segment).
+const FACET_SHARD_VALUES: usize = 200;
+
+/// Counts the matches per value of some fast string columns (a post's group and author), from
+/// the columns' ordinals: one array of counters per column and segment, the ordinals turned
+/// back into text only for the most common values. Gives, per column in the order asked, the
+/// `size` most common values, most first (equal counts by value).
+pub(crate) struct ColumnCounts {
+    pub columns: &'static [&'static str],
+    pub size: usize,
+}
+
+pub(crate) struct SegmentColumnCounts {
+    columns: Vec<Option<(StrColumn, Vec<u32>)>>,
+}
+
+impl Collector for ColumnCounts {
+    type Fruit = Vec<Vec<FacetValue>>;
+    type Child = SegmentColumnCounts;
+
+    fn for_segment(
+        &self,
+        _segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentColumnCounts> {
+        let mut columns = Vec::with_capacity(self.columns.len());
+        for name in self.columns {
+            columns.push(reader.fast_fields().str(name)?.map(|column| {
+                let counts = vec![0u32; column.num_terms()];
+                (column, counts)
+            }));
+        }
+        Ok(SegmentColumnCounts { columns })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(
+        &self,
+        segments: Vec<Vec<Vec<(String, u64)>>>,
+    ) -> tantivy::Result<Vec<Vec<FacetValue>>> {
+        let mut merged = Vec::with_capacity(self.columns.len());
+        for position in 0..self.columns.len() {
+            let mut sums: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+            for segment in &segments {
+                for (value, count) in segment.get(position).into_iter().flatten() {
+                    *sums.entry(value.as_str()).or_default() += count;
+                }
+            }
+            let mut values: Vec<FacetValue> = sums
+                .into_iter()
+                .map(|(value, count)| FacetValue {
+                    value: value.to_owned(),
+                    count,
+                })
+                .collect();
+            values.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+            values.truncate(self.size);
+            merged.push(values);
+        }
+        Ok(merged)
+    }
+}
+
+impl SegmentCollector for SegmentColumnCounts {
+    type Fruit = Vec<Vec<(String, u64)>>;
+
+    fn collect(&mut self, doc: DocId, _score: tantivy::Score) {
+        for (column, counts) in self.columns.iter_mut().flatten() {
+            if let Some(slot) = column
+                .ords()
+                .first(doc)
+                .and_then(|ord| usize::try_from(ord).ok())
+                .and_then(|ord| counts.get_mut(ord))
+            {
+                *slot += 1;
+            }
+        }
+    }
+
+    fn harvest(self) -> Vec<Vec<(String, u64)>> {
+        self.columns
+            .into_iter()
+            .map(|column| {
+                let Some((column, counts)) = column else {
+                    return Vec::new();
+                };
+                let mut counted: Vec<(u32, u64)> = counts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, count)| **count > 0)
+                    .filter_map(|(ord, count)| Some((*count, u64::try_from(ord).ok()?)))
+                    .collect();
+                if counted.len() > FACET_SHARD_VALUES {
+                    counted.select_nth_unstable_by(FACET_SHARD_VALUES, |a, b| b.0.cmp(&a.0));
+                    counted.truncate(FACET_SHARD_VALUES);
+                }
+                let mut text = String::new();
+                counted
+                    .into_iter()
+                    .filter_map(|(count, ord)| {
+                        text.clear();
+                        column
+                            .ord_to_str(ord, &mut text)
+                            .ok()
+                            .filter(|found| *found)
+                            .map(|_| (text.clone(), u64::from(count)))
+                    })
+                    .collect()
+            })
+            .collect()
+    }
 }

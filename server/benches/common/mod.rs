@@ -206,6 +206,7 @@ pub async fn steady_load(
     .await?;
     let mut latencies = Vec::with_capacity(total);
     let mut failures = 0;
+    let mut trace = String::new();
     for task in tasks {
         let (index, latency, ok) = task.await?;
         if !ok {
@@ -214,6 +215,16 @@ pub async fn steady_load(
         if index >= warm_up {
             latencies.push(latency);
         }
+        trace.push_str(&format!("{index},{},{ok}\n", latency.as_micros()));
+    }
+    // BENCH_TRACE_DIR=dir keeps each load's answers in order (request number, microseconds,
+    // answered well), to see when in a run a slow stretch came.
+    if let Some(dir) = std::env::var_os("BENCH_TRACE_DIR") {
+        static LOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let load = LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path =
+            std::path::Path::new(&dir).join(format!("load-{}-{load}.csv", std::process::id()));
+        std::fs::write(path, format!("request,micros,ok\n{trace}"))?;
     }
     latencies.sort();
     Ok((latencies, failures))

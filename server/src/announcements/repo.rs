@@ -306,7 +306,8 @@ pub async fn breakdown(
         .select_only()
         .column(recipients::Column::Department)
         .column(recipients::Column::Location)
-        .column_as(recipients::Column::PersonId.count(), "reached")
+        // COUNT(*), not of a column outside the tally index: the index alone answers.
+        .column_as(Expr::cust("COUNT(*)"), "reached")
         .column_as(recipients::Column::OpenedAt.count(), "opened")
         .column_as(recipients::Column::AcknowledgedAt.count(), "acknowledged")
         .filter(recipients::Column::AnnouncementId.eq(announcement))
@@ -317,21 +318,46 @@ pub async fn breakdown(
         .await
 }
 
-/// The first `limit` recipients who have not acknowledged, in name order: the database sorts
-/// and limits, so only the people listed are read.
+/// The first `limit` recipients who have not acknowledged, in name order. `missing` of the
+/// `reached` have not (from [`breakdown`]); the database walks whichever side is shorter: when
+/// few are missing, their rows (sorted, then cut); when many are, people in name order, each
+/// checked against their receipt, until `limit` are found (about `limit × reached / missing`).
 pub async fn unacknowledged_people(
     db: &impl ConnectionTrait,
     announcement: Uuid,
     limit: u64,
+    missing: u64,
+    reached: u64,
 ) -> Result<Vec<people::Model>, DbErr> {
-    let missing = Query::select()
-        .column(recipients::Column::PersonId)
-        .from(recipients::Entity)
-        .and_where(Expr::col(recipients::Column::AnnouncementId).eq(announcement))
-        .and_where(Expr::col(recipients::Column::AcknowledgedAt).is_null())
-        .to_owned();
+    if missing == 0 {
+        return Ok(Vec::new());
+    }
+    let walk_people = missing.saturating_mul(missing) > limit.saturating_mul(reached);
+    let unacknowledged = |select: &mut sea_orm::sea_query::SelectStatement| {
+        select
+            .from(recipients::Entity)
+            .and_where(
+                Expr::col((recipients::Entity, recipients::Column::AnnouncementId))
+                    .eq(announcement),
+            )
+            .and_where(
+                Expr::col((recipients::Entity, recipients::Column::AcknowledgedAt)).is_null(),
+            );
+    };
+    let mut select = Query::select();
+    let condition = if walk_people {
+        unacknowledged(select.expr(Expr::val(1)));
+        select.and_where(
+            Expr::col((recipients::Entity, recipients::Column::PersonId))
+                .equals((people::Entity, people::Column::Id)),
+        );
+        Expr::exists(select.to_owned())
+    } else {
+        unacknowledged(select.column((recipients::Entity, recipients::Column::PersonId)));
+        Expr::col((people::Entity, people::Column::Id)).in_subquery(select.to_owned())
+    };
     people::Entity::find()
-        .filter(people::Column::Id.in_subquery(missing))
+        .filter(condition)
         .order_by_asc(people::Column::SortName)
         .order_by_asc(people::Column::Id)
         .limit(limit)

@@ -657,19 +657,26 @@ pub async fn stats(
         .ok_or_else(|| ApiError::not_found("announcement"))?;
     let (by_department, by_location) = tables_of(&repo::breakdown(db, id).await?);
     let sum = |pick: fn(&StatRow) -> u64| by_department.iter().map(pick).sum::<u64>();
+    let (reached, acknowledged) = (sum(|row| row.reached), sum(|row| row.acknowledged));
     let missing = if row.requires_ack {
-        repo::unacknowledged_people(db, id, LISTED_MISSING)
-            .await?
-            .into_iter()
-            .map(PersonCard::from)
-            .collect()
+        repo::unacknowledged_people(
+            db,
+            id,
+            LISTED_MISSING,
+            reached.saturating_sub(acknowledged),
+            reached,
+        )
+        .await?
+        .into_iter()
+        .map(PersonCard::from)
+        .collect()
     } else {
         Vec::new()
     };
     Ok(AnnouncementStats {
-        reached: sum(|row| row.reached),
+        reached,
         opened: sum(|row| row.opened),
-        acknowledged: sum(|row| row.acknowledged),
+        acknowledged,
         by_department,
         by_location,
         not_acknowledged: missing,

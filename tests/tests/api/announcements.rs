@@ -857,3 +857,122 @@ async fn recipients_comment_when_comments_are_on_and_only_they_read_them() -> an
     assert_eq!(listed["items"][0]["body"], "");
     Ok(())
 }
+
+/// The statistics list the first hundred who have not acknowledged, in name order, whether
+/// most have not (people are walked in name order) or only a few (their receipts are read).
+#[tokio::test]
+async fn statistics_list_those_who_have_not_acknowledged_in_name_order() -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let hr = app.someone_in("Hanna HR", "hr", "HR", "Utrecht").await?;
+    let company = plein_server::demo::generate(300, 5);
+    let csv = String::from_utf8(plein_server::demo::to_csv(&company)?)?;
+    let imported = app.import_csv("", &csv).await?;
+    assert_eq!(imported.status(), StatusCode::OK);
+    let draft = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            "/api/v1/announcements",
+            Some(json!({"title": "Nieuw beleid", "body": "Lees dit", "requires_ack": true})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let id = draft["id"].as_str().unwrap_or_default().to_owned();
+    app.expect_as(
+        &hr.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{id}/publish"),
+        Some(json!({})),
+        StatusCode::OK,
+    )
+    .await?;
+    let db = &app.handle.state.db;
+    let backend = db.get_database_backend();
+    let announcement: uuid::Uuid = id.parse()?;
+    let parameter = |n: usize| {
+        if backend == sea_orm::DbBackend::Postgres {
+            format!("${n}")
+        } else {
+            "?".to_owned()
+        }
+    };
+    // What the list must be, by a plain join.
+    let expected = || async {
+        let rows = db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT p.id FROM people p JOIN announcement_recipients r \
+                     ON r.person_id = p.id AND r.announcement_id = {} \
+                     WHERE r.acknowledged_at IS NULL ORDER BY p.sort_name, p.id LIMIT 100",
+                    parameter(1)
+                ),
+                [announcement.into()],
+            ))
+            .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get_by_index::<uuid::Uuid>(0)?.to_string()))
+            .collect::<anyhow::Result<Vec<String>>>()
+    };
+    let listed = || async {
+        let stats = app
+            .expect_as(
+                &hr.client,
+                Method::GET,
+                &format!("/api/v1/announcements/{id}/stats"),
+                None,
+                StatusCode::OK,
+            )
+            .await?;
+        let ids: Vec<String> = stats["not_acknowledged"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|person| person["id"].as_str().map(str::to_owned))
+            .collect();
+        anyhow::Ok((
+            stats["reached"].as_u64(),
+            stats["acknowledged"].as_u64(),
+            ids,
+        ))
+    };
+
+    // Nobody has acknowledged: the first hundred of everyone.
+    let (reached, acknowledged, ids) = listed().await?;
+    let everyone = reached.unwrap_or_default();
+    assert!(everyone > 300, "{everyone}");
+    assert_eq!(acknowledged, Some(0));
+    assert_eq!(ids.len(), 100);
+    assert_eq!(ids, expected().await?);
+
+    // All but seven have (set straight in the database, as if they had clicked).
+    let kept: Vec<String> = expected().await?.into_iter().step_by(13).take(7).collect();
+    assert_eq!(kept.len(), 7);
+    let placeholders: Vec<String> = (0..kept.len()).map(|n| parameter(n + 2)).collect();
+    let mut values: Vec<sea_orm::Value> = vec![announcement.into()];
+    for person in &kept {
+        values.push(person.parse::<uuid::Uuid>()?.into());
+    }
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!(
+            "UPDATE announcement_recipients SET acknowledged_at = reached_at \
+             WHERE announcement_id = {} AND person_id NOT IN ({})",
+            parameter(1),
+            placeholders.join(", ")
+        ),
+        values,
+    ))
+    .await?;
+    let (_, acknowledged, ids) = listed().await?;
+    assert_eq!(acknowledged, Some(everyone - 7));
+    assert_eq!(ids, expected().await?);
+    let mut sorted_kept = kept.clone();
+    sorted_kept.sort();
+    let mut sorted_ids = ids.clone();
+    sorted_ids.sort();
+    assert_eq!(sorted_ids, sorted_kept, "exactly the seven who have not");
+    Ok(())
+}
