@@ -309,36 +309,85 @@ pub async fn list(
         .await
 }
 
-/// Messages from others after `after` (a message id or a time's first id), at most the cap.
-pub async fn unread(
-    db: &impl ConnectionTrait,
-    conversation_id: Uuid,
-    person_id: Uuid,
-    after: Uuid,
-) -> Result<u64, DbErr> {
-    let ids: Vec<Uuid> = messages::Entity::find()
-        .select_only()
-        .column(messages::Column::Id)
-        .filter(messages::Column::ConversationId.eq(conversation_id))
-        .filter(messages::Column::Id.gt(after))
-        .filter(messages::Column::AuthorId.ne(person_id))
-        .filter(messages::Column::DeletedAt.is_null())
-        .limit(UNREAD_CAP)
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(ids.len() as u64)
+/// Conversations asked about in one statement by [`unread_many`] and [`newest_messages`].
+const BATCH: usize = 100;
+
+/// The statement parameter `n` (from 1) in the backend's spelling: numbered, so that one
+/// value may be used at several places.
+fn parameter(backend: sea_orm::DbBackend, n: usize) -> String {
+    match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    }
 }
 
-pub async fn newest_message(
+/// Messages from others after `after` (a message id or a time's first id), at most the cap,
+/// for several conversations at once (`(conversation, after)` pairs), in one statement per
+/// hundred: each conversation's count is capped on its own.
+pub async fn unread_many(
     db: &impl ConnectionTrait,
-    conversation_id: Uuid,
-) -> Result<Option<messages::Model>, DbErr> {
-    messages::Entity::find()
-        .filter(messages::Column::ConversationId.eq(conversation_id))
-        .order_by_desc(messages::Column::Id)
-        .one(db)
-        .await
+    person_id: Uuid,
+    from: &[(Uuid, Uuid)],
+) -> Result<HashMap<Uuid, u64>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut counts = HashMap::with_capacity(from.len());
+    for chunk in from.chunks(BATCH) {
+        let mut values: Vec<sea_orm::Value> = vec![person_id.into()];
+        let mut parts = Vec::with_capacity(chunk.len());
+        for (conversation, after) in chunk {
+            values.push((*conversation).into());
+            let id = parameter(backend, values.len());
+            values.push((*after).into());
+            let after = parameter(backend, values.len());
+            parts.push(format!(
+                "SELECT {id} AS conversation_id, (SELECT count(*) FROM (SELECT 1 AS one \
+                 FROM messages WHERE conversation_id = {id} AND id > {after} \
+                 AND author_id <> {person} AND deleted_at IS NULL LIMIT {UNREAD_CAP}) capped) AS n",
+                person = parameter(backend, 1),
+            ));
+        }
+        let sql = parts.join(" UNION ALL ");
+        for row in db
+            .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                backend, sql, values,
+            ))
+            .await?
+        {
+            let conversation: Uuid = row.try_get_by_index(0)?;
+            let count: i64 = row.try_get_by_index(1)?;
+            counts.insert(conversation, u64::try_from(count).unwrap_or_default());
+        }
+    }
+    Ok(counts)
+}
+
+/// Each conversation's newest message (deleted ones too: the list shows their placeholder),
+/// one statement per hundred conversations.
+pub async fn newest_messages(
+    db: &impl ConnectionTrait,
+    conversation_ids: &[Uuid],
+) -> Result<Vec<messages::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut found = Vec::with_capacity(conversation_ids.len());
+    for chunk in conversation_ids.chunks(BATCH) {
+        let listed: Vec<String> = (1..=chunk.len()).map(|n| parameter(backend, n)).collect();
+        let sql = format!(
+            "SELECT * FROM messages WHERE id IN (SELECT (SELECT m.id FROM messages m \
+             WHERE m.conversation_id = c.id ORDER BY m.id DESC LIMIT 1) \
+             FROM conversations c WHERE c.id IN ({}))",
+            listed.join(", ")
+        );
+        let values = chunk.iter().copied().map(sea_orm::Value::from);
+        found.extend(
+            messages::Entity::find()
+                .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+                    backend, sql, values,
+                ))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found)
 }
 
 pub async fn find_message(

@@ -966,21 +966,21 @@ async fn unread_total(
     let ids: Vec<Uuid> = all.iter().map(|row| row.id).collect();
     let rows = repo::my_rows(db, person_id, ids).await?;
     let joined = group_join_times(db, person_id, &all).await?;
-    let mut total = 0;
-    for conversation in &all {
-        let row = rows.get(&conversation.id);
-        if row.is_some_and(|row| row.muted) {
-            continue;
-        }
-        let Some(from) = unread_from(conversation, row, &joined) else {
-            continue;
-        };
-        if read_since_activity(conversation, row) {
-            continue;
-        }
-        total += repo::unread(db, conversation.id, person_id, from).await?;
-    }
-    Ok(total)
+    let unread_after: Vec<(Uuid, Uuid)> = all
+        .iter()
+        .filter(|conversation| {
+            let row = rows.get(&conversation.id);
+            !row.is_some_and(|row| row.muted) && !read_since_activity(conversation, row)
+        })
+        .filter_map(|conversation| {
+            let from = unread_from(conversation, rows.get(&conversation.id), &joined)?;
+            Some((conversation.id, from))
+        })
+        .collect();
+    Ok(repo::unread_many(db, person_id, &unread_after)
+        .await?
+        .values()
+        .sum())
 }
 
 /// When the caller joined the groups of these channels (their unread count starts there).
@@ -1080,12 +1080,14 @@ async fn dtos(
         .flatten()
         .map(|row| row.person_id)
         .collect();
-    let mut newest = Vec::with_capacity(rows.len());
-    for row in &rows {
-        if let Some(message) = repo::newest_message(db, row.id).await? {
-            newest.push(message);
-        }
-    }
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let newest = repo::newest_messages(db, &ids).await?;
+    let unread_after: Vec<(Uuid, Uuid)> = rows
+        .iter()
+        .filter(|row| !read_since_activity(row, mine.get(&row.id)))
+        .filter_map(|row| Some((row.id, unread_from(row, mine.get(&row.id), &joined)?)))
+        .collect();
+    let unread = repo::unread_many(db, viewer, &unread_after).await?;
     people_ids.extend(newest.iter().map(|message| message.author_id));
     let cards = people::cards_by_id(db, people_ids).await?;
     let mut last_messages: HashMap<Uuid, MessageDto> = message_dtos(db, viewer, newest)
@@ -1096,12 +1098,7 @@ async fn dtos(
     let mut result = Vec::with_capacity(rows.len());
     for row in rows {
         let my_row = mine.get(&row.id);
-        let unread = match unread_from(&row, my_row, &joined) {
-            Some(from) if !read_since_activity(&row, my_row) => {
-                repo::unread(db, row.id, viewer, from).await?
-            }
-            _ => 0,
-        };
+        let unread = unread.get(&row.id).copied().unwrap_or_default();
         let listed: Vec<ConversationMemberDto> = members
             .get(&row.id)
             .map(|rows| {
