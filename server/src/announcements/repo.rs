@@ -64,6 +64,13 @@ pub async fn count_audience(db: &impl ConnectionTrait, audience: &Audience) -> R
         .await
 }
 
+/// Refreshes PostgreSQL's planner statistics of the recipients table.
+pub async fn refresh_recipient_statistics(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    db.execute_unprepared("ANALYZE announcement_recipients")
+        .await
+        .map(|_| ())
+}
+
 /// Adds everyone the audience reaches now who is not a recipient yet, in one statement;
 /// how many were added.
 pub async fn add_recipients(

@@ -373,6 +373,7 @@ pub async fn publish(
     let mut row = repo::find_for_update(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("announcement"))?;
+    let mut added = 0;
     if row.published_at.is_none() {
         match publish_at.filter(|at| *at > now) {
             Some(later) => {
@@ -381,20 +382,39 @@ pub async fn publish(
                 row.updated_at = now;
                 repo::save(&tx, row.clone()).await?;
             }
-            None => publish_in(&tx, &mut row, now).await?,
+            None => added = publish_in(&tx, &mut row, now).await?,
         }
     }
     tx.commit().await?;
+    audience_grew(db, added);
     doorbell.ring();
     get(db, person, id).await
 }
 
-/// Fixes the audience and marks the announcement published, inside the caller's transaction.
+/// Recipients added in bulk change the recipients table faster than PostgreSQL's automatic
+/// statistics follow (up to a minute later): until they do, the planner takes a fresh
+/// audience of thousands for a handful of rows and the statistics page reads every recipient
+/// where it needs a hundred. A large addition refreshes them, in the background.
+fn audience_grew(db: &DatabaseConnection, added: u64) {
+    const REFRESH_FROM: u64 = 1_000;
+    if added < REFRESH_FROM || db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let db = db.clone();
+    tokio::spawn(async move {
+        if let Err(error) = repo::refresh_recipient_statistics(&db).await {
+            tracing::warn!(%error, "cannot refresh the recipients' planner statistics");
+        }
+    });
+}
+
+/// Fixes the audience and marks the announcement published, inside the caller's transaction;
+/// how many it reaches.
 async fn publish_in(
     tx: &impl ConnectionTrait,
     row: &mut announcements::Model,
     now: DateTime<Utc>,
-) -> ApiResult<()> {
+) -> ApiResult<u64> {
     let reached = repo::add_recipients(tx, row.id, &audience_of(row), now).await?;
     row.published_at = Some(now);
     row.publish_at = row.publish_at.or(Some(now));
@@ -409,25 +429,26 @@ async fn publish_in(
         },
     )
     .await?;
-    Ok(())
+    Ok(reached)
 }
 
 /// Publishes the scheduled announcements whose time has come; how many.
 pub async fn publish_due(db: &DatabaseConnection, doorbell: &Doorbell) -> ApiResult<usize> {
     let now = Utc::now().trunc_subsecs(6);
     let due = repo::due(db, now).await?;
-    let mut published = 0;
+    let (mut published, mut added) = (0, 0);
     for id in due {
         let tx = db::begin_write(db).await?;
         // Another node may have published it meanwhile: the row lock and this check decide.
         if let Some(mut row) = repo::find_for_update(&tx, id).await?
             && row.published_at.is_none()
         {
-            publish_in(&tx, &mut row, now).await?;
+            added += publish_in(&tx, &mut row, now).await?;
             published += 1;
         }
         tx.commit().await?;
     }
+    audience_grew(db, added);
     if published > 0 {
         doorbell.ring();
     }
@@ -616,6 +637,7 @@ pub async fn update(
         .await?;
     }
     tx.commit().await?;
+    audience_grew(db, widened);
     doorbell.ring();
     get(db, person, id).await
 }

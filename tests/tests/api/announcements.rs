@@ -976,3 +976,62 @@ async fn statistics_list_those_who_have_not_acknowledged_in_name_order() -> anyh
     assert_eq!(sorted_ids, sorted_kept, "exactly the seven who have not");
     Ok(())
 }
+
+/// On PostgreSQL, publishing to thousands refreshes the planner's statistics of the recipients
+/// table at once (automatic statistics come up to a minute later, and until then the
+/// statistics page is planned for a handful of rows).
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn publishing_to_thousands_refreshes_the_planner_statistics() -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let app = TestApp::spawn().await?;
+    anyhow::ensure!(app.database.is_postgres(), "this test needs PostgreSQL");
+    app.setup_admin().await?;
+    let hr = app.someone_in("Hanna HR", "hr", "HR", "Utrecht").await?;
+    let company = plein_server::demo::generate(1_100, 9);
+    let csv = String::from_utf8(plein_server::demo::to_csv(&company)?)?;
+    assert_eq!(app.import_csv("", &csv).await?.status(), StatusCode::OK);
+    let db = &app.handle.state.db;
+    let analysed = || async {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables \
+                 WHERE relname = 'announcement_recipients'",
+            ))
+            .await?;
+        anyhow::Ok(row.map(|row| row.try_get_by_index::<bool>(0)).transpose()?)
+    };
+    assert_eq!(analysed().await?, Some(false));
+    let draft = app
+        .expect_as(
+            &hr.client,
+            Method::POST,
+            "/api/v1/announcements",
+            Some(json!({"title": "Iedereen", "body": "Lees dit", "requires_ack": true})),
+            StatusCode::CREATED,
+        )
+        .await?;
+    let id = draft["id"].as_str().unwrap_or_default().to_owned();
+    app.expect_as(
+        &hr.client,
+        Method::POST,
+        &format!("/api/v1/announcements/{id}/publish"),
+        Some(json!({})),
+        StatusCode::OK,
+    )
+    .await?;
+    // In the background: asked until it shows, for at most ten seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while analysed().await? != Some(true) {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the recipients' statistics were not refreshed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
