@@ -351,15 +351,19 @@ mod tests {
         // against the readable list by itself.
         index.upsert(&[item("p4", "p4", "g4", "anna", "borrel")])?;
         index.commit(2)?;
-        let found = |groups: &[&str]| -> Result<Vec<String>> {
-            let mut ids: Vec<String> = search(&index, "borrel", groups)?
-                .hits
-                .into_iter()
-                .map(|hit| hit.id)
-                .collect();
+        let with = |groups: GroupFilter| -> Result<Vec<String>> {
+            let results = index.search(&PostSearch {
+                query: "borrel".to_owned(),
+                groups,
+                limit: 10,
+                ..PostSearch::default()
+            })?;
+            let mut ids: Vec<String> = results.hits.into_iter().map(|hit| hit.id).collect();
             ids.sort();
             Ok(ids)
         };
+        let listed = |groups: &[&str]| groups.iter().map(|group| (*group).to_owned()).collect();
+        let found = |groups: &[&str]| with(GroupFilter::Only(listed(groups)));
         assert_eq!(found(&["g1"])?, ["p1"]);
         assert_eq!(
             found(&["g3", "g1", "g2"])?,
@@ -373,22 +377,19 @@ mod tests {
             "nothing is left out"
         );
         assert_eq!(found(&["g9"])?, Vec::<String>::new());
-        let all_but = |groups: &[&str]| -> Result<Vec<String>> {
-            let results = index.search(&PostSearch {
-                query: "borrel".to_owned(),
-                groups: GroupFilter::AllBut(
-                    groups.iter().map(|group| (*group).to_owned()).collect(),
-                ),
-                limit: 10,
-                ..PostSearch::default()
-            })?;
-            let mut ids: Vec<String> = results.hits.into_iter().map(|hit| hit.id).collect();
-            ids.sort();
-            Ok(ids)
-        };
+        let all_but = |groups: &[&str]| with(GroupFilter::AllBut(listed(groups)));
         assert_eq!(all_but(&[])?, ["p1", "p2", "p3", "p4"]);
         assert_eq!(all_but(&["g4", "g1"])?, ["p2", "p3"], "across segments");
         assert_eq!(all_but(&["g9"])?, ["p1", "p2", "p3", "p4"]);
+        let accepted =
+            |test: fn(&[u8]) -> bool| with(GroupFilter::Accepted(crate::KeyTest::new(test)));
+        assert_eq!(
+            accepted(|key| key != b"g2".as_slice() && key != b"g3".as_slice())?,
+            ["p1", "p4"],
+            "across segments"
+        );
+        assert_eq!(accepted(|_| false)?, Vec::<String>::new());
+        assert_eq!(accepted(|_| true)?, ["p1", "p2", "p3", "p4"]);
         Ok(())
     }
 

@@ -38,7 +38,39 @@ pub enum KeyFilter {
     Only(Vec<String>),
     /// Every one but these (when the list of the others is the short one).
     AllBut(Vec<String>),
+    /// Those the test accepts, asked once per value present in a segment (when the caller
+    /// can answer for any key faster than it can list them).
+    Accepted(KeyTest),
 }
+
+/// A yes or no for a key's bytes.
+#[derive(Clone)]
+pub struct KeyTest(Arc<dyn Fn(&[u8]) -> bool + Send + Sync>);
+
+impl KeyTest {
+    pub fn new(test: impl Fn(&[u8]) -> bool + Send + Sync + 'static) -> Self {
+        KeyTest(Arc::new(test))
+    }
+
+    fn accepts(&self, key: &[u8]) -> bool {
+        (self.0)(key)
+    }
+}
+
+impl std::fmt::Debug for KeyTest {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("KeyTest(..)")
+    }
+}
+
+/// Two tests are the same only when they are the same closure.
+impl PartialEq for KeyTest {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for KeyTest {}
 
 impl Default for KeyFilter {
     fn default() -> Self {
@@ -220,35 +252,38 @@ pub(crate) fn one_of(field: Field, value: &str) -> Box<dyn Query> {
     ))
 }
 
-/// Keeps a search to the readable keys: each document the words find is checked by its key's
-/// ordinal in the segment's column (`column`, a fast string field), against the ordinals found
-/// by walking that column's dictionary and the sorted list side by side (no per-key posting
-/// lists are read or merged).
+/// Keeps a search to the readable keys: each key present in a segment's column (`column`, a
+/// fast string field) is decided once, walking the column's dictionary, and each document the
+/// words find is checked by its key's ordinal (no per-key posting lists are read or merged).
 pub(crate) fn readable(column: &'static str, filter: &KeyFilter) -> Box<dyn Query> {
-    let (listed, only) = match filter {
-        KeyFilter::Only(keys) => (keys, true),
-        KeyFilter::AllBut(keys) => (keys, false),
+    let test = match filter {
+        KeyFilter::Accepted(test) => test.clone(),
+        KeyFilter::Only(keys) | KeyFilter::AllBut(keys) => {
+            let only = matches!(filter, KeyFilter::Only(_));
+            let mut sorted: Vec<Vec<u8>> = keys.iter().map(|key| key.as_bytes().to_vec()).collect();
+            sorted.sort_unstable();
+            sorted.dedup();
+            KeyTest::new(move |key| {
+                sorted
+                    .binary_search_by(|listed| listed.as_slice().cmp(key))
+                    .is_ok()
+                    == only
+            })
+        }
     };
-    let mut sorted: Vec<Vec<u8>> = listed.iter().map(|key| key.as_bytes().to_vec()).collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let readable = Arc::new(sorted);
     let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
         let values = segment.fast_fields().str(column)?;
         let mut allowed = Vec::new();
         if let Some(values) = &values {
-            allowed = vec![!only; values.num_terms()];
+            allowed = vec![false; values.num_terms()];
             let mut terms = values.dictionary().stream()?;
-            let mut wanted = readable.iter().peekable();
             while terms.advance() {
-                let key = terms.key();
-                while wanted.next_if(|listed| listed.as_slice() < key).is_some() {}
-                if wanted.peek().is_some_and(|listed| listed.as_slice() == key)
+                if test.accepts(terms.key())
                     && let Some(slot) = usize::try_from(terms.term_ord())
                         .ok()
                         .and_then(|ord| allowed.get_mut(ord))
                 {
-                    *slot = only;
+                    *slot = true;
                 }
             }
         }

@@ -275,8 +275,7 @@ mod tests {
         }
     }
 
-    /// Post search leaves out only groups that are not public (see
-    /// `groups::repo::post_search_exceptions`): it relies on this.
+    /// Anyone reads a public group's posts, whatever their standing (or none) and role.
     #[test]
     fn anyone_reads_the_posts_of_any_public_group() {
         for platform_admin in [false, true] {

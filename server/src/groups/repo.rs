@@ -335,18 +335,30 @@ pub async fn suggested(
         .collect()
 }
 
-/// The groups a search must weigh for `person`: every group that is not public or is deleted,
-/// with the facts and `person`'s standing the policy decides by. Any other group is public and
-/// live, and anyone reads a public group's posts, so a search leaves out those of these the
-/// policy refuses (far fewer than the groups it may read). Only those columns: a search reads
-/// this on every query.
-pub async fn post_search_exceptions(
+/// A group as a search weighs it: its name, the facts and `person`'s standing the policy decides
+/// by, and whether it is deleted.
+pub struct WeighedGroup {
+    pub id: Uuid,
+    pub name: String,
+    pub facts: GroupFacts,
+    pub standing: Option<Standing>,
+    pub deleted: bool,
+}
+
+/// The groups `ids` as a search shows them to `person` (the groups of its hits and facets), in
+/// one statement: only the columns the policy and the answer need.
+pub async fn weighed_for_search(
     db: &impl ConnectionTrait,
     person: Uuid,
-) -> Result<Vec<(Uuid, GroupFacts, Option<Standing>, bool)>, DbErr> {
+    ids: Vec<Uuid>,
+) -> Result<Vec<WeighedGroup>, DbErr> {
     use sea_orm::sea_query::{Condition as Conditions, JoinType};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let query = Query::select()
         .column((groups::Entity, groups::Column::Id))
+        .column((groups::Entity, groups::Column::Name))
         .column((groups::Entity, groups::Column::Visibility))
         .column((groups::Entity, groups::Column::Posting))
         .column((groups::Entity, groups::Column::ArchivedAt))
@@ -368,25 +380,19 @@ pub async fn post_search_exceptions(
                         .eq(MemberState::Member.as_str()),
                 ),
         )
-        .cond_where(
-            Conditions::any()
-                .add(
-                    Expr::col((groups::Entity, groups::Column::Visibility))
-                        .ne(Visibility::Public.as_str()),
-                )
-                .add(Expr::col((groups::Entity, groups::Column::DeletedAt)).is_not_null()),
-        )
+        .and_where(Expr::col((groups::Entity, groups::Column::Id)).is_in(ids))
         .to_owned();
     let backend = db.get_database_backend();
     let mut found = Vec::new();
     for row in db.query_all_raw(backend.build(&query)).await? {
         let id: Uuid = row.try_get_by_index(0)?;
-        let visibility: String = row.try_get_by_index(1)?;
-        let posting: String = row.try_get_by_index(2)?;
-        let archived_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get_by_index(3)?;
-        let deleted_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get_by_index(4)?;
-        let role: Option<String> = row.try_get_by_index(5)?;
-        let state: Option<String> = row.try_get_by_index(6)?;
+        let name: String = row.try_get_by_index(1)?;
+        let visibility: String = row.try_get_by_index(2)?;
+        let posting: String = row.try_get_by_index(3)?;
+        let archived_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get_by_index(4)?;
+        let deleted_at: Option<chrono::DateTime<chrono::Utc>> = row.try_get_by_index(5)?;
+        let role: Option<String> = row.try_get_by_index(6)?;
+        let state: Option<String> = row.try_get_by_index(7)?;
         let standing = role
             .as_deref()
             .and_then(GroupRole::parse)
@@ -397,7 +403,13 @@ pub async fn post_search_exceptions(
             posting: Posting::parse(&posting).unwrap_or(Posting::Admins),
             archived: archived_at.is_some(),
         };
-        found.push((id, facts, standing, deleted_at.is_some()));
+        found.push(WeighedGroup {
+            id,
+            name,
+            facts,
+            standing,
+            deleted: deleted_at.is_some(),
+        });
     }
     Ok(found)
 }

@@ -80,7 +80,7 @@ async fn search_posts(
     AppQuery(query): AppQuery<PostSearchQuery>,
 ) -> ApiResult<AppJson<PostSearchResults>> {
     Ok(AppJson(
-        service::search(&state.db, &state.post_search, &person, query).await?,
+        service::search(&state.db, &state.post_search, &state.hub, &person, query).await?,
     ))
 }
 

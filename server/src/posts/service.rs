@@ -124,27 +124,35 @@ async fn dtos(
     viewer: Uuid,
     rows: Vec<posts::Model>,
 ) -> ApiResult<Vec<PostDto>> {
-    Ok(dtos_and_people(db, viewer, rows, Vec::new()).await?.0)
+    let people = repo::cards_by_id(db, post_people(&rows).collect()).await?;
+    assemble_posts(db, viewer, rows, &people).await
 }
 
-/// [`dtos`], with the cards of `also` read in the same query and handed back with the
-/// authors'.
-async fn dtos_and_people(
+/// The people posts show: their authors and the people they mention.
+fn post_people(rows: &[posts::Model]) -> impl Iterator<Item = Uuid> + '_ {
+    rows.iter()
+        .map(|post| post.author_id)
+        .chain(rows.iter().flat_map(|post| mentions::parse(&post.body)))
+}
+
+/// Display names, for mention links.
+fn names_of(people: &HashMap<Uuid, PersonCard>) -> HashMap<Uuid, String> {
+    people
+        .values()
+        .map(|person| (person.id, person.display_name.clone()))
+        .collect()
+}
+
+/// Posts as the caller sees them, given the people they show (read with [`post_people`]): their
+/// counts, the caller's own reactions and their files are read here.
+async fn assemble_posts(
     db: &impl ConnectionTrait,
     viewer: Uuid,
     rows: Vec<posts::Model>,
-    also: Vec<Uuid>,
-) -> ApiResult<(Vec<PostDto>, HashMap<Uuid, PersonCard>)> {
+    people: &HashMap<Uuid, PersonCard>,
+) -> ApiResult<Vec<PostDto>> {
     let ids: Vec<Uuid> = rows.iter().map(|post| post.id).collect();
-    // Authors and the people mentioned, in one read.
-    let mut people: Vec<Uuid> = rows.iter().map(|post| post.author_id).collect();
-    people.extend(rows.iter().flat_map(|post| mentions::parse(&post.body)));
-    people.extend(also);
-    let authors = repo::cards_by_id(db, people).await?;
-    let names: HashMap<Uuid, String> = authors
-        .values()
-        .map(|person| (person.id, person.display_name.clone()))
-        .collect();
+    let names = names_of(people);
     let mut decorations = repo::decorations(db, viewer, &ids).await?;
     let with_files: Vec<Uuid> = decorations
         .iter()
@@ -152,7 +160,7 @@ async fn dtos_and_people(
         .map(|(id, _)| *id)
         .collect();
     let mut files = attachments::of(db, Owner::Post, &with_files).await?;
-    let posts = rows
+    Ok(rows
         .into_iter()
         .map(|post| {
             let decoration = decorations.remove(&post.id).unwrap_or_default();
@@ -172,7 +180,7 @@ async fn dtos_and_people(
             PostDto {
                 id: post.id,
                 group_id: post.group_id,
-                author: card(&authors, post.author_id),
+                author: card(people, post.author_id),
                 body_html: if deleted {
                     String::new()
                 } else {
@@ -193,8 +201,7 @@ async fn dtos_and_people(
                 },
             }
         })
-        .collect();
-    Ok((posts, authors))
+        .collect())
 }
 
 async fn one(db: &impl ConnectionTrait, viewer: Uuid, post: posts::Model) -> ApiResult<PostDto> {
@@ -550,12 +557,37 @@ async fn comment_dtos(
     db: &impl ConnectionTrait,
     rows: Vec<comments::Model>,
 ) -> ApiResult<Vec<CommentDto>> {
-    let quoted =
-        repo::comments_by_id(db, rows.iter().filter_map(|row| row.reply_to).collect()).await?;
-    let mut author_ids: Vec<Uuid> = rows.iter().map(|row| row.author_id).collect();
-    author_ids.extend(quoted.values().map(|row| row.author_id));
-    let authors = repo::cards_by_id(db, author_ids).await?;
-    let names = mention_names(db, rows.iter().map(|row| row.body.as_str())).await?;
+    let quoted = comment_quotes(db, &rows).await?;
+    let people = repo::cards_by_id(db, comment_people(&rows, &quoted)).await?;
+    assemble_comments(db, rows, &quoted, &people).await
+}
+
+/// The comments these reply to.
+async fn comment_quotes(
+    db: &impl ConnectionTrait,
+    rows: &[comments::Model],
+) -> ApiResult<HashMap<Uuid, comments::Model>> {
+    Ok(repo::comments_by_id(db, rows.iter().filter_map(|row| row.reply_to).collect()).await?)
+}
+
+/// The people comments show: their authors, the authors they quote and the people they mention.
+fn comment_people(rows: &[comments::Model], quoted: &HashMap<Uuid, comments::Model>) -> Vec<Uuid> {
+    rows.iter()
+        .map(|row| row.author_id)
+        .chain(quoted.values().map(|row| row.author_id))
+        .chain(rows.iter().flat_map(|row| mentions::parse(&row.body)))
+        .collect()
+}
+
+/// Comments as shown, given what they quote ([`comment_quotes`]) and the people they show
+/// ([`comment_people`]); their files are read here.
+async fn assemble_comments(
+    db: &impl ConnectionTrait,
+    rows: Vec<comments::Model>,
+    quoted: &HashMap<Uuid, comments::Model>,
+    people: &HashMap<Uuid, PersonCard>,
+) -> ApiResult<Vec<CommentDto>> {
+    let names = names_of(people);
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let mut files = attachments::of(db, Owner::Comment, &ids).await?;
     Ok(rows
@@ -565,13 +597,13 @@ async fn comment_dtos(
             CommentDto {
                 id: row.id,
                 post_id: row.post_id,
-                author: card(&authors, row.author_id),
+                author: card(people, row.author_id),
                 reply_to: row
                     .reply_to
                     .and_then(|id| quoted.get(&id))
                     .map(|quote| QuotedComment {
                         id: quote.id,
-                        author: card(&authors, quote.author_id),
+                        author: card(people, quote.author_id),
                         excerpt: if quote.deleted_at.is_some() {
                             String::new()
                         } else {
@@ -873,31 +905,27 @@ pub async fn versions(
 }
 
 /// Full-text search over the posts and comments the caller may read.
+///
+/// The index is searched in the groups this node's hub knows the caller may read (public groups
+/// and their own, from the outbox); what the answer shows (posts, comments and facet groups) is
+/// then checked against the database, so a change the hub has not heard of yet can leave a hit
+/// out for a moment but never show one the caller may not read.
 pub async fn search(
     db: &DatabaseConnection,
     index: &super::indexer::SharedPostIndex,
+    hub: &crate::realtime::hub::Hub,
     person: &AuthenticatedPerson,
     query: PostSearchQuery,
 ) -> ApiResult<PostSearchResults> {
     let limit = checked_limit(query.limit, 20, 50)?;
     let (text, offset) = search_start(query.q.clone(), query.cursor.as_deref())?;
     let viewer = viewer(person);
-    // Public groups are open to everyone; of the others (and deleted groups) the policy
-    // decides one by one, and those it refuses are left out.
-    let hidden: HashSet<Uuid> = crate::groups::repo::post_search_exceptions(db, person.id)
-        .await?
-        .into_iter()
-        .filter(|(_, facts, standing, deleted)| {
-            *deleted || !policy::allows(&viewer, facts, *standing, Action::ReadPosts)
-        })
-        .map(|(id, _, _, _)| id)
-        .collect();
-    let readable = |group: &Uuid| !hidden.contains(group);
+    let readable_here = hub.readable_groups(person.id);
     let request = plein_search::posts::PostSearch {
         query: text,
-        groups: plein_search::posts::GroupFilter::AllBut(
-            hidden.iter().map(Uuid::to_string).collect(),
-        ),
+        groups: plein_search::KeyFilter::Accepted(plein_search::KeyTest::new(move |key| {
+            Uuid::try_parse_ascii(key).is_ok_and(|group| readable_here.contains(&group))
+        })),
         group: query.group.map(|id| id.to_string()),
         author: query.author.map(|id| id.to_string()),
         limit: usize::try_from(limit).unwrap_or(50),
@@ -920,25 +948,46 @@ pub async fn search(
         .filter(|hit| hit.kind == "comment")
         .filter_map(|hit| parse(&hit.id))
         .collect();
-    let mut post_rows: Vec<posts::Model> = repo::posts_by_id(db, post_ids)
-        .await?
+    let post_rows = repo::posts_by_id(db, post_ids).await?;
+    // The groups shown (the hits' and the facets'), as the database has them now.
+    let mut shown_groups: Vec<Uuid> = post_rows.values().map(|post| post.group_id).collect();
+    shown_groups.extend(found.groups.iter().filter_map(|facet| parse(&facet.value)));
+    shown_groups.sort_unstable();
+    shown_groups.dedup();
+    let readable: HashMap<Uuid, String> =
+        crate::groups::repo::weighed_for_search(db, person.id, shown_groups)
+            .await?
+            .into_iter()
+            .filter(|group| {
+                !group.deleted
+                    && policy::allows(&viewer, &group.facts, group.standing, Action::ReadPosts)
+            })
+            .map(|group| (group.id, group.name))
+            .collect();
+    let mut post_rows: Vec<posts::Model> = post_rows
         .into_values()
-        .filter(|post| post.deleted_at.is_none() && readable(&post.group_id))
+        .filter(|post| post.deleted_at.is_none() && readable.contains_key(&post.group_id))
         .collect();
     post_rows.sort_by_key(|post| post.id);
-    let facet_people: Vec<Uuid> = found
-        .authors
-        .iter()
-        .filter_map(|facet| parse(&facet.value))
-        .collect();
-    let (post_dtos, authors) = dtos_and_people(db, person.id, post_rows, facet_people).await?;
-    let posts: HashMap<Uuid, PostDto> = post_dtos.into_iter().map(|post| (post.id, post)).collect();
-    let comment_rows: Vec<comments::Model> = repo::comments_by_id(db, comment_ids)
+    let shown_posts: HashSet<Uuid> = post_rows.iter().map(|post| post.id).collect();
+    let mut comment_rows: Vec<comments::Model> = repo::comments_by_id(db, comment_ids)
         .await?
         .into_values()
-        .filter(|comment| comment.deleted_at.is_none())
+        .filter(|comment| comment.deleted_at.is_none() && shown_posts.contains(&comment.post_id))
         .collect();
-    let comments: HashMap<Uuid, CommentDto> = comment_dtos(db, comment_rows)
+    comment_rows.sort_by_key(|comment| comment.id);
+    let quoted = comment_quotes(db, &comment_rows).await?;
+    // Everyone the answer shows, in one read.
+    let mut people: Vec<Uuid> = post_people(&post_rows).collect();
+    people.extend(comment_people(&comment_rows, &quoted));
+    people.extend(found.authors.iter().filter_map(|facet| parse(&facet.value)));
+    let people = repo::cards_by_id(db, people).await?;
+    let posts: HashMap<Uuid, PostDto> = assemble_posts(db, person.id, post_rows, &people)
+        .await?
+        .into_iter()
+        .map(|post| (post.id, post))
+        .collect();
+    let comments: HashMap<Uuid, CommentDto> = assemble_comments(db, comment_rows, &quoted, &people)
         .await?
         .into_iter()
         .map(|comment| (comment.id, comment))
@@ -958,19 +1007,6 @@ pub async fn search(
         .collect();
     let next = offset + found.hits.len();
     let next_cursor = (next < found.total).then(|| Cursor::encode_offset(next));
-    let facet_groups = crate::groups::repo::find_many(
-        db,
-        found
-            .groups
-            .iter()
-            .filter_map(|facet| parse(&facet.value))
-            .filter(|id| readable(id))
-            .collect(),
-    )
-    .await?
-    .into_iter()
-    .map(|group| (group.id, group))
-    .collect::<HashMap<_, _>>();
     Ok(PostSearchResults {
         items,
         next_cursor,
@@ -979,10 +1015,10 @@ pub async fn search(
             .groups
             .iter()
             .filter_map(|facet| {
-                let group = facet_groups.get(&parse(&facet.value)?)?;
+                let id = parse(&facet.value)?;
                 Some(GroupFacet {
-                    group_id: group.id,
-                    name: group.name.clone(),
+                    group_id: id,
+                    name: readable.get(&id)?.clone(),
                     count: facet.count,
                 })
             })
@@ -993,7 +1029,7 @@ pub async fn search(
             .filter_map(|facet| {
                 let id = parse(&facet.value)?;
                 Some(AuthorFacet {
-                    person: card(&authors, id),
+                    person: card(&people, id),
                     count: facet.count,
                 })
             })

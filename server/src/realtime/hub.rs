@@ -522,6 +522,30 @@ impl Hub {
         }
     }
 
+    /// The groups whose posts `person` may read as this node knows them now (public groups
+    /// and their own): the first filter of a post search, which checks what it shows against
+    /// the database. A group this node has not heard of yet is not among them.
+    pub fn readable_groups(&self, person: Uuid) -> HashSet<Uuid> {
+        let viewer = Viewer {
+            person_id: person,
+            platform_admin: false,
+        };
+        let member = Some(Standing {
+            role: GroupRole::Member,
+            state: MemberState::Member,
+        });
+        self.read()
+            .index
+            .groups
+            .iter()
+            .filter(|(_, group)| {
+                let standing = member.filter(|_| group.members.contains(&person));
+                policy::allows(&viewer, &group.facts, standing, Action::ReadPosts)
+            })
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// Closes every socket (the node is stopping).
     pub fn close_all(&self) {
         for connection in self.read().connections.values().flatten() {
