@@ -44,8 +44,11 @@ pub enum KeyFilter {
 }
 
 /// A yes or no for a key's bytes.
+type Decide = dyn Fn(&[u8]) -> bool + Send + Sync;
+
+/// A filter's test of a key, shared by the segments of a search.
 #[derive(Clone)]
-pub struct KeyTest(Arc<dyn Fn(&[u8]) -> bool + Send + Sync>);
+pub struct KeyTest(Arc<Decide>);
 
 impl KeyTest {
     pub fn new(test: impl Fn(&[u8]) -> bool + Send + Sync + 'static) -> Self {
