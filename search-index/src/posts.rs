@@ -469,6 +469,37 @@ mod tests {
     }
 
     #[test]
+    fn facets_keep_each_value_with_its_own_count_when_there_are_more_values_than_listed()
+    -> Result<()> {
+        let index = PostIndex::in_memory()?;
+        // Author k wrote k posts; names sort in another order than their counts.
+        let authors = 2 * FACET_VALUES + 5;
+        let mut documents = Vec::new();
+        for author in 1..=authors {
+            for post in 0..author {
+                let id = format!("p{author}-{post}");
+                let name = format!("author-{:02}", (author * 7) % 100);
+                documents.push(item(&id, &id, "g1", &name, "quiz"));
+            }
+        }
+        index.upsert(&documents)?;
+        index.commit(1)?;
+        let results = search(&index, "quiz", &["g1"])?;
+        let expected: Vec<(String, u64)> = (1..=authors)
+            .rev()
+            .take(FACET_VALUES)
+            .map(|author| (format!("author-{:02}", (author * 7) % 100), author as u64))
+            .collect();
+        let got: Vec<(String, u64)> = results
+            .authors
+            .iter()
+            .map(|facet| (facet.value.clone(), facet.count))
+            .collect();
+        assert_eq!(got, expected);
+        Ok(())
+    }
+
+    #[test]
     fn removing_a_post_removes_its_comments_and_a_reopened_index_remembers_its_position()
     -> Result<()> {
         let dir = tempfile::tempdir().map_err(|error| SearchError::Tantivy(error.into()))?;

@@ -301,10 +301,11 @@ pub(crate) fn readable(column: &'static str, filter: &KeyFilter) -> Box<dyn Quer
     Box::new(DocPredicateQuery::from(predicate))
 }
 
-/// Values counted per segment before the segments' counts are summed: the most common of each
-/// segment (a value rare in every segment but common over all of them can be missed, as with
-/// any sharded count; the index is mostly one merged segment).
-const FACET_SHARD_VALUES: usize = 200;
+/// Values counted per segment before the segments' counts are summed, as a multiple of the
+/// values asked for: the most common of each segment (a value rare in every segment but common
+/// over all of them can be missed, as with any sharded count; the index is mostly one merged
+/// segment, whose counts are exact).
+const FACET_SHARD_FACTOR: usize = 2;
 
 /// Counts the matches per value of some fast string columns (a post's group and author), from
 /// the columns' ordinals: one array of counters per column and segment, the ordinals turned
@@ -317,6 +318,8 @@ pub(crate) struct ColumnCounts {
 
 pub(crate) struct SegmentColumnCounts {
     columns: Vec<Option<(StrColumn, Vec<u32>)>>,
+    /// Values turned into text per column.
+    shard: usize,
 }
 
 impl Collector for ColumnCounts {
@@ -335,7 +338,10 @@ impl Collector for ColumnCounts {
                 (column, counts)
             }));
         }
-        Ok(SegmentColumnCounts { columns })
+        Ok(SegmentColumnCounts {
+            columns,
+            shard: self.size.saturating_mul(FACET_SHARD_FACTOR).max(1),
+        })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -386,6 +392,7 @@ impl SegmentCollector for SegmentColumnCounts {
     }
 
     fn harvest(self) -> Vec<Vec<(String, u64)>> {
+        let shard = self.shard;
         self.columns
             .into_iter()
             .map(|column| {
@@ -398,22 +405,26 @@ impl SegmentCollector for SegmentColumnCounts {
                     .filter(|(_, count)| **count > 0)
                     .filter_map(|(ord, count)| Some((*count, u64::try_from(ord).ok()?)))
                     .collect();
-                if counted.len() > FACET_SHARD_VALUES {
-                    counted.select_nth_unstable_by(FACET_SHARD_VALUES, |a, b| b.0.cmp(&a.0));
-                    counted.truncate(FACET_SHARD_VALUES);
+                if counted.len() > shard {
+                    counted.select_nth_unstable_by(shard, |a, b| b.0.cmp(&a.0));
+                    counted.truncate(shard);
                 }
-                let mut text = String::new();
-                counted
-                    .into_iter()
-                    .filter_map(|(count, ord)| {
-                        text.clear();
-                        column
-                            .ord_to_str(ord, &mut text)
-                            .ok()
-                            .filter(|found| *found)
-                            .map(|_| (text.clone(), u64::from(count)))
-                    })
-                    .collect()
+                // In ordinal order, the dictionary is read in one pass (a lookup per ordinal
+                // would decode its block from the start each time).
+                counted.sort_unstable_by_key(|(_, ord)| *ord);
+                let ords: Vec<u64> = counted.iter().map(|(_, ord)| *ord).collect();
+                let mut counts = counted.into_iter().map(|(count, _)| u64::from(count));
+                let mut named = Vec::with_capacity(ords.len());
+                let read = column.dictionary().sorted_ords_to_term_cb(&ords, |term| {
+                    let count = counts.next();
+                    if let (Ok(text), Some(count)) = (std::str::from_utf8(term), count) {
+                        named.push((text.to_owned(), count));
+                    }
+                });
+                if read.is_err() {
+                    return Vec::new();
+                }
+                named
             })
             .collect()
     }

@@ -523,9 +523,9 @@ impl Hub {
     }
 
     /// The groups whose posts `person` may read as this node knows them now (public groups
-    /// and their own): the first filter of a post search, which checks what it shows against
-    /// the database. A group this node has not heard of yet is not among them.
-    pub fn readable_groups(&self, person: Uuid) -> HashSet<Uuid> {
+    /// and their own), sorted: the first filter of a post search, which checks what it shows
+    /// against the database. A group this node has not heard of yet is not among them.
+    pub fn readable_groups(&self, person: Uuid) -> Vec<Uuid> {
         let viewer = Viewer {
             person_id: person,
             platform_admin: false,
@@ -534,16 +534,21 @@ impl Hub {
             role: GroupRole::Member,
             state: MemberState::Member,
         });
-        self.read()
+        let mut readable: Vec<Uuid> = self
+            .read()
             .index
             .groups
             .iter()
             .filter(|(_, group)| {
-                let standing = member.filter(|_| group.members.contains(&person));
-                policy::allows(&viewer, &group.facts, standing, Action::ReadPosts)
+                // Open to anyone, or to members: a member set is looked into only when needed.
+                policy::allows(&viewer, &group.facts, None, Action::ReadPosts)
+                    || (policy::allows(&viewer, &group.facts, member, Action::ReadPosts)
+                        && group.members.contains(&person))
             })
             .map(|(id, _)| *id)
-            .collect()
+            .collect();
+        readable.sort_unstable();
+        readable
     }
 
     /// Closes every socket (the node is stopping).
