@@ -6,14 +6,19 @@
 
 use std::path::Path;
 
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur};
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::StrColumn;
+use tantivy::query::{BooleanQuery, Weight};
 use tantivy::schema::{FAST, Field, INDEXED, STORED, STRING, Schema, Value as _};
-use tantivy::{TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocId, DocSet as _, Score, SegmentOrdinal, SegmentReader, TERMINATED,
+    TantivyDocument, Term,
+};
 
 use crate::text::tokens;
 use crate::written::{
-    ColumnCounts, KeptIndex, WrittenIndex, one_of, readable, words, words_options,
+    FACET_SHARD_FACTOR, KeptIndex, KeyTest, OneValue, WrittenIndex, accepted_ords, most_common,
+    sum_segments, words, words_options,
 };
 use crate::{FacetValue, OpenState, Result};
 
@@ -23,6 +28,7 @@ pub use crate::written::KeyFilter as GroupFilter;
 pub const POST_SCHEMA_VERSION: u32 = 2;
 const GROUP_ID: &str = "group_id";
 const AUTHOR_ID: &str = "author_id";
+const CREATED: &str = "created";
 pub const MAX_POST_LIMIT: usize = 50;
 const FACET_VALUES: usize = 20;
 
@@ -105,7 +111,7 @@ fn schema() -> (Schema, Fields) {
         author_id: builder.add_text_field(AUTHOR_ID, STRING | FAST),
         kind: builder.add_text_field("kind", STRING | STORED),
         text: builder.add_text_field("text", words_options()),
-        created: builder.add_i64_field("created", INDEXED | FAST),
+        created: builder.add_i64_field(CREATED, INDEXED | FAST),
     };
     (builder.build(), fields)
 }
@@ -170,54 +176,22 @@ impl PostIndex {
 
     pub fn search(&self, request: &PostSearch) -> Result<PostResults> {
         let fields = self.fields;
-        let mut base = words(fields.text, &request.query);
-        if base.is_empty() || request.groups.is_nothing() {
+        let words = words(fields.text, &request.query);
+        if words.is_empty() || request.groups.is_nothing() {
             return Ok(PostResults::default());
         }
         let searcher = self.store.searcher();
-        base.push((Occur::Must, readable(GROUP_ID, &request.groups)));
-        // Counted from the group and author columns of the matches only, however many groups
-        // and authors the index holds.
-        let facets = ColumnCounts {
-            columns: &[GROUP_ID, AUTHOR_ID],
-            size: FACET_VALUES,
-        };
         let limit = request.limit.clamp(1, MAX_POST_LIMIT);
-        let top = TopDocs::with_limit(limit)
-            .and_offset(request.offset)
-            .order_by_score();
-        let narrowed = request.group.is_some() || request.author.is_some();
-        // Facets count what the words find before the group and author filters narrow it:
-        // without those filters, one pass over the matches collects everything.
-        let (top_docs, total, counted) = if narrowed {
-            let counted = searcher.search(
-                &BooleanQuery::new(
-                    base.iter()
-                        .map(|(occur, query)| (*occur, query.box_clone()))
-                        .collect(),
-                ),
-                &facets,
-            )?;
-            let mut clauses = base;
-            if let Some(group) = request.group.as_deref() {
-                clauses.push((Occur::Must, one_of(fields.group_id, group)));
-            }
-            if let Some(author) = request.author.as_deref() {
-                clauses.push((Occur::Must, one_of(fields.author_id, author)));
-            }
-            let (top_docs, total) = searcher.search(&BooleanQuery::new(clauses), &(top, Count))?;
-            (top_docs, total, counted)
-        } else {
-            searcher.search(&BooleanQuery::new(base), &(top, Count, facets))?
+        let matches = Matches {
+            groups: request.groups.test(),
+            group: request.group.clone(),
+            author: request.author.clone(),
+            kept: request.offset.saturating_add(limit),
         };
-        let mut counted = counted.into_iter();
-        let (groups, authors) = (
-            counted.next().unwrap_or_default(),
-            counted.next().unwrap_or_default(),
-        );
-        let mut hits = Vec::with_capacity(top_docs.len());
-        for (_, address) in top_docs {
-            let document: TantivyDocument = searcher.doc(address)?;
+        let found = searcher.search(&BooleanQuery::new(words), &matches)?;
+        let mut hits = Vec::with_capacity(limit);
+        for ranked in found.best.into_iter().skip(request.offset).take(limit) {
+            let document: TantivyDocument = searcher.doc(ranked.address)?;
             let text = |field: Field| {
                 document
                     .get_first(field)
@@ -232,9 +206,293 @@ impl PostIndex {
         }
         Ok(PostResults {
             hits,
+            total: found.total,
+            groups: found.groups,
+            authors: found.authors,
+        })
+    }
+}
+
+/// Everything a post search needs from the words' matches, in one pass over them: each match's
+/// group is read once and decides whether the searcher may read it; the readable ones are
+/// counted per group and per author (the facets, before the group and author filters narrow),
+/// and those the filters keep are counted and ranked (best score, then newest). A match the
+/// searcher may not read is never scored.
+struct Matches {
+    groups: KeyTest,
+    group: Option<String>,
+    author: Option<String>,
+    /// Hits kept per segment: the page asked for and every one before it.
+    kept: usize,
+}
+
+struct Found {
+    /// Best first.
+    best: Vec<Ranked>,
+    total: usize,
+    groups: Vec<FacetValue>,
+    authors: Vec<FacetValue>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ranked {
+    score: Score,
+    created: i64,
+    address: DocAddress,
+}
+
+impl Ranked {
+    /// Greater is better: a higher score, then newer, then the earlier document.
+    fn rank(&self, other: &Self) -> std::cmp::Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then(self.created.cmp(&other.created))
+            .then(other.address.cmp(&self.address))
+    }
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.rank(other).is_eq()
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank(other)
+    }
+}
+
+/// A filter of the hits on a column: none, a value's ordinal in this segment, or a value the
+/// segment does not hold (nothing here passes).
+#[derive(Clone, Copy)]
+enum Narrow {
+    Any,
+    Ord(usize),
+    Absent,
+}
+
+impl Narrow {
+    fn of(value: Option<&str>, column: Option<&StrColumn>) -> std::io::Result<Narrow> {
+        let Some(value) = value else {
+            return Ok(Narrow::Any);
+        };
+        let ord = match column {
+            Some(column) => column.dictionary().term_ord(value.as_bytes())?,
+            None => None,
+        };
+        Ok(ord
+            .and_then(|ord| usize::try_from(ord).ok())
+            .map_or(Narrow::Absent, Narrow::Ord))
+    }
+
+    fn passes(self, ord: Option<usize>) -> bool {
+        match self {
+            Narrow::Any => true,
+            Narrow::Ord(wanted) => ord == Some(wanted),
+            Narrow::Absent => false,
+        }
+    }
+}
+
+struct SegmentMatches {
+    segment: SegmentOrdinal,
+    /// None when the segment has no group column (no documents).
+    groups: Option<(StrColumn, OneValue<u64>)>,
+    readable: Vec<bool>,
+    group_counts: Vec<u32>,
+    authors: Option<(StrColumn, OneValue<u64>)>,
+    author_counts: Vec<u32>,
+    created: Option<OneValue<i64>>,
+    only_group: Narrow,
+    only_author: Narrow,
+    kept: usize,
+    /// The best so far, in no order: up to twice `kept` before they are pruned to `kept`
+    /// (amortised, a match costs no more than a comparison with the floor).
+    best: Vec<Ranked>,
+    /// The worst of the best since the last pruning; nothing below it can make the page.
+    floor: Option<Ranked>,
+    total: usize,
+    shard: usize,
+}
+
+impl SegmentMatches {
+    /// Takes a match; `score` is asked only when the searcher may read it and the filters keep it.
+    #[inline]
+    fn offer(&mut self, doc: DocId, score: impl FnOnce() -> Score) {
+        let Some(group) = self.groups.as_ref().and_then(|(_, ords)| ords.ord(doc)) else {
+            return;
+        };
+        if !self.readable.get(group).copied().unwrap_or(false) {
+            return;
+        }
+        if let Some(count) = self.group_counts.get_mut(group) {
+            *count += 1;
+        }
+        let author = self.authors.as_ref().and_then(|(_, ords)| ords.ord(doc));
+        if let Some(count) = author.and_then(|author| self.author_counts.get_mut(author)) {
+            *count += 1;
+        }
+        if !self.only_group.passes(Some(group)) || !self.only_author.passes(author) {
+            return;
+        }
+        self.total += 1;
+        if self.kept == 0 {
+            return;
+        }
+        let score = score();
+        if self.floor.is_some_and(|floor| score < floor.score) {
+            return;
+        }
+        let ranked = Ranked {
+            score,
+            created: self
+                .created
+                .as_ref()
+                .and_then(|created| created.of(doc))
+                .unwrap_or(i64::MIN),
+            address: DocAddress::new(self.segment, doc),
+        };
+        if self.floor.is_some_and(|floor| ranked < floor) {
+            return;
+        }
+        self.best.push(ranked);
+        if self.best.len() >= self.kept.saturating_mul(2) {
+            self.prune();
+        }
+    }
+
+    /// Keeps the `kept` best and raises the floor to the last of them.
+    fn prune(&mut self) {
+        if self.best.len() <= self.kept {
+            return;
+        }
+        let last = self.kept.saturating_sub(1);
+        self.best.select_nth_unstable_by(last, |a, b| b.cmp(a));
+        self.best.truncate(self.kept);
+        self.floor = self.best.get(last).copied();
+    }
+}
+
+impl SegmentCollector for SegmentMatches {
+    type Fruit = (Vec<Ranked>, usize, Vec<(String, u64)>, Vec<(String, u64)>);
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        self.offer(doc, || score);
+    }
+
+    fn harvest(mut self) -> Self::Fruit {
+        self.prune();
+        let named = |column: &Option<(StrColumn, OneValue<u64>)>, counts: &[u32]| {
+            column
+                .as_ref()
+                .map(|(column, _)| most_common(column, counts, self.shard))
+                .unwrap_or_default()
+        };
+        let groups = named(&self.groups, &self.group_counts);
+        let authors = named(&self.authors, &self.author_counts);
+        (self.best, self.total, groups, authors)
+    }
+}
+
+impl Collector for Matches {
+    type Fruit = Found;
+    type Child = SegmentMatches;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<SegmentMatches> {
+        let fast = reader.fast_fields();
+        let groups = fast.str(GROUP_ID)?;
+        let authors = fast.str(AUTHOR_ID)?;
+        let readable = match &groups {
+            Some(column) => accepted_ords(column, &self.groups)?,
+            None => Vec::new(),
+        };
+        let counts = |column: &Option<StrColumn>| {
+            vec![0u32; column.as_ref().map_or(0, |column| column.num_terms())]
+        };
+        let with_ords = |column: Option<StrColumn>| {
+            column.map(|column| {
+                let ords = OneValue::ords(&column);
+                (column, ords)
+            })
+        };
+        Ok(SegmentMatches {
+            segment,
+            only_group: Narrow::of(self.group.as_deref(), groups.as_ref())?,
+            only_author: Narrow::of(self.author.as_deref(), authors.as_ref())?,
+            group_counts: counts(&groups),
+            author_counts: counts(&authors),
+            groups: with_ords(groups),
+            readable,
+            authors: with_ords(authors),
+            created: fast.column_opt::<i64>(CREATED)?.map(OneValue::new),
+            kept: self.kept,
+            best: Vec::with_capacity(self.kept.saturating_mul(2)),
+            floor: None,
+            total: 0,
+            shard: FACET_VALUES.saturating_mul(FACET_SHARD_FACTOR),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    /// Walks the words' matches itself, so that a match is scored only when it is kept.
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<<SegmentMatches as SegmentCollector>::Fruit> {
+        let mut matches = self.for_segment(segment, reader)?;
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let alive = reader.alive_bitset();
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|alive| alive.is_alive(doc)) {
+                matches.offer(doc, || scorer.score());
+            }
+            doc = scorer.advance();
+        }
+        Ok(matches.harvest())
+    }
+
+    fn merge_fruits(
+        &self,
+        segments: Vec<<SegmentMatches as SegmentCollector>::Fruit>,
+    ) -> tantivy::Result<Found> {
+        let mut best = Vec::new();
+        let mut total = 0;
+        for (ranked, count, _, _) in &segments {
+            best.extend_from_slice(ranked);
+            total += count;
+        }
+        best.sort_unstable_by(|a, b| b.cmp(a));
+        best.truncate(self.kept);
+        Ok(Found {
+            best,
             total,
-            groups,
-            authors,
+            groups: sum_segments(
+                segments.iter().map(|(_, _, groups, _)| groups.as_slice()),
+                FACET_VALUES,
+            ),
+            authors: sum_segments(
+                segments.iter().map(|(_, _, _, authors)| authors.as_slice()),
+                FACET_VALUES,
+            ),
         })
     }
 }
@@ -390,6 +648,101 @@ mod tests {
         );
         assert_eq!(accepted(|_| false)?, Vec::<String>::new());
         assert_eq!(accepted(|_| true)?, ["p1", "p2", "p3", "p4"]);
+        Ok(())
+    }
+
+    #[test]
+    fn equal_matches_rank_newest_first_and_pages_follow_on_across_segments() -> Result<()> {
+        let index = PostIndex::in_memory()?;
+        let at = |id: &str, group: &str, author: &str, millis: i64| PostDocument {
+            created_millis: millis,
+            ..item(id, id, group, author, "picknick in het park")
+        };
+        // Three segments, the times mixed over them; g9 is not readable.
+        index.upsert(&[at("p1", "g1", "anna", 10), at("p5", "g2", "bram", 50)])?;
+        index.commit(1)?;
+        index.upsert(&[at("p3", "g1", "bram", 30), at("p9", "g9", "anna", 90)])?;
+        index.commit(2)?;
+        index.upsert(&[at("p2", "g2", "anna", 20), at("p4", "g1", "anna", 40)])?;
+        index.commit(3)?;
+        let page = |offset: usize, group: Option<&str>| {
+            index.search(&PostSearch {
+                query: "picknick".to_owned(),
+                groups: GroupFilter::AllBut(vec!["g9".to_owned()]),
+                group: group.map(str::to_owned),
+                limit: 2,
+                offset,
+                ..PostSearch::default()
+            })
+        };
+        let in_order = |results: &PostResults| -> Vec<String> {
+            results.hits.iter().map(|hit| hit.id.clone()).collect()
+        };
+        let mut walked = Vec::new();
+        for offset in [0, 2, 4] {
+            let results = page(offset, None)?;
+            assert_eq!(results.total, 5, "the unreadable match is not counted");
+            walked.extend(in_order(&results));
+        }
+        assert_eq!(walked, ["p5", "p4", "p3", "p2", "p1"]);
+        // Narrowed to g1, which the first segment holds but not the last's newest.
+        let narrowed = page(0, Some("g1"))?;
+        assert_eq!(in_order(&narrowed), ["p4", "p3"]);
+        assert_eq!(narrowed.total, 3);
+        let facet = |values: &[FacetValue]| -> Vec<(String, u64)> {
+            values
+                .iter()
+                .map(|facet| (facet.value.clone(), facet.count))
+                .collect()
+        };
+        assert_eq!(
+            facet(&narrowed.groups),
+            [("g1".to_owned(), 3), ("g2".to_owned(), 2)],
+            "facets count every readable match, before the group filter"
+        );
+        assert_eq!(
+            facet(&narrowed.authors),
+            [("anna".to_owned(), 3), ("bram".to_owned(), 2)]
+        );
+        // A group no segment holds, and one only an unreadable post is in.
+        for group in ["g0", "g9"] {
+            let none = page(0, Some(group))?;
+            assert!(none.hits.is_empty(), "{group}");
+            assert_eq!(none.total, 0);
+            assert_eq!(none.groups.len(), 2, "facets still counted");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_newest_of_many_equal_matches_make_the_page_in_any_order_of_writing() -> Result<()> {
+        let index = PostIndex::in_memory()?;
+        // 60 equal posts whose times are shuffled against the order they are written in.
+        let posts: Vec<PostDocument> = (0..60_i64)
+            .map(|n| {
+                let id = format!("p{n}");
+                PostDocument {
+                    created_millis: (n * 37) % 60,
+                    ..item(&id, &id, "g1", "anna", "vrijdagmiddagborrel")
+                }
+            })
+            .collect();
+        index.upsert(&posts)?;
+        index.commit(1)?;
+        let results = index.search(&PostSearch {
+            query: "vrijdagmiddag".to_owned(),
+            groups: GroupFilter::Only(vec!["g1".to_owned()]),
+            limit: 4,
+            ..PostSearch::default()
+        })?;
+        let newest: Vec<String> = {
+            let mut by_time: Vec<&PostDocument> = posts.iter().collect();
+            by_time.sort_by_key(|post| std::cmp::Reverse(post.created_millis));
+            by_time.iter().take(4).map(|post| post.id.clone()).collect()
+        };
+        let found: Vec<String> = results.hits.into_iter().map(|hit| hit.id).collect();
+        assert_eq!(found, newest);
+        assert_eq!(results.total, 60);
         Ok(())
     }
 

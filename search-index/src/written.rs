@@ -5,16 +5,14 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::StrColumn;
+use tantivy::columnar::{Column, ColumnIndex, StrColumn};
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::query::doc_predicate_query::{DocPredicateQuery, FunctionPredicate};
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{SimpleTokenizer, TextAnalyzer};
 use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentOrdinal, SegmentReader,
-    Term,
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, SegmentReader, Term,
 };
 
 use crate::text::tokens;
@@ -255,46 +253,96 @@ pub(crate) fn one_of(field: Field, value: &str) -> Box<dyn Query> {
     ))
 }
 
+impl KeyFilter {
+    /// The filter as a test of one key.
+    pub(crate) fn test(&self) -> KeyTest {
+        match self {
+            KeyFilter::Accepted(test) => test.clone(),
+            KeyFilter::Only(keys) | KeyFilter::AllBut(keys) => {
+                let only = matches!(self, KeyFilter::Only(_));
+                let mut sorted: Vec<Vec<u8>> =
+                    keys.iter().map(|key| key.as_bytes().to_vec()).collect();
+                sorted.sort_unstable();
+                sorted.dedup();
+                KeyTest::new(move |key| {
+                    sorted
+                        .binary_search_by(|listed| listed.as_slice().cmp(key))
+                        .is_ok()
+                        == only
+                })
+            }
+        }
+    }
+}
+
+/// Which ordinals of a column's dictionary the test accepts: each value present in the segment
+/// decided once, walking the dictionary in order.
+pub(crate) fn accepted_ords(column: &StrColumn, test: &KeyTest) -> std::io::Result<Vec<bool>> {
+    let mut accepted = vec![false; column.num_terms()];
+    let mut terms = column.dictionary().stream()?;
+    while terms.advance() {
+        if test.accepts(terms.key())
+            && let Some(slot) = usize::try_from(terms.term_ord())
+                .ok()
+                .and_then(|ord| accepted.get_mut(ord))
+        {
+            *slot = true;
+        }
+    }
+    Ok(accepted)
+}
+
+/// A single-valued column read document by document: straight from its values when every
+/// document of the segment has one (no lookup of the document's row).
+pub(crate) struct OneValue<T> {
+    column: Column<T>,
+    full: bool,
+}
+
+impl<T: PartialOrd + Copy + std::fmt::Debug + Send + Sync + 'static> OneValue<T> {
+    pub(crate) fn new(column: Column<T>) -> Self {
+        let full = matches!(column.index, ColumnIndex::Full);
+        OneValue { column, full }
+    }
+
+    #[inline]
+    pub(crate) fn of(&self, doc: DocId) -> Option<T> {
+        if self.full {
+            Some(self.column.values.get_val(doc))
+        } else {
+            self.column.first(doc)
+        }
+    }
+}
+
+impl OneValue<u64> {
+    /// The ordinals of a string column.
+    pub(crate) fn ords(column: &StrColumn) -> Self {
+        OneValue::new(column.ords().clone())
+    }
+
+    /// A document's value, as its ordinal in the column's dictionary.
+    #[inline]
+    pub(crate) fn ord(&self, doc: DocId) -> Option<usize> {
+        self.of(doc).and_then(|ord| usize::try_from(ord).ok())
+    }
+}
+
 /// Keeps a search to the readable keys: each key present in a segment's column (`column`, a
 /// fast string field) is decided once, walking the column's dictionary, and each document the
 /// words find is checked by its key's ordinal (no per-key posting lists are read or merged).
 pub(crate) fn readable(column: &'static str, filter: &KeyFilter) -> Box<dyn Query> {
-    let test = match filter {
-        KeyFilter::Accepted(test) => test.clone(),
-        KeyFilter::Only(keys) | KeyFilter::AllBut(keys) => {
-            let only = matches!(filter, KeyFilter::Only(_));
-            let mut sorted: Vec<Vec<u8>> = keys.iter().map(|key| key.as_bytes().to_vec()).collect();
-            sorted.sort_unstable();
-            sorted.dedup();
-            KeyTest::new(move |key| {
-                sorted
-                    .binary_search_by(|listed| listed.as_slice().cmp(key))
-                    .is_ok()
-                    == only
-            })
-        }
-    };
+    let test = filter.test();
     let predicate = FunctionPredicate::from(move |segment: &SegmentReader| {
         let values = segment.fast_fields().str(column)?;
-        let mut allowed = Vec::new();
-        if let Some(values) = &values {
-            allowed = vec![false; values.num_terms()];
-            let mut terms = values.dictionary().stream()?;
-            while terms.advance() {
-                if test.accepts(terms.key())
-                    && let Some(slot) = usize::try_from(terms.term_ord())
-                        .ok()
-                        .and_then(|ord| allowed.get_mut(ord))
-                {
-                    *slot = true;
-                }
-            }
-        }
-        let ords = values.map(|values| values.ords().clone());
+        let allowed = match &values {
+            Some(values) => accepted_ords(values, &test)?,
+            None => Vec::new(),
+        };
+        let ords = values.as_ref().map(OneValue::ords);
         Ok(move |doc: DocId| {
             ords.as_ref()
-                .and_then(|ords| ords.first(doc))
-                .and_then(|ord| usize::try_from(ord).ok())
+                .and_then(|ords| ords.ord(doc))
                 .is_some_and(|ord| allowed.get(ord).copied().unwrap_or(false))
         })
     });
@@ -305,127 +353,59 @@ pub(crate) fn readable(column: &'static str, filter: &KeyFilter) -> Box<dyn Quer
 /// values asked for: the most common of each segment (a value rare in every segment but common
 /// over all of them can be missed, as with any sharded count; the index is mostly one merged
 /// segment, whose counts are exact).
-const FACET_SHARD_FACTOR: usize = 2;
+pub(crate) const FACET_SHARD_FACTOR: usize = 2;
 
-/// Counts the matches per value of some fast string columns (a post's group and author), from
-/// the columns' ordinals: one array of counters per column and segment, the ordinals turned
-/// back into text only for the most common values. Gives, per column in the order asked, the
-/// `size` most common values, most first (equal counts by value).
-pub(crate) struct ColumnCounts {
-    pub columns: &'static [&'static str],
-    pub size: usize,
-}
-
-pub(crate) struct SegmentColumnCounts {
-    columns: Vec<Option<(StrColumn, Vec<u32>)>>,
-    /// Values turned into text per column.
-    shard: usize,
-}
-
-impl Collector for ColumnCounts {
-    type Fruit = Vec<Vec<FacetValue>>;
-    type Child = SegmentColumnCounts;
-
-    fn for_segment(
-        &self,
-        _segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<SegmentColumnCounts> {
-        let mut columns = Vec::with_capacity(self.columns.len());
-        for name in self.columns {
-            columns.push(reader.fast_fields().str(name)?.map(|column| {
-                let counts = vec![0u32; column.num_terms()];
-                (column, counts)
-            }));
+/// The most common values of a column in one segment (at most `shard`), named, from the
+/// counts per ordinal; in ordinal order.
+pub(crate) fn most_common(column: &StrColumn, counts: &[u32], shard: usize) -> Vec<(String, u64)> {
+    let mut counted: Vec<(u32, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, count)| **count > 0)
+        .filter_map(|(ord, count)| Some((*count, u64::try_from(ord).ok()?)))
+        .collect();
+    if counted.len() > shard {
+        counted.select_nth_unstable_by(shard, |a, b| b.0.cmp(&a.0));
+        counted.truncate(shard);
+    }
+    // In ordinal order, the dictionary is read in one pass (a lookup per ordinal would decode
+    // its block from the start each time).
+    counted.sort_unstable_by_key(|(_, ord)| *ord);
+    let ords: Vec<u64> = counted.iter().map(|(_, ord)| *ord).collect();
+    let mut counts = counted.into_iter().map(|(count, _)| u64::from(count));
+    let mut named = Vec::with_capacity(ords.len());
+    let read = column.dictionary().sorted_ords_to_term_cb(&ords, |term| {
+        let count = counts.next();
+        if let (Ok(text), Some(count)) = (std::str::from_utf8(term), count) {
+            named.push((text.to_owned(), count));
         }
-        Ok(SegmentColumnCounts {
-            columns,
-            shard: self.size.saturating_mul(FACET_SHARD_FACTOR).max(1),
+    });
+    if read.is_err() {
+        return Vec::new();
+    }
+    named
+}
+
+/// Sums one column's most common values over the segments and keeps the `size` most common,
+/// most first (equal counts by value).
+pub(crate) fn sum_segments<'a>(
+    segments: impl IntoIterator<Item = &'a [(String, u64)]>,
+    size: usize,
+) -> Vec<FacetValue> {
+    let mut sums: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
+    for segment in segments {
+        for (value, count) in segment {
+            *sums.entry(value.as_str()).or_default() += count;
+        }
+    }
+    let mut values: Vec<FacetValue> = sums
+        .into_iter()
+        .map(|(value, count)| FacetValue {
+            value: value.to_owned(),
+            count,
         })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(
-        &self,
-        segments: Vec<Vec<Vec<(String, u64)>>>,
-    ) -> tantivy::Result<Vec<Vec<FacetValue>>> {
-        let mut merged = Vec::with_capacity(self.columns.len());
-        for position in 0..self.columns.len() {
-            let mut sums: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-            for segment in &segments {
-                for (value, count) in segment.get(position).into_iter().flatten() {
-                    *sums.entry(value.as_str()).or_default() += count;
-                }
-            }
-            let mut values: Vec<FacetValue> = sums
-                .into_iter()
-                .map(|(value, count)| FacetValue {
-                    value: value.to_owned(),
-                    count,
-                })
-                .collect();
-            values.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
-            values.truncate(self.size);
-            merged.push(values);
-        }
-        Ok(merged)
-    }
-}
-
-impl SegmentCollector for SegmentColumnCounts {
-    type Fruit = Vec<Vec<(String, u64)>>;
-
-    fn collect(&mut self, doc: DocId, _score: tantivy::Score) {
-        for (column, counts) in self.columns.iter_mut().flatten() {
-            if let Some(slot) = column
-                .ords()
-                .first(doc)
-                .and_then(|ord| usize::try_from(ord).ok())
-                .and_then(|ord| counts.get_mut(ord))
-            {
-                *slot += 1;
-            }
-        }
-    }
-
-    fn harvest(self) -> Vec<Vec<(String, u64)>> {
-        let shard = self.shard;
-        self.columns
-            .into_iter()
-            .map(|column| {
-                let Some((column, counts)) = column else {
-                    return Vec::new();
-                };
-                let mut counted: Vec<(u32, u64)> = counts
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, count)| **count > 0)
-                    .filter_map(|(ord, count)| Some((*count, u64::try_from(ord).ok()?)))
-                    .collect();
-                if counted.len() > shard {
-                    counted.select_nth_unstable_by(shard, |a, b| b.0.cmp(&a.0));
-                    counted.truncate(shard);
-                }
-                // In ordinal order, the dictionary is read in one pass (a lookup per ordinal
-                // would decode its block from the start each time).
-                counted.sort_unstable_by_key(|(_, ord)| *ord);
-                let ords: Vec<u64> = counted.iter().map(|(_, ord)| *ord).collect();
-                let mut counts = counted.into_iter().map(|(count, _)| u64::from(count));
-                let mut named = Vec::with_capacity(ords.len());
-                let read = column.dictionary().sorted_ords_to_term_cb(&ords, |term| {
-                    let count = counts.next();
-                    if let (Ok(text), Some(count)) = (std::str::from_utf8(term), count) {
-                        named.push((text.to_owned(), count));
-                    }
-                });
-                if read.is_err() {
-                    return Vec::new();
-                }
-                named
-            })
-            .collect()
-    }
+        .collect();
+    values.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+    values.truncate(size);
+    values
 }
