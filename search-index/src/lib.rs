@@ -24,7 +24,7 @@ use tantivy::collector::{Count, MultiCollector};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 use schema::Fields;
-pub use written::{KeptIndex, KeyFilter, KeyTest, WrittenIndex};
+pub use written::{KeptIndex, KeyFilter, KeyTest, SortedKeys, WrittenIndex};
 
 /// Bumped whenever the schema or the text folding changes; an index of another version is
 /// rebuilt from the database.

@@ -46,32 +46,128 @@ type Decide = dyn Fn(&[u8]) -> bool + Send + Sync;
 
 /// A filter's test of a key, shared by the segments of a search.
 #[derive(Clone)]
-pub struct KeyTest(Arc<Decide>);
+pub struct KeyTest(Decider);
+
+#[derive(Clone)]
+enum Decider {
+    /// Asked key by key.
+    Each(Arc<Decide>),
+    /// A key passes when it is listed (`listed`), or when it is not (`!listed`); a segment's
+    /// keys are then decided in one walk along both lists, which are in the same order.
+    Listed { keys: Arc<SortedKeys>, listed: bool },
+}
 
 impl KeyTest {
     pub fn new(test: impl Fn(&[u8]) -> bool + Send + Sync + 'static) -> Self {
-        KeyTest(Arc::new(test))
+        KeyTest(Decider::Each(Arc::new(test)))
     }
 
-    fn accepts(&self, key: &[u8]) -> bool {
-        (self.0)(key)
+    /// Passes the keys listed.
+    pub fn listed(keys: SortedKeys) -> Self {
+        KeyTest(Decider::Listed {
+            keys: Arc::new(keys),
+            listed: true,
+        })
     }
 }
 
 impl std::fmt::Debug for KeyTest {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("KeyTest(..)")
+        match &self.0 {
+            Decider::Each(_) => formatter.write_str("KeyTest(..)"),
+            Decider::Listed { keys, listed } => formatter
+                .debug_struct("KeyTest")
+                .field("keys", &keys.len())
+                .field("listed", listed)
+                .finish(),
+        }
     }
 }
 
-/// Two tests are the same only when they are the same closure.
+/// Two tests are the same when they list the same keys the same way, or are the same closure.
 impl PartialEq for KeyTest {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        match (&self.0, &other.0) {
+            (Decider::Each(a), Decider::Each(b)) => Arc::ptr_eq(a, b),
+            (
+                Decider::Listed { keys, listed },
+                Decider::Listed {
+                    keys: other_keys,
+                    listed: other_listed,
+                },
+            ) => listed == other_listed && keys == other_keys,
+            _ => false,
+        }
     }
 }
 
 impl Eq for KeyTest {}
+
+/// Keys in byte order, each once, in one buffer (a few thousand keys cost two allocations).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SortedKeys {
+    bytes: Vec<u8>,
+    /// Where each key ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl SortedKeys {
+    /// The keys, sorted here unless they come sorted; repeats are kept once.
+    pub fn new<K: AsRef<[u8]>>(keys: impl IntoIterator<Item = K>) -> Self {
+        let mut keys: Vec<K> = keys.into_iter().collect();
+        if !keys.is_sorted_by(|a, b| a.as_ref() <= b.as_ref()) {
+            keys.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        }
+        let mut sorted = SortedKeys {
+            bytes: Vec::with_capacity(keys.iter().map(|key| key.as_ref().len()).sum()),
+            ends: Vec::with_capacity(keys.len()),
+        };
+        for key in &keys {
+            let key = key.as_ref();
+            if sorted.is_empty() || sorted.get(sorted.len() - 1) != key {
+                sorted.bytes.extend_from_slice(key);
+                sorted.ends.push(sorted.bytes.len());
+            }
+        }
+        sorted
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn get(&self, at: usize) -> &[u8] {
+        let start = at.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.bytes[start..self.ends[at]]
+    }
+
+    /// The first position from `from` on whose key is not below `key`, the keys before `from`
+    /// being below it: galloping, so that a walk in order costs little whether the keys are
+    /// many or few.
+    fn first_not_below(&self, from: usize, key: &[u8]) -> usize {
+        let len = self.len();
+        let (mut low, mut high, mut step) = (from, from, 1usize);
+        while high < len && self.get(high) < key {
+            low = high + 1;
+            high = from.saturating_add(step);
+            step = step.saturating_mul(2);
+        }
+        let mut high = high.min(len);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.get(middle) < key {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low
+    }
+}
 
 impl Default for KeyFilter {
     fn default() -> Self {
@@ -258,19 +354,10 @@ impl KeyFilter {
     pub(crate) fn test(&self) -> KeyTest {
         match self {
             KeyFilter::Accepted(test) => test.clone(),
-            KeyFilter::Only(keys) | KeyFilter::AllBut(keys) => {
-                let only = matches!(self, KeyFilter::Only(_));
-                let mut sorted: Vec<Vec<u8>> =
-                    keys.iter().map(|key| key.as_bytes().to_vec()).collect();
-                sorted.sort_unstable();
-                sorted.dedup();
-                KeyTest::new(move |key| {
-                    sorted
-                        .binary_search_by(|listed| listed.as_slice().cmp(key))
-                        .is_ok()
-                        == only
-                })
-            }
+            KeyFilter::Only(keys) | KeyFilter::AllBut(keys) => KeyTest(Decider::Listed {
+                keys: Arc::new(SortedKeys::new(keys.iter().map(String::as_bytes))),
+                listed: matches!(self, KeyFilter::Only(_)),
+            }),
         }
     }
 }
@@ -280,8 +367,17 @@ impl KeyFilter {
 pub(crate) fn accepted_ords(column: &StrColumn, test: &KeyTest) -> std::io::Result<Vec<bool>> {
     let mut accepted = vec![false; column.num_terms()];
     let mut terms = column.dictionary().stream()?;
+    let mut next = 0;
     while terms.advance() {
-        if test.accepts(terms.key())
+        let key = terms.key();
+        let passes = match &test.0 {
+            Decider::Each(test) => test(key),
+            Decider::Listed { keys, listed } => {
+                next = keys.first_not_below(next, key);
+                (next < keys.len() && keys.get(next) == key) == *listed
+            }
+        };
+        if passes
             && let Some(slot) = usize::try_from(terms.term_ord())
                 .ok()
                 .and_then(|ord| accepted.get_mut(ord))
@@ -408,4 +504,41 @@ pub(crate) fn sum_segments<'a>(
     values.sort_unstable_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
     values.truncate(size);
     values
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_keys_are_sorted_once_each_and_walked_like_a_search() {
+        let keys = SortedKeys::new(["g5", "g1", "g3", "g1", "g9", "g3"]);
+        let listed: Vec<&[u8]> = (0..keys.len()).map(|at| keys.get(at)).collect();
+        assert_eq!(
+            listed,
+            [b"g1", b"g3", b"g5", b"g9"].map(|key| key.as_slice())
+        );
+        assert_eq!(
+            SortedKeys::new(["b", "a"]),
+            SortedKeys::new(["a", "b", "a"])
+        );
+        assert!(SortedKeys::new(Vec::<String>::new()).is_empty());
+        // From every position on, for keys below, between, on and above the listed ones: the
+        // same answer as a plain search of what is left.
+        let many = SortedKeys::new((0..300).map(|n| format!("k{:04}", n * 3)));
+        let all: Vec<&[u8]> = (0..many.len()).map(|at| many.get(at)).collect();
+        for probe in (0..905).map(|n| format!("k{n:04}")) {
+            let key = probe.as_bytes();
+            let expected = all.partition_point(|listed| *listed < key);
+            for from in [0, expected / 2, expected.saturating_sub(1), expected] {
+                assert_eq!(
+                    many.first_not_below(from, key),
+                    expected,
+                    "{probe} from {from}"
+                );
+            }
+        }
+        assert_eq!(many.first_not_below(0, b"a"), 0);
+        assert_eq!(many.first_not_below(0, b"z"), many.len());
+    }
 }

@@ -920,25 +920,17 @@ pub async fn search(
     let limit = checked_limit(query.limit, 20, 50)?;
     let (text, offset) = search_start(query.q.clone(), query.cursor.as_deref())?;
     let viewer = viewer(person);
-    // As the index writes them (hyphenated, lower case), compared byte for byte: asked once
-    // per group in each segment of the index.
-    let mut readable_here: Vec<[u8; uuid::fmt::Hyphenated::LENGTH]> = hub
-        .readable_groups(person.id)
-        .into_iter()
-        .map(|group| {
+    // As the index writes them (hyphenated, lower case: the same order as the ids), walked
+    // along each segment's groups in order.
+    let readable_here =
+        plein_search::SortedKeys::new(hub.readable_groups(person.id).into_iter().map(|group| {
             let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
             group.hyphenated().encode_lower(&mut text);
             text
-        })
-        .collect();
-    readable_here.sort_unstable();
+        }));
     let request = plein_search::posts::PostSearch {
         query: text,
-        groups: plein_search::KeyFilter::Accepted(plein_search::KeyTest::new(move |key| {
-            readable_here
-                .binary_search_by(|group| group.as_slice().cmp(key))
-                .is_ok()
-        })),
+        groups: plein_search::KeyFilter::Accepted(plein_search::KeyTest::listed(readable_here)),
         group: query.group.map(|id| id.to_string()),
         author: query.author.map(|id| id.to_string()),
         limit: usize::try_from(limit).unwrap_or(50),

@@ -105,9 +105,64 @@ struct Index {
     conversations: HashMap<Uuid, HashSet<Uuid>>,
     /// Channels: their group.
     channels: HashMap<Uuid, Uuid>,
+    /// The groups whose posts anyone may read, and those whose members may, worked out from
+    /// `groups` when first asked after a group changed.
+    readable: OnceLock<Arc<ReadableGroups>>,
+}
+
+/// Groups by who may read their posts, each list sorted.
+#[derive(Default)]
+struct ReadableGroups {
+    anyone: Vec<Uuid>,
+    members: Vec<Uuid>,
 }
 
 impl Index {
+    fn readable(&self) -> &ReadableGroups {
+        self.readable.get_or_init(|| {
+            let viewer = Viewer {
+                person_id: Uuid::nil(),
+                platform_admin: false,
+            };
+            let member = Some(Standing {
+                role: GroupRole::Member,
+                state: MemberState::Member,
+            });
+            let mut readable = ReadableGroups::default();
+            for (id, group) in &self.groups {
+                if policy::allows(&viewer, &group.facts, None, Action::ReadPosts) {
+                    readable.anyone.push(*id);
+                } else if policy::allows(&viewer, &group.facts, member, Action::ReadPosts) {
+                    readable.members.push(*id);
+                }
+            }
+            readable.anyone.sort_unstable();
+            readable.members.sort_unstable();
+            Arc::new(readable)
+        })
+    }
+
+    /// The groups whose posts `person` may read, sorted.
+    fn readable_groups(&self, person: Uuid) -> Vec<Uuid> {
+        let readable = self.readable();
+        let own = readable.members.iter().filter(|group| {
+            self.groups
+                .get(group)
+                .is_some_and(|entry| entry.members.contains(&person))
+        });
+        // Both in order: merged in one pass.
+        let mut merged = Vec::with_capacity(readable.anyone.len() + 16);
+        let mut anyone = readable.anyone.iter().peekable();
+        for group in own {
+            while let Some(open) = anyone.next_if(|open| *open < group) {
+                merged.push(*open);
+            }
+            merged.push(*group);
+        }
+        merged.extend(anyone);
+        merged
+    }
+
     /// Whether `person` may read what happens in a group: the policy's answer for them.
     fn reads_group(&self, group_id: Uuid, person: Uuid, action: Action) -> bool {
         let Some(group) = self.groups.get(&group_id) else {
@@ -154,6 +209,12 @@ impl Index {
 
     /// Takes in what the event changes about membership.
     fn apply(&mut self, event: &Event) {
+        if matches!(
+            event,
+            Event::GroupCreated { .. } | Event::GroupUpdated { .. } | Event::GroupDeleted { .. }
+        ) {
+            self.readable = OnceLock::new();
+        }
         match event {
             Event::GroupCreated { group } | Event::GroupUpdated { group } => {
                 let entry = self.groups.entry(group.id).or_insert_with(|| GroupEntry {
@@ -526,29 +587,7 @@ impl Hub {
     /// and their own), sorted: the first filter of a post search, which checks what it shows
     /// against the database. A group this node has not heard of yet is not among them.
     pub fn readable_groups(&self, person: Uuid) -> Vec<Uuid> {
-        let viewer = Viewer {
-            person_id: person,
-            platform_admin: false,
-        };
-        let member = Some(Standing {
-            role: GroupRole::Member,
-            state: MemberState::Member,
-        });
-        let mut readable: Vec<Uuid> = self
-            .read()
-            .index
-            .groups
-            .iter()
-            .filter(|(_, group)| {
-                // Open to anyone, or to members: a member set is looked into only when needed.
-                policy::allows(&viewer, &group.facts, None, Action::ReadPosts)
-                    || (policy::allows(&viewer, &group.facts, member, Action::ReadPosts)
-                        && group.members.contains(&person))
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        readable.sort_unstable();
-        readable
+        self.read().index.readable_groups(person)
     }
 
     /// Closes every socket (the node is stopping).
@@ -1369,6 +1408,68 @@ mod tests {
                     .map_or_else(|| "-".to_owned(), |kept| kept.frame.as_str().to_owned())
             })
             .collect()
+    }
+
+    #[test]
+    fn readable_groups_are_the_open_ones_and_my_own_in_order_and_follow_changes() {
+        use crate::groups::dto::GroupEvent;
+        use crate::groups::policy::{Kind, Visibility};
+        let group = |n: u128, visibility: Visibility| GroupEvent {
+            id: Uuid::from_u128(n),
+            slug: format!("g{n}"),
+            name: format!("G{n}"),
+            kind: Kind::Casual,
+            visibility,
+            archived: false,
+        };
+        let joined =
+            |group: u128, person: u128, state: Option<MemberState>| Event::GroupMembershipChanged {
+                group_id: Uuid::from_u128(group),
+                person_id: Uuid::from_u128(person),
+                role: state.map(|_| GroupRole::Member),
+                state,
+                previous: None,
+                by: None,
+            };
+        let mut index = Index::default();
+        for (n, visibility) in [
+            (5, Visibility::Public),
+            (2, Visibility::Private),
+            (9, Visibility::Secret),
+            (1, Visibility::Public),
+            (7, Visibility::Private),
+        ] {
+            index.apply(&Event::GroupCreated {
+                group: group(n, visibility),
+            });
+        }
+        index.apply(&joined(7, 100, Some(MemberState::Member)));
+        index.apply(&joined(9, 100, Some(MemberState::Member)));
+        index.apply(&joined(2, 100, Some(MemberState::Requested)));
+        let ids = |groups: &[u128]| {
+            groups
+                .iter()
+                .map(|n| Uuid::from_u128(*n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            index.readable_groups(Uuid::from_u128(100)),
+            ids(&[1, 5, 7, 9])
+        );
+        assert_eq!(index.readable_groups(Uuid::from_u128(101)), ids(&[1, 5]));
+        // A public group turned private, a private one public, one deleted, a membership ended.
+        index.apply(&Event::GroupUpdated {
+            group: group(5, Visibility::Private),
+        });
+        index.apply(&Event::GroupUpdated {
+            group: group(2, Visibility::Public),
+        });
+        index.apply(&Event::GroupDeleted {
+            group: group(1, Visibility::Public),
+        });
+        index.apply(&joined(9, 100, None));
+        assert_eq!(index.readable_groups(Uuid::from_u128(100)), ids(&[2, 7]));
+        assert_eq!(index.readable_groups(Uuid::from_u128(101)), ids(&[2]));
     }
 
     #[test]
