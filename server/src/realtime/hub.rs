@@ -107,7 +107,7 @@ struct Index {
     channels: HashMap<Uuid, Uuid>,
     /// The groups whose posts anyone may read, and those whose members may, worked out from
     /// `groups` when first asked after a group changed.
-    readable: OnceLock<Arc<ReadableGroups>>,
+    readable: OnceLock<ReadableGroups>,
 }
 
 /// Groups by who may read their posts, each list sorted.
@@ -118,6 +118,7 @@ struct ReadableGroups {
 }
 
 impl Index {
+    /// The groups by who may read their posts, as of the last change to a group.
     fn readable(&self) -> &ReadableGroups {
         self.readable.get_or_init(|| {
             let viewer = Viewer {
@@ -138,7 +139,7 @@ impl Index {
             }
             readable.anyone.sort_unstable();
             readable.members.sort_unstable();
-            Arc::new(readable)
+            readable
         })
     }
 
