@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use plein_migrations::{Migrator, MigratorTrait};
+use sea_orm::sea_query::extension::postgres::PgFunc;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -109,6 +111,24 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
             .await
         }
         _ => db.begin().await,
+    }
+}
+
+/// `column` is one of `ids`. PostgreSQL gets one array parameter (`= ANY($1)`), so a lookup's
+/// statement reads the same whatever the number of ids: it is parsed and planned once per
+/// connection and then served from the prepared-statement cache, where an `IN` list of each new
+/// length would be a new statement (a describe round trip and a plan each time, pushing others
+/// out of the cache). SQLite has no arrays and gets the `IN` list.
+pub fn one_of(
+    backend: DbBackend,
+    column: impl sea_orm::ColumnTrait,
+    ids: impl IntoIterator<Item = uuid::Uuid>,
+) -> Expr {
+    let ids: Vec<uuid::Uuid> = ids.into_iter().collect();
+    let column = Expr::col(column.as_column_ref());
+    match backend {
+        DbBackend::Postgres => column.eq(PgFunc::any(Expr::val(ids))),
+        _ => column.is_in(ids),
     }
 }
 

@@ -131,7 +131,11 @@ pub async fn receipts_of(
     }
     recipients::Entity::find()
         .filter(recipients::Column::PersonId.eq(person))
-        .filter(recipients::Column::AnnouncementId.is_in(ids.iter().copied()))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            recipients::Column::AnnouncementId,
+            ids.iter().copied(),
+        ))
         .all(db)
         .await
 }
@@ -393,7 +397,11 @@ pub async fn recipients_with_people(
     for chunk in ids.chunks(1_000) {
         for row in recipients::Entity::find()
             .filter(recipients::Column::AnnouncementId.eq(announcement))
-            .filter(recipients::Column::PersonId.is_in(chunk.iter().copied()))
+            .filter(crate::db::one_of(
+                db.get_database_backend(),
+                recipients::Column::PersonId,
+                chunk.iter().copied(),
+            ))
             .all(db)
             .await?
         {

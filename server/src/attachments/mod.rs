@@ -262,7 +262,11 @@ pub async fn attach(
     }
     let (column, owner_id) = owner.column();
     let rows: HashMap<Uuid, attachments::Model> = attachments::Entity::find()
-        .filter(attachments::Column::Id.is_in(ids.iter().copied()))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            attachments::Column::Id,
+            ids.iter().copied(),
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -312,7 +316,11 @@ pub async fn of(
     }
     let (column, _) = owner(Uuid::nil()).column();
     let rows = attachments::Entity::find()
-        .filter(column.is_in(ids.iter().copied()))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            column,
+            ids.iter().copied(),
+        ))
         .order_by_asc(attachments::Column::Position)
         .all(db)
         .await?;

@@ -110,7 +110,11 @@ pub async fn delete_sessions_of_many(
     person_ids: &[Uuid],
 ) -> Result<u64, DbErr> {
     Ok(sessions::Entity::delete_many()
-        .filter(sessions::Column::PersonId.is_in(person_ids.iter().copied()))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            sessions::Column::PersonId,
+            person_ids.iter().copied(),
+        ))
         .exec(db)
         .await?
         .rows_affected)

@@ -164,7 +164,11 @@ impl EventConsumer for MessageIndexer {
             Vec::new()
         } else {
             messages::Entity::find()
-                .filter(messages::Column::Id.is_in(ids.iter().copied()))
+                .filter(crate::db::one_of(
+                    self.db.get_database_backend(),
+                    messages::Column::Id,
+                    ids.iter().copied(),
+                ))
                 .all(&self.db)
                 .await?
         };

@@ -90,7 +90,11 @@ pub async fn members(
         return Ok(result);
     }
     for row in conversation_members::Entity::find()
-        .filter(conversation_members::Column::ConversationId.is_in(conversation_ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            conversation_members::Column::ConversationId,
+            conversation_ids,
+        ))
         .filter(conversation_members::Column::LeftAt.is_null())
         .order_by_asc(conversation_members::Column::JoinedAt)
         .order_by_asc(conversation_members::Column::PersonId)
@@ -113,7 +117,11 @@ pub async fn my_rows(
     }
     Ok(conversation_members::Entity::find()
         .filter(conversation_members::Column::PersonId.eq(person_id))
-        .filter(conversation_members::Column::ConversationId.is_in(conversation_ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            conversation_members::Column::ConversationId,
+            conversation_ids,
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -287,7 +295,11 @@ pub async fn list(
         .to_owned();
     let mut reach = Condition::any().add(conversations::Column::Id.in_subquery(mine));
     if !groups.is_empty() {
-        reach = reach.add(conversations::Column::GroupId.is_in(groups));
+        reach = reach.add(crate::db::one_of(
+            db.get_database_backend(),
+            conversations::Column::GroupId,
+            groups,
+        ));
     }
     let mut query = conversations::Entity::find().filter(reach);
     if let Some((at, id)) = after {
@@ -472,7 +484,11 @@ pub async fn messages_by_id(
         return Ok(HashMap::new());
     }
     Ok(messages::Entity::find()
-        .filter(messages::Column::Id.is_in(ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            messages::Column::Id,
+            ids,
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -489,7 +505,11 @@ pub async fn reactions(
         return Ok(Vec::new());
     }
     message_reactions::Entity::find()
-        .filter(message_reactions::Column::MessageId.is_in(message_ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            message_reactions::Column::MessageId,
+            message_ids,
+        ))
         .all(db)
         .await
 }

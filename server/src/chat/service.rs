@@ -1000,7 +1000,11 @@ async fn group_join_times(
     }
     Ok(group_members::Entity::find()
         .filter(group_members::Column::PersonId.eq(person_id))
-        .filter(group_members::Column::GroupId.is_in(groups))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            group_members::Column::GroupId,
+            groups,
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -1062,12 +1066,16 @@ async fn dtos(
     let group_ids: Vec<Uuid> = rows.iter().filter_map(|row| row.group_id).collect();
     let group_sizes = crate::groups::repo::member_counts(db, &group_ids).await?;
     let group_rows: HashMap<Uuid, groups::Model> = {
-        use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+        use sea_orm::{EntityTrait as _, QueryFilter as _};
         if group_ids.is_empty() {
             HashMap::new()
         } else {
             groups::Entity::find()
-                .filter(groups::Column::Id.is_in(group_ids))
+                .filter(crate::db::one_of(
+                    db.get_database_backend(),
+                    groups::Column::Id,
+                    group_ids,
+                ))
                 .all(db)
                 .await?
                 .into_iter()

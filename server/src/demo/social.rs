@@ -535,7 +535,11 @@ pub async fn populate(
             }
             update
                 .filter(announcement_recipients::Column::AnnouncementId.eq(created.id))
-                .filter(announcement_recipients::Column::PersonId.is_in(chunk.iter().copied()))
+                .filter(crate::db::one_of(
+                    db.get_database_backend(),
+                    announcement_recipients::Column::PersonId,
+                    chunk.iter().copied(),
+                ))
                 .exec(db)
                 .await?;
         }

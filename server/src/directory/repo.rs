@@ -58,7 +58,11 @@ pub async fn find_many(
     for chunk in ids.chunks(1_000) {
         found.extend(
             people::Entity::find()
-                .filter(people::Column::Id.is_in(chunk.iter().copied()))
+                .filter(crate::db::one_of(
+                    db.get_database_backend(),
+                    people::Column::Id,
+                    chunk.iter().copied(),
+                ))
                 .all(db)
                 .await?,
         );

@@ -52,7 +52,11 @@ pub async fn find_many(
         return Ok(Vec::new());
     }
     groups::Entity::find()
-        .filter(groups::Column::Id.is_in(ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            groups::Column::Id,
+            ids,
+        ))
         .all(db)
         .await
 }
@@ -112,7 +116,11 @@ pub async fn memberships_of(
     }
     Ok(group_members::Entity::find()
         .filter(group_members::Column::PersonId.eq(person_id))
-        .filter(group_members::Column::GroupId.is_in(group_ids.iter().copied()))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            group_members::Column::GroupId,
+            group_ids.iter().copied(),
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -168,7 +176,11 @@ pub async fn member_counts(
         .select_only()
         .column(group_members::Column::GroupId)
         .column_as(group_members::Column::PersonId.count(), "members")
-        .filter(group_members::Column::GroupId.is_in(group_ids.iter().copied()))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            group_members::Column::GroupId,
+            group_ids.iter().copied(),
+        ))
         .filter(group_members::Column::State.eq(MemberState::Member.as_str()))
         .group_by(group_members::Column::GroupId)
         .into_tuple()
@@ -274,7 +286,11 @@ pub async fn members_page(
         .await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.person_id).collect();
     let mut people: HashMap<Uuid, people::Model> = people::Entity::find()
-        .filter(people::Column::Id.is_in(ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            people::Column::Id,
+            ids,
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -380,7 +396,11 @@ pub async fn weighed_for_search(
                         .eq(MemberState::Member.as_str()),
                 ),
         )
-        .and_where(Expr::col((groups::Entity, groups::Column::Id)).is_in(ids))
+        .and_where(crate::db::one_of(
+            db.get_database_backend(),
+            groups::Column::Id,
+            ids,
+        ))
         .to_owned();
     let backend = db.get_database_backend();
     let mut found = Vec::new();

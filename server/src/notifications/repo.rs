@@ -163,7 +163,11 @@ pub async fn unread_of(
             .select_only()
             .column(notifications::Column::PersonId)
             .column_as(notifications::Column::Id.count(), "unread")
-            .filter(notifications::Column::PersonId.is_in(chunk.iter().copied()))
+            .filter(crate::db::one_of(
+                db.get_database_backend(),
+                notifications::Column::PersonId,
+                chunk.iter().copied(),
+            ))
             .filter(notifications::Column::ReadAt.is_null())
             .group_by(notifications::Column::PersonId)
             .into_tuple()
@@ -194,7 +198,11 @@ pub async fn mark_read(
         .filter(notifications::Column::PersonId.eq(person))
         .filter(notifications::Column::ReadAt.is_null());
     if let Some(ids) = ids {
-        update = update.filter(notifications::Column::Id.is_in(ids.iter().copied()));
+        update = update.filter(crate::db::one_of(
+            db.get_database_backend(),
+            notifications::Column::Id,
+            ids.iter().copied(),
+        ));
     }
     update.exec(db).await?;
     Ok(())

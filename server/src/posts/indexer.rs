@@ -80,7 +80,11 @@ async fn documents(
         .collect();
     if !missing.is_empty() {
         for post in posts::Entity::find()
-            .filter(posts::Column::Id.is_in(missing))
+            .filter(crate::db::one_of(
+                db.get_database_backend(),
+                posts::Column::Id,
+                missing,
+            ))
             .all(db)
             .await?
         {
@@ -262,7 +266,11 @@ impl EventConsumer for PostIndexer {
             Vec::new()
         } else {
             posts::Entity::find()
-                .filter(posts::Column::Id.is_in(post_ids.iter().copied()))
+                .filter(crate::db::one_of(
+                    self.db.get_database_backend(),
+                    posts::Column::Id,
+                    post_ids.iter().copied(),
+                ))
                 .all(&self.db)
                 .await?
         };
@@ -270,7 +278,11 @@ impl EventConsumer for PostIndexer {
             Vec::new()
         } else {
             comments::Entity::find()
-                .filter(comments::Column::Id.is_in(comment_ids.iter().copied()))
+                .filter(crate::db::one_of(
+                    self.db.get_database_backend(),
+                    comments::Column::Id,
+                    comment_ids.iter().copied(),
+                ))
                 .all(&self.db)
                 .await?
         };

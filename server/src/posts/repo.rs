@@ -208,7 +208,11 @@ pub async fn home_feed(
         before = candidates.last().copied();
         if !candidates.is_empty() {
             let mut rows = posts::Entity::find()
-                .filter(posts::Column::Id.is_in(candidates))
+                .filter(crate::db::one_of(
+                    db.get_database_backend(),
+                    posts::Column::Id,
+                    candidates,
+                ))
                 .filter(shown())
                 .all(db)
                 .await?;
@@ -413,28 +417,33 @@ pub async fn decorations(
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
-    let (fold, parameter): (&str, fn(usize) -> String) = match backend {
-        DbBackend::Postgres => ("string_agg", |n| format!("${n}")),
-        _ => ("group_concat", |_| "?".to_owned()),
+    // PostgreSQL takes the ids as one array, so the statement is the same for any number of
+    // posts (prepared once per connection); SQLite gets a list of parameters.
+    let (fold, viewer_parameter, listed) = match backend {
+        DbBackend::Postgres => ("string_agg", "$1".to_owned(), "= ANY($2)".to_owned()),
+        _ => (
+            "group_concat",
+            "?".to_owned(),
+            format!("IN ({})", vec!["?"; post_ids.len()].join(", ")),
+        ),
     };
-    let ids = (2..post_ids.len() + 2)
-        .map(parameter)
-        .collect::<Vec<_>>()
-        .join(", ");
     let sql = format!(
         "SELECT p.id, \
          (SELECT count(*) FROM comments c WHERE c.post_id = p.id AND c.deleted_at IS NULL), \
          (SELECT {fold}(r.reaction || ':' || r.n || ':' || r.mine, ',') FROM \
            (SELECT reaction, count(*) AS n, \
-             sum(CASE WHEN person_id = {viewer} THEN 1 ELSE 0 END) AS mine \
+             sum(CASE WHEN person_id = {viewer_parameter} THEN 1 ELSE 0 END) AS mine \
             FROM reactions WHERE post_id = p.id GROUP BY reaction) r), \
          (SELECT count(*) FROM attachments a WHERE a.post_id = p.id) \
-         FROM posts p WHERE p.id IN ({ids})",
-        viewer = parameter(1)
+         FROM posts p WHERE p.id {listed}"
     );
-    let values = std::iter::once(viewer)
-        .chain(post_ids.iter().copied())
-        .map(sea_orm::Value::from);
+    let values: Vec<sea_orm::Value> = match backend {
+        DbBackend::Postgres => vec![viewer.into(), post_ids.to_vec().into()],
+        _ => std::iter::once(viewer)
+            .chain(post_ids.iter().copied())
+            .map(sea_orm::Value::from)
+            .collect(),
+    };
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
@@ -563,7 +572,11 @@ pub async fn comments_by_id(
         return Ok(HashMap::new());
     }
     Ok(comments::Entity::find()
-        .filter(comments::Column::Id.is_in(ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            comments::Column::Id,
+            ids,
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -579,7 +592,11 @@ pub async fn posts_by_id(
         return Ok(HashMap::new());
     }
     Ok(posts::Entity::find()
-        .filter(posts::Column::Id.is_in(ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            posts::Column::Id,
+            ids,
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -595,7 +612,11 @@ pub async fn people_by_id(
         return Ok(HashMap::new());
     }
     Ok(people::Entity::find()
-        .filter(people::Column::Id.is_in(ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            people::Column::Id,
+            ids,
+        ))
         .all(db)
         .await?
         .into_iter()
@@ -635,7 +656,11 @@ pub async fn cards_by_id(
             people::Column::Location,
             people::Column::PhotoVersion,
         ])
-        .filter(people::Column::Id.is_in(ids))
+        .filter(crate::db::one_of(
+            db.get_database_backend(),
+            people::Column::Id,
+            ids,
+        ))
         .into_tuple()
         .all(db)
         .await?;

@@ -1331,7 +1331,11 @@ impl super::socket::Signals for Hub {
             HashMap::new()
         } else {
             presence_seen::Entity::find()
-                .filter(presence_seen::Column::PersonId.is_in(unknown))
+                .filter(crate::db::one_of(
+                    self.db.get_database_backend(),
+                    presence_seen::Column::PersonId,
+                    unknown,
+                ))
                 .all(&self.db)
                 .await
                 .unwrap_or_default()
