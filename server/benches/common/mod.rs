@@ -180,6 +180,7 @@ pub async fn steady_load(
     request: impl Fn(usize) -> reqwest::RequestBuilder + Send + 'static,
 ) -> anyhow::Result<(Vec<Duration>, usize)> {
     let interval = Duration::from_micros(1_000_000 / rate);
+    let began = std::time::SystemTime::now();
     let runtime = tokio::runtime::Handle::current();
     let tasks = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
@@ -218,13 +219,21 @@ pub async fn steady_load(
         trace.push_str(&format!("{index},{},{ok}\n", latency.as_micros()));
     }
     // BENCH_TRACE_DIR=dir keeps each load's answers in order (request number, microseconds,
-    // answered well), to see when in a run a slow stretch came.
+    // answered well), to see when in a run a slow stretch came; the first line gives the wall
+    // clock of the first request (Unix seconds), to line the trace up with system statistics.
     if let Some(dir) = std::env::var_os("BENCH_TRACE_DIR") {
         static LOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let load = LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path =
             std::path::Path::new(&dir).join(format!("load-{}-{load}.csv", std::process::id()));
-        std::fs::write(path, format!("request,micros,ok\n{trace}"))?;
+        let began = began
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        std::fs::write(
+            path,
+            format!("# began {began:.3}\nrequest,micros,ok\n{trace}"),
+        )?;
     }
     latencies.sort();
     Ok((latencies, failures))
