@@ -164,3 +164,30 @@ pub fn redact(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entities::posts;
+    use sea_orm::{EntityTrait as _, QueryFilter as _, QueryTrait as _};
+
+    fn lookup(backend: DbBackend, count: usize) -> String {
+        let ids = (0..count).map(|_| uuid::Uuid::now_v7());
+        posts::Entity::find()
+            .filter(one_of(backend, posts::Column::Id, ids))
+            .build(backend)
+            .sql
+    }
+
+    #[test]
+    fn postgres_looks_ids_up_with_one_statement_text_whatever_their_number() {
+        let one = lookup(DbBackend::Postgres, 1);
+        assert!(one.ends_with(r#"WHERE "posts"."id" = ANY($1)"#), "{one}");
+        assert_eq!(one, lookup(DbBackend::Postgres, 40));
+    }
+
+    #[test]
+    fn sqlite_looks_ids_up_with_a_list() {
+        assert!(lookup(DbBackend::Sqlite, 3).ends_with(r#"WHERE "posts"."id" IN (?, ?, ?)"#));
+    }
+}

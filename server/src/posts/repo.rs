@@ -420,10 +420,10 @@ pub async fn decorations(
     // PostgreSQL takes the ids as one array, so the statement is the same for any number of
     // posts (prepared once per connection); SQLite gets a list of parameters.
     let (fold, viewer_parameter, listed) = match backend {
-        DbBackend::Postgres => ("string_agg", "$1".to_owned(), "= ANY($2)".to_owned()),
+        DbBackend::Postgres => ("string_agg", "$1", "= ANY($2)".to_owned()),
         _ => (
             "group_concat",
-            "?".to_owned(),
+            "?",
             format!("IN ({})", vec!["?"; post_ids.len()].join(", ")),
         ),
     };
