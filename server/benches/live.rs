@@ -70,8 +70,9 @@ struct Tally {
     last_seq: Vec<i64>,
     /// Latencies (µs) of `announcement.published` frames (from the publish request).
     announced: Vec<i64>,
-    /// Latencies (µs) of chat messages from someone else: send time is in the `client_id`.
-    chat: Vec<i64>,
+    /// Latencies (µs) of chat messages from someone else, with the receiving socket's number:
+    /// send time is in the `client_id`.
+    chat: Vec<(usize, i64)>,
     /// Storm messages received, by message id (each must come once).
     storm: Vec<String>,
     resumed: usize,
@@ -100,7 +101,13 @@ async fn open_socket(
         "cookie",
         HeaderValue::from_str(&format!("plein_session={}", seat.token))?,
     );
-    let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+    // As small a read buffer as the server's: tungstenite zero-fills its whole read buffer
+    // (128 KiB by default) before every read, which made the load generator, not Plein, the
+    // busiest process while 30,000 frames arrived.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024);
+    let (stream, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
     Ok(stream)
 }
 
@@ -161,7 +168,7 @@ async fn watch(
                     .and_then(|rest| rest.split('-').next())
                     .and_then(|micros| micros.parse::<i64>().ok())
                 {
-                    tally.chat.push(received - sent);
+                    tally.chat.push((index, received - sent));
                 } else if client_id.starts_with('S') {
                     let id = frame["message"]["id"]
                         .as_str()
@@ -379,8 +386,9 @@ fn micros_sorted(values: impl IntoIterator<Item = i64>) -> Vec<Duration> {
 
 fn report(what: &str, sorted: &[Duration]) {
     println!(
-        "{what}: {} samples, p50 {}, p99 {}, max {}",
+        "{what}: {} samples, min {}, p50 {}, p99 {}, max {}",
         sorted.len(),
+        ms(sorted.first().copied().unwrap_or_default()),
         ms(percentile(sorted, 0.5)),
         ms(percentile(sorted, 0.99)),
         ms(sorted.last().copied().unwrap_or_default())
@@ -630,7 +638,7 @@ async fn run() -> anyhow::Result<()> {
         .collect();
     let cookies: Vec<String> = (0..2 * CONVERSATIONS).map(cookie_of).collect();
     let (sending, sending_origin) = (plain.clone(), origin.clone());
-    let (_, failures) = common::steady_load(CHAT_RATE, total, 0, move |n| {
+    let (answers, failures) = common::steady_load(CHAT_RATE, total, 0, move |n| {
         let pair = n % CONVERSATIONS;
         // Even: from node A's person to node B's; odd: the other way round.
         let sender = if n % 2 == 0 { 2 * pair } else { 2 * pair + 1 };
@@ -643,16 +651,21 @@ async fn run() -> anyhow::Result<()> {
     .await?;
     // Let the last messages arrive.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut latencies = Vec::new();
-    for shard in &mut shards {
+    // By the receiving socket's node: seats alternate between A (even) and B (odd).
+    let (mut latencies, mut on_a, mut on_b) = (Vec::new(), Vec::new(), Vec::new());
+    for (number, shard) in shards.iter_mut().enumerate() {
         let answer = shard.ask(json!({"do": "chat"}))?;
-        latencies.extend(
-            answer["latencies"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_i64),
-        );
+        for pair in answer["latencies"].as_array().into_iter().flatten() {
+            let (Some(index), Some(latency)) = (pair[0].as_u64(), pair[1].as_i64()) else {
+                continue;
+            };
+            latencies.push(latency);
+            if (number * PER_SHARD + index as usize).is_multiple_of(2) {
+                on_a.push(latency);
+            } else {
+                on_b.push(latency);
+            }
+        }
     }
     let (after_a, after_b) = (usage(node_a.id())?, usage(node_b.id())?);
     println!(
@@ -663,6 +676,15 @@ async fn run() -> anyhow::Result<()> {
         "chat: send to the recipient's frame",
         &micros_sorted(latencies),
     );
+    report(
+        "chat: of which received on node A (the node sent to)",
+        &micros_sorted(on_a),
+    );
+    report(
+        "chat: of which received on node B (through PostgreSQL's NOTIFY)",
+        &micros_sorted(on_b),
+    );
+    report("chat: the send's answer", &answers);
     println!(
         "chat: CPU node A {:.2} s, node B {:.2} s over {CHAT_SECONDS} s; resident memory A {} MB, B {} MB",
         after_a.1 - usage_a.1,

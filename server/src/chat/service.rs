@@ -560,7 +560,10 @@ pub async fn send(
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("message vanished")))?;
         return Ok((one_message(db, person.id, earlier).await?, false));
     }
-    attachments::attach(&tx, person.id, Owner::Message(row.id), &request.attachments).await?;
+    // A new message carries no files until given some.
+    if !request.attachments.is_empty() {
+        attachments::attach(&tx, person.id, Owner::Message(row.id), &request.attachments).await?;
+    }
     repo::touch(&tx, conversation_id, now).await?;
     // The sender has read what they sent.
     repo::ensure_row(&tx, conversation_id, person.id, now).await?;
@@ -574,7 +577,14 @@ pub async fn send(
     .await?;
     tx.commit().await?;
     doorbell.ring();
-    Ok((one_message(db, person.id, row).await?, true))
+    let fresh = Fresh {
+        files: !request.attachments.is_empty(),
+    };
+    let dto = messages_as_seen(db, person.id, vec![row], Some(fresh))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the message vanished")))?;
+    Ok((dto, true))
 }
 
 /// A message the caller may read, with the access to its conversation.
@@ -1168,6 +1178,21 @@ pub async fn message_dtos(
     viewer: Uuid,
     rows: Vec<messages::Model>,
 ) -> ApiResult<Vec<MessageDto>> {
+    messages_as_seen(db, viewer, rows, None).await
+}
+
+/// What is known of messages just sent: no reactions yet, and files only if given.
+#[derive(Clone, Copy)]
+struct Fresh {
+    files: bool,
+}
+
+async fn messages_as_seen(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    rows: Vec<messages::Model>,
+    fresh: Option<Fresh>,
+) -> ApiResult<Vec<MessageDto>> {
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
     let quoted =
         repo::messages_by_id(db, rows.iter().filter_map(|row| row.reply_to).collect()).await?;
@@ -1184,7 +1209,12 @@ pub async fn message_dtos(
         .collect();
     let mut counts: HashMap<Uuid, BTreeMap<Reaction, u64>> = HashMap::new();
     let mut mine: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
-    for reaction in repo::reactions(db, ids.clone()).await? {
+    let reactions = if fresh.is_some() {
+        Vec::new()
+    } else {
+        repo::reactions(db, ids.clone()).await?
+    };
+    for reaction in reactions {
         let Some(kind) = Reaction::parse(&reaction.reaction) else {
             continue;
         };
@@ -1197,7 +1227,11 @@ pub async fn message_dtos(
             mine.entry(reaction.message_id).or_default().push(kind);
         }
     }
-    let mut files = attachments::of(db, Owner::Message, &ids).await?;
+    let mut files = if fresh.is_some_and(|fresh| !fresh.files) {
+        HashMap::new()
+    } else {
+        attachments::of(db, Owner::Message, &ids).await?
+    };
     Ok(rows
         .into_iter()
         .map(|row| {

@@ -28,8 +28,8 @@ pub use doorbell::{
 pub use doorbell::{notify_other_nodes, spawn_postgres_listener};
 pub use event::{DecodeError, EVENT_VERSION, Event, Scope};
 pub use tailer::{
-    ConsumerStatus, DurableCursor, EventConsumer, INDEX_COMMIT_INTERVAL, Tailer, TailerHandle,
-    TailerProgress,
+    BACKGROUND_GATHER, ConsumerStatus, DurableCursor, EventConsumer, INDEX_COMMIT_INTERVAL, Tailer,
+    TailerHandle, TailerProgress,
 };
 
 use crate::entities::{events, settings};

@@ -17,8 +17,13 @@ use crate::posts::repo as posts_repo;
 
 const CONSUMER: &str = "notifications";
 
+/// How often a run of batches that make nothing moves the shared cursor.
+const IDLE_STORE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct NotificationMaker {
     cursor: DurableCursor,
+    /// When a batch that made nothing last moved the cursor.
+    idle_stored: std::sync::Mutex<Option<std::time::Instant>>,
     db: DatabaseConnection,
     doorbell: events::Doorbell,
 }
@@ -27,6 +32,7 @@ impl NotificationMaker {
     pub fn new(db: DatabaseConnection, doorbell: events::Doorbell) -> Self {
         NotificationMaker {
             cursor: DurableCursor::new(db.clone(), CONSUMER),
+            idle_stored: std::sync::Mutex::new(None),
             db,
             doorbell,
         }
@@ -64,6 +70,10 @@ impl EventConsumer for NotificationMaker {
         CONSUMER
     }
 
+    fn gather(&self) -> std::time::Duration {
+        events::BACKGROUND_GATHER
+    }
+
     async fn position(&self) -> anyhow::Result<i64> {
         Ok(self.cursor.load().await?)
     }
@@ -83,6 +93,30 @@ impl EventConsumer for NotificationMaker {
         let Some(last) = batch.last() else {
             return Ok(());
         };
+        // Most events make no notification (a chat message without mentions, a post seen): a
+        // batch of only those leaves the shared cursor where it is, without a transaction that
+        // would lock it against the other nodes and hold back every reader of the outbox. The
+        // next batch that makes something moves it past them; after a restart they are read
+        // again and make nothing again.
+        if !batch.iter().any(|stored| may_notify(&stored.event)) {
+            let due = {
+                let mut stored = self
+                    .idle_stored
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let due = stored.is_none_or(|at| at.elapsed() >= IDLE_STORE_EVERY);
+                if due {
+                    *stored = Some(std::time::Instant::now());
+                }
+                due
+            };
+            // Now and then the cursor moves past them anyway (every event up to here that
+            // called for work is done), so a restart does not read days of them again.
+            if due {
+                self.cursor.store_at_least(&self.db, last.seq).await?;
+            }
+            return Ok(());
+        }
         let tx = db::begin_write(&self.db).await?;
         let done = locked_position(&tx).await?;
         let mut made = 0_usize;
@@ -215,6 +249,20 @@ fn tells_everyone_it_reaches(event: &Event) -> bool {
             | Event::AcknowledgementReminder { .. }
             | Event::AnnouncementUpdated { material: true, .. }
     )
+}
+
+/// Whether `make` may make a notification for the event (false: certainly none).
+fn may_notify(event: &Event) -> bool {
+    match event {
+        Event::MessageCreated { message } => !message.mentions.is_empty(),
+        Event::ReactionChanged {
+            post, person_id, ..
+        } => *person_id != post.author_id,
+        Event::CommentCreated { .. }
+        | Event::GroupMembershipChanged { .. }
+        | Event::PostCreated { .. } => true,
+        _ => tells_everyone_it_reaches(event) || matches!(event, Event::AnnouncementUpdated { .. }),
+    }
 }
 
 /// Makes (or updates) the notifications one event calls for; whom they are for.
@@ -457,29 +505,19 @@ async fn tell_recipients(
         let told = repo::told_about_announcement(tx, announcement).await?;
         people.retain(|person| !told.contains(person));
     }
-    let now = Utc::now().trunc_subsecs(6);
-    let rows: Vec<notifications::Model> = people
-        .iter()
-        .map(|person| notifications::Model {
-            id: Uuid::now_v7(),
-            person_id: *person,
-            kind: kind.to_owned(),
-            group_id: None,
-            post_id: None,
-            comment_id: None,
-            announcement_id: Some(announcement),
-            conversation_id: None,
-            message_id: None,
-            actor_id: row.author_id,
-            others: 0,
-            created_at: now,
-            updated_at: now,
-            read_at: None,
-        })
-        .collect();
-    for chunk in rows.chunks(1_000) {
-        repo::insert_many(tx, chunk.to_vec()).await?;
-    }
+    let ids = people.iter().map(|_| Uuid::now_v7()).collect();
+    repo::insert_about_announcement(
+        tx,
+        repo::AnnouncementNotice {
+            kind,
+            announcement,
+            actor: row.author_id,
+            at: Utc::now().trunc_subsecs(6),
+        },
+        ids,
+        people.clone(),
+    )
+    .await?;
     Ok(people)
 }
 

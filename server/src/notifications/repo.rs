@@ -29,6 +29,74 @@ pub async fn insert_many(
     Ok(())
 }
 
+/// One notification of `kind` about an announcement for each of `people` (with the given
+/// ids). On PostgreSQL one statement of two array parameters whatever the number of people:
+/// an announcement to 30,000 people is otherwise 30 statements of 14,000 parameters each,
+/// which kept PostgreSQL busy while the live frames of the same announcement went out.
+pub async fn insert_about_announcement(
+    db: &impl ConnectionTrait,
+    about: AnnouncementNotice<'_>,
+    ids: Vec<Uuid>,
+    people: Vec<Uuid>,
+) -> Result<(), DbErr> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    if backend == sea_orm::DbBackend::Postgres {
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO notifications \
+             (id, person_id, kind, announcement_id, actor_id, others, created_at, updated_at) \
+             SELECT given.id, given.person_id, $3, $4, $5, 0, $6, $6 \
+             FROM unnest($1::uuid[], $2::uuid[]) AS given (id, person_id)",
+            [
+                ids.into(),
+                people.into(),
+                about.kind.into(),
+                about.announcement.into(),
+                about.actor.into(),
+                about.at.into(),
+            ],
+        ))
+        .await?;
+        return Ok(());
+    }
+    let rows: Vec<notifications::Model> = ids
+        .into_iter()
+        .zip(people)
+        .map(|(id, person)| notifications::Model {
+            id,
+            person_id: person,
+            kind: about.kind.to_owned(),
+            group_id: None,
+            post_id: None,
+            comment_id: None,
+            announcement_id: Some(about.announcement),
+            conversation_id: None,
+            message_id: None,
+            actor_id: about.actor,
+            others: 0,
+            created_at: about.at,
+            updated_at: about.at,
+            read_at: None,
+        })
+        .collect();
+    for chunk in rows.chunks(1_000) {
+        insert_many(db, chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// What notifications about an announcement say.
+#[derive(Debug, Clone, Copy)]
+pub struct AnnouncementNotice<'a> {
+    pub kind: &'a str,
+    pub announcement: Uuid,
+    pub actor: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
 /// Who has been told about an announcement already.
 pub async fn told_about_announcement(
     db: &impl ConnectionTrait,

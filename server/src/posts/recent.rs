@@ -174,6 +174,11 @@ impl EventConsumer for RecentPostsFeeder {
         "recent-posts"
     }
 
+    /// This node's own posts are kept at once; other nodes' may arrive a moment later.
+    fn gather(&self) -> std::time::Duration {
+        crate::events::BACKGROUND_GATHER
+    }
+
     /// Nothing is kept across starts: everything before the present is in the database, where
     /// a group is read from the first time it is asked for.
     async fn position(&self) -> anyhow::Result<i64> {

@@ -33,9 +33,22 @@ pub type SharedHub = Arc<Hub>;
 /// Rows read at a time while loading the index.
 const LOAD_CHUNK: u64 = 50_000;
 
-/// A frame waiting for its socket, with the position of its event (none: typing and presence,
-/// which are not events).
-pub type Queued = (Option<Position>, Utf8Bytes);
+/// A frame waiting for its sockets, with the position of its event (none: typing and presence,
+/// which are not events). Queued behind one pointer: a socket's queue allocates its first
+/// block of slots when it opens, so small slots keep an idle socket small.
+pub struct Outgoing {
+    pub position: Option<Position>,
+    pub text: Utf8Bytes,
+}
+
+pub type Queued = Arc<Outgoing>;
+
+fn outgoing(position: Option<Position>, text: &Utf8Bytes) -> Queued {
+    Arc::new(Outgoing {
+        position,
+        text: text.clone(),
+    })
+}
 
 /// One open socket.
 pub struct Connection {
@@ -47,14 +60,15 @@ pub struct Connection {
     reason: OnceLock<(u16, &'static str)>,
     /// The tab said it is hidden or idle.
     away: AtomicBool,
-    /// People whose presence this socket is told.
-    watching: Mutex<HashSet<Uuid>>,
+    /// People whose presence this socket is told (changed under the hub's write lock, with
+    /// `HubState::watchers`).
+    watching: Mutex<Vec<Uuid>>,
 }
 
 impl Connection {
     /// Queues a frame; a socket whose queue is full is closed (it resumes on reconnect).
-    fn push(&self, position: Option<Position>, frame: &Utf8Bytes) {
-        match self.sender.try_send((position, frame.clone())) {
+    fn push(&self, frame: &Queued) {
+        match self.sender.try_send(frame.clone()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
                 metrics::counter!("plein_ws_closed_slow_total").increment(1);
@@ -293,7 +307,41 @@ struct HubState {
     /// The last event fanned out.
     position: Position,
     connections: HashMap<Uuid, Vec<Arc<Connection>>>,
+    /// Per person, the sockets told of their presence (a change reaches its watchers without
+    /// a walk over every socket).
+    watchers: HashMap<Uuid, Vec<Arc<Connection>>>,
     index: Index,
+}
+
+impl HubState {
+    /// The socket watches `people` from now on instead of whom it watched before.
+    fn watch(&mut self, connection: &Arc<Connection>, people: Vec<Uuid>) {
+        let before = std::mem::replace(
+            &mut *connection
+                .watching
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            people.clone(),
+        );
+        self.unwatch(connection.id, &before);
+        for person in people {
+            self.watchers
+                .entry(person)
+                .or_default()
+                .push(connection.clone());
+        }
+    }
+
+    fn unwatch(&mut self, connection: u64, people: &[Uuid]) {
+        for person in people {
+            if let Some(list) = self.watchers.get_mut(person) {
+                list.retain(|other| other.id != connection);
+                if list.is_empty() {
+                    self.watchers.remove(person);
+                }
+            }
+        }
+    }
 }
 
 /// Events whose frames the hub keeps after fanning them out, for replays.
@@ -361,6 +409,7 @@ impl Hub {
             state: RwLock::new(HubState {
                 position: Position::START,
                 connections: HashMap::new(),
+                watchers: HashMap::new(),
                 index: Index::default(),
             }),
             recent: Mutex::new(Recent::default()),
@@ -405,7 +454,7 @@ impl Hub {
             closed: CancellationToken::new(),
             reason: OnceLock::new(),
             away: AtomicBool::new(false),
-            watching: Mutex::new(HashSet::new()),
+            watching: Mutex::new(Vec::new()),
         });
         let position = {
             let mut state = self.write();
@@ -437,6 +486,13 @@ impl Hub {
                     state.connections.remove(&connection.person_id);
                 }
             }
+            let watched = std::mem::take(
+                &mut *connection
+                    .watching
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            );
+            state.unwatch(connection.id, &watched);
         }
         metrics::gauge!("plein_ws_connections").decrement(1.0);
         self.local_presence_changed(connection.person_id);
@@ -712,10 +768,11 @@ impl Hub {
         if let Some(prepared) = prepared {
             let state = &*state;
             let position = stored.position();
+            let frame = outgoing(Some(position), &prepared.frame);
             let send = |person: &Uuid| {
                 if let Some(list) = state.connections.get(person) {
                     for connection in list {
-                        connection.push(Some(position), &prepared.frame);
+                        connection.push(&frame);
                     }
                 }
             };
@@ -728,8 +785,9 @@ impl Hub {
                 Audience::Each(frames) => {
                     for (person, frame) in frames {
                         if let Some(list) = state.connections.get(person) {
+                            let frame = outgoing(Some(position), frame);
                             for connection in list {
-                                connection.push(Some(position), frame);
+                                connection.push(&frame);
                             }
                         }
                     }
@@ -838,15 +896,9 @@ fn tell_watchers(
     }) else {
         return;
     };
-    for connection in state.connections.values().flatten() {
-        let watches = connection
-            .watching
-            .lock()
-            .map(|watching| watching.contains(&person))
-            .unwrap_or(false);
-        if watches {
-            connection.push(None, &frame);
-        }
+    let frame = outgoing(None, &frame);
+    for connection in state.watchers.get(&person).into_iter().flatten() {
+        connection.push(&frame);
     }
 }
 
@@ -858,12 +910,13 @@ fn deliver_typing(state: &HubState, conversation: &ConversationEvent, person: Uu
     }) else {
         return;
     };
+    let frame = outgoing(None, &frame);
     for_conversation(state, conversation, |member| {
         if *member != person
             && let Some(list) = state.connections.get(member)
         {
             for connection in list {
-                connection.push(None, &frame);
+                connection.push(&frame);
             }
         }
     });
@@ -1306,15 +1359,13 @@ impl super::socket::Signals for Hub {
         self.local_presence_changed(connection.person_id);
     }
 
-    async fn watch(&self, connection: &Connection, people: Vec<Uuid>) -> Vec<ServerFrame> {
+    async fn watch(&self, connection: &Arc<Connection>, people: Vec<Uuid>) -> Vec<ServerFrame> {
         let people: Vec<Uuid> = people
             .into_iter()
             .collect::<HashSet<Uuid>>()
             .into_iter()
             .collect();
-        if let Ok(mut watching) = connection.watching.lock() {
-            *watching = people.iter().copied().collect();
-        }
+        self.write().watch(connection, people.clone());
         let known: Vec<(Uuid, PresenceState, Option<chrono::DateTime<chrono::Utc>>)> = {
             let book = self.book();
             people

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::frames::ServerFrame;
-use super::hub::SharedHub;
+use super::hub::{Registration, SharedHub};
 use super::socket::{self, Heartbeat};
 use crate::auth::AuthenticatedPerson;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -104,6 +104,57 @@ async fn serve(
     let hub = state.hub.clone();
     let (registration, queue, registered_at) = hub.register(person.id, person.session_id);
     let (mut sink, stream) = socket.split();
+    // The set-up's futures (the session check, a replay from the outbox) are large and live
+    // only while the socket opens: boxed, not part of this task's own allocation.
+    let begun = Box::pin(begin(
+        &state,
+        &registration,
+        &mut sink,
+        &person,
+        since,
+        registered_at,
+    ))
+    .await;
+    let Some(seen) = begun else {
+        return;
+    };
+    let heartbeat = Heartbeat {
+        ping_interval: state.config.ws_ping_interval,
+    };
+    drop(state);
+    // The loop runs in a task of its own that holds only what it needs (under 1 KiB); this one,
+    // with the upgrade's and the set-up's state (over 2.5 KiB before), ends here.
+    let looping = async move {
+        let connection = registration.connection.clone();
+        socket::run(
+            sink,
+            stream,
+            connection,
+            queue,
+            hub.as_ref(),
+            heartbeat,
+            seen,
+        )
+        .await;
+        drop(registration);
+    };
+    tokio::spawn(looping);
+}
+
+/// Checks the session once more, replays what the client missed (or says `resync`) and says
+/// hello; the position the client has seen everything up to, or `None` when it went away.
+async fn begin<S>(
+    state: &AppState,
+    registration: &Registration,
+    sink: &mut S,
+    person: &AuthenticatedPerson,
+    since: Option<i64>,
+    registered_at: Position,
+) -> Option<Position>
+where
+    S: Sink<Message> + Unpin,
+{
+    let hub = &state.hub;
     // A session ended between the request's check and the registration closes the socket
     // here; any later end reaches it through the hub.
     match crate::auth::repo::session_is_live(&state.db, person.session_id).await {
@@ -126,8 +177,7 @@ async fn serve(
             },
             registered_at,
         ),
-        Some(since) => match replay(&state, &hub, &mut sink, person.id, since, registered_at).await
-        {
+        Some(since) => match replay(state, hub, sink, person.id, since, registered_at).await {
             Ok(Some(seen)) => (
                 ServerFrame::Hello {
                     seq: registered_at.max(seen).seq,
@@ -156,24 +206,8 @@ async fn serve(
             }
         },
     };
-    if sink.send(text(&first)).await.is_err() {
-        return;
-    }
-    let heartbeat = Heartbeat {
-        ping_interval: state.config.ws_ping_interval,
-    };
-    let connection = registration.connection.clone();
-    socket::run(
-        sink,
-        stream,
-        connection,
-        queue,
-        hub.as_ref(),
-        heartbeat,
-        seen,
-    )
-    .await;
-    drop(registration);
+    sink.send(text(&first)).await.ok()?;
+    Some(seen)
 }
 
 /// Sends the person's frames for the events after `since` up to where the hub took over.

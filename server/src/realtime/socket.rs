@@ -46,7 +46,7 @@ pub trait Signals: Send + Sync {
     /// The tab is visible and used, or hidden or idle.
     fn tab_state(&self, connection: &Connection, state: TabState);
     /// The connection watches these people from now on; their presence now.
-    async fn watch(&self, connection: &Connection, people: Vec<Uuid>) -> Vec<ServerFrame>;
+    async fn watch(&self, connection: &Arc<Connection>, people: Vec<Uuid>) -> Vec<ServerFrame>;
 }
 
 fn text(frame: &ServerFrame) -> Message {
@@ -135,7 +135,7 @@ impl Limits {
 /// The answers to one client text frame; `Err` with a close code when the client must go.
 async fn answer(
     raw: &str,
-    connection: &Connection,
+    connection: &Arc<Connection>,
     signals: &dyn Signals,
     limits: &mut Limits,
 ) -> Result<Vec<ServerFrame>, u16> {
@@ -211,8 +211,8 @@ where
             }
             frame = queue.recv() => match frame {
                 // The client saw it already (it resumed from a node that was ahead of this one).
-                Some((Some(position), _)) if position <= seen => continue,
-                Some((_, frame)) => vec![Message::Text(frame)],
+                Some(frame) if frame.position.is_some_and(|position| position <= seen) => continue,
+                Some(frame) => vec![Message::Text(frame.text.clone())],
                 None => return Ended::ClientGone,
             },
             incoming = stream.next() => {
