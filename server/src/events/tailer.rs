@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures::FutureExt;
-use sea_orm::sea_query::{Alias, Expr, Func, OnConflict};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -101,49 +101,17 @@ impl DurableCursor {
     }
 
     pub async fn store<C: ConnectionTrait>(&self, db: &C, seq: i64) -> Result<(), DbErr> {
-        self.upsert(
-            db,
-            seq,
-            OnConflict::column(event_cursors::Column::Consumer)
-                .update_columns([event_cursors::Column::Seq, event_cursors::Column::UpdatedAt])
-                .to_owned(),
-        )
-        .await
-    }
-
-    /// Moves the cursor to `seq` unless it is already further (a node that is behind must not
-    /// move a shared cursor back).
-    pub async fn store_at_least<C: ConnectionTrait>(&self, db: &C, seq: i64) -> Result<(), DbErr> {
-        self.upsert(
-            db,
-            seq,
-            OnConflict::column(event_cursors::Column::Consumer)
-                .value(
-                    event_cursors::Column::Seq,
-                    Func::greatest([
-                        Expr::col((event_cursors::Entity, event_cursors::Column::Seq)),
-                        Expr::col((Alias::new("excluded"), event_cursors::Column::Seq)),
-                    ]),
-                )
-                .update_column(event_cursors::Column::UpdatedAt)
-                .to_owned(),
-        )
-        .await
-    }
-
-    async fn upsert<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        seq: i64,
-        on_conflict: OnConflict,
-    ) -> Result<(), DbErr> {
         event_cursors::Entity::insert(event_cursors::ActiveModel {
             consumer: Set(self.consumer.clone()),
             seq: Set(seq),
             updated_at: Set(Utc::now()),
         })
-        .on_conflict(on_conflict)
-        .exec_without_returning(db)
+        .on_conflict(
+            OnConflict::column(event_cursors::Column::Consumer)
+                .update_columns([event_cursors::Column::Seq, event_cursors::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec(db)
         .await
         .map(|_| ())
     }

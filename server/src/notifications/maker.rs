@@ -111,9 +111,15 @@ impl EventConsumer for NotificationMaker {
                 due
             };
             // Now and then the cursor moves past them anyway (every event up to here that
-            // called for work is done), so a restart does not read days of them again.
+            // called for work is done), so a restart does not read days of them again. Under
+            // the lock, and only forwards in delivery order: a node behind the other must not
+            // move the cursor back (sequence numbers alone do not give that order).
             if due {
-                self.cursor.store_at_least(&self.db, last.seq).await?;
+                let tx = db::begin_write(&self.db).await?;
+                if last.position() > locked_position(&tx).await? {
+                    self.cursor.store(&tx, last.seq).await?;
+                }
+                tx.commit().await?;
             }
             return Ok(());
         }

@@ -232,24 +232,6 @@ async fn a_tailer_resumes_from_its_durable_cursor_after_a_restart() -> anyhow::R
 }
 
 #[tokio::test]
-async fn a_shared_cursor_moved_at_least_to_a_position_never_moves_back() -> anyhow::Result<()> {
-    let (_database, db) = open_database().await?;
-    let cursor = DurableCursor::new(db.clone(), "shared");
-    assert_eq!(cursor.load().await?, 0);
-    cursor.store_at_least(&db, 7).await?;
-    assert_eq!(cursor.load().await?, 7, "a first store creates the cursor");
-    // A node that is behind says where it stands: the cursor stays where the other left it.
-    cursor.store_at_least(&db, 3).await?;
-    assert_eq!(cursor.load().await?, 7);
-    cursor.store_at_least(&db, 12).await?;
-    assert_eq!(cursor.load().await?, 12);
-    // The plain store is the owner's, and sets the position it is given.
-    cursor.store(&db, 5).await?;
-    assert_eq!(cursor.load().await?, 5);
-    Ok(())
-}
-
-#[tokio::test]
 async fn a_failing_consumer_retries_and_is_reported_while_the_others_go_on() -> anyhow::Result<()> {
     let (_database, db) = open_database().await?;
     let doorbell = Doorbell::new();
