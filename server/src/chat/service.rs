@@ -580,11 +580,7 @@ pub async fn send(
     let fresh = Fresh {
         files: !request.attachments.is_empty(),
     };
-    let dto = messages_as_seen(db, person.id, vec![row], Some(fresh))
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the message vanished")))?;
-    Ok((dto, true))
+    Ok((one_message_as(db, person.id, row, Some(fresh)).await?, true))
 }
 
 /// A message the caller may read, with the access to its conversation.
@@ -1158,7 +1154,16 @@ async fn one_message(
     viewer: Uuid,
     row: messages::Model,
 ) -> ApiResult<MessageDto> {
-    message_dtos(db, viewer, vec![row])
+    one_message_as(db, viewer, row, None).await
+}
+
+async fn one_message_as(
+    db: &impl ConnectionTrait,
+    viewer: Uuid,
+    row: messages::Model,
+    fresh: Option<Fresh>,
+) -> ApiResult<MessageDto> {
+    messages_as_seen(db, viewer, vec![row], fresh)
         .await?
         .pop()
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("the message vanished")))

@@ -266,8 +266,11 @@ fn may_notify(event: &Event) -> bool {
         } => *person_id != post.author_id,
         Event::CommentCreated { .. }
         | Event::GroupMembershipChanged { .. }
-        | Event::PostCreated { .. } => true,
-        _ => tells_everyone_it_reaches(event) || matches!(event, Event::AnnouncementUpdated { .. }),
+        | Event::PostCreated { .. }
+        | Event::AnnouncementPublished { .. }
+        | Event::AnnouncementUpdated { .. }
+        | Event::AcknowledgementReminder { .. } => true,
+        _ => false,
     }
 }
 
@@ -511,7 +514,6 @@ async fn tell_recipients(
         let told = repo::told_about_announcement(tx, announcement).await?;
         people.retain(|person| !told.contains(person));
     }
-    let ids = people.iter().map(|_| Uuid::now_v7()).collect();
     repo::insert_about_announcement(
         tx,
         repo::AnnouncementNotice {
@@ -520,8 +522,7 @@ async fn tell_recipients(
             actor: row.author_id,
             at: Utc::now().trunc_subsecs(6),
         },
-        ids,
-        people.clone(),
+        &people,
     )
     .await?;
     Ok(people)

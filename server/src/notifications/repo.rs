@@ -29,19 +29,18 @@ pub async fn insert_many(
     Ok(())
 }
 
-/// One notification of `kind` about an announcement for each of `people` (with the given
-/// ids). On PostgreSQL one statement of two array parameters whatever the number of people:
+/// One notification of `kind` about an announcement for each of `people`. On PostgreSQL one statement of two array parameters whatever the number of people:
 /// an announcement to 30,000 people is otherwise 30 statements of 14,000 parameters each,
 /// which kept PostgreSQL busy while the live frames of the same announcement went out.
 pub async fn insert_about_announcement(
     db: &impl ConnectionTrait,
     about: AnnouncementNotice<'_>,
-    ids: Vec<Uuid>,
-    people: Vec<Uuid>,
+    people: &[Uuid],
 ) -> Result<(), DbErr> {
     if people.is_empty() {
         return Ok(());
     }
+    let ids: Vec<Uuid> = people.iter().map(|_| Uuid::now_v7()).collect();
     let backend = db.get_database_backend();
     if backend == sea_orm::DbBackend::Postgres {
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
@@ -52,7 +51,7 @@ pub async fn insert_about_announcement(
              FROM unnest($1::uuid[], $2::uuid[]) AS given (id, person_id)",
             [
                 ids.into(),
-                people.into(),
+                people.to_vec().into(),
                 about.kind.into(),
                 about.announcement.into(),
                 about.actor.into(),
@@ -67,7 +66,7 @@ pub async fn insert_about_announcement(
         .zip(people)
         .map(|(id, person)| notifications::Model {
             id,
-            person_id: person,
+            person_id: *person,
             kind: about.kind.to_owned(),
             group_id: None,
             post_id: None,
