@@ -37,6 +37,10 @@ use uuid::Uuid;
 
 const PEOPLE: usize = 30_000;
 const IDLE_SOCKETS: usize = 10_000;
+/// Idle sockets a shard opens at a time: people opening tabs, not a reconnect storm (the storm
+/// below is one), so that what stays is what the sockets hold, not what the node's allocator
+/// kept from a burst of 5,000 requests at once.
+const OPENING_AT_ONCE: usize = 500;
 const CHAT_SOCKETS: usize = 10_000;
 const CONVERSATIONS: usize = 1_000;
 const CHAT_RATE: u64 = 200;
@@ -119,7 +123,13 @@ async fn watch(
     since: Option<i64>,
     tally: Arc<Mutex<Tally>>,
     stop: tokio_util::sync::CancellationToken,
+    opening: Option<Arc<tokio::sync::Semaphore>>,
 ) -> anyhow::Result<()> {
+    // A turn among the sockets opening at once, until the server's first frame.
+    let mut turn = match opening {
+        Some(opening) => Some(opening.acquire_owned().await?),
+        None => None,
+    };
     let mut stream = loop {
         match open_socket(&seat, &origin, since).await {
             Ok(stream) => break stream,
@@ -139,6 +149,7 @@ async fn watch(
             continue;
         };
         let received = now_micros();
+        turn.take();
         let frame: Value = serde_json::from_str(text.as_str())?;
         let mut tally = tally
             .lock()
@@ -203,7 +214,12 @@ async fn shard() -> anyhow::Result<()> {
         ..Tally::default()
     }));
     let mut stop = tokio_util::sync::CancellationToken::new();
+    let at_once = spec["at_once"].as_u64().map(|at_once| at_once as usize);
     let start = |since: Option<Vec<i64>>, stop: tokio_util::sync::CancellationToken| {
+        // The first opening may go a few at a time; a reconnect is all at once.
+        let opening = at_once
+            .filter(|_| since.is_none())
+            .map(|at_once| Arc::new(tokio::sync::Semaphore::new(at_once)));
         for (index, seat) in seats.iter().enumerate() {
             tokio::spawn(watch(
                 index,
@@ -212,6 +228,7 @@ async fn shard() -> anyhow::Result<()> {
                 since.as_ref().map(|since| since[index]),
                 tally.clone(),
                 stop.clone(),
+                opening.clone(),
             ));
         }
     };
@@ -315,9 +332,10 @@ struct Shard {
 }
 
 impl Shard {
-    fn start(origin: &str, seats: &[Seat]) -> anyhow::Result<Shard> {
+    fn start(origin: &str, seats: &[Seat], at_once: Option<usize>) -> anyhow::Result<Shard> {
         let spec = json!({
             "origin": origin,
+            "at_once": at_once,
             "seats": seats.iter().map(|seat| json!([seat.person, seat.token, seat.node])).collect::<Vec<_>>(),
         });
         let mut child = Command::new(std::env::current_exe()?)
@@ -362,11 +380,16 @@ impl Shard {
 }
 
 /// Starts shards for `seats` (at most `PER_SHARD` each) and waits until every socket said hello.
-fn open_all(origin: &str, seats: &[Seat]) -> anyhow::Result<(Vec<Shard>, Duration)> {
+/// `at_once`: sockets each shard opens at a time (none: all at once).
+fn open_all(
+    origin: &str,
+    seats: &[Seat],
+    at_once: Option<usize>,
+) -> anyhow::Result<(Vec<Shard>, Duration)> {
     let started = Instant::now();
     let mut shards: Vec<Shard> = seats
         .chunks(PER_SHARD)
-        .map(|part| Shard::start(origin, part))
+        .map(|part| Shard::start(origin, part, at_once))
         .collect::<anyhow::Result<_>>()?;
     for shard in &mut shards {
         let ready = shard.read()?;
@@ -395,15 +418,24 @@ fn report(what: &str, sorted: &[Duration]) {
     );
 }
 
-/// Resident memory and CPU seconds used so far by a process.
-fn usage(pid: u32) -> anyhow::Result<(u64, f64)> {
+/// A process's resident memory (all, and its anonymous part: what it allocated, without the
+/// files it maps, such as the search indexes) and CPU seconds used so far.
+struct Usage {
+    rss_kb: u64,
+    anon_kb: u64,
+    cpu: f64,
+}
+
+fn process_usage(pid: u32) -> anyhow::Result<Usage> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let rss_kb: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|kb| kb.parse().ok())
-        .context("no VmRSS")?;
+    let field = |name: &str| -> anyhow::Result<u64> {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kb| kb.parse().ok())
+            .with_context(|| format!("no {name}"))
+    };
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
     let after = stat
@@ -419,7 +451,33 @@ fn usage(pid: u32) -> anyhow::Result<(u64, f64)> {
                 .sum()
         })
         .unwrap_or(0.0);
-    Ok((rss_kb, ticks / 100.0))
+    Ok(Usage {
+        rss_kb: field("VmRSS:")?,
+        anon_kb: field("RssAnon:")?,
+        cpu: ticks / 100.0,
+    })
+}
+
+/// Resident memory and CPU seconds used so far by a process.
+fn usage(pid: u32) -> anyhow::Result<(u64, f64)> {
+    let usage = process_usage(pid)?;
+    Ok((usage.rss_kb, usage.cpu))
+}
+
+/// A process's usage once it is at rest: under 10 ms of CPU in half a second (background work
+/// such as the search indexes' merges done), or after 20 s whatever it is doing.
+async fn quiet_usage(pid: u32) -> anyhow::Result<Usage> {
+    let mut last = process_usage(pid)?;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = process_usage(pid)?;
+        let quiet = now.cpu - last.cpu < 0.011;
+        last = now;
+        if quiet {
+            break;
+        }
+    }
+    Ok(last)
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -513,23 +571,32 @@ async fn run() -> anyhow::Result<()> {
         node: node.url(""),
     };
 
-    // 1. Idle memory per socket on node A.
-    let (rss_before, _) = usage(node_a.id())?;
+    // 1. Idle memory per socket on node A: its resident memory with the node at rest, before
+    // and after 10,000 idle sockets (and halfway, for the cost of the second 5,000 alone).
+    let before = quiet_usage(node_a.id()).await?;
     let idle: Vec<Seat> = (0..IDLE_SOCKETS)
         .map(|index| seat(index, &site_a))
         .collect();
-    let (shards, opened) = open_all(&origin, &idle)?;
-    // Let allocations settle: what stays is what an idle socket costs.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    let (rss_after, _) = usage(node_a.id())?;
+    let (first, opened_first) =
+        open_all(&origin, &idle[..IDLE_SOCKETS / 2], Some(OPENING_AT_ONCE))?;
+    let halfway = quiet_usage(node_a.id()).await?;
+    let (second, opened_second) =
+        open_all(&origin, &idle[IDLE_SOCKETS / 2..], Some(OPENING_AT_ONCE))?;
+    let after = quiet_usage(node_a.id()).await?;
+    let per_socket = |from: &Usage, to: &Usage, sockets: usize, field: fn(&Usage) -> u64| {
+        field(to).saturating_sub(field(from)) as f64 / sockets as f64
+    };
     println!(
-        "idle sockets: {IDLE_SOCKETS} opened in {:.1} s; node A resident memory {} MB -> {} MB: {:.2} KB per socket",
-        opened.as_secs_f64(),
-        rss_before / 1024,
-        rss_after / 1024,
-        (rss_after.saturating_sub(rss_before)) as f64 / IDLE_SOCKETS as f64
+        "idle sockets: {IDLE_SOCKETS} opened in {:.1} s; node A resident memory {} MB -> {} MB: {:.2} KB per socket (anonymous memory: {:.2} KB); the second 5,000 alone: {:.2} KB per socket (anonymous: {:.2} KB)",
+        (opened_first + opened_second).as_secs_f64(),
+        before.rss_kb / 1024,
+        after.rss_kb / 1024,
+        per_socket(&before, &after, IDLE_SOCKETS, |usage| usage.rss_kb),
+        per_socket(&before, &after, IDLE_SOCKETS, |usage| usage.anon_kb),
+        per_socket(&halfway, &after, IDLE_SOCKETS / 2, |usage| usage.rss_kb),
+        per_socket(&halfway, &after, IDLE_SOCKETS / 2, |usage| usage.anon_kb),
     );
-    for shard in shards {
+    for shard in first.into_iter().chain(second) {
         shard.end()?;
     }
 
@@ -537,7 +604,7 @@ async fn run() -> anyhow::Result<()> {
     let everyone: Vec<Seat> = (0..PEOPLE)
         .map(|index| seat(index, if index % 2 == 0 { &site_a } else { &site_b }))
         .collect();
-    let (mut shards, opened) = open_all(&origin, &everyone)?;
+    let (mut shards, opened) = open_all(&origin, &everyone, None)?;
     println!(
         "announcement: {PEOPLE} sockets opened over two nodes in {:.1} s",
         opened.as_secs_f64()
@@ -577,8 +644,29 @@ async fn run() -> anyhow::Result<()> {
     }
     let answered_micros = i64::try_from(answered.as_micros()).unwrap_or(0);
     let after_answer = micros_sorted(latencies.iter().map(|latency| latency - answered_micros));
-    let sorted = micros_sorted(latencies);
-    println!("announcement: publish answered in {}", ms(answered));
+    let sorted = micros_sorted(latencies.iter().copied());
+    // The event's own time: taken as it is appended, the last statement before the commit,
+    // so the figure from it covers at least the time from the commit.
+    let appended = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT created_at FROM events WHERE kind = 'announcement.published' ORDER BY seq DESC LIMIT 1",
+        ))
+        .await?
+        .context("no announcement event")?
+        .try_get_by_index::<chrono::DateTime<chrono::Utc>>(0)?
+        .timestamp_micros()
+        - published_at;
+    let after_commit = micros_sorted(latencies.iter().map(|latency| latency - appended));
+    println!(
+        "announcement: publish answered in {}; its event appended {} after the request",
+        ms(answered),
+        ms(Duration::from_micros(u64::try_from(appended).unwrap_or(0)))
+    );
+    report(
+        "announcement: commit (the event's append) to the frame on every socket",
+        &after_commit,
+    );
     report(
         "announcement: publish answer (after the commit) to the frame on every socket",
         &after_answer,
@@ -625,7 +713,7 @@ async fn run() -> anyhow::Result<()> {
     let chatting: Vec<Seat> = (0..CHAT_SOCKETS)
         .map(|index| seat(index, if index % 2 == 0 { &site_a } else { &site_b }))
         .collect();
-    let (mut shards, _) = open_all(&origin, &chatting)?;
+    let (mut shards, _) = open_all(&origin, &chatting, None)?;
     site_a.wait_settled(&client).await?;
     site_b.wait_settled(&client).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -818,11 +906,17 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     if std::env::var_os(SHARD_ENV).is_some() {
-        return runtime.block_on(shard());
+        // One thread per shard: the shards are several processes already, and a thread pool
+        // per shard would spend the machine's two cores on waking and stealing between its
+        // threads, cores the two nodes under test need.
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(shard());
     }
-    runtime.block_on(run())
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
 }

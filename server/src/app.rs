@@ -214,7 +214,13 @@ impl Application {
         } else {
             crate::realtime::bus::SignalBus::local()
         };
-        let hub = crate::realtime::hub::Hub::new(db.clone(), config.ws_send_queue, bus);
+        // Half the database pool for sockets being set up, the rest for everything else.
+        let hub = crate::realtime::hub::Hub::new(
+            db.clone(),
+            config.ws_send_queue,
+            bus,
+            (config.database_max_connections / 2) as usize,
+        );
         if shared {
             let (status, task) = events::spawn_postgres_listener(
                 config.database_url.clone(),
@@ -264,7 +270,11 @@ impl Application {
             .with_consumer(Arc::new(post_indexer))
             .with_consumer(Arc::new(message_indexer))
             .with_consumer(Arc::new(
-                crate::notifications::maker::NotificationMaker::new(db.clone(), doorbell.clone()),
+                crate::notifications::maker::NotificationMaker::new(
+                    db.clone(),
+                    doorbell.clone(),
+                    hub.clone(),
+                ),
             ))
             .with_consumer(Arc::new(crate::posts::recent::RecentPostsFeeder::new(
                 db.clone(),
@@ -451,7 +461,7 @@ fn spawn_scheduler(state: AppState, shutdown: CancellationToken) -> tokio::task:
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 _ = interval.tick() => {
-                    match crate::announcements::service::publish_due(&state.db, &state.doorbell).await {
+                    match crate::announcements::service::publish_due(&state.db, &state.doorbell, &state.hub).await {
                         Ok(published) if published > 0 => tracing::info!(published, "scheduled announcements published"),
                         Ok(_) => {}
                         Err(error) => tracing::warn!(error = %error.message, "cannot publish scheduled announcements"),

@@ -202,7 +202,15 @@ async fn publish(
     AppJson(request): AppJson<PublishRequest>,
 ) -> ApiResult<AppJson<AnnouncementDto>> {
     Ok(AppJson(
-        service::publish(&state.db, &state.doorbell, &person, id, request.publish_at).await?,
+        service::publish(
+            &state.db,
+            &state.doorbell,
+            Some(&state.hub),
+            &person,
+            id,
+            request.publish_at,
+        )
+        .await?,
     ))
 }
 

@@ -25,6 +25,7 @@ use crate::events::{self, Doorbell, Event};
 use crate::http::pagination::{Cursor, Page, checked_limit, split_page};
 use crate::markdown;
 use crate::posts::dto::MAX_COMMENT_CHARS;
+use crate::realtime::hub::SharedHub;
 
 /// Not-acknowledged people listed in the statistics (the CSV has everyone).
 const LISTED_MISSING: u64 = 100;
@@ -363,6 +364,7 @@ pub async fn audience_count(
 pub async fn publish(
     db: &DatabaseConnection,
     doorbell: &Doorbell,
+    hub: Option<&SharedHub>,
     person: &AuthenticatedPerson,
     id: Uuid,
     publish_at: Option<DateTime<Utc>>,
@@ -373,7 +375,7 @@ pub async fn publish(
     let mut row = repo::find_for_update(&tx, id)
         .await?
         .ok_or_else(|| ApiError::not_found("announcement"))?;
-    let mut added = 0;
+    let mut published = None;
     if row.published_at.is_none() {
         match publish_at.filter(|at| *at > now) {
             Some(later) => {
@@ -382,11 +384,13 @@ pub async fn publish(
                 row.updated_at = now;
                 repo::save(&tx, row.clone()).await?;
             }
-            None => added = publish_in(&tx, &mut row, now).await?,
+            None => published = Some(publish_in(&tx, &mut row, now).await?),
         }
     }
     tx.commit().await?;
-    audience_grew(db, added);
+    if let Some(published) = published {
+        audience_grew(db, hub, published);
+    }
     doorbell.ring();
     get(db, person, id).await
 }
@@ -394,18 +398,34 @@ pub async fn publish(
 /// Recipients added in bulk change the recipients table faster than PostgreSQL's automatic
 /// statistics follow (up to a minute later): until they do, the planner takes a fresh
 /// audience of thousands for a handful of rows and the statistics page reads every recipient
-/// where it needs a hundred. A large addition refreshes them, in the background.
-fn audience_grew(db: &DatabaseConnection, added: u64) {
+/// where it needs a hundred. A large addition refreshes them, in the background, once this
+/// node's sockets have been sent the announcement (or a moment later).
+fn audience_grew(db: &DatabaseConnection, hub: Option<&SharedHub>, published: Published) {
     const REFRESH_FROM: u64 = 1_000;
-    if added < REFRESH_FROM || db.get_database_backend() != sea_orm::DbBackend::Postgres {
+    if published.reached < REFRESH_FROM || db.get_database_backend() != sea_orm::DbBackend::Postgres
+    {
         return;
     }
     let db = db.clone();
+    let hub = hub.cloned();
     tokio::spawn(async move {
+        if let Some(hub) = hub
+            && let Ok(Some(position)) = events::resolve(&db, published.seq).await
+        {
+            hub.fanned_out(position, crate::notifications::maker::FANOUT_WAIT)
+                .await;
+        }
         if let Err(error) = repo::refresh_recipient_statistics(&db).await {
             tracing::warn!(%error, "cannot refresh the recipients' planner statistics");
         }
     });
+}
+
+/// An announcement just published: how many it reaches, and its event.
+#[derive(Debug, Clone, Copy)]
+struct Published {
+    reached: u64,
+    seq: i64,
 }
 
 /// Fixes the audience and marks the announcement published, inside the caller's transaction;
@@ -414,13 +434,13 @@ async fn publish_in(
     tx: &impl ConnectionTrait,
     row: &mut announcements::Model,
     now: DateTime<Utc>,
-) -> ApiResult<u64> {
+) -> ApiResult<Published> {
     let reached = repo::add_recipients(tx, row.id, &audience_of(row), now).await?;
     row.published_at = Some(now);
     row.publish_at = row.publish_at.or(Some(now));
     row.updated_at = now;
     repo::save(tx, row.clone()).await?;
-    events::append(
+    let seq = events::append(
         tx,
         Event::AnnouncementPublished {
             id: row.id,
@@ -429,26 +449,33 @@ async fn publish_in(
         },
     )
     .await?;
-    Ok(reached)
+    Ok(Published { reached, seq })
 }
 
 /// Publishes the scheduled announcements whose time has come; how many.
-pub async fn publish_due(db: &DatabaseConnection, doorbell: &Doorbell) -> ApiResult<usize> {
+pub async fn publish_due(
+    db: &DatabaseConnection,
+    doorbell: &Doorbell,
+    hub: &SharedHub,
+) -> ApiResult<usize> {
     let now = Utc::now().trunc_subsecs(6);
     let due = repo::due(db, now).await?;
-    let (mut published, mut added) = (0, 0);
+    let mut published = 0;
+    let mut all = Published { reached: 0, seq: 0 };
     for id in due {
         let tx = db::begin_write(db).await?;
         // Another node may have published it meanwhile: the row lock and this check decide.
         if let Some(mut row) = repo::find_for_update(&tx, id).await?
             && row.published_at.is_none()
         {
-            added += publish_in(&tx, &mut row, now).await?;
+            let one = publish_in(&tx, &mut row, now).await?;
+            all.reached += one.reached;
+            all.seq = one.seq;
             published += 1;
         }
         tx.commit().await?;
     }
-    audience_grew(db, added);
+    audience_grew(db, Some(hub), all);
     if published > 0 {
         doorbell.ring();
     }
@@ -624,8 +651,9 @@ pub async fn update(
     }
     row.updated_at = now;
     repo::save(&tx, row.clone()).await?;
+    let mut seq = 0;
     if published {
-        events::append(
+        seq = events::append(
             &tx,
             Event::AnnouncementUpdated {
                 id: row.id,
@@ -637,7 +665,14 @@ pub async fn update(
         .await?;
     }
     tx.commit().await?;
-    audience_grew(db, widened);
+    audience_grew(
+        db,
+        None,
+        Published {
+            reached: widened,
+            seq,
+        },
+    );
     doorbell.ring();
     get(db, person, id).await
 }

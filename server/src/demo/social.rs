@@ -514,7 +514,7 @@ pub async fn populate(
         if !publish {
             continue;
         }
-        crate::announcements::service::publish(db, doorbell, &author, created.id, None)
+        crate::announcements::service::publish(db, doorbell, None, &author, created.id, None)
             .await
             .map_err(error)?;
         // Most people opened it, and most of those acknowledged.

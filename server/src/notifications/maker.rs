@@ -14,11 +14,16 @@ use crate::groups::policy::{self, Action, GroupRole, MemberState, Viewer};
 use crate::groups::repo as groups_repo;
 use crate::groups::service::{facts, standing};
 use crate::posts::repo as posts_repo;
+use crate::realtime::hub::SharedHub;
 
 const CONSUMER: &str = "notifications";
 
 /// How often a run of batches that make nothing moves the shared cursor.
 const IDLE_STORE_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long an announcement's notifications wait at most for this node's sockets to be sent
+/// its frame.
+pub const FANOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct NotificationMaker {
     cursor: DurableCursor,
@@ -26,15 +31,18 @@ pub struct NotificationMaker {
     idle_stored: std::sync::Mutex<Option<std::time::Instant>>,
     db: DatabaseConnection,
     doorbell: events::Doorbell,
+    /// This node's live hub: announcements' notifications wait for its frames to go out.
+    hub: SharedHub,
 }
 
 impl NotificationMaker {
-    pub fn new(db: DatabaseConnection, doorbell: events::Doorbell) -> Self {
+    pub fn new(db: DatabaseConnection, doorbell: events::Doorbell, hub: SharedHub) -> Self {
         NotificationMaker {
             cursor: DurableCursor::new(db.clone(), CONSUMER),
             idle_stored: std::sync::Mutex::new(None),
             db,
             doorbell,
+            hub,
         }
     }
 }
@@ -122,6 +130,15 @@ impl EventConsumer for NotificationMaker {
                 tx.commit().await?;
             }
             return Ok(());
+        }
+        // An announcement's frame is going out to every recipient's sockets now; its
+        // notification rows (one per recipient) can wait until it has gone, so that the
+        // database writing them does not take the cores the sockets are sent on.
+        if batch
+            .iter()
+            .any(|stored| tells_everyone_it_reaches(&stored.event))
+        {
+            self.hub.fanned_out(last.position(), FANOUT_WAIT).await;
         }
         let tx = db::begin_write(&self.db).await?;
         let done = locked_position(&tx).await?;

@@ -12,7 +12,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter as _,
     QueryOrder as _, QuerySelect as _,
 };
-use tokio::sync::mpsc;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -34,11 +34,12 @@ pub type SharedHub = Arc<Hub>;
 const LOAD_CHUNK: u64 = 50_000;
 
 /// A frame waiting for its sockets, with the position of its event (none: typing and presence,
-/// which are not events). Queued behind one pointer: a socket's queue allocates its first
-/// block of slots when it opens, so small slots keep an idle socket small.
+/// which are not events). Queued behind one pointer, shared by every recipient.
 pub struct Outgoing {
     pub position: Option<Position>,
     pub text: Utf8Bytes,
+    /// Set for a frame to the whole audience of an announcement: counted while any queue holds it.
+    _wide: Option<WideFanout>,
 }
 
 pub type Queued = Arc<Outgoing>;
@@ -47,7 +48,32 @@ fn outgoing(position: Option<Position>, text: &Utf8Bytes) -> Queued {
     Arc::new(Outgoing {
         position,
         text: text.clone(),
+        _wide: None,
     })
+}
+
+/// How far this node has fanned out, and how many wide fanouts (announcements, one frame to
+/// thousands of sockets) still wait in some socket's queue.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sending {
+    delivered: Position,
+    wide: usize,
+}
+
+/// Counts one wide fanout from when its frame is made until the last queue lets go of it.
+struct WideFanout(Arc<watch::Sender<Sending>>);
+
+impl WideFanout {
+    fn new(sending: &Arc<watch::Sender<Sending>>) -> Self {
+        sending.send_modify(|sending| sending.wide += 1);
+        WideFanout(sending.clone())
+    }
+}
+
+impl Drop for WideFanout {
+    fn drop(&mut self) {
+        self.0.send_modify(|sending| sending.wide -= 1);
+    }
 }
 
 /// One open socket.
@@ -55,7 +81,12 @@ pub struct Connection {
     pub id: u64,
     pub person_id: Uuid,
     pub session_id: Uuid,
-    sender: mpsc::Sender<Queued>,
+    /// Frames waiting for the socket's task, at most `bound`: a few words until it holds
+    /// something (a channel's shared state and first block of slots took over 800 bytes per
+    /// idle socket).
+    queue: Mutex<VecDeque<Queued>>,
+    bound: usize,
+    ready: tokio::sync::Notify,
     closed: CancellationToken,
     reason: OnceLock<(u16, &'static str)>,
     /// The tab said it is hidden or idle.
@@ -68,14 +99,26 @@ pub struct Connection {
 impl Connection {
     /// Queues a frame; a socket whose queue is full is closed (it resumes on reconnect).
     fn push(&self, frame: &Queued) {
-        match self.sender.try_send(frame.clone()) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                metrics::counter!("plein_ws_closed_slow_total").increment(1);
-                self.close(close::TOO_SLOW, "too slow: reconnect with since");
+        let queued = {
+            let mut queue = self.queue();
+            let room = queue.len() < self.bound;
+            if room {
+                queue.push_back(frame.clone());
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            room
+        };
+        if queued {
+            self.ready.notify_one();
+        } else if !self.closed.is_cancelled() {
+            metrics::counter!("plein_ws_closed_slow_total").increment(1);
+            self.close(close::TOO_SLOW, "too slow: reconnect with since");
         }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Asks the socket's task to close with `code`; the first reason given wins.
@@ -90,6 +133,23 @@ impl Connection {
 
     pub fn reason(&self) -> Option<(u16, &'static str)> {
         self.reason.get().copied()
+    }
+}
+
+/// The socket's task's end of its queue.
+pub struct QueueReader(Arc<Connection>);
+
+impl QueueReader {
+    /// The next frame, once there is one.
+    pub async fn recv(&mut self) -> Queued {
+        loop {
+            // Asked for before looking: a frame queued after the look still wakes this.
+            let ready = self.0.ready.notified();
+            if let Some(frame) = self.0.queue().pop_front() {
+                return frame;
+            }
+            ready.await;
+        }
     }
 }
 
@@ -399,11 +459,17 @@ pub struct Hub {
     queue: usize,
     bus: SignalBus,
     presence: Mutex<PresenceBook>,
+    sending: Arc<watch::Sender<Sending>>,
+    /// Sockets being set up (authenticated, their session checked, their missed frames
+    /// replayed) at once: each takes database connections, and thousands reconnecting together
+    /// must leave the others to the rest of the node's requests.
+    setups: Arc<tokio::sync::Semaphore>,
 }
 
 impl Hub {
-    /// An empty hub; the consumer loads its index before the first event.
-    pub fn new(db: DatabaseConnection, queue: usize, bus: SignalBus) -> SharedHub {
+    /// An empty hub; the consumer loads its index before the first event. `setups`: sockets
+    /// set up at once.
+    pub fn new(db: DatabaseConnection, queue: usize, bus: SignalBus, setups: usize) -> SharedHub {
         Arc::new(Hub {
             db,
             state: RwLock::new(HubState {
@@ -418,7 +484,26 @@ impl Hub {
             queue,
             bus,
             presence: Mutex::new(PresenceBook::default()),
+            sending: Arc::new(watch::Sender::new(Sending::default())),
+            setups: Arc::new(tokio::sync::Semaphore::new(setups.max(1))),
         })
+    }
+
+    /// A turn to set up a socket; held from before its request is authenticated until it has
+    /// said hello.
+    pub async fn setup_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.setups.clone().acquire_owned().await.ok()
+    }
+
+    /// Waits until this node has fanned out the event at `position` and every announcement's
+    /// frame it queued has left the sockets' queues, or `limit` has passed (a socket that does
+    /// not read holds its queue until it is closed). Work that can wait for the frames to go
+    /// out first (an announcement's 30,000 notification rows, its statistics) waits for this,
+    /// so that it does not take the machine's cores while they go. Whether it happened.
+    pub async fn fanned_out(&self, position: Position, limit: std::time::Duration) -> bool {
+        let mut sending = self.sending.subscribe();
+        let done = sending.wait_for(|sending| sending.delivered >= position && sending.wide == 0);
+        matches!(tokio::time::timeout(limit, done).await, Ok(Ok(_)))
     }
 
     fn book(&self) -> std::sync::MutexGuard<'_, PresenceBook> {
@@ -444,13 +529,14 @@ impl Hub {
         self: &Arc<Self>,
         person_id: Uuid,
         session_id: Uuid,
-    ) -> (Registration, mpsc::Receiver<Queued>, Position) {
-        let (sender, receiver) = mpsc::channel(self.queue);
+    ) -> (Registration, QueueReader, Position) {
         let connection = Arc::new(Connection {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             person_id,
             session_id,
-            sender,
+            queue: Mutex::new(VecDeque::new()),
+            bound: self.queue.max(1),
+            ready: tokio::sync::Notify::new(),
             closed: CancellationToken::new(),
             reason: OnceLock::new(),
             away: AtomicBool::new(false),
@@ -470,9 +556,9 @@ impl Hub {
         (
             Registration {
                 hub: self.clone(),
-                connection,
+                connection: connection.clone(),
             },
-            receiver,
+            QueueReader(connection),
             position,
         )
     }
@@ -661,6 +747,9 @@ impl Hub {
         let mut state = self.write();
         state.index = index;
         state.position = head;
+        drop(state);
+        self.sending
+            .send_modify(|sending| sending.delivered = sending.delivered.max(head));
         Ok(head)
     }
 
@@ -749,6 +838,17 @@ impl Hub {
         Ok(Some((from, frames)))
     }
 
+    /// The frame every recipient of an event is queued; an announcement's is counted as a wide
+    /// fanout until it has left every queue.
+    fn outgoing_of(&self, position: Position, prepared: &Prepared) -> Queued {
+        Arc::new(Outgoing {
+            position: Some(position),
+            text: prepared.frame.clone(),
+            _wide: matches!(prepared.audience, Audience::Announcement(..))
+                .then(|| WideFanout::new(&self.sending)),
+        })
+    }
+
     /// Fans one event out to this node's sockets and updates the index.
     async fn deliver(&self, stored: &StoredEvent) -> anyhow::Result<()> {
         let prepared = prepare(&self.db, stored).await?.map(Arc::new);
@@ -768,7 +868,7 @@ impl Hub {
         if let Some(prepared) = prepared {
             let state = &*state;
             let position = stored.position();
-            let frame = outgoing(Some(position), &prepared.frame);
+            let frame = self.outgoing_of(position, &prepared);
             let send = |person: &Uuid| {
                 if let Some(list) = state.connections.get(person) {
                     for connection in list {
@@ -842,6 +942,9 @@ impl Hub {
             connection.close(close::SESSION_ENDED, "session ended");
         }
         state.position = stored.position();
+        drop(state);
+        self.sending
+            .send_modify(|sending| sending.delivered = stored.position());
         Ok(())
     }
 }
@@ -1443,6 +1546,8 @@ pub fn spawn_presence_keeper(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn at(seq: i64) -> Position {
@@ -1556,6 +1661,47 @@ mod tests {
             recent.after(9, at(5)).is_none(),
             "never kept: the outbox answers"
         );
+    }
+
+    #[tokio::test]
+    async fn an_announcement_is_fanned_out_once_its_frame_has_left_every_queue() {
+        let hub = Hub::new(DatabaseConnection::default(), 8, SignalBus::local(), 1);
+        let (_first, mut first_queue, _) = hub.register(Uuid::from_u128(1), Uuid::from_u128(11));
+        let (_second, mut second_queue, _) = hub.register(Uuid::from_u128(2), Uuid::from_u128(12));
+        let delivered = |position: Position| {
+            hub.sending
+                .send_modify(|sending| sending.delivered = position);
+        };
+        let announcement = Prepared {
+            frame: Utf8Bytes::from("a"),
+            audience: Audience::Announcement(Uuid::nil(), false),
+        };
+        let frame = hub.outgoing_of(at(5), &announcement);
+        for list in hub.read().connections.values() {
+            list.iter().for_each(|connection| connection.push(&frame));
+        }
+        drop(frame);
+        let briefly = Duration::from_millis(20);
+        assert!(
+            !hub.fanned_out(at(5), briefly).await,
+            "not delivered yet, and queued"
+        );
+        delivered(at(5));
+        assert!(!hub.fanned_out(at(5), briefly).await, "both queues hold it");
+        assert_eq!(first_queue.recv().await.text.as_str(), "a");
+        assert!(!hub.fanned_out(at(5), briefly).await, "one queue holds it");
+        assert_eq!(second_queue.recv().await.text.as_str(), "a");
+        assert!(hub.fanned_out(at(5), Duration::from_secs(10)).await);
+        assert!(!hub.fanned_out(at(6), briefly).await, "a later event");
+        // Other frames are not waited for.
+        let post = Prepared {
+            frame: Utf8Bytes::from("p"),
+            audience: Audience::Person(Uuid::from_u128(1)),
+        };
+        let held = hub.outgoing_of(at(6), &post);
+        delivered(at(6));
+        assert!(hub.fanned_out(at(6), Duration::from_secs(10)).await);
+        drop(held);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! cookie or bearer token), refused before the upgrade from a foreign `Origin`; with `since` it
 //! first replays what the person missed, in order, without duplicates, or says `resync`.
 
-use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use futures::{Sink, SinkExt as _, StreamExt as _};
@@ -25,7 +26,7 @@ use crate::state::AppState;
 /// The largest frame a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Per-socket read buffer: small, as 30,000 idle sockets each hold one.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 512;
 /// Bytes the server lets pile up for one slow reader before the write fails.
 const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
 /// Events read at a time while replaying.
@@ -63,6 +64,7 @@ pub struct SocketQuery {
 )]
 async fn open_socket(
     State(state): State<AppState>,
+    turn: SetupTurn,
     CurrentPerson(person): CurrentPerson,
     AppQuery(query): AppQuery<SocketQuery>,
     headers: HeaderMap,
@@ -86,7 +88,26 @@ async fn open_socket(
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve(state, person, query.since, socket)))
+        .on_upgrade(move |socket| serve(state, turn, person, query.since, socket)))
+}
+
+/// A turn among the sockets being set up on this node, taken before the request is
+/// authenticated (extractors run in order) and given back once the socket has said hello.
+struct SetupTurn {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl FromRequestParts<AppState> for SetupTurn {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(SetupTurn {
+            _permit: state.hub.setup_turn().await,
+        })
+    }
 }
 
 fn text(frame: &ServerFrame) -> Message {
@@ -97,6 +118,7 @@ fn text(frame: &ServerFrame) -> Message {
 
 async fn serve(
     state: AppState,
+    turn: SetupTurn,
     person: AuthenticatedPerson,
     since: Option<i64>,
     socket: WebSocket,
@@ -108,6 +130,7 @@ async fn serve(
     // only while the socket opens: boxed, not part of this task's own allocation.
     let begun = Box::pin(begin(
         &state,
+        turn,
         &registration,
         &mut sink,
         &person,
@@ -145,6 +168,7 @@ async fn serve(
 /// hello; the position the client has seen everything up to, or `None` when it went away.
 async fn begin<S>(
     state: &AppState,
+    turn: SetupTurn,
     registration: &Registration,
     sink: &mut S,
     person: &AuthenticatedPerson,
@@ -168,7 +192,18 @@ where
             tracing::warn!(%error, "cannot check the session of a new socket");
         }
     }
-    let (first, seen) = match since {
+    // Where the outbox begins, for a resume: the last statement taken in turn. What follows
+    // writes to the client, who may be slow to read.
+    let resume = match since {
+        Some(since) => Some(
+            events::pruned_through(&state.db)
+                .await
+                .map(|pruned| Resume { since, pruned }),
+        ),
+        None => None,
+    };
+    drop(turn);
+    let (first, seen) = match resume {
         None => (
             ServerFrame::Hello {
                 seq: registered_at.seq,
@@ -177,37 +212,46 @@ where
             },
             registered_at,
         ),
-        Some(since) => match replay(state, hub, sink, person.id, since, registered_at).await {
-            Ok(Some(seen)) => (
-                ServerFrame::Hello {
-                    seq: registered_at.max(seen).seq,
-                    person_id: person.id,
-                    resumed: true,
-                },
-                seen.max(registered_at),
-            ),
-            Ok(None) => (
-                ServerFrame::Resync {
-                    seq: registered_at.seq,
-                    reason: "the events since `since` are no longer kept (or never were)"
-                        .to_owned(),
-                },
-                registered_at,
-            ),
-            Err(error) => {
-                tracing::warn!(error = %format!("{error:#}"), "socket replay failed");
-                (
+        Some(resume) => {
+            match async { replay(state, hub, sink, person.id, resume?, registered_at).await }.await
+            {
+                Ok(Some(seen)) => (
+                    ServerFrame::Hello {
+                        seq: registered_at.max(seen).seq,
+                        person_id: person.id,
+                        resumed: true,
+                    },
+                    seen.max(registered_at),
+                ),
+                Ok(None) => (
                     ServerFrame::Resync {
                         seq: registered_at.seq,
-                        reason: "this node cannot replay the missed events now".to_owned(),
+                        reason: "the events since `since` are no longer kept (or never were)"
+                            .to_owned(),
                     },
                     registered_at,
-                )
+                ),
+                Err(error) => {
+                    tracing::warn!(error = %format!("{error:#}"), "socket replay failed");
+                    (
+                        ServerFrame::Resync {
+                            seq: registered_at.seq,
+                            reason: "this node cannot replay the missed events now".to_owned(),
+                        },
+                        registered_at,
+                    )
+                }
             }
-        },
+        }
     };
     sink.send(text(&first)).await.ok()?;
     Some(seen)
+}
+
+/// A client's `since`, and where the outbox began when the socket was set up.
+struct Resume {
+    since: i64,
+    pruned: Position,
 }
 
 /// Sends the person's frames for the events after `since` up to where the hub took over.
@@ -218,7 +262,7 @@ async fn replay<S>(
     hub: &SharedHub,
     sink: &mut S,
     person: Uuid,
-    since: i64,
+    Resume { since, pruned }: Resume,
     until: Position,
 ) -> anyhow::Result<Option<Position>>
 where
@@ -226,7 +270,6 @@ where
 {
     // Most resumes are after a short drop: the frames are still in the hub's memory (unless
     // the outbox has been pruned past them since: beyond the window, resync as always).
-    let pruned = events::pruned_through(&state.db).await?;
     if let Some((from, frames)) = hub.replay_recent(since, until, person).await?
         && from >= pruned
     {

@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
-use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use uuid::Uuid;
 
 use super::frames::{ClientFrame, MAX_WATCHED, ServerFrame, TabState, close};
-use super::hub::{Connection, Queued};
+use super::hub::{Connection, QueueReader};
 use crate::events::Position;
 
 /// Client frames per second a socket may send; more are refused with an `error` frame.
@@ -184,7 +183,7 @@ pub async fn run<S, R>(
     mut sink: S,
     mut stream: R,
     connection: Arc<Connection>,
-    mut queue: mpsc::Receiver<Queued>,
+    mut queue: QueueReader,
     signals: &dyn Signals,
     heartbeat: Heartbeat,
     seen: Position,
@@ -209,12 +208,13 @@ where
                 let _ = sink.send(close_message(code, reason)).await;
                 return Ended::Closed(code);
             }
-            frame = queue.recv() => match frame {
+            frame = queue.recv() => {
                 // The client saw it already (it resumed from a node that was ahead of this one).
-                Some(frame) if frame.position.is_some_and(|position| position <= seen) => continue,
-                Some(frame) => vec![Message::Text(frame.text.clone())],
-                None => return Ended::ClientGone,
-            },
+                if frame.position.is_some_and(|position| position <= seen) {
+                    continue;
+                }
+                vec![Message::Text(frame.text.clone())]
+            }
             incoming = stream.next() => {
                 let message = match incoming {
                     None => return Ended::ClientGone,
