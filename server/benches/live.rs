@@ -138,7 +138,10 @@ async fn watch(
         }
     };
     loop {
+        // Once dropped, nothing more is taken from this socket: what it had not read is what a
+        // dropped connection loses, and the resume must bring it.
         let message = tokio::select! {
+            biased;
             () = stop.cancelled() => return Ok(()),
             message = stream.next() => message,
         };
@@ -464,6 +467,33 @@ fn usage(pid: u32) -> anyhow::Result<(u64, f64)> {
     Ok((usage.rss_kb, usage.cpu))
 }
 
+/// CPU seconds used so far by the load generator's shards.
+fn shards_cpu(shards: &[Shard]) -> f64 {
+    shards
+        .iter()
+        .filter_map(|shard| process_usage(shard.child.id()).ok())
+        .map(|usage| usage.cpu)
+        .sum()
+}
+
+/// CPU seconds used so far by every PostgreSQL process on this machine (the server's backends
+/// and its own workers).
+fn postgres_cpu() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .filter_map(|pid| process_usage(pid).ok())
+        .map(|usage| usage.cpu)
+        .sum()
+}
+
 /// A process's usage once it is at rest: under 10 ms of CPU in half a second (background work
 /// such as the search indexes' merges done), or after 20 s whatever it is doing.
 async fn quiet_usage(pid: u32) -> anyhow::Result<Usage> {
@@ -620,6 +650,7 @@ async fn run() -> anyhow::Result<()> {
     let id = draft["id"].as_str().context("no announcement")?.to_owned();
     let usage_a = usage(node_a.id())?;
     let usage_b = usage(node_b.id())?;
+    let (generator_before, postgres_before) = (shards_cpu(&shards), postgres_cpu());
     let published_at = now_micros();
     for shard in &mut shards {
         shard.ask(json!({"do": "published_at", "at": published_at}))?;
@@ -631,6 +662,12 @@ async fn run() -> anyhow::Result<()> {
         .await?;
     anyhow::ensure!(published.status().is_success(), "publish failed");
     let answered = Duration::from_micros(u64::try_from(now_micros() - published_at).unwrap_or(0));
+    let at_answer = [
+        usage(node_a.id())?.1,
+        usage(node_b.id())?.1,
+        postgres_cpu(),
+        shards_cpu(&shards),
+    ];
     let mut latencies = Vec::new();
     for (shard, part) in shards.iter_mut().zip(everyone.chunks(PER_SHARD)) {
         let answer = shard.ask(json!({"do": "announced", "count": part.len()}))?;
@@ -676,10 +713,18 @@ async fn run() -> anyhow::Result<()> {
         &sorted,
     );
     let (after_a, after_b) = (usage(node_a.id())?, usage(node_b.id())?);
+    let (postgres_after, generator_after) = (postgres_cpu(), shards_cpu(&shards));
     println!(
-        "announcement: CPU node A {:.2} s, node B {:.2} s; resident memory A {} MB, B {} MB",
+        "announcement: CPU from the request to the last frame (of which after the answer): node A {:.2} s ({:.2}), node B {:.2} s ({:.2}), PostgreSQL {:.2} s ({:.2}), load generator ({} processes) {:.2} s ({:.2}); resident memory A {} MB, B {} MB",
         after_a.1 - usage_a.1,
+        after_a.1 - at_answer[0],
         after_b.1 - usage_b.1,
+        after_b.1 - at_answer[1],
+        postgres_after - postgres_before,
+        postgres_after - at_answer[2],
+        shards.len(),
+        generator_after - generator_before,
+        generator_after - at_answer[3],
         after_a.0 / 1024,
         after_b.0 / 1024
     );

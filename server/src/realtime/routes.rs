@@ -25,6 +25,10 @@ use crate::state::AppState;
 
 /// The largest frame a client may send.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// The largest frame read before the connection is dropped. Frames between this and
+/// `MAX_FRAME_BYTES` are read whole and refused with 1009, so that the close frame reaches the
+/// client: a socket closed with unread bytes is reset, and the client would see only that.
+const MAX_READ_BYTES: usize = 1024 * 1024;
 /// Per-socket read buffer: small, as 30,000 idle sockets each hold one.
 const READ_BUFFER_BYTES: usize = 512;
 /// Bytes the server lets pile up for one slow reader before the write fails.
@@ -86,8 +90,8 @@ async fn open_socket(
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(MAX_READ_BYTES)
+        .max_frame_size(MAX_READ_BYTES)
         .on_upgrade(move |socket| serve(state, turn, person, query.since, socket)))
 }
 

@@ -61,6 +61,29 @@ fn close_message(code: u16, reason: &'static str) -> Message {
     }))
 }
 
+/// How long a socket closed for what its client sent goes on reading until the client closes.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+/// Closes the socket for what its client sent. What the client sent after that is read and
+/// dropped until it closes too (or `CLOSE_LINGER` passes): a connection closed with bytes
+/// unread is reset, and the client would see the reset instead of the close frame's code.
+async fn refuse<S, R>(sink: &mut S, stream: &mut R, code: u16, reason: &'static str) -> Ended
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let _ = sink.send(close_message(code, reason)).await;
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
+    Ended::Closed(code)
+}
+
 /// A client's text frame, or why it is refused (code, message).
 fn parse(raw: &str) -> Result<ClientFrame, (&'static str, &'static str)> {
     serde_json::from_str::<ClientFrame>(raw).map_err(|_| {
@@ -231,20 +254,19 @@ where
                 };
                 unanswered = 0;
                 match message {
+                    Message::Text(raw) if raw.len() > super::routes::MAX_FRAME_BYTES => {
+                        return refuse(&mut sink, &mut stream, close::TOO_BIG, "a frame is at most 64 KiB").await;
+                    }
                     Message::Text(raw) => {
                         match answer(raw.as_str(), &connection, signals, &mut limits).await {
                             Ok(frames) => frames.iter().map(text).collect(),
                             Err(code) => {
-                                let _ = sink.send(close_message(code, "too many refused frames")).await;
-                                return Ended::Closed(code);
+                                return refuse(&mut sink, &mut stream, code, "too many refused frames").await;
                             }
                         }
                     }
                     Message::Binary(_) => {
-                        let _ = sink
-                            .send(close_message(close::BINARY_REFUSED, "frames are JSON text"))
-                            .await;
-                        return Ended::Closed(close::BINARY_REFUSED);
+                        return refuse(&mut sink, &mut stream, close::BINARY_REFUSED, "frames are JSON text").await;
                     }
                     Message::Close(_) => return Ended::ClientGone,
                     // Pongs answer our pings; pings are answered by the protocol layer.

@@ -341,9 +341,10 @@ async fn scheduling_plain_announcements_and_bad_input() -> anyhow::Result<()> {
     )
     .await?;
     let state = &app.handle.state;
-    let published = plein_server::announcements::service::publish_due(&state.db, &state.doorbell)
-        .await
-        .map_err(|error| anyhow::anyhow!(error.message))?;
+    let published =
+        plein_server::announcements::service::publish_due(&state.db, &state.doorbell, &state.hub)
+            .await
+            .map_err(|error| anyhow::anyhow!(error.message))?;
     assert_eq!(published, 1);
     let seen = app
         .expect_as(

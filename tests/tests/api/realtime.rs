@@ -746,3 +746,46 @@ async fn a_node_killed_mid_stream_loses_nothing_its_clients_resume_on_the_other(
     assert_eq!(received, sent, "every message once, in order");
     Ok(())
 }
+
+#[tokio::test]
+async fn sockets_take_turns_to_be_set_up_while_other_requests_go_on() -> anyhow::Result<()> {
+    // A pool of 5 leaves 2 turns for sockets being set up.
+    let app = TestApp::spawn().await?;
+    app.setup_admin().await?;
+    let anna = app.someone("Anna Aarts", "employee").await?;
+    app.caught_up().await?;
+    let hub = app.handle.state.hub.clone();
+    let mut turns = Vec::new();
+    for _ in 0..2 {
+        turns.push(hub.setup_turn().await);
+    }
+    assert!(turns.iter().all(Option::is_some));
+    let (address, cookie) = (app.address.clone(), anna.cookie.clone());
+    let mut opening = tokio::spawn(async move { socket::open(&address, &cookie, None).await });
+    // Every turn is taken: the socket waits (not even authenticated yet), other requests do not.
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), &mut opening)
+            .await
+            .is_err(),
+        "a socket opened without a turn"
+    );
+    let me = app
+        .expect_as(
+            &anna.client,
+            Method::GET,
+            "/api/v1/me",
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+    assert_eq!(me["id"], anna.id.as_str());
+    drop(turns);
+    let mut socket = opening.await??;
+    let hello = socket.expect("hello").await?;
+    assert_eq!(hello["person_id"], anna.id.as_str());
+    // Its turn is given back once it has said hello: both turns are free again.
+    let both = async { [hub.setup_turn().await, hub.setup_turn().await] };
+    let again = tokio::time::timeout(std::time::Duration::from_secs(10), both).await?;
+    assert!(again.iter().all(Option::is_some));
+    Ok(())
+}
