@@ -3,9 +3,12 @@
 //!
 //! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p plein-server --bench live`
 //!
-//! 1. idle memory: node A's resident memory before and after 10,000 idle authenticated sockets;
-//! 2. one required announcement to everyone with 30,000 sockets open over both nodes: from the
-//!    publish request to the `announcement.published` frame on every socket;
+//! 1. idle memory: node A's resident memory at rest before and after 10,000 idle authenticated
+//!    sockets (opened 500 at a time per shard), and the growth of the second 5,000 alone;
+//! 2. one required announcement to everyone with 30,000 sockets open over both nodes: from its
+//!    event's append (the last statement before the commit), from the publish answer and from
+//!    the publish request to the `announcement.published` frame on every socket, with the CPU
+//!    the nodes, PostgreSQL and the load generator spent meanwhile;
 //! 3. chat: 10,000 sockets, 200 messages/s over 1,000 conversations, every message sent through
 //!    node A and half of them received on node B: from send to the recipient's frame;
 //! 4. a reconnect storm: all 10,000 sockets dropped at once and reopened with `since`, messages

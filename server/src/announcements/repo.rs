@@ -282,6 +282,30 @@ pub async fn recipient_ids(
     announcement: Uuid,
     only_unacknowledged: bool,
 ) -> Result<Vec<Uuid>, DbErr> {
+    let backend = db.get_database_backend();
+    if backend == sea_orm::DbBackend::Postgres {
+        // One array value, not a row per recipient: every node reads the whole audience before
+        // it sends an announcement's first frame, and 30,000 rows took most of that time.
+        let unacknowledged = if only_unacknowledged {
+            " AND acknowledged_at IS NULL"
+        } else {
+            ""
+        };
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT COALESCE(array_agg(person_id), '{{}}') FROM announcement_recipients \
+                     WHERE announcement_id = $1{unacknowledged}"
+                ),
+                [announcement.into()],
+            ))
+            .await?;
+        return match row {
+            Some(row) => row.try_get_by_index::<Vec<Uuid>>(0),
+            None => Ok(Vec::new()),
+        };
+    }
     let mut select = recipients::Entity::find()
         .select_only()
         .column(recipients::Column::PersonId)
