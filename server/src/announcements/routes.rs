@@ -183,7 +183,7 @@ async fn update_announcement(
     AppJson(request): AppJson<UpdateAnnouncementRequest>,
 ) -> ApiResult<AppJson<AnnouncementDto>> {
     Ok(AppJson(
-        service::update(&state.db, &state.doorbell, &person, id, request).await?,
+        service::update(&state.db, &state.doorbell, &state.hub, &person, id, request).await?,
     ))
 }
 

@@ -575,6 +575,7 @@ pub async fn acknowledge(
 pub async fn update(
     db: &DatabaseConnection,
     doorbell: &Doorbell,
+    hub: &SharedHub,
     person: &AuthenticatedPerson,
     id: Uuid,
     request: UpdateAnnouncementRequest,
@@ -667,7 +668,7 @@ pub async fn update(
     tx.commit().await?;
     audience_grew(
         db,
-        None,
+        Some(hub),
         Published {
             reached: widened,
             seq,
