@@ -654,6 +654,7 @@ async fn run() -> anyhow::Result<()> {
     let usage_a = usage(node_a.id())?;
     let usage_b = usage(node_b.id())?;
     let (generator_before, postgres_before) = (shards_cpu(&shards), postgres_cpu());
+    println!("announcement: publishing");
     let published_at = now_micros();
     for shard in &mut shards {
         shard.ask(json!({"do": "published_at", "at": published_at}))?;
