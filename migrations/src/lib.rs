@@ -19,6 +19,7 @@ mod m20261201_000014_membership_reads;
 mod m20261201_000015_chat;
 mod m20261201_000016_presence;
 mod m20261201_000017_announcement_tallies;
+mod m20261208_000018_mail;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_chat::Migration),
             Box::new(m20261201_000016_presence::Migration),
             Box::new(m20261201_000017_announcement_tallies::Migration),
+            Box::new(m20261208_000018_mail::Migration),
         ]
     }
 }

@@ -287,8 +287,24 @@ impl Application {
         let blobs = Arc::new(
             crate::blobs::Blobs::open(&config, db.clone()).context("cannot open the blob store")?,
         );
+        let mailer = crate::mail::Mailer::new(config.smtp.as_ref())?;
+        if !mailer.enabled() {
+            tracing::warn!(
+                "no SMTP server is configured (smtp.host): mails are written to the log"
+            );
+        }
+        tasks.push(crate::mail::spawn_worker(
+            db.clone(),
+            mailer.clone(),
+            shutdown.child_token(),
+        ));
         let state = AppState {
             blobs,
+            mailer,
+            reset_limiter: crate::auth::links::ResetLimiter::new(
+                config.password_resets_per_address_per_hour,
+                config.password_resets_per_ip_per_hour,
+            ),
             photo_uploads: crate::images::UploadLimiter::new(config.photo_uploads_per_hour),
             attachment_uploads: crate::images::UploadLimiter::new(
                 config.attachment_uploads_per_hour,
@@ -493,6 +509,16 @@ fn spawn_housekeeping(state: AppState, shutdown: CancellationToken) -> tokio::ta
                         Ok(removed) if removed > 0 => tracing::info!(removed, "unattached uploads removed"),
                         Ok(_) => {}
                         Err(error) => tracing::warn!(error = %error.message, "cannot remove unattached uploads"),
+                    }
+                    match crate::mail::prune(&state.db).await {
+                        Ok(removed) if removed > 0 => tracing::info!(removed, "old mail records pruned"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "cannot prune old mail records"),
+                    }
+                    match auth::links::prune(&state.db).await {
+                        Ok(removed) if removed > 0 => tracing::debug!(removed, "spent account links removed"),
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "cannot remove spent account links"),
                     }
                     let cutoff = chrono::Utc::now() - state.config.event_retention;
                     match events::prune(&state.db, cutoff).await {

@@ -82,6 +82,38 @@ pub struct RawConfig {
     pub s3_secret_access_key: Option<String>,
     /// Allow `http://` endpoints (default: only when the endpoint is one).
     pub s3_allow_http: Option<bool>,
+    /// The SMTP server mail goes out through (`[smtp]` in `plein.toml`, `PLEIN_SMTP__HOST` and
+    /// so on). Without it mails are written to the log.
+    pub smtp: Option<RawSmtp>,
+    /// "Forgot password" requests for one address per hour, and from one client address, on one
+    /// node.
+    pub password_resets_per_address_per_hour: u32,
+    pub password_resets_per_ip_per_hour: u32,
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host or network).
+    None,
+    /// Plain, upgraded with STARTTLS before anything else is said; refused without it.
+    Starttls,
+    /// TLS from the first byte ("SMTPS", usually port 465).
+    Tls,
+}
+
+/// `[smtp]` as written by the operator.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub tls: Option<SmtpTls>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The sender: `Plein <plein@example.nl>` or `plein@example.nl`.
+    pub from: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -120,6 +152,9 @@ impl Default for RawConfig {
             s3_access_key_id: None,
             s3_secret_access_key: None,
             s3_allow_http: None,
+            smtp: None,
+            password_resets_per_address_per_hour: 3,
+            password_resets_per_ip_per_hour: 20,
         }
     }
 }
@@ -167,6 +202,77 @@ pub struct Config {
     pub ws_send_queue: usize,
     pub blob_store: Kind,
     pub s3: Option<S3Settings>,
+    pub smtp: Option<SmtpSettings>,
+    pub password_resets_per_address_per_hour: u32,
+    pub password_resets_per_ip_per_hour: u32,
+}
+
+/// The SMTP server, checked.
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: lettre::message::Mailbox,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from", &self.from.to_string())
+            .finish()
+    }
+}
+
+impl SmtpSettings {
+    fn from_raw(raw: RawSmtp) -> anyhow::Result<Option<SmtpSettings>> {
+        let Some(host) = raw.host.filter(|host| !host.trim().is_empty()) else {
+            if raw.from.is_some() || raw.username.is_some() || raw.port.is_some() {
+                bail!(
+                    "invalid configuration: key `smtp.host` is missing (the other `smtp` keys are set)"
+                );
+            }
+            return Ok(None);
+        };
+        let Some(from) = raw.from.filter(|from| !from.trim().is_empty()) else {
+            bail!(
+                "invalid configuration: key `smtp.from` is missing: the address mail is sent from"
+            );
+        };
+        let from: lettre::message::Mailbox = from.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "invalid configuration: key `smtp.from` has {from:?}, which is not an address such as `Plein <plein@example.nl>`"
+            )
+        })?;
+        if raw.username.is_some() != raw.password.is_some() {
+            bail!("invalid configuration: keys `smtp.username` and `smtp.password` go together");
+        }
+        let tls = raw.tls.unwrap_or(SmtpTls::Starttls);
+        let port = raw.port.unwrap_or(match tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        });
+        if port == 0 {
+            bail!("invalid configuration: key `smtp.port` must be a port number");
+        }
+        Ok(Some(SmtpSettings {
+            host: host.trim().to_owned(),
+            port,
+            tls,
+            username: raw.username,
+            password: raw.password,
+            from,
+        }))
+    }
 }
 
 /// An S3-compatible blob store.
@@ -214,9 +320,15 @@ impl Config {
             }
             None => {}
         }
-        figment = figment.merge(Env::prefixed("PLEIN_").filter(|key| {
-            !NON_SETTING_VARIABLES.contains(&key.as_str()) && key.as_str() != "trusted_proxies"
-        }));
+        // Tables nest with a double underscore: `PLEIN_SMTP__HOST` is `smtp.host`.
+        figment = figment.merge(
+            Env::prefixed("PLEIN_")
+                .filter(|key| {
+                    !NON_SETTING_VARIABLES.contains(&key.as_str())
+                        && key.as_str() != "trusted_proxies"
+                })
+                .split("__"),
+        );
         // A list in one variable: `PLEIN_TRUSTED_PROXIES=10.0.0.0/8,192.168.0.0/16`.
         if let Ok(list) = std::env::var("PLEIN_TRUSTED_PROXIES") {
             let proxies: Vec<String> = list
@@ -355,6 +467,14 @@ impl Config {
         if raw.event_retention_hours == 0 {
             bail!("invalid configuration: key `event_retention_hours` must be at least 1");
         }
+        if raw.password_resets_per_address_per_hour == 0 || raw.password_resets_per_ip_per_hour == 0
+        {
+            bail!("invalid configuration: password reset limits must be at least 1");
+        }
+        let smtp = match raw.smtp {
+            Some(smtp) => SmtpSettings::from_raw(smtp)?,
+            None => None,
+        };
         if raw.database_max_connections == 0 {
             bail!("invalid configuration: key `database_max_connections` must be at least 1");
         }
@@ -397,6 +517,9 @@ impl Config {
             ws_send_queue: raw.ws_send_queue,
             blob_store,
             s3,
+            smtp,
+            password_resets_per_address_per_hour: raw.password_resets_per_address_per_hour,
+            password_resets_per_ip_per_hour: raw.password_resets_per_ip_per_hour,
         })
     }
 
@@ -450,6 +573,43 @@ mod tests {
             ..RawConfig::default()
         };
         assert!(Config::from_raw(raw)?.cookie_secure);
+        Ok(())
+    }
+
+    #[test]
+    fn smtp_needs_a_sender_and_takes_its_port_from_the_tls_mode() -> anyhow::Result<()> {
+        let raw = |smtp: RawSmtp| RawConfig {
+            smtp: Some(smtp),
+            ..RawConfig::default()
+        };
+        let without_from = Config::from_raw(raw(RawSmtp {
+            host: Some("mail.example.nl".into()),
+            ..RawSmtp::default()
+        }));
+        let message = without_from.map(|_| ()).unwrap_err().to_string();
+        assert!(message.contains("smtp.from"), "{message}");
+        let bad_from = Config::from_raw(raw(RawSmtp {
+            host: Some("mail.example.nl".into()),
+            from: Some("Plein <not an address>".into()),
+            ..RawSmtp::default()
+        }));
+        assert!(bad_from.is_err());
+        let config = Config::from_raw(raw(RawSmtp {
+            host: Some("mail.example.nl".into()),
+            tls: Some(SmtpTls::Tls),
+            from: Some("Plein <plein@example.nl>".into()),
+            ..RawSmtp::default()
+        }))?;
+        let smtp = config.smtp.context("smtp settings")?;
+        assert_eq!(smtp.port, 465);
+        assert_eq!(smtp.from.email.to_string(), "plein@example.nl");
+        let half_login = Config::from_raw(raw(RawSmtp {
+            host: Some("mail.example.nl".into()),
+            from: Some("plein@example.nl".into()),
+            username: Some("plein".into()),
+            ..RawSmtp::default()
+        }));
+        assert!(half_login.is_err());
         Ok(())
     }
 

@@ -18,6 +18,7 @@ pub mod events;
 pub mod groups;
 pub mod http;
 pub mod images;
+pub mod mail;
 pub mod markdown;
 pub mod notifications;
 pub mod posts;

@@ -18,6 +18,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub passwords: PasswordHasher,
     pub login_limiter: LoginLimiter,
+    pub reset_limiter: crate::auth::links::ResetLimiter,
+    /// Where mail goes (an SMTP server or the log); its worker sends the queue.
+    pub mailer: crate::mail::Mailer,
     pub doorbell: Doorbell,
     pub tailer: TailerHandle,
     /// The PostgreSQL listener that hears other nodes' commits (none on SQLite).

@@ -3,6 +3,7 @@
 
 pub mod pictures;
 pub mod process;
+pub mod smtp;
 pub mod socket;
 
 use std::sync::Arc;

@@ -132,3 +132,55 @@ pub struct CreatedToken {
     /// The bearer secret. It is shown only in this answer; Plein stores only its hash.
     pub secret: String,
 }
+
+/// "Forgot password".
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// A mailed link (password reset or invitation) used to choose a password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordResetCompleteRequest {
+    /// The `token` of the link.
+    pub token: String,
+    /// At least 12 characters.
+    #[schema(min_length = 12)]
+    pub password: String,
+}
+
+/// Whom to invite: exactly one of the three.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    /// These people (at most 1,000).
+    pub person_ids: Option<Vec<Uuid>>,
+    /// Everyone in this department.
+    pub department: Option<String>,
+    /// Everyone who cannot sign in yet.
+    pub all_without_sign_in: Option<bool>,
+}
+
+/// What an invitation did. People who can already sign in, are deactivated or have no email
+/// address are skipped (a reset link serves those who forgot their password).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationOutcome {
+    pub invited: u64,
+    pub skipped: u64,
+}
+
+/// Whether Plein sends mail, and how its queue stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MailStatus {
+    /// False: no SMTP server is configured and mails are written to the log.
+    pub enabled: bool,
+    /// `host:port (TLS mode)`.
+    pub server: Option<String>,
+    pub from: Option<String>,
+    /// Queued, not sent yet (including those waiting for another try).
+    pub waiting: u64,
+    /// Given up after refusals or ten tries (kept a month).
+    pub failed: u64,
+    /// Handed to the SMTP server in the last month.
+    pub sent: u64,
+}

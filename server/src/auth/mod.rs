@@ -1,6 +1,7 @@
 //! Accounts and authentication: passwords, sessions, API tokens, login rate limits.
 
 pub mod dto;
+pub mod links;
 pub mod password;
 pub mod rate_limit;
 pub mod repo;

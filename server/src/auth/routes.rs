@@ -10,7 +10,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::dto::{ChangePasswordRequest, LoginRequest, LoginResponse, SessionList};
+use super::dto::{
+    ChangePasswordRequest, InvitationOutcome, InvitationRequest, LoginRequest, LoginResponse,
+    MailStatus, PasswordResetCompleteRequest, PasswordResetRequest, SessionList,
+};
+use super::links;
 use super::service::{self, ClientInfo, SESSION_COOKIE};
 use crate::directory::dto::{LanguageRequest, PersonDto};
 use crate::error::{ApiResult, ErrorBody};
@@ -26,6 +30,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(change_password))
         .routes(routes!(list_sessions))
         .routes(routes!(revoke_session))
+        .routes(routes!(request_password_reset))
+        .routes(routes!(complete_password_reset))
+        .routes(routes!(invite_people))
+        .routes(routes!(mail_status))
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure unless serving plain HTTP on loopback.
@@ -193,4 +201,96 @@ async fn revoke_session(
 ) -> ApiResult<StatusCode> {
     service::revoke_session(&state.db, &state.doorbell, &person, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// "Forgot password": mails a link (valid an hour, usable once) to the address if an active
+/// person has it. The answer is the same either way.
+#[utoipa::path(
+    post, path = "/api/v1/auth/password-reset", tag = "auth",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "If the address is known, a link is on its way"),
+        (status = 422, description = "Not an email address", body = ErrorBody),
+        (status = 429, description = "Too many requests for this address or from this client; see `Retry-After`", body = ErrorBody),
+    )
+)]
+async fn request_password_reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(request): AppJson<PasswordResetRequest>,
+) -> ApiResult<StatusCode> {
+    links::request_reset(&state, ip, &request.email)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Choose a password through a mailed link (password reset or invitation). The link is used
+/// up, and every session of its person ends.
+#[utoipa::path(
+    post, path = "/api/v1/auth/password-reset/complete", tag = "auth",
+    request_body = PasswordResetCompleteRequest,
+    responses(
+        (status = 204, description = "Password set; sign in with it"),
+        (status = 400, description = "The link was used, has expired or is unknown (`invalid_link`)", body = ErrorBody),
+        (status = 422, description = "The password is too short or too long", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this client", body = ErrorBody),
+    )
+)]
+async fn complete_password_reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    AppJson(request): AppJson<PasswordResetCompleteRequest>,
+) -> ApiResult<StatusCode> {
+    links::complete(&state, ip, &request.token, &request.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Invite people who cannot sign in yet (HR and admins): each gets a mail with a link to choose
+/// a password, usable once within seven days.
+#[utoipa::path(
+    post, path = "/api/v1/admin/invitations", tag = "admin",
+    request_body = InvitationRequest,
+    responses(
+        (status = 202, description = "Invitations queued for mailing", body = InvitationOutcome),
+        (status = 400, description = "Not exactly one of the three ways to choose (`invalid_invitation`)", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+async fn invite_people(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+    AppJson(request): AppJson<InvitationRequest>,
+) -> ApiResult<(StatusCode, AppJson<InvitationOutcome>)> {
+    let outcome = links::invite(&state, &person, request).await?;
+    Ok((StatusCode::ACCEPTED, AppJson(outcome)))
+}
+
+/// Whether Plein sends mail (HR and admins), and its queue.
+#[utoipa::path(
+    get, path = "/api/v1/admin/mail", tag = "admin",
+    responses((status = 200, body = MailStatus), (status = 403, body = ErrorBody)),
+    security(("session" = []))
+)]
+async fn mail_status(
+    State(state): State<AppState>,
+    CurrentPerson(person): CurrentPerson,
+) -> ApiResult<AppJson<MailStatus>> {
+    if !matches!(
+        person.role,
+        crate::directory::dto::Role::Hr | crate::directory::dto::Role::Admin
+    ) {
+        return Err(crate::error::ApiError::forbidden(
+            "only HR and admins see the mail status",
+        ));
+    }
+    let counts = crate::mail::counts(&state.db).await?;
+    Ok(AppJson(MailStatus {
+        enabled: state.mailer.enabled(),
+        server: state.mailer.server().map(str::to_owned),
+        from: state.mailer.from(),
+        waiting: counts.waiting,
+        failed: counts.failed,
+        sent: counts.sent,
+    }))
 }

@@ -467,6 +467,7 @@ pub async fn revoke_token(
 pub async fn housekeeping(state: &AppState) -> ApiResult<u64> {
     state.photo_uploads.prune();
     state.attachment_uploads.prune();
+    state.reset_limiter.prune();
     let forgotten = state.login_limiter.prune(&state.db).await?;
     if forgotten > 0 {
         tracing::debug!(forgotten, "old sign-in failures forgotten");

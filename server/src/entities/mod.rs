@@ -1,5 +1,6 @@
 //! sea-orm entities, one file per table.
 
+pub mod account_links;
 pub mod announcement_comments;
 pub mod announcement_recipients;
 pub mod announcements;
@@ -16,6 +17,7 @@ pub mod group_members;
 pub mod group_mutes;
 pub mod groups;
 pub mod login_failures;
+pub mod mail_queue;
 pub mod mentions;
 pub mod message_reactions;
 pub mod messages;

@@ -10,6 +10,7 @@ mod conventions;
 mod directory;
 mod groups;
 mod import;
+mod mail;
 mod migrations;
 mod notifications;
 mod orgchart;
