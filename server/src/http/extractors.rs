@@ -337,6 +337,27 @@ impl FromRequestParts<AppState> for AdminCaller {
     }
 }
 
+/// A signed-in person of HR or an admin, checked before the body is read (as `AdminCaller`).
+pub struct HrCaller(pub AuthenticatedPerson);
+
+impl FromRequestParts<AppState> for HrCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentPerson(person) = CurrentPerson::from_request_parts(parts, state).await?;
+        if !matches!(
+            person.role,
+            crate::directory::dto::Role::Hr | crate::directory::dto::Role::Admin
+        ) {
+            return Err(ApiError::forbidden("only HR and admins may do this"));
+        }
+        Ok(HrCaller(person))
+    }
+}
+
 /// A signed-in person; integrations with a token are refused.
 pub struct CurrentPerson(pub AuthenticatedPerson);
 

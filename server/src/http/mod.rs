@@ -8,7 +8,7 @@ pub mod pagination;
 pub mod web;
 
 pub use extractors::{
-    AdminCaller, AppJson, AppPath, AppQuery, Auth, ClientIp, CurrentPerson, Upload,
+    AdminCaller, AppJson, AppPath, AppQuery, Auth, ClientIp, CurrentPerson, HrCaller, Upload,
 };
 
 /// Whether the client's `If-None-Match` names `etag` (a list of tags, compared exactly), so the
