@@ -16,6 +16,7 @@ import { SearchBox } from './components/SearchBox';
 import { ErrorMessage, Loading } from './components/ErrorMessage';
 import { LoginPage } from './screens/LoginPage';
 import { SetupPage } from './screens/SetupPage';
+import { ForgotPasswordPage, ResetPasswordPage, WelcomePage } from './screens/PasswordPages';
 import { SearchPage } from './screens/SearchPage';
 import { ProfilePage } from './screens/ProfilePage';
 import { EditProfilePage } from './screens/EditProfilePage';
@@ -27,7 +28,7 @@ import { LiveProvider, useLive, useLiveFrames, useOnResync } from './lib/LiveCon
 import { ChatPage } from './chat/ChatPage';
 
 /** Pages anyone may see; every other page needs a session. */
-const PUBLIC_PATHS = ['/login', '/setup'];
+const PUBLIC_PATHS = ['/login', '/setup', '/forgot', '/reset', '/welcome'];
 
 export function App() {
   const [language, setLanguageState] = useState<Language>(initialLanguage);
@@ -124,6 +125,9 @@ function SessionRoot() {
           <Router>
             <Route path="/login" component={LoginPage} />
             <Route path="/setup" component={SetupPage} />
+            <Route path="/forgot" component={ForgotPasswordPage} />
+            <Route path="/reset" component={ResetPasswordPage} />
+            <Route path="/welcome" component={WelcomePage} />
             <Route path="/" component={person ? HomePage : Welcome} />
             <Route path="/groups" component={GroupsPage} />
             <Route path="/groups/:id" component={GroupPage} />

@@ -25,9 +25,13 @@ use crate::config::{SmtpSettings, SmtpTls};
 use crate::entities::mail_queue;
 
 /// Mails one worker claims at a time.
-const BATCH: u64 = 50;
-/// How long a claimed mail is held by the node sending it.
-const CLAIM: Duration = Duration::from_secs(120);
+const BATCH: u64 = 20;
+/// The longest one hand-over to the SMTP server may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a claimed mail is held by the node sending it: longer than a whole batch can take
+/// with every hand-over timing out, so no other node takes it while it may still go out.
+const CLAIM: Duration = Duration::from_secs(600);
+const _: () = assert!(CLAIM.as_secs() > SEND_TIMEOUT.as_secs() * BATCH);
 /// How often a worker looks for mails queued on other nodes or due for another try.
 const POLL: Duration = Duration::from_secs(5);
 /// Tries before a mail is given up.
@@ -149,9 +153,7 @@ fn transport(settings: &SmtpSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio
         }
         SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(settings.host.as_str())?,
     };
-    let mut builder = builder
-        .port(settings.port)
-        .timeout(Some(Duration::from_secs(30)));
+    let mut builder = builder.port(settings.port).timeout(Some(SEND_TIMEOUT));
     if let (Some(username), Some(password)) = (&settings.username, &settings.password) {
         builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
     }

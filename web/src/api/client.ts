@@ -70,6 +70,13 @@ export const api = {
   login: (email: string, password: string) =>
     request<LoginResponse>('POST', '/api/v1/auth/login', { body: { email, password } }),
   logout: () => request<void>('POST', '/api/v1/auth/logout'),
+  requestPasswordReset: (email: string) =>
+    request<void>('POST', '/api/v1/auth/password-reset', { body: { email } }),
+  completePasswordReset: (token: string, password: string) =>
+    request<void>('POST', '/api/v1/auth/password-reset/complete', { body: { token, password } }),
+  invitePeople: (body: Schemas['InvitationRequest']) =>
+    request<Schemas['InvitationOutcome']>('POST', '/api/v1/admin/invitations', { body }),
+  mailStatus: () => request<Schemas['MailStatus']>('GET', '/api/v1/admin/mail'),
   setLanguage: (language: Schemas['Language'] | null) =>
     request<Person>('PUT', '/api/v1/me/language', { body: { language } }),
   me: (signal?: AbortSignal) => request<Person>('GET', '/api/v1/me', { signal, anonymousAllowed: true }),

@@ -35,8 +35,78 @@ export function AdminPage() {
     <section aria-labelledby="admin-title">
       <h1 id="admin-title">{t('nav.admin')}</h1>
       <ImportPanel />
+      <InvitationsPanel />
       <PeoplePanel />
       <TokensPanel />
+    </section>
+  );
+}
+
+type MailStatus = Awaited<ReturnType<typeof api.mailStatus>>;
+type InvitationOutcome = Awaited<ReturnType<typeof api.invitePeople>>;
+
+/** Whether mail goes out, and invitations for people who cannot log in yet. */
+function InvitationsPanel() {
+  const { t } = useI18n();
+  const [status, setStatus] = useState<MailStatus | null>(null);
+  const [department, setDepartment] = useState('');
+  const [outcome, setOutcome] = useState<InvitationOutcome | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  const refresh = () => {
+    api.mailStatus().then(setStatus, setError);
+  };
+  useEffect(refresh, []);
+
+  const invite = async (body: Parameters<typeof api.invitePeople>[0]) => {
+    setBusy(true);
+    setError(null);
+    setOutcome(null);
+    try {
+      setOutcome(await api.invitePeople(body));
+      refresh();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="panel" aria-labelledby="invite-title">
+      <h2 id="invite-title">{t('admin.invite.title')}</h2>
+      <p>{t('admin.invite.intro')}</p>
+      {status && (
+        <p class={status.enabled ? 'notice' : 'notice notice-error'} role="status">
+          {status.enabled
+            ? t('admin.invite.mailOn', { server: status.server ?? '', from: status.from ?? '' })
+            : t('admin.invite.mailOff')}{' '}
+          {t('admin.invite.queue', { waiting: status.waiting, sent: status.sent, failed: status.failed })}
+        </p>
+      )}
+      {error !== null && <ErrorMessage error={error} />}
+      {outcome && (
+        <p class="notice" role="status">
+          {t('admin.invite.done', { invited: outcome.invited, skipped: outcome.skipped })}
+        </p>
+      )}
+      <form
+        class="form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          if (department.trim()) void invite({ department: department.trim() });
+        }}
+      >
+        <label for="invite-department">{t('admin.invite.department')}</label>
+        <input id="invite-department" value={department} onInput={(event) => setDepartment(event.currentTarget.value)} />
+        <button type="submit" disabled={busy || !department.trim()}>
+          {t('admin.invite.inviteDepartment')}
+        </button>
+      </form>
+      <button type="button" class="button-secondary" disabled={busy} onClick={() => void invite({ all_without_sign_in: true })}>
+        {t('admin.invite.inviteAll')}
+      </button>
     </section>
   );
 }

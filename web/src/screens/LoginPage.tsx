@@ -49,6 +49,9 @@ export function LoginPage() {
           {t('login.submit')}
         </button>
       </form>
+      <p>
+        <a href="/forgot">{t('login.forgot')}</a>
+      </p>
     </section>
   );
 }

@@ -88,7 +88,16 @@ describe('screenshots', () => {
     await page.getByRole('button', { name: 'Check file (dry run)' }).click();
     await page.getByRole('table', { name: 'Rows with problems' }).waitFor();
     await page.screenshot({ path: `${OUT}admin-import.png` });
+    const invitations = page.getByRole('region', { name: 'Invitations and mail' });
+    await invitations.getByRole('status').first().waitFor();
+    await invitations.screenshot({ path: `${OUT}admin-invitations.png` });
     await context.close();
+
+    const forgot = await newPage(browser, { width: 375, locale: 'nl-NL' });
+    await forgot.page.goto(`${site.url}/forgot`);
+    await forgot.page.getByRole('heading', { level: 1, name: 'Wachtwoord vergeten?' }).waitFor();
+    await forgot.page.screenshot({ path: `${OUT}forgot-375-nl.png` });
+    await forgot.context.close();
 
     const phone = await newPage(browser, { width: 375, locale: 'nl-NL' });
     await signIn(phone.page);
