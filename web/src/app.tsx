@@ -16,6 +16,7 @@ import { SearchBox } from './components/SearchBox';
 import { ErrorMessage, Loading } from './components/ErrorMessage';
 import { LoginPage } from './screens/LoginPage';
 import { SetupPage } from './screens/SetupPage';
+import { SettingsPage } from './screens/SettingsPage';
 import { ForgotPasswordPage, ResetPasswordPage, WelcomePage } from './screens/PasswordPages';
 import { SearchPage } from './screens/SearchPage';
 import { ProfilePage } from './screens/ProfilePage';
@@ -143,6 +144,7 @@ function SessionRoot() {
             <Route path="/people/:id" component={ProfilePage} />
             <Route path="/me/edit" component={EditProfilePage} />
             <Route path="/admin" component={AdminPage} />
+            <Route path="/settings" component={SettingsPage} />
             <Route default component={NotFound} />
           </Router>
         </ErrorBoundary>
@@ -287,6 +289,7 @@ function Shell({ children }: { children: preact.ComponentChildren }) {
               </summary>
               <div class="menu-panel">
                 <a href={`/people/${person.id}`}>{t('nav.me')}</a>
+                <a href="/settings">{t('nav.settings')}</a>
                 <a href="/announcements">{t('nav.announcements')}</a>
                 {(person.role === 'hr' || person.role === 'admin') && <a href="/announcements/new">{t('ann.new')}</a>}
                 {person.role === 'admin' && <a href="/admin">{t('nav.admin')}</a>}

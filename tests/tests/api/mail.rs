@@ -338,3 +338,47 @@ async fn without_smtp_mail_is_off_and_reset_requests_are_limited() -> anyhow::Re
     assert!(body["error"]["code"].is_string(), "{body}");
     Ok(())
 }
+
+/// Two nodes on one database, both sending the queue: every mail goes out exactly once.
+#[tokio::test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "needs PostgreSQL: set TEST_DATABASE_URL=postgres://…"
+)]
+async fn two_nodes_send_the_queue_without_sending_a_mail_twice() -> anyhow::Result<()> {
+    let mut smtp = SmtpServer::start(&[]).await?;
+    let app = app_mailing_to(&smtp).await?;
+    anyhow::ensure!(app.database.is_postgres(), "this test needs PostgreSQL");
+    let node_b = app.spawn_second_node().await?;
+    app.setup_admin().await?;
+    let people = 120;
+    let mut csv = format!("{IMPORT_HEADER}\n");
+    for n in 0..people {
+        csv.push_str(&format!(
+            "E{n},Persoon,Nummer {n},p{n}@plein.example,,Sales,Utrecht,,,,\n"
+        ));
+    }
+    assert_eq!(app.import_csv("", &csv).await?.status(), StatusCode::OK);
+    let outcome = app
+        .expect_as(
+            &app.client,
+            Method::POST,
+            "/api/v1/admin/invitations",
+            Some(json!({"all_without_sign_in": true})),
+            StatusCode::ACCEPTED,
+        )
+        .await?;
+    assert_eq!(outcome["invited"], people);
+    // Both workers look at once: node B's as it would after its next poll.
+    node_b.handle.state.mailer.wake();
+    let mut received = std::collections::BTreeMap::<String, u32>::new();
+    for _ in 0..people {
+        let mail = smtp.next_mail().await?;
+        *received.entry(mail.to.concat()).or_default() += 1;
+    }
+    assert_eq!(received.len(), people, "one mail per person");
+    let status = settled_mail_status(&app).await?;
+    assert_eq!(status["sent"], people, "{status}");
+    assert!(smtp.try_mail().is_none(), "no mail twice");
+    Ok(())
+}

@@ -76,6 +76,10 @@ export const api = {
     request<void>('POST', '/api/v1/auth/password-reset/complete', { body: { token, password } }),
   invitePeople: (body: Schemas['InvitationRequest']) =>
     request<Schemas['InvitationOutcome']>('POST', '/api/v1/admin/invitations', { body }),
+  sessions: () => request<Schemas['SessionList']>('GET', '/api/v1/me/sessions'),
+  revokeSession: (id: string) => request<void>('DELETE', `/api/v1/me/sessions/${encodeURIComponent(id)}`),
+  changePassword: (currentPassword: string, newPassword: string) =>
+    request<void>('PUT', '/api/v1/me/password', { body: { current_password: currentPassword, new_password: newPassword } }),
   mailStatus: () => request<Schemas['MailStatus']>('GET', '/api/v1/admin/mail'),
   setLanguage: (language: Schemas['Language'] | null) =>
     request<Person>('PUT', '/api/v1/me/language', { body: { language } }),

@@ -112,6 +112,9 @@ describe('screenshots', () => {
     await phone.page.locator('.conversation-link').first().click();
     await phone.page.locator('.message-list .message').first().waitFor();
     await phone.page.screenshot({ path: `${OUT}chat-375-nl.png` });
+    await phone.page.goto(`${site.url}/settings`);
+    await phone.page.getByRole('region', { name: 'Waar je bent ingelogd' }).getByRole('listitem').first().waitFor();
+    await phone.page.screenshot({ path: `${OUT}settings-375-nl.png`, fullPage: true });
     await phone.context.close();
     expect(login.email).toContain('@');
   });
