@@ -106,12 +106,14 @@ fn allowed<K: Clone + Eq + std::hash::Hash>(
     })
 }
 
-/// The link as mailed: `<public_url>/reset?token=…` or `/welcome?token=…`.
+/// The link as mailed: `<public_url>/reset?token=…` or `/welcome?token=…` (a public URL with a
+/// path keeps it; the secret is URL-safe base64).
 fn link_of(state: &AppState, purpose: Purpose, secret: &str) -> String {
-    let mut url = state.config.public_url.clone();
-    url.set_path(&format!("/{}", purpose.page()));
-    url.query_pairs_mut().clear().append_pair("token", secret);
-    url.to_string()
+    format!(
+        "{}/{}?token={secret}",
+        state.config.public_url.as_str().trim_end_matches('/'),
+        purpose.page()
+    )
 }
 
 /// A new link for `person`; its secret.

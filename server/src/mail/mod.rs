@@ -129,7 +129,7 @@ impl Mailer {
             .from(from.clone())
             .to(to)
             .subject(row.subject.clone())
-            .message_id(Some(format!("<{}@plein>", row.id)))
+            .message_id(Some(format!("<{}@{}>", row.id, from.email.domain())))
             .multipart(MultiPart::alternative_plain_html(
                 row.text_body.clone(),
                 row.html_body.clone(),
