@@ -3,6 +3,7 @@ import { api } from '../api/client';
 import { useI18n } from '../i18n';
 import { useSubmit } from '../lib/useSubmit';
 import { relativeTime } from '../lib/time';
+import { describeDevice } from '../lib/device';
 import { ErrorMessage, Loading } from '../components/ErrorMessage';
 import { Field } from '../components/Field';
 
@@ -57,7 +58,7 @@ function SessionsPanel() {
             {sessions.map((session) => (
               <li key={session.id}>
                 <p>
-                  <strong>{session.user_agent ?? t('settings.sessions.unknownDevice')}</strong>
+                  <strong title={session.user_agent ?? undefined}>{describeDevice(session.user_agent) ?? t('settings.sessions.unknownDevice')}</strong>
                   {session.current && <span class="muted"> {t('settings.sessions.thisDevice')}</span>}
                 </p>
                 <p class="muted">
