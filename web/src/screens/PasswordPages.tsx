@@ -5,6 +5,7 @@ import { useI18n } from '../i18n';
 import { useSubmit } from '../lib/useSubmit';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Field } from '../components/Field';
+import { NewPasswordFields, useNewPassword } from '../components/NewPassword';
 
 /** "Forgot password": the same answer whether or not the address is known. */
 export function ForgotPasswordPage() {
@@ -56,17 +57,11 @@ function ChoosePassword({ welcome }: { welcome: boolean }) {
   const { t } = useI18n();
   const { query } = useLocation();
   const token = query.token ?? '';
-  const [password, setPassword] = useState('');
-  const [again, setAgain] = useState('');
-  const [mismatch, setMismatch] = useState(false);
+  const chosen = useNewPassword();
   const [done, setDone] = useState(false);
   const { busy, error, submit, fieldError } = useSubmit(async () => {
-    if (password !== again) {
-      setMismatch(true);
-      return;
-    }
-    setMismatch(false);
-    await api.completePasswordReset(token, password);
+    if (!chosen.confirmed()) return;
+    await api.completePasswordReset(token, chosen.password);
     setDone(true);
   });
 
@@ -92,28 +87,7 @@ function ChoosePassword({ welcome }: { welcome: boolean }) {
           )}
           {error !== null && <ErrorMessage error={error} />}
           <form onSubmit={submit} class="form">
-            <Field
-              id="choose-password"
-              label={t('reset.password')}
-              type="password"
-              autocomplete="new-password"
-              required
-              minLength={12}
-              value={password}
-              onValue={setPassword}
-              error={fieldError('password')}
-            />
-            <Field
-              id="choose-again"
-              label={t('reset.again')}
-              type="password"
-              autocomplete="new-password"
-              required
-              minLength={12}
-              value={again}
-              onValue={setAgain}
-              error={mismatch ? t('reset.mismatch') : undefined}
-            />
+            <NewPasswordFields idPrefix="choose" fields={chosen.fields} error={fieldError('password')} />
             <button type="submit" disabled={busy || !token}>
               {t('reset.submit')}
             </button>

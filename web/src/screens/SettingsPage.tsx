@@ -6,6 +6,7 @@ import { relativeTime } from '../lib/time';
 import { describeDevice } from '../lib/device';
 import { ErrorMessage, Loading } from '../components/ErrorMessage';
 import { Field } from '../components/Field';
+import { NewPasswordFields, useNewPassword } from '../components/NewPassword';
 
 type Session = Awaited<ReturnType<typeof api.sessions>>['items'][number];
 
@@ -89,21 +90,14 @@ function SessionsPanel() {
 function PasswordPanel() {
   const { t } = useI18n();
   const [current, setCurrent] = useState('');
-  const [next, setNext] = useState('');
-  const [again, setAgain] = useState('');
-  const [mismatch, setMismatch] = useState(false);
+  const chosen = useNewPassword();
   const [done, setDone] = useState(false);
   const { busy, error, submit, fieldError } = useSubmit(async () => {
     setDone(false);
-    if (next !== again) {
-      setMismatch(true);
-      return;
-    }
-    setMismatch(false);
-    await api.changePassword(current, next);
+    if (!chosen.confirmed()) return;
+    await api.changePassword(current, chosen.password);
     setCurrent('');
-    setNext('');
-    setAgain('');
+    chosen.clear();
     setDone(true);
   });
 
@@ -127,28 +121,7 @@ function PasswordPanel() {
           onValue={setCurrent}
           error={fieldError('current_password')}
         />
-        <Field
-          id="password-new"
-          label={t('reset.password')}
-          type="password"
-          autocomplete="new-password"
-          required
-          minLength={12}
-          value={next}
-          onValue={setNext}
-          error={fieldError('new_password')}
-        />
-        <Field
-          id="password-again"
-          label={t('reset.again')}
-          type="password"
-          autocomplete="new-password"
-          required
-          minLength={12}
-          value={again}
-          onValue={setAgain}
-          error={mismatch ? t('reset.mismatch') : undefined}
-        />
+        <NewPasswordFields idPrefix="password" fields={chosen.fields} error={fieldError('new_password')} />
         <button type="submit" disabled={busy}>
           {t('settings.password.submit')}
         </button>
