@@ -153,7 +153,7 @@ pub fn request_reset(state: &AppState, client: IpAddr, email: &str) -> ApiResult
     let state = state.clone();
     tokio::spawn(async move {
         if let Err(error) = mail_reset(&state, &account).await {
-            tracing::warn!(error = %error.message, "cannot mail a password reset link");
+            tracing::warn!(error = %error.message, cause = ?error.internal, "cannot mail a password reset link");
         }
     });
     Ok(())
